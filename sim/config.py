@@ -1,0 +1,97 @@
+"""Hydra configuration: structured schemas (so a misspelt key or a wrong type fails at once,
+naming the key) and the ConfigStore entries that the YAML under ``conf/`` composes with.
+
+- ``config_schema``: the root schema; model parameters come from ``ModelParams`` and one node
+  per registered measure from its ``Params`` dataclass, so the schema follows the code.
+- ``measures/_catalogue``: a defaults list that pulls every measure's parameter file from
+  ``conf/measures/catalogue/`` into ``measures.<name>``; bundles in ``conf/measures/`` start
+  from it and switch measures on.
+- ``scenario/<name>``: one option per file in ``scenarios/``, so ``scenario=NAME`` is a Hydra
+  group choice and an unknown name fails with the list of options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from sim.core.measures import registry
+from sim.core.spec import ModelParams
+from sim.scenario_io import library
+
+
+@dataclass
+class ScenarioRef:
+    """Which library scenario to run (``scenario=NAME``)."""
+
+    name: str = MISSING
+
+
+@dataclass
+class OutputConf:
+    """Which output files a run writes."""
+
+    timeseries: bool = True
+    events: bool = True
+    plot: bool = True
+
+
+def _schema_of(cls: type, name: str, extra: list | None = None) -> type:
+    """A Hydra schema with the fields (and types) of dataclass ``cls``, all required."""
+    hints = typing.get_type_hints(cls)
+    fields = list(extra or []) + [(f.name, hints[f.name], field(default=MISSING)) for f in dataclasses.fields(cls)]
+    return make_dataclass(name, fields)
+
+
+def _measures_schema() -> type:
+    nodes = []
+    for name, cls in registry().items():
+        schema = _schema_of(cls.Params, f"{cls.__name__}Conf", [("enabled", bool, field(default=MISSING))])
+        nodes.append((name, schema, field(default_factory=schema)))
+    return make_dataclass("MeasuresConf", nodes)
+
+
+ModelConf = _schema_of(ModelParams, "ModelConf")
+MeasuresConf = _measures_schema()
+
+
+@dataclass
+class RootConf:
+    """Root schema of ``escalation run``."""
+
+    seed: int = 0
+    replications: int = 100
+    workers: int = 0
+    scenario: ScenarioRef = field(default_factory=ScenarioRef)
+    scenario_file: str | None = None
+    model: Any = field(default_factory=ModelConf)
+    measures: Any = field(default_factory=MeasuresConf)
+    output: OutputConf = field(default_factory=OutputConf)
+
+
+def register_configs() -> None:
+    """Put the schemas and generated options into Hydra's ConfigStore (idempotent)."""
+    cs = ConfigStore.instance()
+    cs.store(name="config_schema", node=RootConf)
+    cs.store(
+        group="measures",
+        name="_catalogue",
+        node={"defaults": [{f"/measures/catalogue@{name}": name} for name in registry()]},
+    )
+    for name in library():
+        cs.store(group="scenario", name=name, node=ScenarioRef(name=name))
+
+
+def model_params(cfg: DictConfig) -> ModelParams:
+    """The core's ``ModelParams`` from the composed config."""
+    return ModelParams(**OmegaConf.to_container(cfg.model, resolve=True))  # type: ignore[arg-type]
+
+
+def measure_settings(cfg: DictConfig) -> dict[str, dict[str, Any]]:
+    """``{measure: {"enabled": ..., **params}}`` from the composed config."""
+    return OmegaConf.to_container(cfg.measures, resolve=True)  # type: ignore[return-value]

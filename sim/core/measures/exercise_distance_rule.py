@@ -1,0 +1,45 @@
+"""Large exercises held at a militarily meaningful distance from the other side's borders.
+
+Source: 000_3d696065a75e4d8a.txt rec. 3 ("conduct large-scale military exercises, as a rule, at
+a militarily meaningful distance from their borders").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.core.measures import Measure, register
+
+
+@register
+class ExerciseDistanceRule(Measure):
+    """Moves an exercise to the nearest own zone at least ``min_distance_km`` from the border."""
+
+    name = "exercise_distance_rule"
+    title = "Exercise distance rule"
+    source = "000 rec. 3"
+    mechanism = (
+        "A large exercise planned closer than D km to the other side's territory is moved to the "
+        "nearest zone of the same side and domain at least D km away (where geography allows), "
+        "so it is perceived as less threatening and draws fewer sorties near the border."
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        """Rule parameters (values, units, bases: conf/measures/catalogue/exercise_distance_rule.yaml)."""
+
+        min_distance_km: float
+
+    def exercise_zone(self, model, exercise, zone):
+        th, d_min = model.theatre, self.params.min_distance_km
+        other = exercise.side.other
+        if th.distance_to_territory(zone, other) >= d_min:
+            return zone
+        domain = th.zone(zone).domain
+        candidates = [
+            z.id for z in th.zones
+            if z.owner == exercise.side.value and z.domain == domain and th.distance_to_territory(z.id, other) >= d_min
+        ]
+        if not candidates:
+            return zone  # geography prevents it: the rule cannot move this exercise
+        return min(candidates, key=lambda z: (th.distance(zone, z), z))

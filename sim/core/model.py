@@ -1,0 +1,586 @@
+"""The escalation model: a Mesa model of NATO and Russian actors meeting in incidents.
+
+Time unit: one hour. ``step`` (one hour) relaxes tension, samples encounters and airspace
+violations from current activity, and collects data. Everything finer happens as Mesa events at
+exact times: sorties start and end, reports arrive after reporting delays, calls arrive after the
+channel's latency, decisions fall when the decision time is up, injects and exercises fire on
+schedule. An hour is short against the delays that matter (a hotline call takes ~0.5 h, a
+command decides in ~2-6 h, a leadership in ~6-24 h), so an hourly step resolves "the call got
+through before the retaliation decision" while a daily step would collapse the whole
+report-clarify-decide sequence into one instant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import mesa
+import numpy as np
+
+from sim.core.agents import (
+    Act,
+    Command,
+    DecisionMaker,
+    Deliberation,
+    Leadership,
+    Platform,
+    SideState,
+    clip01,
+)
+from sim.core.comms import CommsNetwork, Route, forces_node
+from sim.core.ladder import TOP_RUNG, ElnCategory, Response, Rung
+from sim.core.measures import Measure
+from sim.core.spec import ExerciseSpec, InjectSpec, ModelParams, ScenarioSpec, Side, Traits
+from sim.core.theatre import Theatre
+
+STREAMS = ("mesa", "activity", "incidents", "perception", "decisions", "channels", "traits")
+AIR_SEA_TYPES = frozenset({"air_intercept", "at_sea_close_encounter", "collision", "weapons_lock", "drone_shootdown"})
+# Types whose ladder rung is fixed by what happened rather than by severity (PRODUCT.md ladder).
+FIXED_RUNG = {"drone_shootdown": int(Rung.LIMITED_FORCE)}
+
+
+def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
+    """The seed of replication ``i``: child ``i`` of ``SeedSequence(seed)``, whoever runs it."""
+    return np.random.SeedSequence(seed, spawn_key=(replication,))
+
+
+def clock(time_h: float) -> str:
+    """``day D HH:MM`` for a model time in hours (day 1 starts at time 0)."""
+    minutes = int(round(time_h * 60))
+    day, rem = divmod(minutes, 24 * 60)
+    return f"day {day + 1} {rem // 60:02d}:{rem % 60:02d}"
+
+
+class EscalationModel(mesa.Model):
+    """NATO-Russia incident escalation in one scenario, with a set of risk-reduction measures.
+
+    Args:
+        scenario: theatre, forces, actors, channels, injects and exercises.
+        params: model parameters (see ``conf/model/default.yaml`` for units and bases).
+        measures: enabled measures (``sim.core.measures.build``).
+        seed: a ``SeedSequence`` (one per replication) or an int.
+        record_events: keep the narrative event log (off for speed when not needed).
+    """
+
+    def __init__(
+        self,
+        scenario: ScenarioSpec,
+        params: ModelParams,
+        measures: Sequence[Measure] = (),
+        seed: np.random.SeedSequence | int = 0,
+        record_events: bool = True,
+    ):
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        seqs = {
+            name: np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k))
+            for k, name in enumerate(STREAMS)
+        }
+        super().__init__(rng=np.random.default_rng(seqs["mesa"]))
+        # One generator per mechanism: a measure that changes how often one mechanism draws does
+        # not shift the draws of the others (better common random numbers between configurations).
+        self.streams = {name: np.random.default_rng(s) for name, s in seqs.items() if name != "mesa"}
+        self.spec = scenario
+        self.params = params
+        self.measures = list(measures)
+        self.record_events = record_events
+        self.horizon_h = scenario.horizon_h
+        self.theatre = Theatre(scenario.zones, scenario.links)
+        extra = [ch for m in self.measures for ch in m.channels(scenario)]
+        self.comms = CommsNetwork(scenario, extra, params.internal_relay_h)
+
+        self.sides = {
+            side: SideState(
+                tension=scenario.baseline_tension[side.value],
+                trust=scenario.baseline_trust[side.value],
+                opponent_hostility=scenario.baseline_tension[side.value],
+            )
+            for side in Side
+        }
+        self._level_until = dict.fromkeys(Side, 0.0)
+        self._relax = math.exp(-1.0 / params.tension_relax_h)
+        self.open_deliberations: set[Deliberation] = set()
+        self._pending: list[Any] = []  # scheduled injects/exercises/decays, kept alive for Mesa's weak refs
+        self.events: list[dict[str, Any]] = []
+        self.incident_counts: Counter[str] = Counter()
+        self.channel_uses: Counter[str] = Counter()
+        self.referrals = 0
+        self.peak_rung = 0
+        self._peak_time: float | None = None
+        self._back_time: float | None = None
+        self.crisis_hours = 0
+        self.exercise_boost = dict.fromkeys(Side, 0.0)
+
+        self.platforms = [Platform(self, f, self._jitter(f.traits)) for f in scenario.forces]
+        self.commands: dict[Side, Command] = {}
+        self.leadership: dict[Side, Leadership] = {}
+        for a in scenario.actors:
+            if a.role == "command":
+                self.commands.setdefault(a.side, Command(self, a, self._jitter(a.traits)))
+            else:
+                self.leadership.setdefault(a.side, Leadership(self, a, self._jitter(a.traits)))
+        self._active: list[Platform] = []
+        self._hazards: list[tuple[str, Platform, Platform | None, float]] | None = None
+        self._hazard_total = 0.0
+
+        for inject in scenario.injects:
+            self._at(inject.at_h, InjectRun(self, inject).fire)
+        for exercise in scenario.exercises:
+            run = ExerciseRun(self, exercise)
+            self._at(exercise.start_h, run.start)
+        for m in self.measures:
+            m.setup(self)
+        for p in self.platforms:
+            p.schedule_next_sortie()
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "rung": "rung",
+                "tension_nato": "tension_nato",
+                "tension_russia": "tension_russia",
+                "trust_nato": "trust_nato",
+                "trust_russia": "trust_russia",
+            }
+        )
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ state read-outs
+    @property
+    def rung(self) -> int:
+        """The confrontation's current rung: the higher of the two sides' levels."""
+        return max(self.sides[Side.NATO].level, self.sides[Side.RUSSIA].level)
+
+    @property
+    def tension_nato(self) -> float:  # noqa: D102
+        return self.sides[Side.NATO].tension
+
+    @property
+    def tension_russia(self) -> float:  # noqa: D102
+        return self.sides[Side.RUSSIA].tension
+
+    @property
+    def trust_nato(self) -> float:  # noqa: D102
+        return self.sides[Side.NATO].trust
+
+    @property
+    def trust_russia(self) -> float:  # noqa: D102
+        return self.sides[Side.RUSSIA].trust
+
+    # ------------------------------------------------------------------ time
+    def step(self) -> None:
+        """One hour: relax tension, sample incidents from activity, record the state."""
+        for side in Side:
+            self.sides[side].relax(self.spec.baseline_tension[side.value], self._relax)
+        self._sample_activity_incidents()
+        rung = self.rung
+        if rung >= Rung.SHOW_OF_FORCE:
+            self.crisis_hours += 1
+        if self._peak_time is not None and self._back_time is None and rung <= Rung.HEIGHTENED_VIGILANCE:
+            self._back_time = self.time
+        self.datacollector.collect(self)
+
+    def run(self) -> None:
+        """Run to the scenario's horizon."""
+        self.run_until(self.horizon_h)
+
+    def _at(self, time_h: float, fn) -> None:
+        self._pending.append(fn.__self__)
+        self.schedule_event(fn, at=time_h)
+
+    # ------------------------------------------------------------------ activity
+    def activity_multiplier(self, side: Side) -> float:
+        """How much more often a side's platforms go out: posture above vigilance, exercises."""
+        level = self.sides[side].level
+        return 1.0 + self.params.posture_activity_gain * max(0, level - 1) + self.exercise_boost[side]
+
+    def activity_changed(self) -> None:
+        """A platform went out or came back: the hazards must be recomputed."""
+        self._hazards = None
+
+    def _compute_hazards(self) -> None:
+        p, th = self.params, self.theatre
+        active = [pl for pl in self.platforms if pl.on_sortie]
+        hazards: list[tuple[str, Platform, Platform | None, float]] = []
+        for a in active:
+            if a.side is not Side.NATO:
+                continue
+            for b in active:
+                if b.side is Side.NATO or not _can_meet(a.spec.domain, b.spec.domain):
+                    continue
+                rate = p.encounter_rate_per_h * math.exp(-th.distance(a.zone, b.zone) / p.encounter_range_km)
+                for m in self.measures:
+                    rate *= m.encounter_rate_factor(self, a, b)
+                if rate > 0:
+                    hazards.append(("encounter", a, b, rate))
+        for a in active:
+            if a.spec.domain != "air":
+                continue
+            d = th.distance_to_territory(a.zone, a.side.other)
+            rate = p.violation_rate_per_h * math.exp(-d / p.violation_range_km) * 2 * (1 - a.traits.rule_adherence)
+            if rate > 0:
+                hazards.append(("violation", a, None, rate))
+        self._hazards = hazards
+        self._hazard_total = sum(h[3] for h in hazards)
+
+    def _sample_activity_incidents(self) -> None:
+        if self._hazards is None:
+            self._compute_hazards()
+        hazards, total = self._hazards, self._hazard_total  # incidents below may invalidate the cache
+        if total <= 0:
+            return
+        rng = self.streams["activity"]
+        n = rng.poisson(total)
+        for _ in range(n):
+            u = rng.random() * total
+            for kind, a, b, rate in hazards:  # type: ignore[union-attr]
+                u -= rate
+                if u <= 0:
+                    break
+            if kind == "encounter":
+                self._encounter(a, b)  # type: ignore[arg-type]
+            else:
+                self._violation(a)
+
+    def _encounter(self, a: Platform, b: Platform) -> None:
+        rng = self.streams["incidents"]
+        wa = a.traits.aggressiveness * (1 - a.traits.rule_adherence) + 0.05
+        wb = b.traits.aggressiveness * (1 - b.traits.rule_adherence) + 0.05
+        initiator, other = (a, b) if rng.random() * (wa + wb) < wa else (b, a)
+        itype = "air_intercept" if a.spec.domain == b.spec.domain == "air" else "at_sea_close_encounter"
+        zone = initiator.zone if initiator.spec.domain == "air" or other.spec.domain != "sea" else other.zone
+        act = self._incident_act(initiator, other.name, itype, zone, on_scene=True)
+        self.record_incident(act, observer_delay_h=other.traits.reporting_delay_h)
+
+    def _violation(self, a: Platform) -> None:
+        target = a.side.other
+        zone = a.zone
+        act = self._incident_act(a, f"{target.label} airspace", "airspace_violation", zone, on_scene=False)
+        self.record_incident(act, observer_delay_h=self.commands[target].traits.reporting_delay_h)
+
+    def _incident_act(self, initiator: Platform, target: str, itype: str, zone: str, on_scene: bool) -> Act:
+        """Draw severity and intent of an activity incident from the initiator's traits."""
+        p, rng = self.params, self.streams["incidents"]
+        t = initiator.traits
+        unsafe = 0.5 * (t.aggressiveness + (1 - t.rule_adherence)) * self.measure_unsafe_factor(itype)
+        severity = clip01(
+            p.severity_base[itype] + p.severity_unsafe_gain * unsafe * rng.exponential() + p.severity_sd * rng.normal()
+        )
+        deliberate = rng.random() < p.deliberate_gain * t.aggressiveness
+        category = self.categorise(severity)
+        return Act(
+            time_h=self.time, side=initiator.side, actor=initiator.name, target=target, zone=zone,
+            type=itype, rung=self.incident_rung(itype, category), severity=severity,
+            deliberate=deliberate, on_scene=on_scene, category=category,
+        )
+
+    def categorise(self, severity: float) -> ElnCategory:
+        """ELN incident category for a true severity."""
+        if severity >= self.params.high_risk_threshold:
+            return ElnCategory.HIGH_RISK
+        if severity >= self.params.serious_threshold:
+            return ElnCategory.SERIOUS
+        return ElnCategory.NEAR_ROUTINE
+
+    @staticmethod
+    def incident_rung(itype: str, category: ElnCategory) -> int:
+        """Ladder rung an incident signals: vigilance if near-routine, else dangerous incident."""
+        if itype in FIXED_RUNG:
+            return FIXED_RUNG[itype]
+        return int(Rung.HEIGHTENED_VIGILANCE if category is ElnCategory.NEAR_ROUTINE else Rung.DANGEROUS_INCIDENT)
+
+    def record_incident(self, act: Act, observer_delay_h: float, text: str | None = None) -> None:
+        """Log an incident, raise the initiator's level and send the report to the other side."""
+        self.incident_counts[act.category.value] += 1  # type: ignore[union-attr]
+        self.incident_counts[act.type] += 1
+        self.log(
+            "incident", act.side, actors=[act.actor, act.target], zone=act.zone, type=act.type,
+            severity=act.severity, category=act.category.value, rung=act.rung,  # type: ignore[union-attr]
+            text=text or incident_text(act, self.theatre.zone(act.zone).name),
+        )
+        self.raise_level(act.side, act.rung)
+        self.send_report(act, delay_h=observer_delay_h)
+
+    def send_report(self, act: Act, delay_h: float) -> None:
+        """The other side's command learns of ``act`` after ``delay_h`` hours."""
+        deliberation = Deliberation(self, self.commands[act.side.other], act)
+        self.schedule_event(deliberation.open, after=delay_h)
+
+    # ------------------------------------------------------------------ perception & channels
+    def perceive(self, side: Side, act: Act) -> tuple[float, float]:
+        """Noisy perceived severity and hostility of the other side's act."""
+        p, rng, state = self.params, self.streams["perception"], self.sides[side]
+        noise = self.measure_noise_factor(side)
+        severity = clip01(act.severity + p.perception_noise_sd * noise * rng.normal())
+        hostility = clip01(
+            p.hostility_prior
+            + p.hostility_tension_weight * (state.tension - 0.5)
+            - p.hostility_trust_weight * (state.trust - 0.5)
+            + p.hostility_signal * (1.0 if act.deliberate else -1.0)
+            + p.hostility_noise_sd * noise * rng.normal()
+        )
+        return severity, hostility
+
+    def absorb_act(self, side: Side, act: Act, severity: float, hostility: float) -> None:
+        """A perceived act raises tension, erodes trust and colours the memory of the other side."""
+        p, s = self.params, self.sides[side]
+        s.tension = clip01(s.tension + p.tension_gain * severity * (0.5 + hostility) * (1 - s.tension))
+        s.trust = clip01(s.trust - p.trust_loss * severity * hostility)
+        s.opponent_hostility += p.reciprocity_memory * (hostility - s.opponent_hostility)
+
+    def try_channel(self, decider: DecisionMaker, act: Act) -> Route | None:
+        """Place a call on the fastest route to the other side that is up; ``None`` if none is."""
+        rng = self.streams["channels"]
+        for route in self.comms.routes[decider.spec.id]:
+            if route.on_scene and not act.on_scene:
+                continue
+            if rng.random() < route.availability:
+                return route
+        return None
+
+    def clarified(self, side: Side, act: Act, route: Route) -> None:
+        """A clarification got through in time."""
+        self.channel_uses[route.label] += 1
+        if not act.deliberate:
+            s = self.sides[side]
+            s.trust = clip01(s.trust + self.params.trust_gain_clarification)
+
+    # ------------------------------------------------------------------ responses
+    def firebreak(self, rung: int) -> float:
+        """Resistance against a reply at ``rung``: grows per rung, jumps at armed clash."""
+        p = self.params
+        value = p.rung_firebreak * max(0, rung - 2) + (p.war_firebreak if rung >= Rung.ARMED_CLASH else 0.0)
+        for m in self.measures:
+            value += m.firebreak_shift(self, rung)
+        return value
+
+    def execute_response(self, decider: DecisionMaker, d: Deliberation, response: Response) -> None:
+        """Carry out a decided response: log it, move levels, and send any military act across."""
+        side, act = decider.side, d.act
+        if d.parent is not None:
+            self.referrals += 1
+        via = f" after {', '.join(d.clarified_by)} contact" if d.clarified_by else ""
+        self.log(
+            "response", side, actors=[decider.name], zone=act.zone, type=act.type,
+            severity=act.severity, perceived_severity=d.perceived_severity,
+            channel=",".join(d.clarified_by) or None, response=response.value, rung=response.rung,
+            text=f"{decider.name} decides{via}: {side.label} {response.value} (answering {act.actor})",
+        )
+        if response is Response.DE_ESCALATE:
+            self.lower_level(side, int(Rung.HEIGHTENED_VIGILANCE))
+        elif response is not Response.HOLD:
+            self.raise_level(side, response.rung)
+        if response in (Response.DE_ESCALATE, Response.HOLD) and act.type == "response":
+            other = self.sides[side.other]  # the other side sees its act go unanswered
+            other.trust = clip01(other.trust + self.params.trust_gain_restraint)
+            other.opponent_hostility *= 1 - self.params.reciprocity_memory
+        if response.is_military_act:
+            new_act = Act(
+                time_h=self.time, side=side, actor=decider.name, target=act.actor, zone=act.zone,
+                type="response", rung=response.rung,
+                severity=clip01(self.params.act_severity_per_rung * response.rung),
+                deliberate=response.rung > act.rung, on_scene=act.on_scene and response.rung <= Rung.SHOW_OF_FORCE,
+            )
+            self.send_report(new_act, delay_h=self.commands[side.other].traits.reporting_delay_h)
+
+    def raise_level(self, side: Side, rung: int) -> None:
+        """Set a side's level to at least ``rung`` and hold it for ``rung_hold_h`` hours."""
+        state = self.sides[side]
+        if rung < state.level or rung <= 0:
+            return
+        if rung > state.level:
+            state.level = rung
+            self.activity_changed()
+        self._level_until[side] = self.time + self.params.rung_hold_h
+        decay = LevelDecay(self, side)
+        self._pending.append(decay)
+        self.schedule_event(decay.fire, at=self._level_until[side])
+        if rung > self.peak_rung:
+            self.peak_rung = rung
+            self._peak_time, self._back_time = self.time, None
+
+    def lower_level(self, side: Side, rung: int) -> None:
+        """A side stands down to at most ``rung``."""
+        state = self.sides[side]
+        state.level = min(state.level, rung)
+
+    # ------------------------------------------------------------------ measure hooks
+    def measure_unsafe_factor(self, itype: str) -> float:  # noqa: D102
+        f = 1.0
+        for m in self.measures:
+            f *= m.unsafe_factor(self, itype)
+        return f
+
+    def measure_noise_factor(self, side: Side) -> float:  # noqa: D102
+        f = 1.0
+        for m in self.measures:
+            f *= m.perception_noise_factor(self, side)
+        return f
+
+    def measure_decision_shift(self, d: Deliberation) -> float:  # noqa: D102
+        return sum(m.decision_shift(self, d) for m in self.measures)
+
+    def measure_decision_time_factor(self, decider: DecisionMaker) -> float:  # noqa: D102
+        f = 1.0
+        for m in self.measures:
+            f *= m.decision_time_factor(self, decider)
+        return f
+
+    # ------------------------------------------------------------------ record
+    def log(self, kind: str, side: Side, *, text: str, **fields: Any) -> None:
+        """Append one event to the narrative log (if recording)."""
+        if not self.record_events:
+            return
+        zone = fields.pop("zone", None)
+        self.events.append(
+            {
+                "time_h": round(self.time, 4),
+                "clock": clock(self.time),
+                "kind": kind,
+                "side": side.value,
+                "actors": fields.pop("actors", []),
+                "zone": self.theatre.zone(zone).name if zone else None,
+                "type": fields.pop("type", None),
+                "severity": _round(fields.pop("severity", None)),
+                "perceived_severity": _round(fields.pop("perceived_severity", None)),
+                "category": fields.pop("category", None),
+                "channel": fields.pop("channel", None),
+                "response": fields.pop("response", None),
+                "rung": fields.pop("rung", None),
+                "text": text,
+            }
+        )
+
+    def outcome(self) -> dict[str, Any]:
+        """Headline outcomes of this replication (PRODUCT.md)."""
+        if self._peak_time is None or self.peak_rung <= Rung.HEIGHTENED_VIGILANCE:
+            back = 0.0 if self._peak_time is not None else math.nan
+        else:
+            back = (self._back_time - self._peak_time) / 24 if self._back_time is not None else math.nan
+        return {
+            "peak_rung": self.peak_rung,
+            "reached_rung_4": int(self.peak_rung >= Rung.LIMITED_FORCE),
+            "reached_rung_5": int(self.peak_rung >= Rung.ARMED_CLASH),
+            "crisis_days": self.crisis_hours / 24,
+            "days_back_to_vigilance": back,
+            "incidents": sum(self.incident_counts[c.value] for c in ElnCategory),
+            **{f"incidents_{c.value}": self.incident_counts[c.value] for c in ElnCategory},
+            "clarifications": sum(self.channel_uses.values()),
+            "hotline_contacts": sum(v for k, v in self.channel_uses.items() if "hotline" in k),
+            "referrals_to_leadership": self.referrals,
+            "final_tension_nato": self.tension_nato,
+            "final_tension_russia": self.tension_russia,
+            "final_trust_nato": self.trust_nato,
+            "final_trust_russia": self.trust_russia,
+        }
+
+    def _jitter(self, t: Traits) -> Traits:
+        rng, sd = self.streams["traits"], self.params.trait_jitter_sd
+        return Traits(
+            aggressiveness=clip01(t.aggressiveness + sd * rng.normal()),
+            risk_tolerance=clip01(t.risk_tolerance + sd * rng.normal()),
+            rule_adherence=clip01(t.rule_adherence + sd * rng.normal()),
+            reporting_delay_h=t.reporting_delay_h,
+            decision_time_h=t.decision_time_h,
+        )
+
+
+def _can_meet(a: str, b: str) -> bool:
+    """Air meets air or sea; sea meets sea or air; land formations do not meet at random."""
+    return a != "land" and b != "land"
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 3)
+
+
+INTERCEPT_VERBS = {
+    "air_intercept": ("intercepts", "makes an unsafe intercept of", "makes a dangerous close pass at"),
+    "at_sea_close_encounter": ("shadows", "makes an unsafe close approach to", "comes within metres of"),
+    "airspace_violation": ("briefly enters", "violates", "violates, transponder off,"),
+}
+
+
+def incident_text(act: Act, zone_name: str) -> str:
+    """One readable sentence for an activity incident."""
+    level = list(ElnCategory).index(act.category)  # type: ignore[arg-type]
+    verb = INTERCEPT_VERBS.get(act.type, ("meets",) * 3)[level]
+    where = f"over {zone_name}" if act.type != "airspace_violation" else f"near {zone_name}"
+    category = act.category.value.replace("_", "-")  # type: ignore[union-attr]
+    return f"{act.actor} {verb} {act.target} {where} ({category})"
+
+
+class LevelDecay:
+    """A scheduled check that lowers a side's level one rung when its hold time has passed."""
+
+    def __init__(self, model: EscalationModel, side: Side):
+        self.model, self.side = model, side
+
+    def fire(self) -> None:
+        model, state = self.model, self.model.sides[self.side]
+        if model.time + 1e-9 < model._level_until[self.side] or state.level <= 0:
+            return  # a later raise holds the level
+        state.level -= 1
+        model.activity_changed()
+        if state.level > 0:
+            model._level_until[self.side] = model.time + model.params.rung_hold_h
+            self.model.schedule_event(self.fire, at=model._level_until[self.side])
+
+
+class InjectRun:
+    """A scripted inject fired at its time."""
+
+    def __init__(self, model: EscalationModel, spec: InjectSpec):
+        self.model, self.spec = model, spec
+
+    def fire(self) -> None:
+        model, s = self.model, self.spec
+        initiator = next(p for p in model.platforms if p.spec.id == s.initiator)
+        category = model.categorise(s.severity)
+        act = Act(
+            time_h=model.time, side=initiator.side, actor=initiator.name,
+            target=f"{initiator.side.other.label} forces", zone=s.zone, type=s.type,
+            rung=model.incident_rung(s.type, category), severity=s.severity, deliberate=s.deliberate,
+            on_scene=s.type in AIR_SEA_TYPES, category=category,
+        )
+        delay = model.commands[initiator.side.other].traits.reporting_delay_h
+        model.record_incident(act, observer_delay_h=delay, text=f"[inject {s.id}] {s.text}")
+
+
+class ExerciseRun:
+    """A large exercise: perceived by the other side at its start, raises activity while it lasts."""
+
+    def __init__(self, model: EscalationModel, spec: ExerciseSpec):
+        self.model, self.spec = model, spec
+        self.boost = 0.0
+
+    def start(self) -> None:
+        model, s, p = self.model, self.spec, self.model.params
+        zone = s.zone
+        for m in model.measures:
+            zone = m.exercise_zone(model, s, zone)
+        distance = model.theatre.distance_to_territory(zone, s.side.other)
+        proximity = math.exp(-distance / p.exercise_threat_range_km)
+        severity = clip01(p.severity_base["exercise_near_border"] * min(2.0, s.troops / p.exercise_reference_troops) * proximity)
+        command = model.commands[s.side]
+        deliberate = model.streams["incidents"].random() < p.deliberate_gain * command.traits.aggressiveness
+        category = model.categorise(severity)
+        act = Act(
+            time_h=model.time, side=s.side, actor=s.name, target=f"{s.side.other.label}",
+            zone=zone, type="exercise_near_border", rung=model.incident_rung("exercise_near_border", category),
+            severity=severity, deliberate=deliberate, on_scene=False, category=category,
+        )
+        moved = "" if zone == s.zone else f" (moved from {model.theatre.zone(s.zone).name} by rule)"
+        text = (
+            f"{s.name} begins: {s.troops:,} troops in {model.theatre.zone(zone).name}{moved}, "
+            f"{distance:.0f} km from {s.side.other.label} territory"
+        )
+        model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=text)
+        self.boost = p.exercise_activity_gain * proximity
+        model.exercise_boost[s.side] += self.boost
+        model.schedule_event(self.end, after=s.duration_h)
+
+    def end(self) -> None:
+        self.model.exercise_boost[self.spec.side] -= self.boost
+        self.model.log("exercise_end", self.spec.side, text=f"{self.spec.name} ends")

@@ -1,0 +1,209 @@
+"""Plain data the core is built from: a scenario (theatre, forces, channels, injects) and parameters.
+
+The core never reads files: loaders elsewhere turn YAML into these objects, validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Side(str, Enum):
+    """The two sides of the confrontation."""
+
+    NATO = "nato"
+    RUSSIA = "russia"
+
+    @property
+    def other(self) -> Side:
+        """The opposing side."""
+        return Side.RUSSIA if self is Side.NATO else Side.NATO
+
+    @property
+    def label(self) -> str:
+        """Display name."""
+        return "NATO" if self is Side.NATO else "Russia"
+
+
+INCIDENT_TYPES = (
+    "air_intercept",
+    "at_sea_close_encounter",
+    "airspace_violation",
+    "exercise_near_border",
+    "drone_shootdown",
+    "collision",
+    "weapons_lock",
+    "electronic_interference",
+)
+
+
+@dataclass(frozen=True)
+class Traits:
+    """Behavioural traits of an actor, each on [0, 1] except the times (hours)."""
+
+    aggressiveness: float = 0.5
+    risk_tolerance: float = 0.5
+    rule_adherence: float = 0.5
+    reporting_delay_h: float = 1.0
+    decision_time_h: float = 4.0
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    """A named zone of the theatre. ``owner`` is ``nato``, ``russia`` or ``international``."""
+
+    id: str
+    name: str
+    lat: float
+    lon: float
+    owner: str
+    domain: str  # "sea" or "land"
+    radius_km: float = 0.0  # rough extent: distances to a border run edge to edge
+
+
+@dataclass(frozen=True)
+class ForceSpec:
+    """A platform or formation: where it operates and how often it is out."""
+
+    id: str
+    side: Side
+    name: str
+    kind: str
+    domain: str  # "air", "sea" or "land"
+    base: str
+    patrol: dict[str, float]
+    sorties_per_day: float
+    sortie_hours: float
+    traits: Traits = field(default_factory=Traits)
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """A command or a political leadership."""
+
+    id: str
+    side: Side
+    name: str
+    role: str  # "command" or "leadership"
+    traits: Traits = field(default_factory=Traits)
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A communication channel between two actors (or a side's forces, ``<side>_forces``)."""
+
+    a: str
+    b: str
+    kind: str
+    latency_h: float
+    availability: float
+    quality: float
+
+
+@dataclass(frozen=True)
+class InjectSpec:
+    """A scripted event of the master scenario events list."""
+
+    id: str
+    at_h: float
+    type: str
+    initiator: str  # a force id
+    zone: str
+    severity: float
+    deliberate: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    """A large exercise held by one side in a zone for a period."""
+
+    id: str
+    name: str
+    side: Side
+    zone: str
+    start_h: float
+    duration_h: float
+    troops: int
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """A whole scenario as the core sees it."""
+
+    name: str
+    title: str
+    description: str
+    horizon_h: float
+    zones: tuple[ZoneSpec, ...]
+    links: tuple[tuple[str, str], ...]
+    forces: tuple[ForceSpec, ...]
+    actors: tuple[ActorSpec, ...]
+    channels: tuple[ChannelSpec, ...] = ()
+    injects: tuple[InjectSpec, ...] = ()
+    exercises: tuple[ExerciseSpec, ...] = ()
+    baseline_tension: dict[str, float] = field(default_factory=lambda: {"nato": 0.3, "russia": 0.3})
+    baseline_trust: dict[str, float] = field(default_factory=lambda: {"nato": 0.3, "russia": 0.3})
+    era: str = ""
+    sources: tuple[str, ...] = ()
+
+    def actor(self, side: Side, role: str) -> ActorSpec:
+        """The (first) actor of ``side`` with ``role``."""
+        return next(a for a in self.actors if a.side is side and a.role == role)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Every model parameter. Values, units and bases live in ``conf/model/default.yaml``."""
+
+    # activity and encounters
+    encounter_rate_per_h: float
+    encounter_range_km: float
+    violation_rate_per_h: float
+    violation_range_km: float
+    posture_activity_gain: float
+    exercise_activity_gain: float
+    exercise_threat_range_km: float
+    exercise_reference_troops: float
+    # incident severity
+    severity_base: dict[str, float]
+    severity_unsafe_gain: float
+    severity_sd: float
+    serious_threshold: float
+    high_risk_threshold: float
+    deliberate_gain: float
+    # perception
+    perception_noise_sd: float
+    hostility_prior: float
+    hostility_tension_weight: float
+    hostility_trust_weight: float
+    hostility_signal: float
+    hostility_noise_sd: float
+    # decisions (ordered logit)
+    w_severity: float
+    w_hostility: float
+    w_tension: float
+    w_aggressiveness: float
+    w_trust: float
+    w_reciprocity: float
+    w_risk: float
+    cut_hold: float
+    cut_protest: float
+    cut_match: float
+    cut_escalate: float
+    rung_firebreak: float
+    war_firebreak: float
+    political_approval_rung: int
+    time_pressure: float
+    internal_relay_h: float
+    act_severity_per_rung: float
+    # tension, trust, memory
+    tension_gain: float
+    tension_relax_h: float
+    trust_loss: float
+    trust_gain_clarification: float
+    trust_gain_restraint: float
+    reciprocity_memory: float
+    rung_hold_h: float
+    trait_jitter_sd: float

@@ -1,0 +1,173 @@
+"""Replications: many seeded runs of one configuration, in-process or over worker processes.
+
+Replication ``i`` is always seeded by ``SeedSequence(seed).spawn`` child ``i``, so its result
+does not depend on how replications are split between workers or jobs.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.core.ladder import Rung
+from sim.core.measures import build
+from sim.core.model import EscalationModel, replication_seed
+from sim.core.spec import ModelParams, ScenarioSpec
+from sim.stats import mean_ci, wilson
+
+TIMESERIES_COLUMNS = ("rung", "tension_nato", "tension_russia", "trust_nato", "trust_russia")
+
+
+@dataclass
+class Replication:
+    """What one replication produced."""
+
+    index: int
+    outcome: dict[str, Any]
+    timeseries: dict[str, list[float]] | None
+    events: list[dict[str, Any]]
+
+
+def run_replication(
+    scenario: ScenarioSpec,
+    params: ModelParams,
+    measures: dict[str, dict[str, Any]],
+    seed: int,
+    index: int,
+    record_events: bool = True,
+    record_timeseries: bool = True,
+) -> Replication:
+    """Build and run replication ``index`` (measures are built fresh: they hold per-run state)."""
+    model = EscalationModel(scenario, params, build(measures), seed=replication_seed(seed, index), record_events=record_events)
+    model.run()
+    series = {k: model.datacollector.model_vars[k] for k in TIMESERIES_COLUMNS} if record_timeseries else None
+    return Replication(index, model.outcome(), series, model.events)
+
+
+def _run_chunk(args: tuple) -> list[Replication]:
+    scenario, params, measures, seed, indices, record_events, record_timeseries = args
+    return [run_replication(scenario, params, measures, seed, i, record_events, record_timeseries) for i in indices]
+
+
+def default_workers(n_replications: int) -> int:
+    """One worker per available core, but in-process for small runs (start-up would dominate)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, n_replications // 50))
+
+
+@dataclass
+class Ensemble:
+    """All replications of one configuration, with tidy tables and interval estimates."""
+
+    scenario: str
+    seed: int
+    measures: list[str]
+    replications: list[Replication] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:  # noqa: D102
+        return len(self.replications)
+
+    def outcomes(self) -> pd.DataFrame:
+        """One row per replication."""
+        rows = [{"replication": r.index, "seed": self.seed, **r.outcome} for r in self.replications]
+        return pd.DataFrame(rows)
+
+    def timeseries(self) -> pd.DataFrame:
+        """One row per replication and hour (step 0 is the initial state)."""
+        frames = []
+        for r in self.replications:
+            if r.timeseries is None:
+                continue
+            steps = len(r.timeseries["rung"])
+            frame = pd.DataFrame({"replication": r.index, "hour": np.arange(steps)})
+            for k in TIMESERIES_COLUMNS:
+                frame[k] = r.timeseries[k]
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["replication", "hour", *TIMESERIES_COLUMNS])
+
+    def rung_matrix(self) -> np.ndarray:
+        """Rung by replication (rows) and hour (columns)."""
+        return np.array([r.timeseries["rung"] for r in self.replications if r.timeseries is not None])
+
+    def summary(self) -> dict[str, Any]:
+        """Headline outcomes with 95% intervals (Wilson for probabilities, Student t for means)."""
+        df = self.outcomes()
+        n = len(df)
+
+        def prob(col: str) -> dict[str, Any]:
+            p, lo, hi = wilson(int(df[col].sum()), n)
+            return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
+
+        def mean(col: str) -> dict[str, Any]:
+            m, lo, hi, k = mean_ci(df[col].to_numpy())
+            out = {"estimate": m, "ci95": [lo, hi], "method": "Student t"}
+            if k != n:
+                out["n"] = k
+                out["note"] = f"mean over the {k} replications where it is defined (peak above vigilance and back within the horizon)"
+            return out
+
+        peak_counts = df["peak_rung"].value_counts().to_dict()
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "replications": n,
+            "measures": self.measures,
+            "outcomes": {
+                "p_peak_rung_ge_4": prob("reached_rung_4"),
+                "p_peak_rung_ge_5": prob("reached_rung_5"),
+                "mean_peak_rung": mean("peak_rung"),
+                "crisis_days": mean("crisis_days"),
+                "days_back_to_vigilance": mean("days_back_to_vigilance"),
+                "incidents_near_routine": mean("incidents_near_routine"),
+                "incidents_serious": mean("incidents_serious"),
+                "incidents_high_risk": mean("incidents_high_risk"),
+            },
+            "peak_rung_distribution": {Rung(r).label: int(peak_counts.get(r, 0)) for r in range(len(Rung))},
+        }
+
+
+def run_replications(
+    scenario: ScenarioSpec,
+    params: ModelParams,
+    measures: dict[str, dict[str, Any]],
+    n: int,
+    seed: int,
+    workers: int = 1,
+    indices: Sequence[int] | None = None,
+    record_events: bool = True,
+    record_timeseries: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> Ensemble:
+    """Run replications ``indices`` (default ``range(n)``) and gather them in index order."""
+    indices = list(range(n)) if indices is None else list(indices)
+    enabled = [k for k, v in measures.items() if v.get("enabled")]
+    ensemble = Ensemble(scenario.name, seed, enabled)
+    common = (scenario, params, measures, seed)
+    if workers <= 1 or len(indices) < 2:
+        for i in indices:
+            ensemble.replications.append(run_replication(*common, i, record_events, record_timeseries))
+            if progress:
+                progress(1)
+        return ensemble
+    chunk = max(1, min(25, math.ceil(len(indices) / (workers * 4))))
+    chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.runner"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_run_chunk, (*common, c, record_events, record_timeseries)) for c in chunks]
+        for fut in as_completed(futures):
+            reps = fut.result()
+            ensemble.replications.extend(reps)
+            if progress:
+                progress(len(reps))
+    ensemble.replications.sort(key=lambda r: r.index)
+    return ensemble

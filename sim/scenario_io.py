@@ -1,0 +1,348 @@
+"""Scenario files: YAML data read into a validated :class:`~sim.core.spec.ScenarioSpec`.
+
+Loading never runs code: YAML is parsed as plain data (any explicit tag such as ``!!python/...``
+is refused), and a string that looks like a config interpolation (``${...}``) or a ``_target_``
+key is refused too. Every problem is reported as ``FILE: field.path: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.core.comms import forces_node
+from sim.core.spec import (
+    INCIDENT_TYPES,
+    ActorSpec,
+    ChannelSpec,
+    ExerciseSpec,
+    ForceSpec,
+    InjectSpec,
+    ScenarioSpec,
+    Side,
+    Traits,
+    ZoneSpec,
+)
+from sim.errors import UserError
+from sim.paths import SCENARIO_DIR
+
+OWNERS = ("nato", "russia", "international")
+ZONE_DOMAINS = ("sea", "land")
+FORCE_DOMAINS = ("air", "sea", "land")
+TRAIT_KEYS = {f for f in Traits.__dataclass_fields__}
+UNIT_TRAITS = ("aggressiveness", "risk_tolerance", "rule_adherence")
+
+
+class ScenarioError(UserError):
+    """A scenario file is malformed; the message names the file, the field and the problem."""
+
+
+def library(directory: Path = SCENARIO_DIR) -> dict[str, Path]:
+    """Scenario names of the library, each with its file."""
+    return {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+
+
+def load_scenario(path: str | Path) -> ScenarioSpec:
+    """Read and validate one scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc})") from None
+    return parse_scenario(text, str(path), default_name=path.stem)
+
+
+def parse_scenario(text: str, source: str, default_name: str = "scenario") -> ScenarioSpec:
+    """Validate scenario YAML ``text``; ``source`` names it in error messages."""
+    data = _safe_yaml(text, source)
+    return _Reader(source).scenario(data, default_name)
+
+
+def _safe_yaml(text: str, source: str) -> Any:
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            tag = getattr(event, "tag", None)
+            if tag is not None:
+                line = event.start_mark.line + 1
+                raise ScenarioError(f"{source}: line {line}: YAML tag {tag!r} is not allowed (scenario files are plain data)")
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{source}: {where}: not valid YAML ({problem})") from None
+
+
+class _Reader:
+    """Walks the parsed data, checking each field and building the spec."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, problem: str) -> None:
+        raise ScenarioError(f"{self.source}: {path}: {problem}")
+
+    # -- primitives ------------------------------------------------------------------------
+    def mapping(self, value: Any, path: str, allowed: set[str] | None = None, required: tuple[str, ...] = ()) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path or "(top level)", f"expected a mapping, got {_kind(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                self.fail(path, f"key {key!r} is not a string")
+            if key == "_target_":
+                self.fail(_join(path, key), "'_target_' is not allowed (scenario files are plain data)")
+            if allowed is not None and key not in allowed:
+                self.fail(_join(path, key), f"unknown field (allowed: {', '.join(sorted(allowed))})")
+        for key in required:
+            if key not in value:
+                self.fail(_join(path, key), "missing required field")
+        return value
+
+    def seq(self, value: Any, path: str) -> list:
+        if not isinstance(value, list):
+            self.fail(path, f"expected a list, got {_kind(value)}")
+        return value
+
+    def text(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path, f"expected a non-empty string, got {_kind(value)}")
+        if "${" in value:
+            self.fail(path, "interpolations ('${...}') are not allowed (scenario files are plain data)")
+        return value.strip()
+
+    def number(self, value: Any, path: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(path, f"expected a number, got {_kind(value)}")
+        x = float(value)
+        if not math.isfinite(x):
+            self.fail(path, f"must be finite, got {value}")
+        if lo is not None and (x < lo or (lo_open and x == lo)):
+            self.fail(path, f"must be {'>' if lo_open else '>='} {lo:g}, got {value}")
+        if hi is not None and x > hi:
+            self.fail(path, f"must be <= {hi:g}, got {value}")
+        return x
+
+    def choice(self, value: Any, path: str, options: tuple[str, ...]) -> str:
+        if value not in options:
+            self.fail(path, f"must be one of {', '.join(options)}, got {value!r}")
+        return value
+
+    def flag(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(path, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def ident(self, value: Any, path: str, seen: set[str]) -> str:
+        name = self.text(value, path)
+        if name in seen:
+            self.fail(path, f"duplicate id {name!r}")
+        seen.add(name)
+        return name
+
+    def ref(self, value: Any, path: str, known: dict | set, what: str) -> str:
+        name = self.text(value, path) if isinstance(value, str) else self.fail(path, f"expected a {what} id, got {_kind(value)}")
+        if name not in known:
+            self.fail(path, f"unknown {what} {name!r} (known: {', '.join(sorted(known))})")
+        return name
+
+    def traits(self, value: Any, path: str, decides: bool) -> Traits:
+        allowed = set(TRAIT_KEYS) if decides else TRAIT_KEYS - {"decision_time_h"}
+        data = self.mapping(value if value is not None else {}, path, allowed)
+        kwargs: dict[str, float] = {}
+        for key, raw in data.items():
+            if key in UNIT_TRAITS:
+                kwargs[key] = self.number(raw, _join(path, key), 0, 1)
+            else:
+                kwargs[key] = self.number(raw, _join(path, key), 0)
+        return Traits(**kwargs)
+
+    # -- sections --------------------------------------------------------------------------
+    def scenario(self, data: Any, default_name: str) -> ScenarioSpec:
+        top = self.mapping(
+            data, "",
+            allowed={"name", "title", "description", "era", "horizon_days", "baseline", "theatre", "forces",
+                     "commands", "leadership", "channels", "exercises", "injects", "sources"},
+            required=("description", "horizon_days", "baseline", "theatre", "forces", "commands", "leadership", "sources"),
+        )
+        name = self.text(top.get("name", default_name), "name")
+        horizon_h = self.number(top["horizon_days"], "horizon_days", 0, 366, lo_open=True) * 24
+        baseline = self.mapping(top["baseline"], "baseline", {"tension", "trust"}, ("tension", "trust"))
+        tension = self.side_values(baseline["tension"], "baseline.tension")
+        trust = self.side_values(baseline["trust"], "baseline.trust")
+        zones, links = self.theatre(top["theatre"])
+        zone_ids = {z.id: z for z in zones}
+        ids: set[str] = set()
+        forces = tuple(self.force(f, f"forces[{i}]", zone_ids, ids) for i, f in enumerate(self.seq(top["forces"], "forces")))
+        if not forces:
+            self.fail("forces", "at least one force is needed")
+        actors = self.actors(top["commands"], "commands", "command", ids) + self.actors(top["leadership"], "leadership", "leadership", ids)
+        side_of = {a.id: a.side for a in actors} | {forces_node(s): s for s in Side}
+        channels = tuple(
+            self.channel(c, f"channels[{i}]", side_of) for i, c in enumerate(self.seq(top.get("channels", []), "channels"))
+        )
+        force_ids = {f.id: f for f in forces}
+        exercise_ids: set[str] = set()
+        exercises = tuple(
+            self.exercise(e, f"exercises[{i}]", zone_ids, horizon_h, exercise_ids)
+            for i, e in enumerate(self.seq(top.get("exercises", []), "exercises"))
+        )
+        inject_ids: set[str] = set()
+        injects = tuple(
+            self.inject(j, f"injects[{i}]", zone_ids, force_ids, horizon_h, inject_ids)
+            for i, j in enumerate(self.seq(top.get("injects", []), "injects"))
+        )
+        sources = tuple(self.text(s, f"sources[{i}]") for i, s in enumerate(self.seq(top["sources"], "sources")))
+        if not sources:
+            self.fail("sources", "name at least one source for the numbers used")
+        return ScenarioSpec(
+            name=name, title=self.text(top.get("title", name), "title"),
+            description=self.text(top["description"], "description"), horizon_h=horizon_h,
+            zones=zones, links=links, forces=forces, actors=actors, channels=channels,
+            injects=tuple(sorted(injects, key=lambda j: (j.at_h, j.id))), exercises=exercises,
+            baseline_tension=tension, baseline_trust=trust,
+            era=self.text(top["era"], "era") if "era" in top else "", sources=sources,
+        )
+
+    def side_values(self, value: Any, path: str) -> dict[str, float]:
+        data = self.mapping(value, path, {"nato", "russia"}, ("nato", "russia"))
+        return {k: self.number(v, _join(path, k), 0, 1) for k, v in data.items()}
+
+    def theatre(self, value: Any) -> tuple[tuple[ZoneSpec, ...], tuple[tuple[str, str], ...]]:
+        data = self.mapping(value, "theatre", {"zones", "links"}, ("zones",))
+        seen: set[str] = set()
+        zones = []
+        for i, z in enumerate(self.seq(data["zones"], "theatre.zones")):
+            path = f"theatre.zones[{i}]"
+            z = self.mapping(z, path, {"id", "name", "lat", "lon", "owner", "domain", "radius_km"},
+                             ("id", "name", "lat", "lon", "owner", "domain"))
+            zones.append(ZoneSpec(
+                id=self.ident(z["id"], f"{path}.id", seen), name=self.text(z["name"], f"{path}.name"),
+                lat=self.number(z["lat"], f"{path}.lat", -90, 90), lon=self.number(z["lon"], f"{path}.lon", -180, 180),
+                owner=self.choice(z["owner"], f"{path}.owner", OWNERS),
+                domain=self.choice(z["domain"], f"{path}.domain", ZONE_DOMAINS),
+                radius_km=self.number(z.get("radius_km", 0), f"{path}.radius_km", 0),
+            ))
+        if not zones:
+            self.fail("theatre.zones", "at least one zone is needed")
+        for side in Side:
+            if not any(z.owner == side.value for z in zones):
+                self.fail("theatre.zones", f"no zone is owned by {side.value}: distances to its territory are undefined")
+        links = []
+        for i, link in enumerate(self.seq(data.get("links", []), "theatre.links")):
+            path = f"theatre.links[{i}]"
+            pair = self.seq(link, path)
+            if len(pair) != 2:
+                self.fail(path, f"a link joins exactly two zones, got {len(pair)}")
+            links.append((self.ref(pair[0], f"{path}[0]", seen, "zone"), self.ref(pair[1], f"{path}[1]", seen, "zone")))
+        return tuple(zones), tuple(links)
+
+    def force(self, value: Any, path: str, zones: dict, ids: set[str]) -> ForceSpec:
+        f = self.mapping(value, path,
+                         {"id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours", "traits"},
+                         ("id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours"))
+        patrol_raw = self.mapping(f["patrol"], f"{path}.patrol")
+        patrol = {}
+        for zone, weight in patrol_raw.items():
+            self.ref(zone, f"{path}.patrol", zones, "zone")
+            patrol[zone] = self.number(weight, f"{path}.patrol.{zone}", 0)
+        if sum(patrol.values()) <= 0:
+            self.fail(f"{path}.patrol", "needs at least one zone with a positive weight")
+        return ForceSpec(
+            id=self.ident(f["id"], f"{path}.id", ids), side=Side(self.choice(f["side"], f"{path}.side", ("nato", "russia"))),
+            name=self.text(f["name"], f"{path}.name"), kind=self.text(f["kind"], f"{path}.kind"),
+            domain=self.choice(f["domain"], f"{path}.domain", FORCE_DOMAINS),
+            base=self.ref(f["base"], f"{path}.base", zones, "zone"), patrol=patrol,
+            sorties_per_day=self.number(f["sorties_per_day"], f"{path}.sorties_per_day", 0),
+            sortie_hours=self.number(f["sortie_hours"], f"{path}.sortie_hours", 0, lo_open=True),
+            traits=self.traits(f.get("traits"), f"{path}.traits", decides=False),
+        )
+
+    def actors(self, value: Any, key: str, role: str, ids: set[str]) -> tuple[ActorSpec, ...]:
+        actors = []
+        for i, a in enumerate(self.seq(value, key)):
+            path = f"{key}[{i}]"
+            a = self.mapping(a, path, {"id", "side", "name", "traits"}, ("id", "side", "name"))
+            actors.append(ActorSpec(
+                id=self.ident(a["id"], f"{path}.id", ids), side=Side(self.choice(a["side"], f"{path}.side", ("nato", "russia"))),
+                name=self.text(a["name"], f"{path}.name"), role=role,
+                traits=self.traits(a.get("traits"), f"{path}.traits", decides=True),
+            ))
+        for side in Side:
+            count = sum(a.side is side for a in actors)
+            if count != 1:
+                self.fail(key, f"needs exactly one {role} for {side.value}, got {count}")
+        return tuple(actors)
+
+    def channel(self, value: Any, path: str, side_of: dict[str, Side]) -> ChannelSpec:
+        c = self.mapping(value, path, {"between", "kind", "latency_h", "availability", "quality"},
+                         ("between", "kind", "latency_h", "availability", "quality"))
+        pair = self.seq(c["between"], f"{path}.between")
+        if len(pair) != 2:
+            self.fail(f"{path}.between", f"a channel joins exactly two actors, got {len(pair)}")
+        a = self.ref(pair[0], f"{path}.between[0]", side_of, "actor")
+        b = self.ref(pair[1], f"{path}.between[1]", side_of, "actor")
+        if side_of[a] is side_of[b]:
+            self.fail(f"{path}.between", "a channel must join the two sides")
+        return ChannelSpec(
+            a=a, b=b, kind=self.text(c["kind"], f"{path}.kind"),
+            latency_h=self.number(c["latency_h"], f"{path}.latency_h", 0),
+            availability=self.number(c["availability"], f"{path}.availability", 0, 1),
+            quality=self.number(c["quality"], f"{path}.quality", 0, 1),
+        )
+
+    def exercise(self, value: Any, path: str, zones: dict, horizon_h: float, ids: set[str]) -> ExerciseSpec:
+        e = self.mapping(value, path, {"id", "name", "side", "zone", "start_day", "duration_days", "troops"},
+                         ("id", "name", "side", "zone", "start_day", "duration_days", "troops"))
+        start_h = (self.number(e["start_day"], f"{path}.start_day", 1) - 1) * 24
+        if start_h >= horizon_h:
+            self.fail(f"{path}.start_day", f"starts after the horizon ({horizon_h / 24:g} days)")
+        troops = self.number(e["troops"], f"{path}.troops", 0)
+        if troops != int(troops):
+            self.fail(f"{path}.troops", f"must be a whole number, got {e['troops']}")
+        return ExerciseSpec(
+            id=self.ident(e["id"], f"{path}.id", ids), name=self.text(e["name"], f"{path}.name"),
+            side=Side(self.choice(e["side"], f"{path}.side", ("nato", "russia"))),
+            zone=self.ref(e["zone"], f"{path}.zone", zones, "zone"), start_h=start_h,
+            duration_h=self.number(e["duration_days"], f"{path}.duration_days", 0, lo_open=True) * 24, troops=int(troops),
+        )
+
+    def inject(self, value: Any, path: str, zones: dict, forces: dict, horizon_h: float, ids: set[str]) -> InjectSpec:
+        j = self.mapping(value, path, {"id", "day", "time", "type", "initiator", "zone", "severity", "deliberate", "text"},
+                         ("id", "day", "type", "initiator", "zone", "severity", "deliberate", "text"))
+        day = self.number(j["day"], f"{path}.day", 1)
+        hours = self.clock(j.get("time", "00:00"), f"{path}.time")
+        at_h = (day - 1) * 24 + hours
+        if at_h >= horizon_h:
+            self.fail(f"{path}.day", f"falls after the horizon ({horizon_h / 24:g} days)")
+        return InjectSpec(
+            id=self.ident(j["id"], f"{path}.id", ids), at_h=at_h,
+            type=self.choice(j["type"], f"{path}.type", INCIDENT_TYPES),
+            initiator=self.ref(j["initiator"], f"{path}.initiator", forces, "force"),
+            zone=self.ref(j["zone"], f"{path}.zone", zones, "zone"),
+            severity=self.number(j["severity"], f"{path}.severity", 0, 1),
+            deliberate=self.flag(j["deliberate"], f"{path}.deliberate"), text=self.text(j["text"], f"{path}.text"),
+        )
+
+    def clock(self, value: Any, path: str) -> float:
+        text = self.text(value, path) if isinstance(value, str) else self.fail(path, f'expected "HH:MM", got {_kind(value)}')
+        parts = text.split(":")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
+            self.fail(path, f'expected "HH:MM" (00:00 to 23:59), got {text!r}')
+        return int(parts[0]) + int(parts[1]) / 60
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a mapping"}.get(
+        type(value), type(value).__name__
+    ) + (f" ({value!r})" if isinstance(value, bool | int | float | str) and len(repr(value)) < 40 else "")

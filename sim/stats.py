@@ -1,0 +1,35 @@
+"""Interval estimates for the headline outcomes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+Z95 = 1.959963984540054
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float, float]:
+    """Proportion with its Wilson score interval (good at p near 0 or 1 and small n)."""
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mean_ci(values: np.ndarray | list[float]) -> tuple[float, float, float, int]:
+    """Mean of the finite values with a Student-t 95% interval, and how many values were finite."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    m = float(x.mean())
+    if n == 1:
+        return m, math.nan, math.nan, 1
+    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return m, m - half, m + half, n
