@@ -48,7 +48,10 @@ def run_replication(
     """Build and run replication ``index`` (measures are built fresh: they hold per-run state)."""
     model = EscalationModel(scenario, params, build(measures), seed=replication_seed(seed, index), record_events=record_events)
     model.run()
-    series = {k: model.datacollector.model_vars[k] for k in TIMESERIES_COLUMNS} if record_timeseries else None
+    series = None
+    if record_timeseries:
+        columns = zip(*model.datacollector.model_vars["state"], strict=True)
+        series = dict(zip(TIMESERIES_COLUMNS, (list(c) for c in columns), strict=True))
     return Replication(index, model.outcome(), series, model.events)
 
 

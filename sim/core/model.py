@@ -99,8 +99,23 @@ class EscalationModel(mesa.Model):
             )
             for side in Side
         }
+        self._relaxing = [(self.sides[s], scenario.baseline_tension[s.value]) for s in Side]
         self._level_until = dict.fromkeys(Side, 0.0)
         self._relax = math.exp(-1.0 / params.tension_relax_h)
+        p, th = params, self.theatre
+        # Encounter rate of a co-located pair falls off with the distance between their zones;
+        # the violation hazard with the distance from the zone to the other side's territory.
+        self._proximity = {
+            (a.id, b.id): p.encounter_rate_per_h * math.exp(-th.distance(a.id, b.id) / p.encounter_range_km)
+            for a in scenario.zones for b in scenario.zones
+        }
+        self._exposure = {
+            side: {
+                z.id: p.violation_rate_per_h * math.exp(-th.distance_to_territory(z.id, side.other) / p.violation_range_km)
+                for z in scenario.zones
+            }
+            for side in Side
+        }
         self.open_deliberations: set[Deliberation] = set()
         self._pending: list[Any] = []  # scheduled injects/exercises/decays, kept alive for Mesa's weak refs
         self.events: list[dict[str, Any]] = []
@@ -135,15 +150,9 @@ class EscalationModel(mesa.Model):
         for p in self.platforms:
             p.schedule_next_sortie()
 
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "rung": "rung",
-                "tension_nato": "tension_nato",
-                "tension_russia": "tension_russia",
-                "trust_nato": "trust_nato",
-                "trust_russia": "trust_russia",
-            }
-        )
+        # One reporter returning a tuple: DataCollector deep-copies each value on every collect,
+        # so one small tuple an hour costs a fifth of five separate reporters.
+        self.datacollector = mesa.DataCollector(model_reporters={"state": "state"})
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ state read-outs
@@ -151,6 +160,12 @@ class EscalationModel(mesa.Model):
     def rung(self) -> int:
         """The confrontation's current rung: the higher of the two sides' levels."""
         return max(self.sides[Side.NATO].level, self.sides[Side.RUSSIA].level)
+
+    @property
+    def state(self) -> HourlyRecord:
+        """(rung, tension NATO, tension Russia, trust NATO, trust Russia): the hourly record."""
+        nato, russia = self.sides[Side.NATO], self.sides[Side.RUSSIA]
+        return HourlyRecord((max(nato.level, russia.level), nato.tension, russia.tension, nato.trust, russia.trust))
 
     @property
     def tension_nato(self) -> float:  # noqa: D102
@@ -171,8 +186,8 @@ class EscalationModel(mesa.Model):
     # ------------------------------------------------------------------ time
     def step(self) -> None:
         """One hour: relax tension, sample incidents from activity, record the state."""
-        for side in Side:
-            self.sides[side].relax(self.spec.baseline_tension[side.value], self._relax)
+        for state, baseline in self._relaxing:
+            state.relax(baseline, self._relax)
         self._sample_activity_incidents()
         rung = self.rung
         if rung >= Rung.SHOW_OF_FORCE:
@@ -200,25 +215,24 @@ class EscalationModel(mesa.Model):
         self._hazards = None
 
     def _compute_hazards(self) -> None:
-        p, th = self.params, self.theatre
         active = [pl for pl in self.platforms if pl.on_sortie]
         hazards: list[tuple[str, Platform, Platform | None, float]] = []
+        proximity, exposure = self._proximity, self._exposure
         for a in active:
-            if a.side is not Side.NATO:
+            if a.side is not Side.NATO or a.spec.domain == "land":
                 continue
             for b in active:
-                if b.side is Side.NATO or not _can_meet(a.spec.domain, b.spec.domain):
-                    continue
-                rate = p.encounter_rate_per_h * math.exp(-th.distance(a.zone, b.zone) / p.encounter_range_km)
+                if b.side is Side.NATO or b.spec.domain == "land":
+                    continue  # land formations do not meet at random
+                rate = proximity[a.zone, b.zone]
                 for m in self.measures:
                     rate *= m.encounter_rate_factor(self, a, b)
                 if rate > 0:
                     hazards.append(("encounter", a, b, rate))
         for a in active:
             if a.spec.domain != "air":
-                continue
-            d = th.distance_to_territory(a.zone, a.side.other)
-            rate = p.violation_rate_per_h * math.exp(-d / p.violation_range_km) * 2 * (1 - a.traits.rule_adherence)
+                continue  # ships enter claimed waters by inject (e.g. a transit), not at random
+            rate = exposure[a.side][a.zone] * 2 * (1 - a.traits.rule_adherence)
             if rate > 0:
                 hazards.append(("violation", a, None, rate))
         self._hazards = hazards
@@ -231,7 +245,13 @@ class EscalationModel(mesa.Model):
         if total <= 0:
             return
         rng = self.streams["activity"]
-        n = rng.poisson(total)
+        # Poisson count by inversion of one uniform: cheap in the many hours with no incident.
+        u, p = rng.random(), math.exp(-total)
+        n, cdf = 0, p
+        while u > cdf and p > 0:
+            n += 1
+            p *= total / n
+            cdf += p
         for _ in range(n):
             u = rng.random() * total
             for kind, a, b, rate in hazards:  # type: ignore[union-attr]
@@ -486,11 +506,6 @@ class EscalationModel(mesa.Model):
         )
 
 
-def _can_meet(a: str, b: str) -> bool:
-    """Air meets air or sea; sea meets sea or air; land formations do not meet at random."""
-    return a != "land" and b != "land"
-
-
 def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 3)
 
@@ -509,6 +524,15 @@ def incident_text(act: Act, zone_name: str) -> str:
     where = f"over {zone_name}" if act.type != "airspace_violation" else f"near {zone_name}"
     category = act.category.value.replace("_", "-")  # type: ignore[union-attr]
     return f"{act.actor} {verb} {act.target} {where} ({category})"
+
+
+class HourlyRecord(tuple):
+    """An immutable hourly record; DataCollector's deep copy of it is the record itself."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict) -> HourlyRecord:
+        return self
 
 
 class LevelDecay:

@@ -20,7 +20,8 @@ class ExerciseDistanceRule(Measure):
     source = "000 rec. 3"
     mechanism = (
         "A large exercise planned closer than D km to the other side's territory is moved to the "
-        "nearest zone of the same side and domain at least D km away (where geography allows), "
+        "nearest zone of the same side (or international waters, at sea) at least D km away "
+        "where geography allows, "
         "so it is perceived as less threatening and draws fewer sorties near the border."
     )
 
@@ -36,9 +37,11 @@ class ExerciseDistanceRule(Measure):
         if th.distance_to_territory(zone, other) >= d_min:
             return zone
         domain = th.zone(zone).domain
+        # On land an exercise stays on its own side's territory; at sea it may use international waters.
+        owners = {exercise.side.value, "international"} if domain == "sea" else {exercise.side.value}
         candidates = [
             z.id for z in th.zones
-            if z.owner == exercise.side.value and z.domain == domain and th.distance_to_territory(z.id, other) >= d_min
+            if z.owner in owners and z.domain == domain and th.distance_to_territory(z.id, other) >= d_min
         ]
         if not candidates:
             return zone  # geography prevents it: the rule cannot move this exercise
