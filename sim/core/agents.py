@@ -157,7 +157,7 @@ class Command(DecisionMaker):
             leader = self.model.leadership[self.side]
             self.model.log(
                 "referral", self.side, actors=[self.name, leader.name], zone=d.act.zone,
-                text=f"{self.name} proposes to {response.value}; the decision goes to {leader.name}",
+                text=f"{self.name} proposes: {response.value}; the decision goes to {leader.name}",
                 response=response.value, rung=response.rung,
             )
             referred = Deliberation(self.model, leader, d.act, cap=response, parent=d)

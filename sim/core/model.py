@@ -268,6 +268,8 @@ class EscalationModel(mesa.Model):
         wa = a.traits.aggressiveness * (1 - a.traits.rule_adherence) + 0.05
         wb = b.traits.aggressiveness * (1 - b.traits.rule_adherence) + 0.05
         initiator, other = (a, b) if rng.random() * (wa + wb) < wa else (b, a)
+        if a.spec.domain != b.spec.domain:  # aircraft buzz ships, not the other way round
+            initiator, other = (a, b) if a.spec.domain == "air" else (b, a)
         itype = "air_intercept" if a.spec.domain == b.spec.domain == "air" else "at_sea_close_encounter"
         zone = initiator.zone if initiator.spec.domain == "air" or other.spec.domain != "sea" else other.zone
         act = self._incident_act(initiator, other.name, itype, zone, on_scene=True)
@@ -380,11 +382,12 @@ class EscalationModel(mesa.Model):
         side, act = decider.side, d.act
         if d.parent is not None:
             self.referrals += 1
-        via = f" after {', '.join(d.clarified_by)} contact" if d.clarified_by else ""
+        channels = list(dict.fromkeys(d.clarified_by))
+        via = f" after {' and '.join(channels)} contact" if channels else ""
         self.log(
             "response", side, actors=[decider.name], zone=act.zone, type=act.type,
             severity=act.severity, perceived_severity=d.perceived_severity,
-            channel=",".join(d.clarified_by) or None, response=response.value, rung=response.rung,
+            channel=",".join(channels) or None, response=response.value, rung=response.rung,
             text=f"{decider.name} decides{via}: {side.label} {response.value} (answering {act.actor})",
         )
         if response is Response.DE_ESCALATE:
@@ -521,7 +524,8 @@ def incident_text(act: Act, zone_name: str) -> str:
     """One readable sentence for an activity incident."""
     level = list(ElnCategory).index(act.category)  # type: ignore[arg-type]
     verb = INTERCEPT_VERBS.get(act.type, ("meets",) * 3)[level]
-    where = f"over {zone_name}" if act.type != "airspace_violation" else f"near {zone_name}"
+    where = {"air_intercept": "over", "airspace_violation": "near"}.get(act.type, "in")
+    where = f"{where} {zone_name}"
     category = act.category.value.replace("_", "-")  # type: ignore[union-attr]
     return f"{act.actor} {verb} {act.target} {where} ({category})"
 

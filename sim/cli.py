@@ -1,0 +1,254 @@
+"""The ``escalation`` command: ``run`` (Hydra app), ``scenarios`` and ``measures``.
+
+``escalation run`` passes every following word to Hydra as an override (``-m`` included). Before
+Hydra creates any output folder the overrides are composed once (each sweep value once) with
+Hydra's compose API, so a misspelt key, a wrong type, an unknown scenario or a bad scenario
+file is reported in one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+USAGE = """\
+usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m for a sweep)
+       escalation scenarios                 list the scenario library
+       escalation measures                  list the risk-reduction measures and their sources
+
+examples:
+  escalation run
+  escalation run scenario=black_sea_transit measures=eln_seven replications=200 seed=7
+  escalation run measures.hotline.enabled=true
+  escalation run -m measures=none,eln_seven scenario=baltic_air_policing,black_sea_transit
+"""
+
+SEED_FILES = {
+    "000": "000_3d696065a75e4d8a.txt",
+    "001": "001_2a7cb53107421c4a.txt",
+    "004": "004_fa1a0c5aa3c72e99.txt",
+}
+
+
+def fail(message: str) -> int:
+    """Print a one-line error and return exit code 2."""
+    print(f"escalation: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``escalation`` console script."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0
+    command, rest = args[0], args[1:]
+    try:
+        if command == "run":
+            return run_command(rest)
+        if command == "scenarios":
+            return scenarios_command(rest)
+        if command == "measures":
+            return measures_command(rest)
+    except KeyboardInterrupt:
+        return fail("interrupted")
+    return fail(f"unknown command {command!r} (commands: run, scenarios, measures)")
+
+
+def scenarios_command(args: list[str]) -> int:
+    """List the scenario library, one line each."""
+    from sim.errors import UserError
+    from sim.scenario_io import library, load_scenario
+
+    if args:
+        return fail(f"'escalation scenarios' takes no arguments, got {' '.join(args)!r}")
+    for name, path in library().items():
+        try:
+            spec = load_scenario(path)
+            line = f"{spec.title} ({spec.horizon_h / 24:g} days)"
+        except UserError as exc:
+            line = f"INVALID: {exc}"
+        print(f"{name:24s} {line}")
+    return 0
+
+
+def expand_source(source: str) -> str:
+    """``"000 rec. 2; 001 basic menu"`` with the seed documents' file names."""
+    parts = []
+    for part in source.split(";"):
+        part = part.strip()
+        key = part.split(" ", 1)[0]
+        parts.append(part.replace(key, SEED_FILES[key], 1) if key in SEED_FILES else part)
+    return "; ".join(parts)
+
+
+def measures_command(args: list[str]) -> int:
+    """List the measures with their source document and recommendation."""
+    from sim.core.measures import registry
+
+    if args:
+        return fail(f"'escalation measures' takes no arguments, got {' '.join(args)!r}")
+    for name, cls in registry().items():
+        print(f"{name:24s} {cls.title}\n{'':24s} source: {expand_source(cls.source)}\n{'':24s} {cls.mechanism}\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- run
+def run_command(args: list[str]) -> int:
+    """Validate the overrides, then hand over to the Hydra app."""
+    from sim.config import register_configs
+    from sim.errors import UserError
+
+    register_configs()
+    try:
+        validate_overrides([a for a in args if not a.startswith("-")])
+    except UserError as exc:
+        return fail(str(exc))
+    sys.argv = ["escalation run", *args]
+    _hydra_app()
+    return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].strip() if text else type(exc).__name__
+
+
+def describe_hydra_error(exc: BaseException) -> str:
+    """One line from a Hydra/OmegaConf exception and its cause."""
+    message = _first_line(exc)
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and _first_line(cause) not in message:
+        message = f"{message.rstrip('.')}: {_first_line(cause)}"
+    return message
+
+
+def validate_overrides(overrides: list[str]) -> None:
+    """Compose the config for every value of every sweep; raise ``UserError`` on the first problem."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.errors import UserError
+    from sim.paths import CONF_DIR
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise UserError(describe_hydra_error(exc)) from None
+    base = [o.input_line for o in parsed if not o.is_sweep_override()]
+    variants = [base]
+    for o in parsed:
+        if not o.is_sweep_override():
+            continue
+        try:
+            values = list(o.sweep_string_iterator())
+        except Exception:  # interval sweeps (for samplers) have no finite list of values
+            continue
+        key = o.get_key_element()
+        variants.extend([*base, f"{key}={v}"] for v in values)
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            for overrides_ in variants:
+                cfg = compose("config", overrides=overrides_)
+                check_config(cfg)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        raise UserError(describe_hydra_error(exc)) from None
+
+
+def check_config(cfg) -> None:
+    """Checks the schema cannot express: counts in range, and the scenario loads."""
+    from sim.errors import UserError
+
+    if cfg.replications < 1:
+        raise UserError(f"replications must be at least 1, got {cfg.replications}")
+    if cfg.workers < 0:
+        raise UserError(f"workers must be 0 (automatic) or more, got {cfg.workers}")
+    load_configured_scenario(cfg)
+
+
+def load_configured_scenario(cfg):
+    """The scenario named by ``scenario_file`` or ``scenario.name``."""
+    from sim.scenario_io import library, load_scenario
+
+    if cfg.scenario_file:
+        return load_scenario(Path(cfg.scenario_file).expanduser())
+    return load_scenario(library()[cfg.scenario.name])
+
+
+def _hydra_app() -> None:
+    import hydra
+
+    from sim.paths import CONF_DIR
+
+    @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+    def app(cfg) -> None:
+        run_job(cfg)
+
+    app()
+
+
+def run_job(cfg) -> None:
+    """One Hydra job: replications, outputs, verdict. A failure leaves no output folder behind."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from sim.errors import UserError
+
+    hc = HydraConfig.get()
+    out = Path(hc.runtime.output_dir)
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra's INFO root level would log every step
+    try:
+        execute(cfg, out, overrides=list(hc.overrides.task))
+    except UserError as exc:
+        shutil.rmtree(out, ignore_errors=True)
+        if hc.mode == RunMode.MULTIRUN:
+            raise
+        sys.exit(fail(str(exc)))
+    except BaseException:
+        if hc.mode != RunMode.MULTIRUN:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def execute(cfg, out: Path, overrides: list[str]) -> None:
+    """Run the configured replications and write every output into ``out``."""
+    from tqdm import tqdm
+
+    from sim.config import measure_settings, model_params
+    from sim.output import write_events, write_replications, write_summary, write_timeseries
+    from sim.runner import default_workers, run_replications
+    from sim.verdict import format_verdict
+
+    check_config(cfg)
+    scenario = load_configured_scenario(cfg)
+    n = int(cfg.replications)
+    workers = int(cfg.workers) or default_workers(n)
+    with tqdm(total=n, desc="replications", unit="rep", file=sys.stderr, disable=None) as bar:
+        ensemble = run_replications(
+            scenario, model_params(cfg), measure_settings(cfg), n=n, seed=int(cfg.seed), workers=workers,
+            record_events=bool(cfg.output.events), record_timeseries=True, progress=bar.update,
+        )
+    summary = ensemble.summary()
+    summary["overrides"] = overrides
+    summary["command"] = " ".join(["escalation run", *overrides])
+    write_replications(ensemble, out / "replications.csv")
+    if cfg.output.timeseries:
+        write_timeseries(ensemble, out / "timeseries.csv")
+    if cfg.output.events:
+        write_events(ensemble, out / "events.jsonl")
+    if cfg.output.plot:
+        from sim.plots import save_escalation_curve
+
+        title = f"{scenario.title} | measures: {', '.join(ensemble.measures) or 'none'} | n={n}"
+        save_escalation_curve(ensemble.rung_matrix(), out / "escalation_curve.png", title)
+    write_summary(summary, out / "summary.json")
+    print(format_verdict(summary))
+    print(f"Outputs: {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
