@@ -3,7 +3,8 @@
 Nodes are actor ids (commands, leaderships) plus one on-scene node per side (``nato_forces``,
 ``russia_forces``) standing for the crews. Each side's own chain (forces - command - leadership)
 is linked internally; channels across the divide come from the scenario and from measures.
-A decision-maker seeking clarification uses the fastest route to the other side.
+A decision-maker seeking clarification relays down its own chain (never up) to where a channel
+starts and tries the fastest such route that is up.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ def forces_node(side: Side) -> str:
 
 @dataclass(frozen=True)
 class Route:
-    """The fastest path from a decision-maker to a node of the other side."""
+    """A way for a decision-maker to reach the other side: its own chain, then one channel."""
 
     target: str
     latency_h: float
     availability: float
     quality: float
-    kinds: tuple[str, ...]  # the cross-side channel kinds on the path, e.g. ("hotline",)
+    kinds: tuple[str, ...]  # the channel across the divide, e.g. ("hotline",)
     on_scene: bool  # uses a crew-to-crew channel: only meaningful for an incident on scene
 
     @property
@@ -46,12 +47,17 @@ class CommsNetwork:
     def __init__(self, spec: ScenarioSpec, extra: list[ChannelSpec], internal_relay_h: float):
         self.graph = nx.Graph()
         side_of: dict[str, Side] = {}
+        # Rank in the chain: a decision-maker relays down to its crews, never up to its leaders
+        # (a command does not ask the leadership to phone the other capital about an intercept).
+        self.rank: dict[str, int] = {}
         for side in Side:
             side_of[forces_node(side)] = side
+            self.rank[forces_node(side)] = 0
             command, leader = spec.actor(side, "command"), spec.actor(side, "leadership")
             for a in spec.actors:
                 if a.side is side:
                     side_of[a.id] = side
+                    self.rank[a.id] = 1 if a.role == "command" else 2
             self._add(forces_node(side), command.id, INTERNAL, internal_relay_h, 1.0, 1.0)
             self._add(command.id, leader.id, INTERNAL, internal_relay_h, 1.0, 1.0)
         for ch in (*spec.channels, *extra):
@@ -69,31 +75,26 @@ class CommsNetwork:
             )
 
     def _routes_from(self, source: str) -> list[Route]:
-        side = self.side_of[source]
-        _, paths = nx.single_source_dijkstra(self.graph, source, weight="latency_h")
+        """One route per channel across the divide: relay down one's own chain, then cross once."""
+        side, rank = self.side_of[source], self.rank[source]
+        own = self.graph.subgraph(n for n, s in self.side_of.items() if s is side and self.rank[n] <= rank)
+        relay = nx.single_source_dijkstra_path_length(own, source, weight="latency_h")
         routes = []
-        for target, path in paths.items():
-            if self.side_of[target] is side:
-                continue
-            edges = [self.graph.edges[u, v] for u, v in zip(path, path[1:], strict=False)]
-            cross = [e for e in edges if e["kind"] != INTERNAL]
-            # Stop at the first node across the divide: routes that cross twice are not calls.
-            if sum(self.side_of[u] is not self.side_of[v] for u, v in zip(path, path[1:], strict=False)) != 1:
-                continue
-            availability = 1.0
-            for e in edges:
-                availability *= e["availability"]
-            routes.append(
-                Route(
-                    target=target,
-                    latency_h=sum(e["latency_h"] for e in edges),
-                    availability=availability,
-                    quality=min(e["quality"] for e in cross),
-                    kinds=tuple(e["kind"] for e in cross),
-                    on_scene=any(e["kind"] in ON_SCENE_KINDS for e in cross),
+        for u, hops in relay.items():
+            for v, edge in self.graph[u].items():
+                if self.side_of[v] is side:
+                    continue
+                routes.append(
+                    Route(
+                        target=v,
+                        latency_h=hops + edge["latency_h"],
+                        availability=edge["availability"],
+                        quality=edge["quality"],
+                        kinds=(edge["kind"],),
+                        on_scene=edge["kind"] in ON_SCENE_KINDS,
+                    )
                 )
-            )
-        routes.sort(key=lambda r: (r.latency_h, r.target))
+        routes.sort(key=lambda r: (r.latency_h, r.target, r.kinds))
         return routes
 
     def channel_kinds(self) -> set[str]:

@@ -111,7 +111,7 @@ def response_for(choice: Choice, stimulus_rung: int) -> Response:
         return Response.HOLD
     if choice is Choice.PROTEST:
         return Response.PROTEST
+    if choice is Choice.ESCALATE and stimulus_rung <= 2:
+        return Response.RAISE_ALERT  # answering an incident by raising alert, not yet a show of force
     rung = max(stimulus_rung, 2) + (1 if choice is Choice.ESCALATE else 0)
-    if choice is Choice.ESCALATE and stimulus_rung == 2:
-        return Response.RAISE_ALERT
     return MILITARY_ACT_AT_RUNG[min(rung, TOP_RUNG)]

@@ -1,0 +1,54 @@
+"""Shared fixtures: the real config composed with Hydra's compose API, and small run helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from sim.config import measure_settings, model_params, register_configs
+from sim.paths import CONF_DIR
+from sim.runner import Ensemble, run_replications
+from sim.scenario_io import library, load_scenario
+
+register_configs()
+
+
+def compose_config(overrides: list[str] | None = None):
+    """The composed root config, as ``escalation run OVERRIDES`` would see it."""
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=overrides or [])
+
+
+@pytest.fixture(scope="session")
+def base_cfg():
+    return compose_config()
+
+
+@pytest.fixture(scope="session")
+def params(base_cfg):
+    return model_params(base_cfg)
+
+
+@pytest.fixture(scope="session")
+def scenarios():
+    return {name: load_scenario(path) for name, path in library().items()}
+
+
+def settings(*enabled: str, **overrides) -> dict:
+    """Measure settings with the named measures enabled (defaults from conf/), plus overrides."""
+    cfg = compose_config([f"measures.{m}.enabled=true" for m in enabled] + [f"measures.{k}={v}" for k, v in overrides.items()])
+    return measure_settings(cfg)
+
+
+def run(scenario, params, measures: dict, n: int, seed: int = 11, **kwargs) -> Ensemble:
+    """Run ``n`` replications in-process without the event log (fast)."""
+    kwargs.setdefault("record_events", False)
+    kwargs.setdefault("record_timeseries", False)
+    return run_replications(scenario, params, measures, n=n, seed=seed, workers=kwargs.pop("workers", 1), **kwargs)
+
+
+def with_params(params, **changes):
+    """A copy of the model parameters with some values changed."""
+    return dataclasses.replace(params, **changes)

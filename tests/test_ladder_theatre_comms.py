@@ -1,0 +1,90 @@
+"""Unit tests: the ladder vocabulary, theatre distances, and channel routes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sim.core.comms import CommsNetwork, forces_node
+from sim.core.ladder import Choice, Response, Rung, response_for
+from sim.core.spec import ChannelSpec, Side, ZoneSpec
+from sim.core.theatre import Theatre, great_circle_km
+
+
+def test_responses_climb_one_rung_at_a_time():
+    assert response_for(Choice.MATCH, 1) is Response.SHADOW
+    assert response_for(Choice.ESCALATE, 1) is Response.RAISE_ALERT
+    assert response_for(Choice.ESCALATE, 2) is Response.RAISE_ALERT
+    assert response_for(Choice.MATCH, 3) is Response.SHOW_OF_FORCE
+    assert response_for(Choice.ESCALATE, 3) is Response.LIMITED_FORCE
+    assert response_for(Choice.ESCALATE, 7) is Response.NUCLEAR_SIGNAL
+    assert response_for(Choice.PROTEST, 5) is Response.PROTEST
+    for stimulus in range(1, 8):
+        assert response_for(Choice.ESCALATE, stimulus).rung <= max(stimulus, 2) + 1
+
+
+def test_protest_is_not_a_military_act_but_shadowing_is():
+    assert not Response.PROTEST.is_military_act
+    assert not Response.HOLD.is_military_act
+    assert Response.SHADOW.is_military_act and Response.LIMITED_FORCE.is_military_act
+    assert Rung.LIMITED_FORCE.label == "use of force, limited"
+
+
+def test_great_circle_matches_a_known_distance():
+    # Tallinn (59.437, 24.745) to Helsinki (60.170, 24.938): about 82 km.
+    assert great_circle_km(59.437, 24.745, 60.170, 24.938) == pytest.approx(82, abs=2)
+
+
+def _zones():
+    return (
+        ZoneSpec("a", "A", 55.0, 20.0, "nato", "land", radius_km=10),
+        ZoneSpec("sea", "Sea", 55.0, 21.0, "international", "sea"),
+        ZoneSpec("b", "B", 55.0, 23.0, "russia", "land", radius_km=20),
+    )
+
+
+def test_distance_to_territory_runs_edge_to_edge():
+    th = Theatre(_zones(), (("a", "sea"), ("sea", "b")))
+    centre = th.distance("sea", "b")
+    assert centre == pytest.approx(great_circle_km(55, 21, 55, 23))
+    assert th.distance_to_territory("sea", Side.RUSSIA) == pytest.approx(centre - 20)
+    assert th.distance_to_territory("b", Side.RUSSIA) == 0
+    assert th.distance_to_territory("a", Side.RUSSIA) == pytest.approx(th.distance("a", "b") - 30)
+    # Integer nodes with the zone name as an attribute (drawable by Mesa), edges carry km.
+    assert set(th.graph.nodes) == {0, 1, 2} and th.graph.nodes[1]["name"] == "Sea"
+    assert th.graph.edges[0, 1]["distance_km"] == pytest.approx(th.distance("a", "sea"))
+
+
+def test_routes_take_the_fastest_channel_and_flag_on_scene_ones(scenarios):
+    spec = scenarios["baltic_air_policing"]
+    hotline = ChannelSpec("nato_nac", "ru_kremlin", "hotline", 0.5, 0.9, 0.8)
+    comms = CommsNetwork(spec, [hotline], internal_relay_h=0.25)
+    routes = comms.routes["nato_nac"]
+    # Fastest first; the hotline beats the 24-h diplomatic channel it shares a pair with.
+    assert [r.latency_h for r in routes] == sorted(r.latency_h for r in routes)
+    to_kremlin = next(r for r in routes if r.target == "ru_kremlin")
+    assert to_kremlin.kinds == ("hotline",) and to_kremlin.latency_h == pytest.approx(0.5)
+    # The command reaches the other side's crews through its own crews' radio: on scene.
+    radio = next(r for r in comms.routes["nato_aircom"] if r.target == forces_node(Side.RUSSIA))
+    assert radio.on_scene and radio.kinds == ("on_scene_radio",)
+    assert radio.latency_h == pytest.approx(0.25 + 0.1)
+    assert radio.availability == pytest.approx(0.25)
+    without = CommsNetwork(spec, [], internal_relay_h=0.25)
+    assert next(r for r in without.routes["nato_nac"] if r.target == "ru_kremlin").kinds == ("diplomatic",)
+
+
+def test_every_route_crosses_the_divide_exactly_once(scenarios):
+    spec = scenarios["black_sea_transit"]
+    comms = CommsNetwork(spec, [], internal_relay_h=0.25)
+    for source, routes in comms.routes.items():
+        for r in routes:
+            assert comms.side_of[r.target] is not comms.side_of[source]
+            assert len(r.kinds) == 1
+
+
+def test_a_slower_duplicate_channel_does_not_replace_a_faster_one(scenarios):
+    spec = scenarios["baltic_air_policing"]
+    slow = dataclasses.replace(spec.channels[0], kind="slow", latency_h=100.0)
+    comms = CommsNetwork(spec, [slow], internal_relay_h=0.25)
+    assert comms.graph.edges["nato_nac", "ru_kremlin"]["kind"] == "diplomatic"
