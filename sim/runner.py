@@ -85,17 +85,18 @@ class Ensemble:
         return pd.DataFrame(rows)
 
     def timeseries(self) -> pd.DataFrame:
-        """One row per replication and hour (step 0 is the initial state)."""
-        frames = []
-        for r in self.replications:
-            if r.timeseries is None:
-                continue
-            steps = len(r.timeseries["rung"])
-            frame = pd.DataFrame({"replication": r.index, "hour": np.arange(steps)})
-            for k in TIMESERIES_COLUMNS:
-                frame[k] = r.timeseries[k]
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["replication", "hour", *TIMESERIES_COLUMNS])
+        """One row per replication and hour (hour 0 is the initial state)."""
+        reps = [r for r in self.replications if r.timeseries is not None]
+        if not reps:
+            return pd.DataFrame(columns=["replication", "hour", *TIMESERIES_COLUMNS])
+        lengths = [len(r.timeseries["rung"]) for r in reps]  # type: ignore[index]
+        data = {
+            "replication": np.repeat([r.index for r in reps], lengths),
+            "hour": np.concatenate([np.arange(k) for k in lengths]),
+        }
+        for k in TIMESERIES_COLUMNS:
+            data[k] = np.concatenate([np.asarray(r.timeseries[k]) for r in reps])  # type: ignore[index]
+        return pd.DataFrame(data)
 
     def rung_matrix(self) -> np.ndarray:
         """Rung by replication (rows) and hour (columns)."""

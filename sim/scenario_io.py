@@ -60,7 +60,23 @@ def load_scenario(path: str | Path) -> ScenarioSpec:
 def parse_scenario(text: str, source: str, default_name: str = "scenario") -> ScenarioSpec:
     """Validate scenario YAML ``text``; ``source`` names it in error messages."""
     data = _safe_yaml(text, source)
+    _refuse_code(data, "", source)
     return _Reader(source).scenario(data, default_name)
+
+
+def _refuse_code(value: Any, path: str, source: str) -> None:
+    """Refuse anything Hydra/OmegaConf would act on (``_target_`` keys, ``${...}`` interpolations)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = _join(path, str(key))
+            if key == "_target_":
+                raise ScenarioError(f"{source}: {where}: '_target_' is not allowed (scenario files are plain data)")
+            _refuse_code(item, where, source)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_code(item, f"{path}[{i}]", source)
+    elif isinstance(value, str) and "${" in value:
+        raise ScenarioError(f"{source}: {path}: interpolations ('${{...}}') are not allowed (scenario files are plain data)")
 
 
 def _safe_yaml(text: str, source: str) -> Any:

@@ -1,0 +1,88 @@
+"""The `escalation` command in a subprocess, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+EXE = Path(sys.executable).with_name("escalation")
+
+
+def escalation(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
+    return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_run_writes_every_output_and_prints_a_verdict(tmp_path):
+    out = tmp_path / "run"
+    proc = escalation("run", "replications=6", "workers=1", "seed=3", "measures.hotline.enabled=true", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "P(peak rung >= 4" in proc.stdout and "Verdict:" in proc.stdout
+    for name in ("replications.csv", "timeseries.csv", "events.jsonl", "summary.json", "escalation_curve.png"):
+        assert (out / name).stat().st_size > 0, name
+    reps = pd.read_csv(out / "replications.csv")
+    assert list(reps["replication"]) == list(range(6))
+    ts = pd.read_csv(out / "timeseries.csv")
+    assert len(ts) == 6 * (30 * 24 + 1) and ts["rung"].between(0, 7).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["measures"] == ["hotline"] and summary["replications"] == 6
+    lo, hi = summary["outcomes"]["p_peak_rung_ge_4"]["ci95"]
+    assert 0 <= lo <= summary["outcomes"]["p_peak_rung_ge_4"]["estimate"] <= hi <= 1
+    first = json.loads((out / "events.jsonl").read_text().splitlines()[0])
+    assert {"time_h", "clock", "kind", "actors", "zone", "type", "severity", "perceived_severity", "channel", "response", "text"} <= set(first)
+    assert (out / ".hydra" / "config.yaml").exists()  # the saved config re-runs the job exactly
+
+
+@pytest.mark.slow
+def test_rerun_from_saved_config_gives_identical_results(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert escalation("run", "replications=3", "workers=1", "seed=5", "scenario=black_sea_transit", f"hydra.run.dir={first}", cwd=tmp_path).returncode == 0
+    proc = escalation("run", f"--config-path={first / '.hydra'}", "--config-name=config", f"hydra.run.dir={second}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (first / "replications.csv").read_bytes() == (second / "replications.csv").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("measures.hotline.latncy_h=1", "latncy_h"),
+        ("replications=abc", "replications"),
+        ("scenario=atlantis", "scenario/atlantis"),
+        ("replications=0", "replications must be at least 1"),
+        ("scenario_file=/nonexistent/mine.yaml", "/nonexistent/mine.yaml: no such file"),
+    ],
+)
+def test_bad_override_gets_one_line_and_exit_code_2(tmp_path, override, expected):
+    proc = escalation("run", override, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("escalation: error:") and expected in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.slow
+def test_bad_scenario_file_named_in_error_and_no_output(tmp_path):
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("name: mine\nhorizon_days: -3\n")
+    proc = escalation("run", f"scenario_file={bad}", cwd=tmp_path)
+    assert proc.returncode == 2 and f"{bad}:" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.slow
+def test_scenarios_and_measures_listings(tmp_path):
+    proc = escalation("scenarios", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "baltic_air_policing" in proc.stdout and "black_sea_transit" in proc.stdout
+    proc = escalation("measures", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "000_3d696065a75e4d8a.txt rec. 2" in proc.stdout and "incidents_at_sea" in proc.stdout
+    assert escalation("frobnicate", cwd=tmp_path).returncode == 2
