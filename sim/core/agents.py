@@ -39,7 +39,7 @@ class Act:
     deliberate: bool
     on_scene: bool  # crews of both sides were there (crew-to-crew channels apply)
     category: ElnCategory | None = None  # for incidents
-    text: str = ""
+    kind: str = ""  # the acting platform's kind (fighter, bomber, ...), "exercise" or "response"
 
 
 class Platform(mesa.Agent):
@@ -66,6 +66,8 @@ class Platform(mesa.Agent):
     def schedule_next_sortie(self) -> None:
         """Draw the gap to the next sortie (Poisson process whose rate rises with posture)."""
         rate_per_h = self.spec.sorties_per_day / 24.0 * self.model.activity_multiplier(self.side)
+        for m in self.model.measures:
+            rate_per_h *= m.sortie_rate_factor(self.model, self)
         if rate_per_h <= 0:
             return
         gap = self.model.streams["activity"].exponential(1.0 / rate_per_h)

@@ -36,7 +36,8 @@ from sim.core.measures import Measure
 from sim.core.spec import ExerciseSpec, InjectSpec, ModelParams, ScenarioSpec, Side, Traits
 from sim.core.theatre import Theatre
 
-STREAMS = ("mesa", "activity", "incidents", "perception", "decisions", "channels", "traits")
+# Appending a stream never changes the others: each is keyed by its position.
+STREAMS = ("mesa", "activity", "incidents", "perception", "decisions", "channels", "traits", "measures")
 AIR_SEA_TYPES = frozenset({"air_intercept", "at_sea_close_encounter", "collision", "weapons_lock", "drone_shootdown"})
 # Types whose ladder rung is fixed by what happened rather than by severity (PRODUCT.md ladder).
 FIXED_RUNG = {"drone_shootdown": int(Rung.LIMITED_FORCE)}
@@ -233,6 +234,8 @@ class EscalationModel(mesa.Model):
             if a.spec.domain != "air":
                 continue  # ships enter claimed waters by inject (e.g. a transit), not at random
             rate = exposure[a.side][a.zone] * 2 * (1 - a.traits.rule_adherence)
+            for m in self.measures:
+                rate *= m.violation_rate_factor(self, a)
             if rate > 0:
                 hazards.append(("violation", a, None, rate))
         self._hazards = hazards
@@ -294,7 +297,7 @@ class EscalationModel(mesa.Model):
         return Act(
             time_h=self.time, side=initiator.side, actor=initiator.name, target=target, zone=zone,
             type=itype, rung=self.incident_rung(itype, category), severity=severity,
-            deliberate=deliberate, on_scene=on_scene, category=category,
+            deliberate=deliberate, on_scene=on_scene, category=category, kind=initiator.spec.kind,
         )
 
     def categorise(self, severity: float) -> ElnCategory:
@@ -341,6 +344,7 @@ class EscalationModel(mesa.Model):
             - p.hostility_trust_weight * (state.trust - 0.5)
             + p.hostility_signal * (1.0 if act.deliberate else -1.0)
             + p.hostility_noise_sd * noise * rng.normal()
+            + sum(m.hostility_shift(self, side, act) for m in self.measures)
         )
         return severity, hostility
 
@@ -404,6 +408,7 @@ class EscalationModel(mesa.Model):
                 type="response", rung=response.rung,
                 severity=clip01(self.params.act_severity_per_rung * response.rung),
                 deliberate=response.rung > act.rung, on_scene=act.on_scene and response.rung <= Rung.SHOW_OF_FORCE,
+                kind="response",
             )
             self.send_report(new_act, delay_h=self.commands[side.other].traits.reporting_delay_h)
 
@@ -570,7 +575,7 @@ class InjectRun:
             time_h=model.time, side=initiator.side, actor=initiator.name,
             target=f"{initiator.side.other.label} forces", zone=s.zone, type=s.type,
             rung=model.incident_rung(s.type, category), severity=s.severity, deliberate=s.deliberate,
-            on_scene=s.type in AIR_SEA_TYPES, category=category,
+            on_scene=s.type in AIR_SEA_TYPES, category=category, kind=initiator.spec.kind,
         )
         delay = model.commands[initiator.side.other].traits.reporting_delay_h
         model.record_incident(act, observer_delay_h=delay, text=f"[inject {s.id}] {s.text}")
@@ -589,25 +594,33 @@ class ExerciseRun:
         for m in model.measures:
             zone = m.exercise_zone(model, s, zone)
         distance = model.theatre.distance_to_territory(zone, s.side.other)
+        troops_factor, duration_factor = 1.0, 1.0
+        for m in model.measures:
+            tf, df = m.exercise_scale(model, s, distance)
+            troops_factor, duration_factor = troops_factor * tf, duration_factor * df
+        troops = int(round(s.troops * troops_factor))
         proximity = math.exp(-distance / p.exercise_threat_range_km)
-        severity = clip01(p.severity_base["exercise_near_border"] * min(2.0, s.troops / p.exercise_reference_troops) * proximity)
+        severity = p.severity_base["exercise_near_border"] * min(2.0, troops / p.exercise_reference_troops) * proximity
+        for m in model.measures:
+            severity *= m.exercise_severity_factor(model, s, troops)
+        severity = clip01(severity)
         command = model.commands[s.side]
         deliberate = model.streams["incidents"].random() < p.deliberate_gain * command.traits.aggressiveness
         category = model.categorise(severity)
         act = Act(
             time_h=model.time, side=s.side, actor=s.name, target=f"{s.side.other.label}",
             zone=zone, type="exercise_near_border", rung=model.incident_rung("exercise_near_border", category),
-            severity=severity, deliberate=deliberate, on_scene=False, category=category,
+            severity=severity, deliberate=deliberate, on_scene=False, category=category, kind="exercise",
         )
         moved = "" if zone == s.zone else f" (moved from {model.theatre.zone(s.zone).name} by rule)"
         text = (
-            f"{s.name} begins: {s.troops:,} troops in {model.theatre.zone(zone).name}{moved}, "
+            f"{s.name} begins: {troops:,} troops in {model.theatre.zone(zone).name}{moved}, "
             f"{distance:.0f} km from {s.side.other.label} territory"
         )
         model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=text)
-        self.boost = p.exercise_activity_gain * proximity
+        self.boost = p.exercise_activity_gain * proximity * min(1.0, troops_factor)
         model.exercise_boost[s.side] += self.boost
-        model.schedule_event(self.end, after=s.duration_h)
+        model.schedule_event(self.end, after=s.duration_h * duration_factor)
 
     def end(self) -> None:
         self.model.exercise_boost[self.spec.side] -= self.boost

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sim.core.spec import ChannelSpec, ScenarioSpec, Side
 
 if TYPE_CHECKING:
-    from sim.core.agents import DecisionMaker, Deliberation, Platform
+    from sim.core.agents import Act, DecisionMaker, Deliberation, Platform
     from sim.core.model import EscalationModel
     from sim.core.spec import ExerciseSpec
 
@@ -37,6 +37,7 @@ class Measure:
     title: ClassVar[str]
     source: ClassVar[str]  # e.g. "000 rec. 2; 001 basic menu"
     mechanism: ClassVar[str]  # one sentence
+    passage: ClassVar[str] = ""  # the source text it implements, quoted
     Params: ClassVar[type] = NoParams
 
     def __init__(self, params: Any):
@@ -51,8 +52,16 @@ class Measure:
         """Schedule the measure's own events (meetings, ...) once the model is built."""
 
     # -- activity and incidents ------------------------------------------------------------
+    def sortie_rate_factor(self, model: EscalationModel, platform: Platform) -> float:
+        """Multiplier on how often a platform goes out (restraint, reduced activity)."""
+        return 1.0
+
     def encounter_rate_factor(self, model: EscalationModel, a: Platform, b: Platform) -> float:
         """Multiplier on the encounter rate between two active opposing platforms."""
+        return 1.0
+
+    def violation_rate_factor(self, model: EscalationModel, platform: Platform) -> float:
+        """Multiplier on an aircraft's hazard of straying into the other side's airspace."""
         return 1.0
 
     def unsafe_factor(self, model: EscalationModel, incident_type: str) -> float:
@@ -63,10 +72,22 @@ class Measure:
         """Where an exercise is held (a rule may move it away from the border)."""
         return zone
 
+    def exercise_scale(self, model: EscalationModel, exercise: ExerciseSpec, distance_km: float) -> tuple[float, float]:
+        """Multipliers on an exercise's troops and duration, given its distance to the border."""
+        return 1.0, 1.0
+
+    def exercise_severity_factor(self, model: EscalationModel, exercise: ExerciseSpec, troops: int) -> float:
+        """Multiplier on how threatening an exercise is (notification, observers)."""
+        return 1.0
+
     # -- perception and decisions ----------------------------------------------------------
     def perception_noise_factor(self, model: EscalationModel, side: Side) -> float:
         """Multiplier on the noise with which ``side`` perceives the other's acts."""
         return 1.0
+
+    def hostility_shift(self, model: EscalationModel, side: Side, act: Act) -> float:
+        """Additive shift of the perceived hostility of ``act`` as ``side`` reads it."""
+        return 0.0
 
     def decision_shift(self, model: EscalationModel, deliberation: Deliberation) -> float:
         """Additive shift of the latent escalation propensity (negative restrains)."""

@@ -1,0 +1,43 @@
+"""Military representatives in the NATO Military Committee and a Russian liaison mission at SHAPE.
+
+Source: 000_3d696065a75e4d8a.txt rec. 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.core.measures import Measure, register
+from sim.core.spec import ChannelSpec, Side
+
+
+@register
+class LiaisonMission(Measure):
+    """A standing command-to-command channel."""
+
+    name = "liaison_mission"
+    title = "Military representatives / liaison mission at SHAPE"
+    source = "000 rec. 2"
+    mechanism = (
+        "A standing command-to-command channel lets each side's military command ask the other "
+        "what an act meant, within about an hour, before it answers."
+    )
+    passage = (
+        "NATO member states and Russia should resume contacts at the level of military "
+        "representatives in the NATO Military Committee and restore the Russian military liaison "
+        "mission at SACEUR Headquarters. ... They would rebuild the communication that for safety "
+        "and good deterrence must take place in foul weather and not just fair."
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        """Channel parameters (values, units, bases: conf/measures/catalogue/liaison_mission.yaml)."""
+
+        latency_h: float
+        availability: float
+        quality: float
+
+    def channels(self, spec):
+        p = self.params
+        nato, russia = spec.actor(Side.NATO, "command"), spec.actor(Side.RUSSIA, "command")
+        return [ChannelSpec(nato.id, russia.id, "liaison", p.latency_h, p.availability, p.quality)]
