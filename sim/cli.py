@@ -9,6 +9,7 @@ file is reported in one line with exit code 2.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 USAGE = """\
 usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m for a sweep)
        escalation scenarios                 list the scenario library
-       escalation measures                  list the risk-reduction measures and their sources
+       escalation measures [NAME]           list the risk-reduction measures (or show one in full)
 
 examples:
   escalation run
@@ -24,13 +25,6 @@ examples:
   escalation run measures.hotline.enabled=true
   escalation run -m measures=none,eln_seven scenario=baltic_air_policing,black_sea_transit
 """
-
-SEED_FILES = {
-    "000": "000_3d696065a75e4d8a.txt",
-    "001": "001_2a7cb53107421c4a.txt",
-    "004": "004_fa1a0c5aa3c72e99.txt",
-}
-
 
 def fail(message: str) -> int:
     """Print a one-line error and return exit code 2."""
@@ -54,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
             return measures_command(rest)
     except KeyboardInterrupt:
         return fail("interrupted")
+    except BrokenPipeError:  # output piped into a pager or `head` that stopped reading
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     return fail(f"unknown command {command!r} (commands: run, scenarios, measures)")
 
 
@@ -74,24 +71,33 @@ def scenarios_command(args: list[str]) -> int:
     return 0
 
 
-def expand_source(source: str) -> str:
-    """``"000 rec. 2; 001 basic menu"`` with the seed documents' file names."""
-    parts = []
-    for part in source.split(";"):
-        part = part.strip()
-        key = part.split(" ", 1)[0]
-        parts.append(part.replace(key, SEED_FILES[key], 1) if key in SEED_FILES else part)
-    return "; ".join(parts)
-
-
 def measures_command(args: list[str]) -> int:
-    """List the measures with their source document and recommendation."""
+    """List the measures (name, source, mechanism, parameters), or show one in full."""
     from sim.core.measures import registry
+    from sim.paths import REPO_ROOT
+    from sim.provenance import catalogue_file, collect, describe_measure, expand_source
 
+    measures = registry()
+    found, _ = collect()
+
+    def params_of(name: str):
+        return [p for p in found[catalogue_file(name).relative_to(REPO_ROOT).as_posix()] if p.key != "enabled"]
+
+    if len(args) > 1:
+        return fail(f"'escalation measures' takes at most one measure name, got {' '.join(args)!r}")
     if args:
-        return fail(f"'escalation measures' takes no arguments, got {' '.join(args)!r}")
-    for name, cls in registry().items():
-        print(f"{name:24s} {cls.title}\n{'':24s} source: {expand_source(cls.source)}\n{'':24s} {cls.mechanism}\n")
+        name = args[0]
+        if name not in measures:
+            return fail(f"unknown measure {name!r} (measures: {', '.join(measures)})")
+        print("\n".join(describe_measure(name, measures[name], params_of(name))).replace("**", "").replace("## ", ""))
+        return 0
+    for name, cls in measures.items():
+        print(f"{name}  -  {cls.title}")
+        print(f"    source:    {expand_source(cls.source)}")
+        print(f"    mechanism: {cls.mechanism}")
+        for p in params_of(name):
+            print(f"    {p.key} = {p.default} [{p.unit}]")
+        print()
     return 0
 
 

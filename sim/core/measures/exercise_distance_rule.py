@@ -25,6 +25,11 @@ class ExerciseDistanceRule(Measure):
         "so it is perceived as less threatening and draws fewer sorties near the border."
     )
 
+    passage = (
+        "Russia and NATO member states could agree that both sides will conduct large-scale "
+        "military exercises, as a rule, at a militarily meaningful distance from their borders."
+    )
+
     @dataclass(frozen=True)
     class Params:
         """Rule parameters (values, units, bases: conf/measures/catalogue/exercise_distance_rule.yaml)."""

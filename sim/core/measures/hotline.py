@@ -25,6 +25,12 @@ class Hotline(Measure):
         "approved, and, once in contact, lean toward standing down."
     )
 
+    passage = (
+        "These steps would parallel the establishment of civilian hotline communications that "
+        "Russia has proposed (000 rec. 2); ... the use of the NATO-Russia hotline for "
+        "cyber-incidents (001 basic menu)."
+    )
+
     @dataclass(frozen=True)
     class Params:
         """Hotline parameters (values, units, bases: conf/measures/catalogue/hotline.yaml)."""

@@ -29,6 +29,13 @@ class IncidentsAtSea(Measure):
         "between crews give commands a fast, clear reading of intent on scene."
     )
 
+    passage = (
+        "Russia and NATO member states could immediately agree to launch negotiations on a package "
+        "of measures on the basis of the existing bilateral and multilateral agreements on "
+        "prevention of incidents at sea and above the sea, and on prevention of dangerous "
+        "military activities."
+    )
+
     @dataclass(frozen=True)
     class Params:
         """Rule parameters (values, units, bases: conf/measures/catalogue/incidents_at_sea.yaml)."""

@@ -28,6 +28,14 @@ class MilToMilMeetings(Measure):
         "postponed while tension is above a threshold."
     )
 
+    passage = (
+        "Regular meetings should be held between the Chief of General Staff of the Armed Forces of "
+        "the Russian Federation, the Chairman of the U.S. Joint Chiefs of Staff, the NATO Supreme "
+        "Allied Commander Europe (SACEUR) and the Chairman of the NATO Military Committee, "
+        "reinforced by military experts ... to ensure military deconfliction and day-to-day risk "
+        "reduction at this time of heightened tension and military deployments."
+    )
+
     @dataclass(frozen=True)
     class Params:
         """Meeting parameters (values, units, bases: conf/measures/catalogue/mil_to_mil_meetings.yaml)."""

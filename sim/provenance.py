@@ -1,0 +1,194 @@
+"""Parameter provenance: every parameter in ``conf/`` has a default, a unit and a basis.
+
+A parameter line reads ``key: value  # [unit] meaning | basis``; a mapping-valued parameter
+carries the comment on its own line and its entries below it. This module parses those lines,
+checks them against the schemas the code declares, and generates ``docs/parameters.md`` and
+``docs/MEASURES.md``:
+
+    python -m sim.provenance --write     # regenerate the docs
+    python -m sim.provenance --check     # exit 1 if a parameter lacks a unit/default/basis or a doc is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.core.measures import Measure, param_names, registry
+from sim.core.spec import ModelParams
+from sim.paths import CONF_DIR, REPO_ROOT
+
+LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_]\w*):(?P<value>[^#]*?)\s*(?:#\s*(?P<comment>.*))?$")
+COMMENT = re.compile(r"^\[(?P<unit>[^\]]+)\]\s*(?P<meaning>.*?)\s*\|\s*(?P<basis>\S.*)$")
+SEED_FILES = {
+    "000": "000_3d696065a75e4d8a.txt",
+    "001": "001_2a7cb53107421c4a.txt",
+    "004": "004_fa1a0c5aa3c72e99.txt",
+}
+PARAMETERS_MD = REPO_ROOT / "docs" / "parameters.md"
+MEASURES_MD = REPO_ROOT / "docs" / "MEASURES.md"
+
+
+@dataclass
+class Parameter:
+    """One documented parameter."""
+
+    file: str
+    key: str
+    default: str
+    unit: str
+    meaning: str
+    basis: str
+
+
+def parse(path: Path) -> tuple[list[Parameter], list[str]]:
+    """Parameters of one config file, and the problems found in it."""
+    rel = path.relative_to(REPO_ROOT).as_posix()
+    params: list[Parameter] = []
+    problems: list[str] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not raw.strip() or raw.lstrip().startswith(("#", "-")):
+            continue
+        m = LINE.match(raw)
+        if not m or m.group("key") == "defaults":
+            continue
+        if m.group("indent"):  # an entry of the mapping-valued parameter above
+            if params:
+                entry = f"{m.group('key')}: {m.group('value').strip()}"
+                params[-1].default = entry if not params[-1].default else f"{params[-1].default}, {entry}"
+            continue
+        comment = COMMENT.match(m.group("comment") or "")
+        if comment is None:
+            problems.append(f"{rel}:{number}: {m.group('key')}: needs '# [unit] meaning | basis'")
+            continue
+        params.append(Parameter(rel, m.group("key"), m.group("value").strip(), comment["unit"], comment["meaning"], comment["basis"]))
+    for p in params:
+        if not p.default:
+            problems.append(f"{rel}: {p.key}: has no default value")
+    return params, problems
+
+
+def catalogue_file(name: str) -> Path:
+    """The parameter file of a measure."""
+    return CONF_DIR / "measures" / "catalogue" / f"{name}.yaml"
+
+
+def collect() -> tuple[dict[str, list[Parameter]], list[str]]:
+    """All documented parameters by file, and every problem: missing lines, units, bases, defaults."""
+    expected = {CONF_DIR / "model" / "default.yaml": [f.name for f in dataclasses.fields(ModelParams)]}
+    for name, cls in registry().items():
+        expected[catalogue_file(name)] = ["enabled", *param_names(cls)]
+    found: dict[str, list[Parameter]] = {}
+    problems: list[str] = []
+    for path, keys in expected.items():
+        if not path.exists():
+            problems.append(f"{path.relative_to(REPO_ROOT).as_posix()}: missing")
+            continue
+        params, file_problems = parse(path)
+        problems += file_problems
+        have = {p.key for p in params}
+        rel = path.relative_to(REPO_ROOT).as_posix()
+        problems += [f"{rel}: {k}: not documented" for k in keys if k not in have and not any(k in q for q in file_problems)]
+        problems += [f"{rel}: {k}: not a parameter of the code" for k in have - set(keys)]
+        found[rel] = params
+    return found, problems
+
+
+def expand_source(source: str) -> str:
+    """``"000 rec. 2; 001 basic menu"`` with the seed documents' file names."""
+    parts = []
+    for part in source.split(";"):
+        part = part.strip()
+        key = part.split(" ", 1)[0]
+        parts.append(part.replace(key, SEED_FILES[key], 1) if key in SEED_FILES else part)
+    return "; ".join(parts)
+
+
+def _table(params: list[Parameter], with_meaning: bool = True) -> list[str]:
+    rows = ["| parameter | default | unit | meaning | basis |", "|---|---|---|---|---|"]
+    for p in params:
+        cells = [f"`{p.key}`", p.default.replace("|", "/"), p.unit, p.meaning if with_meaning else "", p.basis]
+        rows.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return rows
+
+
+def parameters_markdown() -> str:
+    """The generated table of every parameter."""
+    found, _ = collect()
+    lines = [
+        "# Parameters",
+        "",
+        "Generated by `python -m sim.provenance --write` from the comments in `conf/`; a test fails when",
+        "this file is stale or a parameter lacks a default, a unit or a basis. \"assumption\" marks a",
+        "value chosen for plausibility, with its reason: those are the uncertain parameters.",
+        "",
+    ]
+    for file, params in found.items():
+        lines += [f"## `{file}`", "", *_table(params), ""]
+    return "\n".join(lines)
+
+
+def describe_measure(name: str, cls: type[Measure], params: list[Parameter]) -> list[str]:
+    """The full description of one measure, as Markdown lines."""
+    lines = [
+        f"## {cls.title} (`{name}`)",
+        "",
+        f"**Source:** {expand_source(cls.source)}",
+        "",
+        f"**Mechanism:** {cls.mechanism}",
+        "",
+    ]
+    if cls.passage:
+        lines += [f"> {cls.passage}", ""]
+    lines += [
+        f"**Use:** `escalation run measures={name}` (alone) or `measures.{name}.enabled=true` (on top of a bundle).",
+        "",
+        *_table([p for p in params if p.key != "enabled"]),
+        "",
+    ]
+    return lines
+
+
+def measures_markdown() -> str:
+    """The generated catalogue of measures."""
+    found, _ = collect()
+    lines = [
+        "# Measures",
+        "",
+        "Generated by `python -m sim.provenance --write` from the measure modules in `sim/core/measures/`",
+        "and their parameter files in `conf/measures/catalogue/`. Sources are the documents in",
+        "`../shared/seeds/`; each measure quotes the passage it implements. Bundles are in `conf/measures/`.",
+        "",
+    ]
+    for name, cls in registry().items():
+        lines += describe_measure(name, cls, found[catalogue_file(name).relative_to(REPO_ROOT).as_posix()])
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check or write the generated documents."""
+    parser = argparse.ArgumentParser(description="Check or regenerate parameter and measure docs.")
+    parser.add_argument("--write", action="store_true", help="regenerate docs/parameters.md and docs/MEASURES.md")
+    parser.add_argument("--check", action="store_true", help="exit 1 on a problem or a stale document")
+    args = parser.parse_args(argv)
+    _, problems = collect()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    docs = {PARAMETERS_MD: parameters_markdown(), MEASURES_MD: measures_markdown()}
+    if args.write:
+        for path, text in docs.items():
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text + "\n", encoding="utf-8")
+            print(f"wrote {path.relative_to(REPO_ROOT)}")
+    stale = [p for p, t in docs.items() if not p.exists() or p.read_text(encoding="utf-8") != t + "\n"]
+    for path in stale if not args.write else []:
+        print(f"{path.relative_to(REPO_ROOT)} is stale: run python -m sim.provenance --write", file=sys.stderr)
+    return 1 if problems or (stale and not args.write) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
