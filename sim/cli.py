@@ -16,7 +16,7 @@ from pathlib import Path
 
 USAGE = """\
 usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m for a sweep)
-       escalation scenarios                 list the scenario library
+       escalation scenarios [show NAME | check FILE]   list, show or check scenarios
        escalation measures [NAME]           list the risk-reduction measures (or show one in full)
 
 examples:
@@ -55,20 +55,40 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def scenarios_command(args: list[str]) -> int:
-    """List the scenario library, one line each."""
+    """List the library; ``show NAME`` prints one scenario; ``check FILE`` validates a file."""
     from sim.errors import UserError
-    from sim.scenario_io import library, load_scenario
+    from sim.scenario_io import describe, library, load_scenario
 
-    if args:
-        return fail(f"'escalation scenarios' takes no arguments, got {' '.join(args)!r}")
-    for name, path in library().items():
+    if not args:
+        for name, path in library().items():
+            try:
+                spec = load_scenario(path)
+                line = f"{spec.title} ({spec.horizon_h / 24:g} days)"
+            except UserError as exc:
+                line = f"INVALID: {exc}"
+            print(f"{name:24s} {line}")
+        return 0
+    if args[0] == "show" and len(args) == 2:
+        name = args[1]
+        path = library().get(name) or (Path(name) if Path(name).is_file() else None)
+        if path is None:
+            return fail(f"unknown scenario {name!r} (library: {', '.join(library())})")
         try:
-            spec = load_scenario(path)
-            line = f"{spec.title} ({spec.horizon_h / 24:g} days)"
+            print(describe(load_scenario(path)))
         except UserError as exc:
-            line = f"INVALID: {exc}"
-        print(f"{name:24s} {line}")
-    return 0
+            return fail(str(exc))
+        return 0
+    if args[0] == "check" and len(args) == 2:
+        try:
+            spec = load_scenario(Path(args[1]).expanduser())
+        except UserError as exc:
+            return fail(str(exc))
+        print(
+            f"{args[1]}: ok ({spec.title}: {len(spec.zones)} zones, {len(spec.forces)} forces, "
+            f"{len(spec.exercises)} exercises, {len(spec.injects)} injects, {spec.horizon_h / 24:g} days)"
+        )
+        return 0
+    return fail("usage: escalation scenarios [show NAME | check FILE]")
 
 
 def measures_command(args: list[str]) -> int:
@@ -180,9 +200,14 @@ def load_configured_scenario(cfg):
     """The scenario named by ``scenario_file`` or ``scenario.name``."""
     from sim.scenario_io import library, load_scenario
 
-    if cfg.scenario_file:
-        return load_scenario(Path(cfg.scenario_file).expanduser())
-    return load_scenario(library()[cfg.scenario.name])
+    from omegaconf import OmegaConf
+
+    from sim.scenario_io import apply_era
+
+    spec = load_scenario(Path(cfg.scenario_file).expanduser()) if cfg.scenario_file else load_scenario(library()[cfg.scenario.name])
+    if cfg.get("era") is not None:
+        spec = apply_era(spec, OmegaConf.to_container(cfg.era, resolve=True))
+    return spec
 
 
 def _hydra_app() -> None:

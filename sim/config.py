@@ -33,6 +33,17 @@ class ScenarioRef:
 
 
 @dataclass
+class EraConf:
+    """An era preset (``era=NAME``): baseline tension and trust, and the channels that exist."""
+
+    name: str = MISSING
+    description: str = MISSING
+    tension: dict[str, float] = MISSING
+    trust: dict[str, float] = MISSING
+    channels: list[dict[str, Any]] = MISSING
+
+
+@dataclass
 class OutputConf:
     """Which output files a run writes."""
 
@@ -69,6 +80,7 @@ class RootConf:
     workers: int = 0
     scenario: ScenarioRef = field(default_factory=ScenarioRef)
     scenario_file: str | None = None
+    era: EraConf | None = None
     model: Any = field(default_factory=ModelConf)
     measures: Any = field(default_factory=MeasuresConf)
     output: OutputConf = field(default_factory=OutputConf)

@@ -7,6 +7,7 @@ key is refused too. Every problem is reported as ``FILE: field.path: what is wro
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from sim.core.comms import forces_node
 from sim.core.spec import (
     INCIDENT_TYPES,
     ActorSpec,
+    BackgroundSpec,
     ChannelSpec,
     ExerciseSpec,
     ForceSpec,
@@ -182,7 +184,8 @@ class _Reader:
         top = self.mapping(
             data, "",
             allowed={"name", "title", "description", "era", "horizon_days", "baseline", "theatre", "forces",
-                     "commands", "leadership", "channels", "exercises", "injects", "sources"},
+                     "commands", "leadership", "channels", "exercises", "background", "injects", "sources",
+                     "incident_types"},
             required=("description", "horizon_days", "baseline", "theatre", "forces", "commands", "leadership", "sources"),
         )
         name = self.text(top.get("name", default_name), "name")
@@ -212,6 +215,15 @@ class _Reader:
             self.inject(j, f"injects[{i}]", zone_ids, force_ids, horizon_h, inject_ids)
             for i, j in enumerate(self.seq(top.get("injects", []), "injects"))
         )
+        background_ids: set[str] = set()
+        background = tuple(
+            self.background(b, f"background[{i}]", zone_ids, background_ids)
+            for i, b in enumerate(self.seq(top.get("background", []), "background"))
+        )
+        incident_types = tuple(
+            self.choice(t, f"incident_types[{i}]", INCIDENT_TYPES)
+            for i, t in enumerate(self.seq(top.get("incident_types", []), "incident_types"))
+        )
         sources = tuple(self.text(s, f"sources[{i}]") for i, s in enumerate(self.seq(top["sources"], "sources")))
         if not sources:
             self.fail("sources", "name at least one source for the numbers used")
@@ -219,7 +231,8 @@ class _Reader:
             name=name, title=self.text(top.get("title", name), "title"),
             description=self.text(top["description"], "description"), horizon_h=horizon_h,
             zones=zones, links=links, forces=forces, actors=actors, channels=channels,
-            injects=tuple(sorted(injects, key=lambda j: (j.at_h, j.id))), exercises=exercises,
+            injects=tuple(sorted(injects, key=lambda j: (j.at_h, j.id))), exercises=exercises, background=background,
+            incident_types=incident_types,
             baseline_tension=tension, baseline_trust=trust,
             era=self.text(top["era"], "era") if "era" in top else "", sources=sources,
         )
@@ -312,7 +325,7 @@ class _Reader:
         )
 
     def exercise(self, value: Any, path: str, zones: dict, horizon_h: float, ids: set[str]) -> ExerciseSpec:
-        e = self.mapping(value, path, {"id", "name", "side", "zone", "start_day", "duration_days", "troops"},
+        e = self.mapping(value, path, {"id", "name", "side", "zone", "start_day", "duration_days", "troops", "snap"},
                          ("id", "name", "side", "zone", "start_day", "duration_days", "troops"))
         start_h = (self.number(e["start_day"], f"{path}.start_day", 1) - 1) * 24
         if start_h >= horizon_h:
@@ -325,6 +338,20 @@ class _Reader:
             side=Side(self.choice(e["side"], f"{path}.side", ("nato", "russia"))),
             zone=self.ref(e["zone"], f"{path}.zone", zones, "zone"), start_h=start_h,
             duration_h=self.number(e["duration_days"], f"{path}.duration_days", 0, lo_open=True) * 24, troops=int(troops),
+            snap=self.flag(e.get("snap", False), f"{path}.snap"),
+        )
+
+    def background(self, value: Any, path: str, zones: dict, ids: set[str]) -> BackgroundSpec:
+        b = self.mapping(value, path, {"id", "type", "side", "actor", "zone", "rate_per_day", "severity", "deliberate_probability", "text"},
+                         ("id", "type", "side", "actor", "zone", "rate_per_day", "severity", "deliberate_probability", "text"))
+        return BackgroundSpec(
+            id=self.ident(b["id"], f"{path}.id", ids), type=self.choice(b["type"], f"{path}.type", INCIDENT_TYPES),
+            side=Side(self.choice(b["side"], f"{path}.side", ("nato", "russia"))), actor=self.text(b["actor"], f"{path}.actor"),
+            zone=self.ref(b["zone"], f"{path}.zone", zones, "zone"),
+            rate_per_day=self.number(b["rate_per_day"], f"{path}.rate_per_day", 0),
+            severity=self.number(b["severity"], f"{path}.severity", 0, 1),
+            deliberate_probability=self.number(b["deliberate_probability"], f"{path}.deliberate_probability", 0, 1),
+            text=self.text(b["text"], f"{path}.text"),
         )
 
     def inject(self, value: Any, path: str, zones: dict, forces: dict, horizon_h: float, ids: set[str]) -> InjectSpec:
@@ -362,3 +389,54 @@ def _kind(value: Any) -> str:
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a mapping"}.get(
         type(value), type(value).__name__
     ) + (f" ({value!r})" if isinstance(value, bool | int | float | str) and len(repr(value)) < 40 else "")
+
+
+ROLE_NODES = {"leadership", "command", "forces"}
+
+
+def apply_era(spec: ScenarioSpec, era: dict[str, Any]) -> ScenarioSpec:
+    """The scenario with an era's baseline tension and trust and its channels (``nato.leadership`` ...)."""
+    source = f"era {era.get('name', '?')}"
+    reader = _Reader(source)
+    tension = reader.side_values(era["tension"], "tension")
+    trust = reader.side_values(era["trust"], "trust")
+    node = {}
+    for side in Side:
+        node[f"{side.value}.forces"] = forces_node(side)
+        node[f"{side.value}.command"] = spec.actor(side, "command").id
+        node[f"{side.value}.leadership"] = spec.actor(side, "leadership").id
+    side_of = {a.id: a.side for a in spec.actors} | {forces_node(s): s for s in Side}
+    channels = []
+    for i, raw in enumerate(reader.seq(era["channels"], "channels")):
+        c = dict(reader.mapping(raw, f"channels[{i}]"))
+        pair = reader.seq(c.get("between"), f"channels[{i}].between")
+        c["between"] = [node.get(str(e), "") or reader.ref(e, f"channels[{i}].between", node, "role") for e in pair]
+        channels.append(reader.channel(c, f"channels[{i}]", side_of))
+    return dataclasses.replace(
+        spec, era=str(era.get("name", "")), baseline_tension=tension, baseline_trust=trust, channels=tuple(channels)
+    )
+
+
+def describe(spec: ScenarioSpec) -> str:
+    """A readable account of a scenario, injects included (``escalation scenarios show``)."""
+    from sim.core.model import clock
+
+    lines = [f"{spec.title} ({spec.name})", "", spec.description, "",
+             f"era: {spec.era or '-'}   horizon: {spec.horizon_h / 24:g} days   "
+             f"baseline tension NATO {spec.baseline_tension['nato']:.2f} / Russia {spec.baseline_tension['russia']:.2f}, "
+             f"trust {spec.baseline_trust['nato']:.2f} / {spec.baseline_trust['russia']:.2f}", "", "Zones:"]
+    lines += [f"  {z.id:24s} {z.name} ({z.owner}, {z.domain}, {z.lat:.2f}N {z.lon:.2f}E)" for z in spec.zones]
+    lines += ["", "Forces:"]
+    lines += [f"  {f.side.label:6s} {f.name} [{f.kind}, {f.domain}] from {f.base}, {f.sorties_per_day:g} sorties/day" for f in spec.forces]
+    lines += ["", "Decision-makers:"] + [f"  {a.side.label:6s} {a.role:10s} {a.name}" for a in spec.actors]
+    lines += ["", "Channels:"] + [f"  {c.a} <-> {c.b}: {c.kind}, {c.latency_h:g} h, available {c.availability:.0%}" for c in spec.channels]
+    if spec.exercises:
+        lines += ["", "Exercises:"] + [
+            f"  {clock(e.start_h)}  {e.name}: {e.troops:,} troops in {e.zone} for {e.duration_h / 24:g} days{' (snap)' if e.snap else ''}"
+            for e in spec.exercises
+        ]
+    if spec.background:
+        lines += ["", "Background activity:"] + [f"  {b.rate_per_day:g}/day  {b.type}: {b.text}" for b in spec.background]
+    lines += ["", "Injects (master scenario events list):"] + [f"  {clock(j.at_h)}  [{j.type}] {j.text}" for j in spec.injects]
+    lines += ["", "Sources:"] + [f"  - {s}" for s in spec.sources]
+    return "\n".join(lines)

@@ -39,6 +39,13 @@ def format_verdict(summary: dict[str, Any]) -> str:
     ]
     p4 = o["p_peak_rung_ge_4"]
     hi4 = p4["ci95"][1]
+    if p4["estimate"] == 0:
+        risk = f"No replication reached the use of force (95% upper bound {_pct(hi4)})"
+        lines.append(
+            f"Verdict: {risk}; a typical run peaks around rung {round(o['mean_peak_rung']['estimate'])} "
+            f"({Rung(round(o['mean_peak_rung']['estimate'])).label}) with {_num(o['crisis_days']['estimate'])} crisis days."
+        )
+        return "\n".join(lines)
     if hi4 < 0.05:
         risk = "Escalation to the use of force is rare"
     elif p4["estimate"] < 0.2:

@@ -31,14 +31,13 @@ def baseline(scenarios, params):
 
 EFFECTS = [
     # measure, scenario, outcome, minimum mean reduction, [measured]
-    ("liaison_mission", "baltic_air_policing", "crisis_days", 0.25, "0.64 days"),
-    ("exercise_notification", "baltic_air_policing", "incidents_serious", 0.5, "1.07"),
-    ("reduced_exercise_scale", "baltic_air_policing", "incidents_serious", 0.8, "1.64"),
-    ("unilateral_restraint", "baltic_air_policing", "peak_rung", 0.3, "0.64 rungs"),
-    ("zero_option", "baltic_air_policing", "reached_rung_4", 0.04, "10 points"),
-    ("reduced_activity_zone", "baltic_air_policing", "incidents", 7.0, "14.8"),
-    ("reduced_activity_zone", "black_sea_transit", "peak_rung", 0.15, "0.35 rungs"),
-    ("cooperative_engagement", "black_sea_transit", "peak_rung", 0.2, "0.43 rungs"),
+    ("liaison_mission", "baltic_air_policing", "crisis_days", 0.25, "0.56 days"),
+    ("exercise_notification", "baltic_air_policing", "incidents_serious", 0.45, "0.93"),
+    ("reduced_exercise_scale", "baltic_air_policing", "incidents_serious", 0.7, "1.49"),
+    ("unilateral_restraint", "baltic_air_policing", "peak_rung", 0.25, "0.55 rungs"),
+    ("reduced_activity_zone", "baltic_air_policing", "incidents", 8.0, "16.5"),
+    ("reduced_activity_zone", "baltic_air_policing", "peak_rung", 0.25, "0.50 rungs"),
+    ("cooperative_engagement", "baltic_air_policing", "peak_rung", 0.25, "0.51 rungs"),
 ]
 
 
@@ -62,14 +61,21 @@ def test_nrc_rhythm_damps_tension(scenarios, params):
     assert_reduces(off, on, 0.01)
 
 
-@pytest.mark.parametrize(("measure", "minimum"), [("strategic_stability_dialogue", 0.06), ("nuclear_posture_transparency", 0.03)])
-def test_top_of_ladder_measures_in_a_hot_crisis(scenarios, measure, minimum):
-    """Hot Black Sea, 200 pairs: P(peak = nuclear threshold) falls (measured 13.5% -> 1.5% and -> 5.5%)."""
+@pytest.mark.parametrize(
+    ("measure", "rung", "minimum"),
+    [
+        ("strategic_stability_dialogue", 7, 0.08),  # measured 19.5% -> 2%
+        ("nuclear_posture_transparency", 7, 0.04),  # measured 19.5% -> 10.5%
+        ("zero_option", 5, 0.07),  # measured 32.5% -> 16%
+    ],
+)
+def test_top_of_ladder_measures_in_a_hot_crisis(scenarios, measure, rung, minimum):
+    """Hot Black Sea, 200 pairs: P(peak rung >= the measure's rung) falls by at least ``minimum``."""
     cfg = compose_config(HOT)
     hot = model_params(cfg)
     sc = scenarios["black_sea_transit"]
-    off = run(sc, hot, measure_settings(cfg), N).outcomes()["peak_rung"] >= 7
-    on = run(sc, hot, settings(measure), N).outcomes()["peak_rung"] >= 7
+    off = run(sc, hot, measure_settings(cfg), N).outcomes()["peak_rung"] >= rung
+    on = run(sc, hot, settings(measure), N).outcomes()["peak_rung"] >= rung
     assert_reduces(off.astype(float), on.astype(float), minimum)
 
 

@@ -82,6 +82,14 @@ def test_scenarios_and_measures_listings(tmp_path):
     proc = escalation("scenarios", cwd=tmp_path)
     assert proc.returncode == 0
     assert "baltic_air_policing" in proc.stdout and "black_sea_transit" in proc.stdout
+    proc = escalation("scenarios", "show", "black_sea_transit", cwd=tmp_path)
+    assert proc.returncode == 0 and "[inject" not in proc.stdout and "Cape Fiolent" in proc.stdout and "day 6 09:30" in proc.stdout
+    proc = escalation("scenarios", "check", str(Path(__file__).parents[1] / "scenarios" / "high_north.yaml"), cwd=tmp_path)
+    assert proc.returncode == 0 and ": ok (" in proc.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndescription: y\n")
+    proc = escalation("scenarios", "check", str(bad), cwd=tmp_path)
+    assert proc.returncode == 2 and f"{bad}: horizon_days: missing required field" in proc.stderr
     proc = escalation("measures", cwd=tmp_path)
     assert proc.returncode == 0
     assert "000_3d696065a75e4d8a.txt rec. 2" in proc.stdout and "incidents_at_sea" in proc.stdout

@@ -33,11 +33,20 @@ from sim.core.agents import (
 from sim.core.comms import CommsNetwork, Route, forces_node
 from sim.core.ladder import TOP_RUNG, ElnCategory, Response, Rung
 from sim.core.measures import Measure
-from sim.core.spec import ExerciseSpec, InjectSpec, ModelParams, ScenarioSpec, Side, Traits
+from sim.core.spec import (
+    INCIDENT_TYPES,
+    BackgroundSpec,
+    ExerciseSpec,
+    InjectSpec,
+    ModelParams,
+    ScenarioSpec,
+    Side,
+    Traits,
+)
 from sim.core.theatre import Theatre
 
 # Appending a stream never changes the others: each is keyed by its position.
-STREAMS = ("mesa", "activity", "incidents", "perception", "decisions", "channels", "traits", "measures")
+STREAMS = ("mesa", "activity", "incidents", "perception", "decisions", "channels", "traits", "measures", "background")
 AIR_SEA_TYPES = frozenset({"air_intercept", "at_sea_close_encounter", "collision", "weapons_lock", "drone_shootdown"})
 # Types whose ladder rung is fixed by what happened rather than by severity (PRODUCT.md ladder).
 FIXED_RUNG = {"drone_shootdown": int(Rung.LIMITED_FORCE)}
@@ -146,6 +155,8 @@ class EscalationModel(mesa.Model):
         for exercise in scenario.exercises:
             run = ExerciseRun(self, exercise)
             self._at(exercise.start_h, run.start)
+        for background in scenario.background:
+            BackgroundRun(self, background).schedule_next()
         for m in self.measures:
             m.setup(self)
         for p in self.platforms:
@@ -226,6 +237,8 @@ class EscalationModel(mesa.Model):
                 if b.side is Side.NATO or b.spec.domain == "land":
                     continue  # land formations do not meet at random
                 rate = proximity[a.zone, b.zone]
+                if a.spec.domain != b.spec.domain:
+                    rate *= self.params.air_sea_factor  # aircraft watch ships far more often than they buzz them
                 for m in self.measures:
                     rate *= m.encounter_rate_factor(self, a, b)
                 if rate > 0:
@@ -494,6 +507,7 @@ class EscalationModel(mesa.Model):
             "days_back_to_vigilance": back,
             "incidents": sum(self.incident_counts[c.value] for c in ElnCategory),
             **{f"incidents_{c.value}": self.incident_counts[c.value] for c in ElnCategory},
+            **{f"incidents_{t}": self.incident_counts[t] for t in INCIDENT_TYPES},
             "clarifications": sum(self.channel_uses.values()),
             "hotline_contacts": sum(v for k, v in self.channel_uses.items() if "hotline" in k),
             "referrals_to_leadership": self.referrals,
@@ -601,6 +615,8 @@ class ExerciseRun:
         troops = int(round(s.troops * troops_factor))
         proximity = math.exp(-distance / p.exercise_threat_range_km)
         severity = p.severity_base["exercise_near_border"] * min(2.0, troops / p.exercise_reference_troops) * proximity
+        if s.snap:
+            severity *= p.snap_surprise
         for m in model.measures:
             severity *= m.exercise_severity_factor(model, s, troops)
         severity = clip01(severity)
@@ -610,11 +626,12 @@ class ExerciseRun:
         act = Act(
             time_h=model.time, side=s.side, actor=s.name, target=f"{s.side.other.label}",
             zone=zone, type="exercise_near_border", rung=model.incident_rung("exercise_near_border", category),
-            severity=severity, deliberate=deliberate, on_scene=False, category=category, kind="exercise",
+            severity=severity, deliberate=deliberate, on_scene=False, category=category,
+            kind="snap_exercise" if s.snap else "exercise",
         )
         moved = "" if zone == s.zone else f" (moved from {model.theatre.zone(s.zone).name} by rule)"
         text = (
-            f"{s.name} begins: {troops:,} troops in {model.theatre.zone(zone).name}{moved}, "
+            f"{s.name} {'is called at no notice' if s.snap else 'begins'}: {troops:,} troops in {model.theatre.zone(zone).name}{moved}, "
             f"{distance:.0f} km from {s.side.other.label} territory"
         )
         model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=text)
@@ -625,3 +642,31 @@ class ExerciseRun:
     def end(self) -> None:
         self.model.exercise_boost[self.spec.side] -= self.boost
         self.model.log("exercise_end", self.spec.side, text=f"{self.spec.name} ends")
+
+
+class BackgroundRun:
+    """A steady random stream of one type of event from one side (a Poisson process)."""
+
+    def __init__(self, model: EscalationModel, spec: BackgroundSpec):
+        self.model, self.spec = model, spec
+        model._pending.append(self)
+
+    def schedule_next(self) -> None:
+        if self.spec.rate_per_day <= 0:
+            return
+        gap = self.model.streams["background"].exponential(24.0 / self.spec.rate_per_day)
+        if self.model.time + gap < self.model.horizon_h:
+            self.model.schedule_event(self.fire, after=gap)
+
+    def fire(self) -> None:
+        model, s = self.model, self.spec
+        rng = model.streams["background"]
+        severity = clip01(s.severity + model.params.severity_sd * rng.normal())
+        category = model.categorise(severity)
+        act = Act(
+            time_h=model.time, side=s.side, actor=s.actor, target=f"{s.side.other.label} forces", zone=s.zone,
+            type=s.type, rung=model.incident_rung(s.type, category), severity=severity,
+            deliberate=rng.random() < s.deliberate_probability, on_scene=False, category=category, kind="background",
+        )
+        model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=f"{s.text} ({category.value.replace('_', '-')})")
+        self.schedule_next()

@@ -126,6 +126,22 @@ class ExerciseSpec:
     start_h: float
     duration_h: float
     troops: int
+    snap: bool = False  # called at no notice: more surprise, and no notification to offer
+
+
+@dataclass(frozen=True)
+class BackgroundSpec:
+    """Events of one type that one side produces at random, at a steady rate (e.g. GNSS jamming)."""
+
+    id: str
+    type: str
+    side: Side
+    actor: str  # display name of who does it
+    zone: str
+    rate_per_day: float
+    severity: float
+    deliberate_probability: float
+    text: str
 
 
 @dataclass(frozen=True)
@@ -143,10 +159,12 @@ class ScenarioSpec:
     channels: tuple[ChannelSpec, ...] = ()
     injects: tuple[InjectSpec, ...] = ()
     exercises: tuple[ExerciseSpec, ...] = ()
+    background: tuple[BackgroundSpec, ...] = ()
     baseline_tension: dict[str, float] = field(default_factory=lambda: {"nato": 0.3, "russia": 0.3})
     baseline_trust: dict[str, float] = field(default_factory=lambda: {"nato": 0.3, "russia": 0.3})
     era: str = ""
     sources: tuple[str, ...] = ()
+    incident_types: tuple[str, ...] = ()  # the types the scenario is written to produce
 
     def actor(self, side: Side, role: str) -> ActorSpec:
         """The (first) actor of ``side`` with ``role``."""
@@ -160,6 +178,7 @@ class ModelParams:
     # activity and encounters
     encounter_rate_per_h: float
     encounter_range_km: float
+    air_sea_factor: float
     violation_rate_per_h: float
     violation_range_km: float
     posture_activity_gain: float
@@ -198,6 +217,7 @@ class ModelParams:
     time_pressure: float
     internal_relay_h: float
     act_severity_per_rung: float
+    snap_surprise: float
     # tension, trust, memory
     tension_gain: float
     tension_relax_h: float

@@ -19,7 +19,7 @@ class ExerciseNotification(Measure):
     title = "Exercise notification / transparency / observers"
     source = "000 rec. 3"
     mechanism = (
-        "Every exercise is notified in advance, and those at or above the observation threshold "
+        "Every planned exercise (not a snap exercise) is notified in advance, and those at or above the observation threshold "
         "host observers, so the other side reads it as less threatening and less hostile: "
         "surprise falls."
     )
@@ -39,10 +39,12 @@ class ExerciseNotification(Measure):
 
     def exercise_severity_factor(self, model, exercise, troops):
         p = self.params
+        if exercise.snap:
+            return 1.0  # a snap exercise is, by definition, not notified
         factor = 1.0 - p.severity_reduction
         if troops >= p.observation_threshold_troops:
             factor *= 1.0 - p.observed_extra_reduction
         return factor
 
     def hostility_shift(self, model, side, act):
-        return -self.params.hostility_reduction if act.type == "exercise_near_border" else 0.0
+        return -self.params.hostility_reduction if act.kind == "exercise" else 0.0

@@ -1,0 +1,141 @@
+"""The scenario library: every scenario validates, runs, and produces the incident types it claims.
+
+Also: era presets, the worked example of docs/SCENARIOS.md, and a property-based test that a
+mutated scenario file either runs cleanly or is refused with a ScenarioError — never an
+exception from inside the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from conftest import compose_config, run, settings
+from sim.core.model import EscalationModel
+from sim.core.spec import INCIDENT_TYPES
+from sim.paths import REPO_ROOT
+from sim.scenario_io import ScenarioError, apply_era, library, load_scenario, parse_scenario
+
+LIBRARY = sorted(library())
+
+
+def test_the_library_has_at_least_eight_scenarios_covering_every_incident_type(scenarios):
+    assert len(scenarios) >= 8
+    claimed = {t for spec in scenarios.values() for t in spec.incident_types}
+    assert claimed == set(INCIDENT_TYPES)
+    for spec in scenarios.values():
+        assert len(spec.sources) >= 2, f"{spec.name} names too few sources"
+
+
+@pytest.mark.parametrize("name", LIBRARY)
+def test_each_scenario_runs_and_produces_the_types_it_claims(scenarios, params, name):
+    spec = scenarios[name]
+    assert spec.incident_types, f"{name} claims no incident types"
+    out = run(spec, params, settings(), 20).outcomes()
+    for itype in spec.incident_types:
+        assert out[f"incidents_{itype}"].sum() > 0, f"{name} never produced {itype}"
+    assert out["peak_rung"].between(0, 7).all()
+
+
+def test_zapad_declares_troops_just_under_the_observation_threshold(scenarios, params):
+    spec = scenarios["zapad_exercise"]
+    assert 9000 <= max(e.troops for e in spec.exercises) < 13000  # notified, yet not observed (Vienna Document)
+    snap = scenarios["snap_exercise"]
+    assert all(e.snap for e in snap.exercises)
+
+
+@pytest.mark.parametrize("era", ["cooperative_2004", "confrontation_2014", "crisis_2022"])
+def test_era_presets_apply_to_any_scenario(scenarios, era):
+    cfg = compose_config([f"era={era}"])
+    from omegaconf import OmegaConf
+
+    for spec in scenarios.values():
+        applied = apply_era(spec, OmegaConf.to_container(cfg.era))
+        assert applied.era == era and applied.baseline_tension == dict(cfg.era.tension)
+        EscalationModel(applied, _params(), [], seed=0)  # the channels resolve in every scenario
+
+
+def _params():
+    from sim.config import model_params
+
+    return model_params(compose_config())
+
+
+def test_eras_order_the_risk(scenarios, params):
+    """High North, 60 pairs: P(peak >= 4) cooperative_2004 <= confrontation_2014 <= crisis_2022 in mean peak rung."""
+    from omegaconf import OmegaConf
+
+    spec = scenarios["high_north"]
+    peaks = {}
+    for era in ("cooperative_2004", "confrontation_2014", "crisis_2022"):
+        applied = apply_era(spec, OmegaConf.to_container(compose_config([f"era={era}"]).era))
+        peaks[era] = run(applied, params, settings(), 60).outcomes()["peak_rung"].mean()
+    assert peaks["cooperative_2004"] < peaks["confrontation_2014"] < peaks["crisis_2022"]
+
+
+def test_the_worked_example_in_the_docs_runs(params):
+    text = (REPO_ROOT / "docs" / "SCENARIOS.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    spec = parse_scenario(block, "SCENARIOS.md example")
+    out = run(spec, params, settings(), 10).outcomes()
+    assert out["incidents_air_intercept"].sum() >= 10  # the inject fires in every replication
+
+
+BALTIC = yaml.safe_load((REPO_ROOT / "scenarios" / "baltic_air_policing.yaml").read_text())
+ODD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 100_000), st.floats(-1e3, 1e6, allow_nan=False),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8), st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), st.sampled_from(["atlantis", "nato", "russia", "sea", "${x}", "12:99"]),
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*prefix, i))
+
+
+ALL_PATHS = [p for p in _paths(BALTIC) if p]
+
+
+@st.composite
+def mutated(draw):
+    data = copy.deepcopy(BALTIC)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(ALL_PATHS))
+        parent = data
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            action = draw(st.sampled_from(["replace", "delete", "duplicate"]))
+            if action == "replace":
+                parent[path[-1]] = draw(ODD_VALUES)
+            elif action == "delete":
+                del parent[path[-1]]
+            elif isinstance(parent, list):
+                parent.append(copy.deepcopy(parent[path[-1]]))
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed this path
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+@hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_a_mutated_file_runs_cleanly_or_is_refused_in_one_line(params, text):
+    try:
+        spec = parse_scenario(text, "mutant.yaml")
+    except ScenarioError as exc:
+        message = str(exc)
+        assert message.startswith("mutant.yaml: ") and "\n" not in message
+        return
+    model = EscalationModel(spec, params, [], seed=1, record_events=True)
+    model.run_until(min(spec.horizon_h, 24 * 5))
+    assert 0 <= model.rung <= 7
