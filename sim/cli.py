@@ -18,6 +18,8 @@ USAGE = """\
 usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m for a sweep)
        escalation scenarios [show NAME | check FILE]   list, show or check scenarios
        escalation measures [NAME]           list the risk-reduction measures (or show one in full)
+       escalation report RUN_DIR [RUN_DIR ...] [--labels "a,b"] [--out DIR] [--formats png,svg]
+                                            figures, report.md and report.html for instructors
 
 examples:
   escalation run
@@ -46,12 +48,14 @@ def main(argv: list[str] | None = None) -> int:
             return scenarios_command(rest)
         if command == "measures":
             return measures_command(rest)
+        if command == "report":
+            return report_command(rest)
     except KeyboardInterrupt:
         return fail("interrupted")
     except BrokenPipeError:  # output piped into a pager or `head` that stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    return fail(f"unknown command {command!r} (commands: run, scenarios, measures)")
+    return fail(f"unknown command {command!r} (commands: run, scenarios, measures, report)")
 
 
 def scenarios_command(args: list[str]) -> int:
@@ -118,6 +122,34 @@ def measures_command(args: list[str]) -> int:
         for p in params_of(name):
             print(f"    {p.key} = {p.default} [{p.unit}]")
         print()
+    return 0
+
+
+def report_command(args: list[str]) -> int:
+    """``escalation report RUN_DIR [RUN_DIR ...] [--labels a,b] [--out DIR] [--formats png,svg]``."""
+    import argparse
+
+    from sim.errors import UserError
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):  # one line, exit 2, no usage dump
+            raise UserError(f"report: {message}")
+
+    parser = Parser(prog="escalation report", add_help=True)
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--labels", help="comma-separated labels, one per run")
+    parser.add_argument("--out", type=Path, help="report folder (default: FIRST_RUN/report)")
+    parser.add_argument("--formats", default="png,svg", help="figure formats: png, svg, pdf")
+    parser.add_argument("--sample", type=int, default=20, help="replications in the spaghetti plot")
+    try:
+        ns = parser.parse_args(args)
+        from sim.report.build import build_report
+
+        labels = [x.strip() for x in ns.labels.split(",")] if ns.labels else None
+        out = build_report(ns.runs, labels=labels, out=ns.out, formats=[f.strip() for f in ns.formats.split(",")], sample=ns.sample)
+    except UserError as exc:
+        return fail(str(exc))
+    print(f"Report: {out / 'report.html'} (and report.md, figures beside it)")
     return 0
 
 
@@ -272,12 +304,20 @@ def execute(cfg, out: Path, overrides: list[str]) -> None:
     if cfg.output.events:
         write_events(ensemble, out / "events.jsonl")
     if cfg.output.plot:
-        from sim.plots import save_escalation_curve
+        from sim.report import figures
 
+        figures.use_style()
         title = f"{scenario.title} | measures: {', '.join(ensemble.measures) or 'none'} | n={n}"
-        save_escalation_curve(ensemble.rung_matrix(), out / "escalation_curve.png", title)
+        ax = figures.escalation_curve(ensemble.rung_matrix(), bands=((0.1, 0.9),), title=title)
+        figures.save(ax, out / "escalation_curve", ["png"])
     write_summary(summary, out / "summary.json")
     print(format_verdict(summary))
+    if cfg.output.report and cfg.output.timeseries and cfg.output.events:
+        from sim.report.build import build_report
+
+        (out / ".hydra").mkdir(exist_ok=True)
+        report = build_report([out], formats=list(cfg.output.report_formats))
+        print(f"Report: {report / 'report.html'}")
     print(f"Outputs: {out}")
 
 

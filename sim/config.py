@@ -50,6 +50,8 @@ class OutputConf:
     timeseries: bool = True
     events: bool = True
     plot: bool = True
+    report: bool = True
+    report_formats: list[str] = field(default_factory=lambda: ["png", "svg"])
 
 
 def _schema_of(cls: type, name: str, extra: list | None = None) -> type:

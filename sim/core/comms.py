@@ -63,6 +63,8 @@ class CommsNetwork:
         for ch in (*spec.channels, *extra):
             self._add(ch.a, ch.b, ch.kind, ch.latency_h, ch.availability, ch.quality)
         nx.set_node_attributes(self.graph, {n: s.value for n, s in side_of.items()}, "side")
+        labels = {forces_node(s): f"{s.label} crews" for s in Side} | {a.id: a.name for a in spec.actors}
+        nx.set_node_attributes(self.graph, labels, "label")
         self.side_of = side_of
         self.routes = {node: self._routes_from(node) for node in self.graph.nodes}
 

@@ -1,0 +1,232 @@
+"""Plot functions. Each takes tables or arrays, accepts an optional ``ax`` and returns it; none runs the model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.patches import Ellipse  # noqa: E402
+
+from sim.core.ladder import RUNG_LABELS, TOP_RUNG  # noqa: E402
+
+STYLE = Path(__file__).with_name("escalation.mplstyle")
+PALETTE = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB"]
+CATEGORY_COLOURS = {"near_routine": "#BBBBBB", "serious": "#CCBB44", "high_risk": "#EE6677"}
+SIDE_COLOURS = {"nato": "#4477AA", "russia": "#EE6677", "international": "#66CCEE"}
+RUNG_TICKS = [f"{r} {RUNG_LABELS[r]}" for r in RUNG_LABELS]
+
+
+def use_style() -> None:
+    """Apply the project's matplotlib style."""
+    plt.style.use(str(STYLE))
+
+
+def _new(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _rung_axis(ax: Axes) -> None:
+    ax.set_yticks(range(TOP_RUNG + 1), RUNG_TICKS)
+    ax.set_ylim(-0.3, TOP_RUNG + 0.3)
+    ax.set_ylabel("escalation ladder rung")
+    ax.set_xlabel("time (days)")
+
+
+def rung_matrix(timeseries: pd.DataFrame) -> np.ndarray:
+    """Rung by replication (rows) and hour (columns) from a tidy time series."""
+    return timeseries.pivot(index="replication", columns="hour", values="rung").to_numpy()
+
+
+def escalation_curve(
+    rungs: np.ndarray,
+    bands: Sequence[tuple[float, float]] = ((0.05, 0.95), (0.25, 0.75)),
+    title: str = "",
+    label: str = "median",
+    colour: str = PALETTE[0],
+    ax: Axes | None = None,
+) -> Axes:
+    """Median rung over time with quantile bands across replications (e.g. 90% and 50%)."""
+    ax = _new(ax)
+    days = np.arange(rungs.shape[1]) / 24.0
+    for i, (lo_q, hi_q) in enumerate(sorted(bands, key=lambda b: b[0] - b[1])):
+        lo, hi = np.quantile(rungs, [lo_q, hi_q], axis=0, method="inverted_cdf")
+        ax.fill_between(days, lo, hi, step="post", color=colour, alpha=0.18 + 0.17 * i, linewidth=0,
+                        label=f"{round(100 * (hi_q - lo_q))}% of replications")
+    ax.step(days, np.quantile(rungs, 0.5, axis=0, method="inverted_cdf"), where="post", color=colour, label=label)
+    _rung_axis(ax)
+    ax.set_xlim(0, max(days[-1], 1e-9))
+    ax.legend(loc="upper right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def spaghetti(rungs: np.ndarray, sample: int = 20, seed: int = 0, title: str = "", ax: Axes | None = None) -> Axes:
+    """A sample of individual replications, each its own thin line."""
+    ax = _new(ax)
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(rungs.shape[0], size=min(sample, rungs.shape[0]), replace=False)
+    days = np.arange(rungs.shape[1]) / 24.0
+    for k, r in enumerate(sorted(rows)):
+        jitter = (k - len(rows) / 2) * 0.012  # separate overlapping lines a little
+        ax.step(days, rungs[r] + jitter, where="post", linewidth=1.0, alpha=0.7, color=PALETTE[k % 6])
+    _rung_axis(ax)
+    ax.set_xlim(0, max(days[-1], 1e-9))
+    ax.set_title(title or f"{len(rows)} individual replications")
+    return ax
+
+
+def comparison(runs: Sequence[tuple[str, np.ndarray]], title: str = "", ax: Axes | None = None) -> Axes:
+    """Median and 50% band of two or more runs on one axis (the with/without-measures slide)."""
+    ax = _new(ax)
+    for i, (label, rungs) in enumerate(runs):
+        escalation_curve(rungs, bands=((0.25, 0.75),), label=f"{label}: median", colour=PALETTE[i % len(PALETTE)], ax=ax)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend([h for h, lab in zip(handles, labels, strict=True) if "median" in lab],
+              [lab for lab in labels if "median" in lab] , loc="upper right", title="shaded: 50% of replications")
+    ax.set_title(title or "Escalation with and without measures")
+    return ax
+
+
+def incident_timeline(events: pd.DataFrame, horizon_days: float, sample: int = 30, ax: Axes | None = None) -> Axes:
+    """Each incident a mark at its time, coloured by ELN category; one row per replication."""
+    ax = _new(ax, (10, 5.6))
+    inc = events[events["kind"] == "incident"]
+    reps = sorted(inc["replication"].unique())[:sample]
+    inc = inc[inc["replication"].isin(reps)]
+    row = {r: i for i, r in enumerate(reps)}
+    for cat, colour in CATEGORY_COLOURS.items():
+        sel = inc[inc["category"] == cat]
+        ax.scatter(sel["time_h"] / 24, [row[r] for r in sel["replication"]], marker="|", s=160, linewidths=2.2,
+                   color=colour, label=cat.replace("_", "-"))
+    ax.set_yticks(range(len(reps)), [str(r) for r in reps])
+    ax.set_ylabel("replication")
+    ax.set_xlabel("time (days)")
+    ax.set_xlim(0, horizon_days)
+    ax.set_ylim(-0.8, max(len(reps), 1) - 0.2)
+    ax.grid(axis="y", alpha=0)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, title="ELN incident category")
+    ax.set_title("Incidents over time")
+    return ax
+
+
+def theatre_map(zones: pd.DataFrame, links: Sequence[tuple[str, str]], forces: pd.DataFrame, incidents: pd.Series,
+                exercises: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Zones (circles of their radius, coloured by owner), links, forces at base, incident density, exercises.
+
+    Args:
+        zones: columns ``id, name, lat, lon, owner, radius_km``.
+        links: pairs of zone ids.
+        forces: columns ``name, side, base``.
+        incidents: incident count per zone name (over all replications).
+        exercises: columns ``name, side, zone, distance_km`` (the zone after any rule moved it).
+    """
+    ax = _new(ax, (10, 8))
+    pos = {z.id: (z.lon, z.lat) for z in zones.itertuples()}
+    kx = 1 / (111.0 * np.cos(np.radians(zones["lat"].mean())))  # km to degrees of longitude
+    for a, b in links:
+        ax.plot(*zip(pos[a], pos[b], strict=True), color="#999999", linewidth=1, zorder=1)
+    for z in zones.itertuples():
+        r = max(z.radius_km, 8)  # km; an ellipse in degrees that is round on the map
+        ax.add_patch(Ellipse(pos[z.id], 2 * r * kx, 2 * r / 111.0, color=SIDE_COLOURS[z.owner], alpha=0.25, zorder=2))
+        ax.annotate(z.name, pos[z.id], fontsize=9, ha="center", va="top", xytext=(0, -6), textcoords="offset points")
+    name_to_id = dict(zip(zones["name"], zones["id"], strict=True))
+    total = max(incidents.sum(), 1)
+    for name, count in incidents.items():
+        if name in name_to_id and count > 0:
+            ax.scatter(*pos[name_to_id[name]], s=2000 * count / total + 20, color="#AA3377", alpha=0.45, zorder=3,
+                       edgecolors="none")
+    ax.scatter([], [], s=120, color="#AA3377", alpha=0.45, label="incidents (area ~ count)")
+    for side, grp in forces.groupby("side"):
+        xy = np.array([pos[b] for b in grp["base"]])
+        offsets = np.linspace(-0.15, 0.15, len(xy))
+        ax.scatter(xy[:, 0] + offsets, xy[:, 1] + 0.12, marker="^" if side == "nato" else "v", s=90,
+                   color=SIDE_COLOURS[side], edgecolors="black", linewidths=0.5, zorder=4, label=f"{side.upper() if side == 'nato' else side.title()} forces at base")
+    for e in exercises.itertuples():
+        x, y = pos[e.zone]
+        ax.scatter(x, y, marker="*", s=300, color="#CCBB44", edgecolors="black", zorder=5)
+        ax.annotate(f"{e.name}\n{e.distance_km:.0f} km from border", (x, y), fontsize=8, xytext=(8, 6),
+                    textcoords="offset points", zorder=6)
+    ax.scatter([], [], marker="*", s=150, color="#CCBB44", edgecolors="black", label="exercise")
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    ax.set_aspect(1 / np.cos(np.radians(zones["lat"].mean())))
+    ax.legend(loc="lower left", fontsize=9)
+    ax.set_title("Theatre: zones by owner (blue NATO, red Russia, light blue international)")
+    ax.autoscale_view()
+    return ax
+
+
+def comms_network(graph: nx.Graph, ax: Axes | None = None) -> Axes:
+    """The channels between the sides, with latency; internal links drawn thin and grey."""
+    ax = _new(ax, (10, 6))
+    sides = nx.get_node_attributes(graph, "side")
+    # Layout: NATO on the left, Russia on the right; crews at the bottom, leaders at the top.
+    levels = {}
+    for n in graph:
+        internal = [m for m in graph[n] if graph.edges[n, m]["kind"] == "internal"]
+        levels[n] = 0 if n.endswith("_forces") else (1 if any(m.endswith("_forces") for m in internal) else 2)
+    pos = {n: (-1.0 if sides[n] == "nato" else 1.0, float(levels[n])) for n in graph}
+    internal = [(u, v) for u, v, d in graph.edges(data=True) if d["kind"] == "internal"]
+    cross = [(u, v) for u, v, d in graph.edges(data=True) if d["kind"] != "internal"]
+    nx.draw_networkx_edges(graph, pos, edgelist=internal, ax=ax, width=1.2, edge_color="#BBBBBB")
+    for i, (u, v) in enumerate(cross):
+        d = graph.edges[u, v]
+        rad = 0.0 if levels[u] == levels[v] else 0.15
+        nx.draw_networkx_edges(graph, pos, edgelist=[(u, v)], ax=ax, width=2.5, edge_color=PALETTE[(i + 2) % 6],
+                               connectionstyle=f"arc3,rad={rad}", arrows=True, arrowstyle="-")
+        mid = ((pos[u][0] + pos[v][0]) / 2, (pos[u][1] + pos[v][1]) / 2 + 0.12 * (i % 2))
+        ax.annotate(f"{d['kind']}: {d['latency_h']:g} h, {d['availability']:.0%} up", mid, ha="center", fontsize=10,
+                    bbox={"boxstyle": "round", "fc": "white", "ec": PALETTE[(i + 2) % 6]})
+    nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=900, node_color=[SIDE_COLOURS[sides[n]] for n in graph])
+    names = nx.get_node_attributes(graph, "label")
+    for n, (x, y) in pos.items():
+        ax.annotate(names.get(n, n.replace("_", " ")), (x, y), xytext=(-70 if x < 0 else 70, 0), textcoords="offset points",
+                    ha="right" if x < 0 else "left", va="center", fontsize=10)
+    ax.tick_params(left=True, bottom=True, labelleft=True, labelbottom=True)
+    ax.set_yticks([0, 1, 2], ["crews", "command", "leadership"])
+    ax.set_xticks([-1, 1], ["NATO", "Russia"])
+    ax.set_xlim(-3.2, 3.2)
+    ax.set_ylim(-0.6, 2.6)
+    ax.grid(False)
+    ax.set_title("Communication channels (latency, availability)")
+    return ax
+
+
+def peak_distribution(runs: Sequence[tuple[str, pd.Series]], ax: Axes | None = None) -> Axes:
+    """Share of replications by peak rung; two or more runs side by side."""
+    ax = _new(ax)
+    width = 0.8 / len(runs)
+    for i, (label, peaks) in enumerate(runs):
+        share = peaks.value_counts(normalize=True).reindex(range(TOP_RUNG + 1), fill_value=0.0)
+        ax.bar(np.arange(TOP_RUNG + 1) + (i - (len(runs) - 1) / 2) * width, 100 * share.to_numpy(), width=width,
+               label=f"{label} (n={len(peaks)})", color=PALETTE[i % len(PALETTE)])
+    ax.set_xticks(range(TOP_RUNG + 1), [f"{r}\n{RUNG_LABELS[r]}".replace(", ", ",\n") for r in RUNG_LABELS], fontsize=9)
+    ax.set_xlabel("peak rung of the replication")
+    ax.set_ylabel("share of replications (%)")
+    ax.legend()
+    ax.set_title("Distribution of peak rungs")
+    return ax
+
+
+def save(ax: Axes, stem: Path, formats: Sequence[str]) -> list[Path]:
+    """Save the figure of ``ax`` as ``stem.<format>`` for each format; close it."""
+    paths = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        ax.figure.savefig(path)
+        paths.append(path)
+    plt.close(ax.figure)
+    return paths

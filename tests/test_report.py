@@ -1,0 +1,109 @@
+"""Figures and reports for instructors, from small real runs."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.report import figures
+from sim.report.build import FIGURES, build_report, pick_stories
+
+EXE = Path(sys.executable).with_name("escalation")
+
+
+def escalation(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
+    return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two small runs of the Black Sea scenario, without and with the hotline (same seeds)."""
+    base = tmp_path_factory.mktemp("runs")
+    for name, measures in (("none", "none"), ("hotline", "hotline")):
+        proc = escalation("run", "scenario=black_sea_transit", f"measures={measures}", "replications=12", "workers=1",
+                          f"hydra.run.dir={base / name}", cwd=base)
+        assert proc.returncode == 0, proc.stderr
+    return base
+
+
+@pytest.mark.slow
+def test_a_run_writes_its_report_unless_switched_off(runs, tmp_path):
+    report = runs / "none" / "report"
+    for key in FIGURES:
+        if key != "comparison":
+            assert (report / f"{key}.png").stat().st_size > 10_000 and (report / f"{key}.svg").exists(), key
+    assert (report / "report.html").exists() and (report / "report.md").exists()
+    proc = escalation("run", "replications=2", "workers=1", "output.report=false", f"hydra.run.dir={tmp_path / 'x'}", cwd=tmp_path)
+    assert proc.returncode == 0 and not (tmp_path / "x" / "report").exists()
+
+
+@pytest.mark.slow
+def test_comparison_report_of_two_runs(runs, tmp_path):
+    out = build_report([runs / "none", runs / "hotline"], labels=["none", "hotline"], out=tmp_path / "cmp", formats=["png"])
+    assert (out / "comparison.png").exists() and (out / "peak_distribution.png").exists()
+    md = (out / "report.md").read_text()
+    assert "## Verdict: none" in md and "## Verdict: hotline" in md and "comparison.png" in md
+
+
+@pytest.mark.slow
+def test_html_report_is_self_contained(runs):
+    text = (runs / "hotline" / "report" / "report.html").read_text()
+    sources = re.findall(r"src='([^']*)'", text)
+    assert len(sources) == 6
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    links = re.findall(r"(?:src|href)=['\"]([^'\"]*)", text)
+    assert all(link.startswith(("data:", "#")) for link in links), "the report must open with no network"
+    assert "http://" not in text and "https://" not in text and "url(" not in text
+    assert "<li class='tp'>" in text  # turning points are highlighted in the story
+
+
+@pytest.mark.slow
+def test_stories_tell_the_median_and_the_worst_replication(runs):
+    md = (runs / "none" / "report" / "report.md").read_text()
+    assert "The story of a replication with the median peak" in md and "The story of the worst replication" in md
+    assert re.search(r"^- (\*\*)?day \d+ \d\d:\d\d — ", md, re.M)
+
+
+def test_story_picks():
+    reps = pd.DataFrame({"replication": range(5), "peak_rung": [2, 3, 2, 5, 2], "crisis_days": [0, 1, 0, 3, 0],
+                         "incidents": [10, 11, 14, 9, 12]})
+    assert pick_stories(reps) == {"median": 2, "worst": 3}
+
+
+def test_curve_ticks_are_rung_names():
+    figures.use_style()
+    rungs = np.random.default_rng(0).integers(0, 4, size=(10, 48))
+    ax = figures.escalation_curve(rungs)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [f"{r} {name}" for r, name in enumerate(
+        ["routine", "heightened vigilance", "dangerous incident", "show of force", "use of force, limited",
+         "armed clash", "regional war", "nuclear threshold"])]
+    assert "days" in ax.get_xlabel()
+    shading = [c for c in ax.collections]
+    assert len(shading) == 2  # the 90% and the 50% band
+
+
+@pytest.mark.slow
+def test_missing_file_gets_one_line_naming_it(runs, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(runs / "none", broken)
+    (broken / "events.jsonl").unlink()
+    proc = escalation("report", str(broken), cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(broken / "events.jsonl") in lines[0] and "missing" in lines[0]
+    proc = escalation("report", str(runs / "none"), str(runs / "hotline"), "--labels", "just-one", cwd=tmp_path)
+    assert proc.returncode == 2 and "1 labels for 2 runs" in proc.stderr
+    proc = escalation("report", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert proc.returncode == 2 and "not a run folder" in proc.stderr
