@@ -20,6 +20,8 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
        escalation measures [NAME]           list the risk-reduction measures (or show one in full)
        escalation report RUN_DIR [RUN_DIR ...] [--labels "a,b"] [--out DIR] [--formats png,svg]
                                             figures, report.md and report.html for instructors
+       escalation compare MULTIRUN_DIR [--out DIR]
+                                            gather a sweep: tidy tables, intervals, effects, comparison.md
 
 examples:
   escalation run
@@ -50,12 +52,14 @@ def main(argv: list[str] | None = None) -> int:
             return measures_command(rest)
         if command == "report":
             return report_command(rest)
+        if command == "compare":
+            return compare_command(rest)
     except KeyboardInterrupt:
         return fail("interrupted")
     except BrokenPipeError:  # output piped into a pager or `head` that stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    return fail(f"unknown command {command!r} (commands: run, scenarios, measures, report)")
+    return fail(f"unknown command {command!r} (commands: run, scenarios, measures, report, compare)")
 
 
 def scenarios_command(args: list[str]) -> int:
@@ -122,6 +126,22 @@ def measures_command(args: list[str]) -> int:
         for p in params_of(name):
             print(f"    {p.key} = {p.default} [{p.unit}]")
         print()
+    return 0
+
+
+def compare_command(args: list[str]) -> int:
+    """``escalation compare MULTIRUN_DIR [--out DIR]``."""
+    from sim.errors import UserError
+
+    if not args or args[0].startswith("-") or len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--out"):
+        return fail("usage: escalation compare MULTIRUN_DIR [--out DIR]")
+    try:
+        from sim.compare import compare
+
+        out = compare(Path(args[0]), Path(args[2]) if len(args) == 3 else None)
+    except UserError as exc:
+        return fail(str(exc))
+    print(f"Comparison: {out / 'comparison.md'}")
     return 0
 
 
@@ -248,14 +268,21 @@ def _hydra_app() -> None:
     from sim.paths import CONF_DIR
 
     @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
-    def app(cfg) -> None:
-        run_job(cfg)
+    def app(cfg):
+        return run_job(cfg)
 
     app()
 
 
-def run_job(cfg) -> None:
-    """One Hydra job: replications, outputs, verdict. A failure leaves no output folder behind."""
+def run_job(cfg):
+    """One Hydra job: replications, outputs, verdict. A failure leaves no output file behind.
+
+    In a sweep (multirun), a job that fails writes ``FAILED`` (the error and its traceback) into its
+    folder and returns, so that the other jobs run and keep their results; ``escalation compare``
+    reports it. With ``resume=true`` a job whose ``summary.json`` exists is skipped.
+    """
+    import traceback
+
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -263,62 +290,79 @@ def run_job(cfg) -> None:
 
     hc = HydraConfig.get()
     out = Path(hc.runtime.output_dir)
+    multirun = hc.mode == RunMode.MULTIRUN
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra's INFO root level would log every step
+    if cfg.resume and (out / "summary.json").exists():
+        print(f"{out}: complete, skipped (resume=true)")
+        (out / "FAILED").unlink(missing_ok=True)
+        return None
+    (out / "FAILED").unlink(missing_ok=True)
     try:
-        execute(cfg, out, overrides=list(hc.overrides.task))
+        return execute(cfg, out, overrides=list(hc.overrides.task))
     except UserError as exc:
+        if multirun:
+            (out / "FAILED").write_text(f"{exc}\n")
+            print(f"escalation: error in job {hc.job.num}: {exc}", file=sys.stderr)
+            return None
         shutil.rmtree(out, ignore_errors=True)
-        if hc.mode == RunMode.MULTIRUN:
-            raise
         sys.exit(fail(str(exc)))
-    except BaseException:
-        if hc.mode != RunMode.MULTIRUN:
+    except Exception as exc:
+        if not multirun:
             shutil.rmtree(out, ignore_errors=True)
-        raise
+            raise
+        (out / "FAILED").write_text(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        print(f"escalation: job {hc.job.num} failed ({type(exc).__name__}: {exc}); the other jobs go on", file=sys.stderr)
+        return None
 
 
-def execute(cfg, out: Path, overrides: list[str]) -> None:
-    """Run the configured replications and write every output into ``out``."""
+def execute(cfg, out: Path, overrides: list[str]):
+    """Run the configured replications, streaming every output into ``out``; return the summary."""
+    import numpy as np
     from tqdm import tqdm
 
     from sim.config import measure_settings, model_params
-    from sim.output import write_events, write_replications, write_summary, write_timeseries
-    from sim.runner import default_workers, run_replications
+    from sim.output import RunWriter, write_summary
+    from sim.runner import Ensemble, Replication, default_workers, iter_replications
     from sim.verdict import format_verdict
 
     check_config(cfg)
     scenario = load_configured_scenario(cfg)
-    n = int(cfg.replications)
+    params, measures = model_params(cfg), measure_settings(cfg)
+    n, seed = int(cfg.replications), int(cfg.seed)
     workers = int(cfg.workers) or default_workers(n)
-    with tqdm(total=n, desc="replications", unit="rep", file=sys.stderr, disable=None) as bar:
-        ensemble = run_replications(
-            scenario, model_params(cfg), measure_settings(cfg), n=n, seed=int(cfg.seed), workers=workers,
-            record_events=bool(cfg.output.events), record_timeseries=True, progress=bar.update,
-        )
+    enabled = [k for k, v in measures.items() if v.get("enabled")]
+    ensemble = Ensemble(scenario.name, seed, enabled)
+    rungs = []
+    with RunWriter(out, seed, timeseries=bool(cfg.output.timeseries), events=bool(cfg.output.events)) as writer, tqdm(
+        total=n, desc="replications", unit="rep", file=sys.stderr, disable=None
+    ) as bar:
+        reps = iter_replications(scenario, params, measures, seed, range(n), workers,
+                                 record_events=bool(cfg.output.events), record_timeseries=True)
+        for rep in reps:
+            writer.add(rep)
+            rungs.append(np.asarray(rep.timeseries["rung"], dtype=np.int8))  # type: ignore[index]
+            ensemble.replications.append(Replication(rep.index, rep.outcome, None, []))  # keep the outcome only
+            bar.update(1)
     summary = ensemble.summary()
     summary["overrides"] = overrides
     summary["command"] = " ".join(["escalation run", *overrides])
-    write_replications(ensemble, out / "replications.csv")
-    if cfg.output.timeseries:
-        write_timeseries(ensemble, out / "timeseries.csv")
-    if cfg.output.events:
-        write_events(ensemble, out / "events.jsonl")
     if cfg.output.plot:
         from sim.report import figures
 
         figures.use_style()
-        title = f"{scenario.title} | measures: {', '.join(ensemble.measures) or 'none'} | n={n}"
-        ax = figures.escalation_curve(ensemble.rung_matrix(), bands=((0.1, 0.9),), title=title)
+        title = f"{scenario.title} | measures: {', '.join(enabled) or 'none'} | n={n}"
+        ax = figures.escalation_curve(np.vstack(rungs), bands=((0.1, 0.9),), title=title)
         figures.save(ax, out / "escalation_curve", ["png"])
-    write_summary(summary, out / "summary.json")
-    print(format_verdict(summary))
     if cfg.output.report and cfg.output.timeseries and cfg.output.events:
         from sim.report.build import build_report
 
-        (out / ".hydra").mkdir(exist_ok=True)
+        write_summary(summary, out / "summary.json")
         report = build_report([out], formats=list(cfg.output.report_formats))
         print(f"Report: {report / 'report.html'}")
+    write_summary(summary, out / "summary.json")  # written last: its presence marks a complete job
+    print(format_verdict(summary))
     print(f"Outputs: {out}")
+    return summary
 
 
 if __name__ == "__main__":

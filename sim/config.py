@@ -22,6 +22,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from sim.core.measures import registry
 from sim.core.spec import ModelParams
+from sim.paths import EXPERIMENTS_DIR
 from sim.scenario_io import library
 
 
@@ -80,6 +81,7 @@ class RootConf:
     seed: int = 0
     replications: int = 100
     workers: int = 0
+    resume: bool = False
     scenario: ScenarioRef = field(default_factory=ScenarioRef)
     scenario_file: str | None = None
     era: EraConf | None = None
@@ -99,6 +101,15 @@ def register_configs() -> None:
     )
     for name in library():
         cs.store(group="scenario", name=name, node=ScenarioRef(name=name))
+    # One group per ELN recommendation (eln_rec1 ... eln_rec7): "on" enables every measure that cites
+    # it, "off" changes nothing; the factorial experiment sweeps them.
+    for k in range(1, 8):
+        members = [n for n, c in registry().items() if f"000 rec. {k}" in c.source]
+        cs.store(group=f"eln_rec{k}", name="on", node={"measures": {m: {"enabled": True} for m in members}}, package="_global_")
+        cs.store(group=f"eln_rec{k}", name="off", node={}, package="_global_")
+    # Experiments live in experiments/*.yaml (each starts with `# @package _global_`): `+experiment=NAME`.
+    for path in sorted(EXPERIMENTS_DIR.glob("*.yaml")):
+        cs.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
 
 
 def model_params(cfg: DictConfig) -> ModelParams:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from sim.runner import Ensemble
+from sim.runner import TIMESERIES_COLUMNS, Ensemble, Replication
 
 FLOAT_FORMAT = "%.6g"
 
@@ -72,3 +72,80 @@ def write_events(ensemble: Ensemble, path: Path) -> None:
 def write_summary(summary: dict[str, Any], path: Path) -> None:
     """``summary.json``: headline outcomes with 95% intervals and the run's settings."""
     atomic_write(path, lambda f: f.write(json.dumps(_clean(summary), indent=2, ensure_ascii=False) + "\n"))
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell as pandas writes it with FLOAT_FORMAT: ints plain, floats %.6g, NaN empty."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else FLOAT_FORMAT % value
+    return str(value)
+
+
+class RunWriter:
+    """Streams a job's replications to disk as they finish; files get their final names on ``commit``.
+
+    Memory stays flat however many replications a job runs: each replication is written and
+    dropped. On ``abort`` (or an exception inside ``with``) the temporary files are removed.
+    """
+
+    def __init__(self, out: Path, seed: int, timeseries: bool = True, events: bool = True):
+        self.out, self.seed = out, seed
+        out.mkdir(parents=True, exist_ok=True)
+        names = ["replications.csv"] + (["timeseries.csv"] if timeseries else []) + (["events.jsonl"] if events else [])
+        self._files: dict[str, tuple[Path, IO[str]]] = {}
+        for name in names:
+            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
+            self._files[name] = (Path(tmp), os.fdopen(fd, "w", encoding="utf-8", newline=""))
+        self._header_written = False
+        if timeseries:
+            self._files["timeseries.csv"][1].write("replication,hour," + ",".join(TIMESERIES_COLUMNS) + "\n")
+
+    def add(self, rep: Replication) -> None:
+        """Append one replication to every file."""
+        row = {"replication": rep.index, "seed": self.seed, **rep.outcome}
+        f = self._files["replications.csv"][1]
+        if not self._header_written:
+            f.write(",".join(row) + "\n")
+            self._header_written = True
+        f.write(",".join(_cell(v) for v in row.values()) + "\n")
+        if "timeseries.csv" in self._files and rep.timeseries is not None:
+            cols = [rep.timeseries[k] for k in TIMESERIES_COLUMNS]
+            lines = (
+                f"{rep.index},{hour}," + ",".join(_cell(float(c[hour]) if k else int(c[hour])) for k, c in enumerate(cols)) + "\n"
+                for hour in range(len(cols[0]))
+            )
+            self._files["timeseries.csv"][1].writelines(lines)
+        if "events.jsonl" in self._files:
+            self._files["events.jsonl"][1].writelines(
+                json.dumps({"replication": rep.index, **_clean(e)}, ensure_ascii=False) + "\n" for e in rep.events
+            )
+
+    def commit(self) -> None:
+        """Close the files and give them their final names."""
+        umask = os.umask(0)
+        os.umask(umask)
+        for name, (tmp, handle) in self._files.items():
+            handle.close()
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, self.out / name)
+        self._files = {}
+
+    def abort(self) -> None:
+        """Close and remove the temporary files."""
+        for tmp, handle in self._files.values():
+            handle.close()
+            tmp.unlink(missing_ok=True)
+        self._files = {}
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif self._files:
+            self.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +139,39 @@ class Ensemble:
         }
 
 
+def iter_replications(
+    scenario: ScenarioSpec,
+    params: ModelParams,
+    measures: dict[str, dict[str, Any]],
+    seed: int,
+    indices: Sequence[int],
+    workers: int = 1,
+    record_events: bool = True,
+    record_timeseries: bool = True,
+) -> Iterator[Replication]:
+    """Yield replications ``indices`` in index order as they finish (workers > 1: a process pool)."""
+    indices = list(indices)
+    common = (scenario, params, measures, seed)
+    if workers <= 1 or len(indices) < 2:
+        for i in indices:
+            yield run_replication(*common, i, record_events, record_timeseries)
+        return
+    chunk = max(1, min(25, math.ceil(len(indices) / (workers * 4))))
+    chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.runner"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_run_chunk, (*common, c, record_events, record_timeseries)) for c in chunks]
+        done: dict[int, list[Replication]] = {}
+        next_chunk = 0
+        for fut in as_completed(futures):
+            reps = fut.result()
+            done[futures.index(fut)] = reps
+            while next_chunk in done:  # hand results on in index order, holding only what arrived early
+                yield from done.pop(next_chunk)
+                next_chunk += 1
+
+
 def run_replications(
     scenario: ScenarioSpec,
     params: ModelParams,
@@ -155,23 +188,8 @@ def run_replications(
     indices = list(range(n)) if indices is None else list(indices)
     enabled = [k for k, v in measures.items() if v.get("enabled")]
     ensemble = Ensemble(scenario.name, seed, enabled)
-    common = (scenario, params, measures, seed)
-    if workers <= 1 or len(indices) < 2:
-        for i in indices:
-            ensemble.replications.append(run_replication(*common, i, record_events, record_timeseries))
-            if progress:
-                progress(1)
-        return ensemble
-    chunk = max(1, min(25, math.ceil(len(indices) / (workers * 4))))
-    chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.runner"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_run_chunk, (*common, c, record_events, record_timeseries)) for c in chunks]
-        for fut in as_completed(futures):
-            reps = fut.result()
-            ensemble.replications.extend(reps)
-            if progress:
-                progress(len(reps))
-    ensemble.replications.sort(key=lambda r: r.index)
+    for rep in iter_replications(scenario, params, measures, seed, indices, workers, record_events, record_timeseries):
+        ensemble.replications.append(rep)
+        if progress:
+            progress(1)
     return ensemble

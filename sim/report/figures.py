@@ -230,3 +230,72 @@ def save(ax: Axes, stem: Path, formats: Sequence[str]) -> list[Path]:
         paths.append(path)
     plt.close(ax.figure)
     return paths
+
+
+def forest(diffs: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Each configuration's paired effect on P(rung >= 4) against its baseline, with 95% intervals."""
+    d = diffs.sort_values("diff_reached_rung_4")
+    ax = _new(ax, (10, max(3.0, 0.45 * len(d) + 1.5)))
+    y = np.arange(len(d))
+    est = 100 * d["diff_reached_rung_4"].to_numpy()
+    lo, hi = 100 * d["diff_reached_rung_4_lo"].to_numpy(), 100 * d["diff_reached_rung_4_hi"].to_numpy()
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=4)
+    ax.axvline(0, color="#999999", linewidth=1)
+    ax.set_yticks(y, d["config"].to_list())
+    ax.set_xlabel("change in P(peak rung ≥ 4) against the baseline (percentage points)")
+    ax.set_title("Effect of each configuration (paired, 95% intervals)")
+    return ax
+
+
+def interaction_heatmap(main: pd.DataFrame, inter: pd.DataFrame, factors: Sequence[str], ax: Axes | None = None) -> Axes:
+    """Main effects on the diagonal, two-way interactions off it (percentage points of P(rung >= 4))."""
+    ax = _new(ax, (8, 7))
+    k = len(factors)
+    grid = np.full((k, k), np.nan)
+    for i, f in enumerate(factors):
+        grid[i, i] = 100 * main.set_index("term").loc[f, "effect"]
+    for row in inter.itertuples():
+        a, b = row.term.split(":")
+        i, j = factors.index(a), factors.index(b)
+        grid[i, j] = grid[j, i] = 100 * row.effect
+    lim = np.nanmax(np.abs(grid)) or 1.0
+    im = ax.imshow(grid, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{grid[i, j]:+.1f}", ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(k), factors, rotation=45, ha="right")
+    ax.set_yticks(range(k), factors)
+    ax.grid(False)
+    ax.figure.colorbar(im, ax=ax, label="effect on P(rung ≥ 4), percentage points")
+    ax.set_title("Main effects (diagonal) and interactions")
+    return ax
+
+
+def interval_widths(widths: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Width of the 95% interval of the headline outcomes against the number of replications."""
+    ax = _new(ax)
+    for i, (col, label) in enumerate((("p_rung_ge_4", "P(rung ≥ 4), ×100"), ("mean_peak_rung", "mean peak rung"),
+                                      ("crisis_days", "crisis days"))):
+        scale = 100 if col == "p_rung_ge_4" else 1
+        ax.plot(widths["n"], scale * widths[col], marker="o", color=PALETTE[i], label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("replications")
+    ax.set_ylabel("width of the 95% interval")
+    ax.legend()
+    ax.set_title("How many replications are enough?")
+    return ax
+
+
+def sensitivity_bars(indices: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Morris mu* (with its confidence) and sigma per uncertain parameter."""
+    d = indices.sort_values("mu_star")
+    ax = _new(ax, (10, max(3.0, 0.45 * len(d) + 1.5)))
+    y = np.arange(len(d))
+    ax.barh(y - 0.2, d["mu_star"], height=0.4, xerr=d["mu_star_conf"], color=PALETTE[0], label="μ* (overall influence)")
+    ax.barh(y + 0.2, d["sigma"], height=0.4, color=PALETTE[1], label="σ (non-linearity, interactions)")
+    ax.set_yticks(y, d["parameter"].to_list())
+    ax.set_xlabel("elementary effect on P(rung ≥ 4)")
+    ax.legend()
+    ax.set_title("Sensitivity of P(rung ≥ 4) to uncertain parameters (Morris)")
+    return ax

@@ -1,0 +1,142 @@
+"""``escalation compare MULTIRUN_DIR``: gather a sweep's jobs and analyse them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim import analysis
+from sim.errors import UserError
+from sim.output import atomic_write
+
+IGNORED_KEYS = {"experiment", "+experiment", "hydra.launcher.n_jobs"}
+
+
+def _key(override: str) -> tuple[str, str]:
+    key, _, value = override.partition("=")
+    return key.lstrip("+~"), value
+
+
+def gather(sweep: Path) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """The tidy results (one row per job x replication), the factor names, and the failed jobs."""
+    if not sweep.is_dir():
+        raise UserError(f"{sweep}: not a folder")
+    jobs = sorted((p for p in sweep.iterdir() if p.is_dir() and (p / ".hydra" / "overrides.yaml").exists()),
+                  key=lambda p: (len(p.name), p.name))
+    if not jobs:
+        raise UserError(f"{sweep}: no jobs found (expected numbered job folders with .hydra/overrides.yaml)")
+    frames, failed, factor_order = [], [], []
+    for job in jobs:
+        overrides = dict(_key(o) for o in yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or [])
+        overrides = {k: v for k, v in overrides.items() if k not in IGNORED_KEYS and not k.startswith("hydra")}
+        for k in overrides:
+            if k not in factor_order:
+                factor_order.append(k)
+        config = " ".join(f"{k}={v}" for k, v in overrides.items()) or "default"  # shortened below
+        if (job / "FAILED").exists():
+            failed.append({"job": job.name, "config": config, "error": (job / "FAILED").read_text().splitlines()[0]})
+            continue
+        if not (job / "summary.json").exists() or not (job / "replications.csv").exists():
+            failed.append({"job": job.name, "config": config, "error": "incomplete (no summary.json): interrupted? re-run with resume=true"})
+            continue
+        df = pd.read_csv(job / "replications.csv")
+        df.insert(0, "config", config)
+        df.insert(0, "job", int(job.name) if job.name.isdigit() else job.name)
+        for k, v in overrides.items():
+            df[k] = v
+        frames.append(df)
+    if not frames:
+        raise UserError(f"{sweep}: no job finished ({len(failed)} failed or incomplete)")
+    results = pd.concat(frames, ignore_index=True)
+    factors = [f for f in factor_order if f in results.columns and results[f].nunique() > 1]
+    # Label each configuration by the overrides that vary across the sweep.
+    label = results[factors].astype(str).apply(lambda r: " ".join(f"{k}={v}" for k, v in r.items()), axis=1) if factors else "default"
+    results["config"] = label
+    return results, factors, pd.DataFrame(failed, columns=["job", "config", "error"])
+
+
+def compare(sweep: Path, out: Path | None = None) -> Path:
+    """Write the tidy tables, the analysis, ``comparison.md`` and its figures; return the folder."""
+    from sim.report import figures as fig
+
+    results, factors, failed = gather(Path(sweep))
+    out = Path(out) if out else Path(sweep) / "comparison"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "results.csv", lambda f: results.to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+    tmp = out / ".results.parquet.tmp"
+    results.to_parquet(tmp, index=False)
+    tmp.replace(out / "results.parquet")
+    summary = analysis.summarise(results, factors)
+    atomic_write(out / "summary.csv", lambda f: summary.to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+    base_of = analysis.baselines(summary, factors)
+    diffs = analysis.paired_differences(results, base_of)
+    atomic_write(out / "paired_differences.csv", lambda f: diffs.to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+
+    fig.use_style()
+    figures = {}
+    if not diffs.empty:
+        figures["forest"] = fig.save(fig.forest(diffs), out / "forest", ["png", "svg"])[0]
+    two_level = [f for f in factors if set(results[f].astype(str)) <= {"on", "off", "true", "false", "True", "False"}]
+    main = inter = None
+    if len(two_level) >= 2:
+        main, inter = analysis.factorial_effects(results, two_level)
+        atomic_write(out / "factorial_effects.csv", lambda f: pd.concat([main, inter]).to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+        figures["interactions"] = fig.save(fig.interaction_heatmap(main, inter, two_level), out / "interactions", ["png", "svg"])[0]
+    first = summary["config"].iloc[0] if not base_of else next(iter(base_of.values()))
+    ns = [n for n in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if n <= summary["n"].max()]
+    widths = analysis.interval_width_by_n(results, first, ns)
+    if len(widths) >= 2:
+        figures["replications"] = fig.save(fig.interval_widths(widths), out / "replications_enough", ["png", "svg"])[0]
+    _write_markdown(out, Path(sweep), results, summary, diffs, main, inter, failed, figures, first)
+    return out
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, figures, base_config) -> None:
+    lines = [f"# Comparison of `{sweep}`", "",
+             f"{summary.shape[0]} configurations, {len(results)} replications. Every configuration used the same "
+             "replication seeds, so differences are paired (common random numbers).", ""]
+    if not failed.empty:
+        lines += [f"**{len(failed)} job(s) failed or are incomplete** (their results are not included):", ""]
+        lines += [f"- job {r.job} ({r.config}): {r.error}" for r in failed.itertuples()] + [""]
+    lines += ["## Configurations", "", "| configuration | n | P(rung ≥ 4) [95% CI] | P(rung ≥ 5) [95% CI] | mean peak rung [95% CI] | crisis days [95% CI] |", "|---|---|---|---|---|---|"]
+    for r in summary.itertuples():
+        lines.append(
+            f"| {r.config} | {r.n} | {_pct(r.p_rung_ge_4)} [{_pct(r.p_rung_ge_4_lo)}, {_pct(r.p_rung_ge_4_hi)}] | "
+            f"{_pct(r.p_rung_ge_5)} [{_pct(r.p_rung_ge_5_lo)}, {_pct(r.p_rung_ge_5_hi)}] | "
+            f"{r.mean_peak_rung:.2f} [{r.mean_peak_rung_lo:.2f}, {r.mean_peak_rung_hi:.2f}] | "
+            f"{r.mean_crisis_days:.2f} [{r.mean_crisis_days_lo:.2f}, {r.mean_crisis_days_hi:.2f}] |"
+        )
+    if not diffs.empty:
+        lines += ["", "## Effects against the baseline (paired)", "",
+                  "Difference in P(rung ≥ 4) and in mean peak rung, configuration minus its baseline (the same "
+                  "setting with no measure), with 95% intervals; *backfire* is the share of paired replications in "
+                  "which the configuration's peak rung was higher than the baseline's.", "",
+                  "| configuration | baseline | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] | backfire | improved |", "|---|---|---|---|---|---|"]
+        for r in diffs.itertuples():
+            lines.append(f"| {r.config} | {r.baseline} | {100 * r.diff_reached_rung_4:+.1f} pts [{100 * r.diff_reached_rung_4_lo:+.1f}, {100 * r.diff_reached_rung_4_hi:+.1f}] | "
+                         f"{r.diff_peak_rung:+.2f} [{r.diff_peak_rung_lo:+.2f}, {r.diff_peak_rung_hi:+.2f}] | {_pct(r.backfire)} | {_pct(r.improved)} |")
+        if "forest" in figures:
+            lines += ["", f"![forest plot]({figures['forest'].name})"]
+    if main is not None:
+        lines += ["", "## Factorial: main effects and two-way interactions on P(rung ≥ 4)", "",
+                  "An effect is the average change in P(rung ≥ 4) when a factor is switched on (OLS on ±1 coding, "
+                  "a linear probability model); an interaction is how much one factor's effect changes when the other is on.", "",
+                  "| term | effect [95% CI] |", "|---|---|"]
+        for r in pd.concat([main, inter]).itertuples():
+            lines.append(f"| {r.term} | {100 * r.effect:+.1f} pts [{100 * r.ci_lo:+.1f}, {100 * r.ci_hi:+.1f}] |")
+        lines += ["", f"![interactions]({figures['interactions'].name})"]
+    if "replications" in figures:
+        lines += ["", "## How many replications are enough?", "",
+                  f"Width of the 95% interval of each headline outcome for `{base_config}` using its first n replications.",
+                  "", f"![interval width against replications]({figures['replications'].name})"]
+    lines += ["", "Tables: `results.parquet` / `results.csv` (one row per job × replication, every override a column), "
+              "`summary.csv`, `paired_differences.csv`" + (", `factorial_effects.csv`" if main is not None else "") + "."]
+    (out / "comparison.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / "failed_jobs.json").write_text(json.dumps(failed.to_dict("records"), indent=2) + "\n")
