@@ -321,12 +321,26 @@ def execute(cfg, out: Path, overrides: list[str]):
     from tqdm import tqdm
 
     from sim.config import measure_settings, model_params
+    from sim.errors import UserError
     from sim.output import RunWriter, write_summary
     from sim.runner import Ensemble, Replication, default_workers, iter_replications
     from sim.verdict import format_verdict
 
     check_config(cfg)
     scenario = load_configured_scenario(cfg)
+    design_point = None
+    if cfg.get("sensitivity") is not None:
+        from omegaconf import OmegaConf
+
+        from sim.sensitivity import design_point as point_of
+
+        settings = OmegaConf.to_container(cfg.sensitivity, resolve=True)
+        try:
+            design_point = point_of(settings, int(settings["row"]))
+        except (IndexError, KeyError, ValueError) as exc:
+            raise UserError(f"sensitivity: {exc}") from None
+        for key, value in design_point.items():
+            OmegaConf.update(cfg, key, value)
     params, measures = model_params(cfg), measure_settings(cfg)
     n, seed = int(cfg.replications), int(cfg.seed)
     workers = int(cfg.workers) or default_workers(n)
@@ -346,6 +360,8 @@ def execute(cfg, out: Path, overrides: list[str]):
     summary = ensemble.summary()
     summary["overrides"] = overrides
     summary["command"] = " ".join(["escalation run", *overrides])
+    if design_point is not None:
+        summary["design_point"] = design_point
     if cfg.output.plot:
         from sim.report import figures
 
@@ -359,9 +375,15 @@ def execute(cfg, out: Path, overrides: list[str]):
         write_summary(summary, out / "summary.json")
         report = build_report([out], formats=list(cfg.output.report_formats))
         print(f"Report: {report / 'report.html'}")
+    if cfg.get("objective") is not None:
+        costs = cfg.objective.costs
+        summary["objective"] = {"cost": float(sum(costs.get(m, 0.0) for m in enabled)),
+                                "p_peak_rung_ge_4": summary["outcomes"]["p_peak_rung_ge_4"]["estimate"]}
     write_summary(summary, out / "summary.json")  # written last: its presence marks a complete job
     print(format_verdict(summary))
     print(f"Outputs: {out}")
+    if cfg.get("objective") is not None:  # for an optimising sweeper: minimise [cost, P(rung >= 4)]
+        return [summary["objective"]["cost"], summary["objective"]["p_peak_rung_ge_4"]]
     return summary
 
 

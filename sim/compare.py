@@ -81,7 +81,8 @@ def compare(sweep: Path, out: Path | None = None) -> Path:
         figures["forest"] = fig.save(fig.forest(diffs), out / "forest", ["png", "svg"])[0]
     two_level = [f for f in factors if set(results[f].astype(str)) <= {"on", "off", "true", "false", "True", "False"}]
     main = inter = None
-    if len(two_level) >= 2:
+    full_factorial = len(two_level) >= 2 and results[two_level].drop_duplicates().shape[0] == 2 ** len(two_level)
+    if full_factorial:  # only a complete, balanced two-level design (not an optimiser's trials)
         main, inter = analysis.factorial_effects(results, two_level)
         atomic_write(out / "factorial_effects.csv", lambda f: pd.concat([main, inter]).to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
         figures["interactions"] = fig.save(fig.interaction_heatmap(main, inter, two_level), out / "interactions", ["png", "svg"])[0]
@@ -90,15 +91,67 @@ def compare(sweep: Path, out: Path | None = None) -> Path:
     widths = analysis.interval_width_by_n(results, first, ns)
     if len(widths) >= 2:
         figures["replications"] = fig.save(fig.interval_widths(widths), out / "replications_enough", ["png", "svg"])[0]
-    _write_markdown(out, Path(sweep), results, summary, diffs, main, inter, failed, figures, first)
+    extra = []
+    if "sensitivity.row" in results.columns:
+        extra += _sensitivity(Path(sweep), results, out, figures)
+    if (Path(sweep) / "optimization_results.yaml").exists():
+        extra += _pareto(Path(sweep), results)
+    _write_markdown(out, Path(sweep), results, summary, diffs, main, inter, failed, figures, first, extra)
     return out
+
+
+def _job_config(sweep: Path):
+    from omegaconf import OmegaConf
+
+    job = next(p for p in sorted(sweep.iterdir()) if (p / ".hydra" / "config.yaml").exists())
+    return OmegaConf.to_container(OmegaConf.load(job / ".hydra" / "config.yaml"), resolve=True)
+
+
+def _sensitivity(sweep: Path, results: pd.DataFrame, out: Path, figures: dict) -> list[str]:
+    from sim import sensitivity
+    from sim.report import figures as fig
+
+    settings = _job_config(sweep)["sensitivity"]
+    rows = len(sensitivity.design(settings))
+    by_row = results.groupby(results["sensitivity.row"].astype(int))["reached_rung_4"].mean()
+    if len(by_row) != rows:
+        return ["## Sensitivity", "", f"Only {len(by_row)} of the design's {rows} rows finished: Morris indices need all of them "
+                "(re-run the sweep with resume=true).", ""]
+    indices = sensitivity.morris_indices(settings, by_row.sort_index().to_numpy())
+    atomic_write(out / "sensitivity.csv", lambda f: indices.to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+    figures["sensitivity"] = fig.save(fig.sensitivity_bars(indices), out / "sensitivity", ["png", "svg"])[0]
+    lines = ["## Sensitivity (Morris) of P(rung ≥ 4)", "",
+             f"{settings['trajectories']} trajectories, {rows} design rows; μ* ranks overall influence, σ flags "
+             "non-linearity or interactions.", "", "| parameter | μ* [± 95%] | σ |", "|---|---|---|"]
+    for r in indices.sort_values("mu_star", ascending=False).itertuples():
+        lines.append(f"| {r.parameter} | {r.mu_star:.3f} ± {r.mu_star_conf:.3f} | {r.sigma:.3f} |")
+    return [*lines, "", f"![sensitivity]({figures['sensitivity'].name})", ""]
+
+
+def _pareto(sweep: Path, results: pd.DataFrame) -> list[str]:
+    solutions = yaml.safe_load((sweep / "optimization_results.yaml").read_text()).get("solutions", [])
+    objective = _job_config(sweep).get("objective") or {}
+    threshold = float(objective.get("threshold", 0.05))
+    rows = []
+    for sol in solutions:
+        on = sorted(k.split(".")[1] for k, v in sol["params"].items() if v in (True, "true", "True"))
+        rows.append({"cost": sol["values"][0], "p": sol["values"][1], "measures": ", ".join(on) or "none"})
+    rows.sort(key=lambda r: (r["cost"], r["p"]))
+    lines = ["## Cheapest bundle (Optuna, Pareto front of cost against P(rung ≥ 4))", "",
+             "| cost | P(rung ≥ 4) | measures on |", "|---|---|---|"]
+    lines += [f"| {r['cost']:g} | {_pct(r['p'])} | {r['measures']} |" for r in rows]
+    feasible = [r for r in rows if r["p"] <= threshold]
+    lines += ["", f"**Cheapest bundle with P(rung ≥ 4) ≤ {_pct(threshold)}:** "
+              + (f"{feasible[0]['measures']} (cost {feasible[0]['cost']:g}, P = {_pct(feasible[0]['p'])})" if feasible else "none found"),
+              "", "P is estimated from each trial's replications; check the chosen bundle with more replications.", ""]
+    return lines
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, figures, base_config) -> None:
+def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, figures, base_config, extra=()) -> None:
     lines = [f"# Comparison of `{sweep}`", "",
              f"{summary.shape[0]} configurations, {len(results)} replications. Every configuration used the same "
              "replication seeds, so differences are paired (common random numbers).", ""]
@@ -136,6 +189,7 @@ def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, fi
         lines += ["", "## How many replications are enough?", "",
                   f"Width of the 95% interval of each headline outcome for `{base_config}` using its first n replications.",
                   "", f"![interval width against replications]({figures['replications'].name})"]
+    lines += ["", *extra]
     lines += ["", "Tables: `results.parquet` / `results.csv` (one row per job × replication, every override a column), "
               "`summary.csv`, `paired_differences.csv`" + (", `factorial_effects.csv`" if main is not None else "") + "."]
     (out / "comparison.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -88,6 +88,8 @@ class RootConf:
     model: Any = field(default_factory=ModelConf)
     measures: Any = field(default_factory=MeasuresConf)
     output: OutputConf = field(default_factory=OutputConf)
+    sensitivity: Any = None  # a sensitivity design (experiments/sensitivity.yaml): this job takes row `row`
+    objective: Any = None  # {costs: {measure: cost}, threshold: p}: the job returns [cost, P(rung >= 4)]
 
 
 def register_configs() -> None:

@@ -1,0 +1,193 @@
+"""Sweeps: experiments compose, launchers agree byte for byte, aggregation is right, jobs are robust."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import compose_config
+from sim import analysis
+from sim.compare import compare
+from sim.core.measures import registry
+from sim.paths import EXPERIMENTS_DIR
+from sim.stats import mean_ci, wilson
+
+EXE = Path(sys.executable).with_name("escalation")
+EXPERIMENTS = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
+
+
+def escalation(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
+    return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_composes_and_states_its_question(name):
+    cfg = compose_config([f"+experiment={name}"])
+    header = (EXPERIMENTS_DIR / f"{name}.yaml").read_text()
+    assert header.startswith("# @package _global_") and "# Question:" in header and "# Run:" in header
+    assert cfg.replications >= 100
+
+
+def test_factorial_is_two_to_the_seven_over_the_recommendations():
+    params = yaml.safe_load((EXPERIMENTS_DIR / "eln_seven_factorial.yaml").read_text())["hydra"]["sweeper"]["params"]
+    assert sorted(params) == [f"+eln_rec{k}" for k in range(1, 8)] and all(v == "off,on" for v in params.values())
+    on3 = compose_config(["+eln_rec3=on"])
+    assert {m for m, v in on3.measures.items() if v.enabled} == {"exercise_distance_rule", "exercise_notification", "reduced_exercise_scale"}
+    every = compose_config([f"+eln_rec{k}=on" for k in range(1, 8)])
+    assert {m for m, v in every.measures.items() if v.enabled} == {m for m, c in registry().items() if "000" in c.source}
+
+
+def _fake_job(folder: Path, overrides: list[str], rows: list[dict]) -> None:
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    pd.DataFrame(rows).to_csv(folder / "replications.csv", index=False)
+    (folder / "summary.json").write_text("{}")
+
+
+def _rows(peaks: list[int]) -> list[dict]:
+    return [{"replication": i, "seed": 0, "peak_rung": p, "reached_rung_4": int(p >= 4), "reached_rung_5": int(p >= 5),
+             "crisis_days": float(p), "incidents": 10} for i, p in enumerate(peaks)]
+
+
+def test_aggregation_matches_hand_computed_statistics(tmp_path):
+    base = [2, 4, 3, 5, 2, 4, 2, 3]
+    with_m = [2, 2, 3, 4, 2, 2, 3, 3]
+    _fake_job(tmp_path / "0", ["measures=none", "replications=8"], _rows(base))
+    _fake_job(tmp_path / "1", ["measures=hotline", "replications=8"], _rows(with_m))
+    (tmp_path / "2" / ".hydra").mkdir(parents=True)
+    (tmp_path / "2" / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["measures=zero_option", "replications=8"]))
+    (tmp_path / "2" / "FAILED").write_text("ValueError: boom\n")
+    out = compare(tmp_path)
+    results = pd.read_parquet(out / "results.parquet")
+    assert len(results) == 16 and set(results["measures"]) == {"none", "hotline"} and "replications" in results
+    summary = pd.read_csv(out / "summary.csv").set_index("config")
+    p, lo, hi = wilson(4, 8)  # peaks >= 4 in the baseline: 4, 5, 4 and ... count them by hand
+    assert sum(x >= 4 for x in base) == 3
+    p, lo, hi = wilson(3, 8)
+    assert summary.loc["measures=none", "p_rung_ge_4"] == pytest.approx(p)
+    assert summary.loc["measures=none", "p_rung_ge_4_lo"] == pytest.approx(lo, abs=1e-6)
+    assert summary.loc["measures=none", "p_rung_ge_4_hi"] == pytest.approx(hi, abs=1e-6)
+    diffs = pd.read_csv(out / "paired_differences.csv").set_index("config")
+    d = np.array(with_m) - np.array(base)
+    m, dlo, dhi, _ = mean_ci(d)
+    assert diffs.loc["measures=hotline", "diff_peak_rung"] == pytest.approx(m)
+    assert diffs.loc["measures=hotline", "diff_peak_rung_lo"] == pytest.approx(dlo, abs=1e-5)
+    assert diffs.loc["measures=hotline", "backfire"] == pytest.approx(np.mean(d > 0))  # one pair of eight got worse
+    assert diffs.loc["measures=hotline", "diff_reached_rung_4"] == pytest.approx((1 - 3) / 8)
+    md = (out / "comparison.md").read_text()
+    assert "1 job(s) failed" in md and "ValueError: boom" in md
+
+
+def test_factorial_effects_match_differences_of_means():
+    rng = np.random.default_rng(0)
+    rows = []
+    for a in ("off", "on"):
+        for b in ("off", "on"):
+            p = 0.4 - 0.2 * (a == "on") - 0.1 * (b == "on") + 0.1 * (a == "on" and b == "on")
+            for i in range(400):
+                rows.append({"config": f"{a}{b}", "A": a, "B": b, "replication": i, "reached_rung_4": int(rng.random() < p)})
+    df = pd.DataFrame(rows)
+    main, inter = analysis.factorial_effects(df, ["A", "B"])
+    cell = df.groupby(["A", "B"])["reached_rung_4"].mean()
+    effect_a = (cell["on"].mean() - cell["off"].mean())
+    assert main.set_index("term").loc["A", "effect"] == pytest.approx(effect_a)
+    inter_ab = ((cell["on", "on"] - cell["off", "on"]) - (cell["on", "off"] - cell["off", "off"])) / 2
+    assert inter.set_index("term").loc["A:B", "effect"] == pytest.approx(inter_ab)
+
+
+@pytest.mark.slow
+def test_a_crashing_job_loses_no_other_job_and_resume_skips_finished_ones(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["run", "-m", "measures.unilateral_restraint.enabled=true", "measures.unilateral_restraint.initiator=nato,nowhere",
+            "replications=3", "workers=1", "output.report=false", f"hydra.sweep.dir={sweep}"]
+    proc = escalation(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (sweep / "0" / "summary.json").exists() and not (sweep / "0" / "FAILED").exists()
+    assert "must be nato or russia" in (sweep / "1" / "FAILED").read_text()
+    assert not list((sweep / "1").glob("*.csv")) and not list((sweep / "1").glob(".*.tmp"))
+    stamp = (sweep / "0" / "replications.csv").stat().st_mtime_ns
+    proc = escalation(*args, "resume=true", cwd=tmp_path)
+    assert proc.returncode == 0 and "complete, skipped (resume=true)" in proc.stdout
+    assert (sweep / "0" / "replications.csv").stat().st_mtime_ns == stamp
+    assert "1 job(s) failed" in (compare(sweep) / "comparison.md").read_text()
+
+
+def _sweep_files(sweep: Path) -> dict[str, bytes]:
+    return {f"{job.name}/{name}": (job / name).read_bytes() for job in sorted(sweep.iterdir()) if job.is_dir()
+            for name in ("replications.csv", "timeseries.csv", "events.jsonl")}
+
+
+SWEEP = ["run", "-m", "measures=none,hotline", "scenario=black_sea_transit", "replications=4", "workers=1", "output.report=false"]
+
+
+@pytest.mark.slow
+def test_basic_and_joblib_launchers_give_identical_bytes(tmp_path):
+    assert escalation(*SWEEP, f"hydra.sweep.dir={tmp_path / 'basic'}", cwd=tmp_path).returncode == 0
+    proc = escalation(*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path / 'joblib'}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    basic, joblib = _sweep_files(tmp_path / "basic"), _sweep_files(tmp_path / "joblib")
+    assert len(basic) == 6 and basic == joblib
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_launcher_on_a_local_cluster_gives_identical_bytes(tmp_path):
+    pytest.importorskip("ray")
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
+    port = _free_port()
+    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+    log = tmp_path / "ray_start.log"
+    with log.open("w") as handle:  # not a pipe: Ray's daemons would hold it open and the call would never return
+        start = subprocess.run([ray, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+                                "--include-dashboard=false", "--disable-usage-stats"], stdout=handle, stderr=subprocess.STDOUT,
+                               env=env, timeout=180)
+    assert start.returncode == 0, log.read_text()
+    try:
+        assert escalation(*SWEEP, f"hydra.sweep.dir={tmp_path / 'basic'}", cwd=tmp_path).returncode == 0
+        cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
+        run_log = tmp_path / "ray_run.log"
+        with run_log.open("w") as handle:  # a file again: Ray's log forwarding keeps pipes open past the exit
+            proc = subprocess.run([*cmd, *SWEEP, "hydra/launcher=ray_local", f"hydra.launcher.ray.init.address=127.0.0.1:{port}",
+                                   f"hydra.sweep.dir={tmp_path / 'ray'}"], cwd=tmp_path, stdout=handle,
+                                  stderr=subprocess.STDOUT, env=env, timeout=600)
+        assert proc.returncode == 0, run_log.read_text()[-3000:]
+        assert _sweep_files(tmp_path / "basic") == _sweep_files(tmp_path / "ray")
+    finally:
+        subprocess.run([ray, "stop", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=120)
+        time.sleep(1)
+
+
+@pytest.mark.slow
+def test_sensitivity_pipeline_end_to_end(tmp_path):
+    sweep = tmp_path / "sens"
+    proc = escalation("run", "-m", "+experiment=sensitivity", "replications=3", "sensitivity.trajectories=2",
+                      "sensitivity.row=range(0,16)", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                      f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    points = [json.loads((sweep / str(i) / "summary.json").read_text())["design_point"] for i in range(16)]
+    assert len({tuple(p.values()) for p in points}) > 8 and all(0.08 <= p["model.encounter_rate_per_h"] <= 0.24 for p in points)
+    out = compare(sweep)
+    indices = pd.read_csv(out / "sensitivity.csv")
+    assert len(indices) == 7 and np.isfinite(indices["mu_star"]).all() and (out / "sensitivity.png").exists()
+    bad = escalation("run", "+experiment=sensitivity", "replications=2", "sensitivity.row=999", "hydra.mode=RUN",
+                     f"hydra.run.dir={tmp_path / 'bad'}", cwd=tmp_path)
+    assert bad.returncode == 2 and "outside the design" in bad.stderr
