@@ -2,6 +2,11 @@
 
 Usage (from the project root, in the project's virtual environment):
     python experiments/bench.py [--replications 1000] [--workers 0] [--repeat 3]
+    python experiments/bench.py --factorial [--replications 200] [--n-jobs 2]
+
+``--factorial`` times the whole `eln_seven_factorial` experiment (2^7 = 128 jobs) as a researcher
+runs it, `escalation run -m +experiment=eln_seven_factorial hydra/launcher=joblib`, then the
+`escalation compare` of its multirun folder, and writes bench_results/bench_factorial.json.
 
 Times the replications (with the event log and time series recorded) and, separately, writing
 the output files; prints the figures and writes them to bench_results/bench.json. Figures go in
@@ -14,7 +19,10 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +42,12 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=0, help="0 = as `escalation run` chooses")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--factorial", action="store_true", help="time the eln_seven_factorial experiment instead")
+    parser.add_argument("--n-jobs", type=int, default=2, help="joblib workers for --factorial")
     args = parser.parse_args()
+    if args.factorial:
+        factorial(args.replications if args.replications != 1000 else 200, args.n_jobs)
+        return
 
     register_configs()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
@@ -71,6 +84,40 @@ def main() -> None:
     out = REPO_ROOT / "bench_results"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
+def factorial(replications: int, n_jobs: int) -> None:
+    """Time the 2^7 factorial with the joblib launcher, then its aggregation."""
+    exe = shutil.which("escalation", path=str(Path(sys.executable).parent)) or "escalation"
+    with tempfile.TemporaryDirectory() as tmp:
+        sweep = Path(tmp) / "factorial"
+        start = time.perf_counter()
+        subprocess.run([exe, "run", "-m", "+experiment=eln_seven_factorial", "hydra/launcher=joblib",
+                        f"hydra.launcher.n_jobs={n_jobs}", f"replications={replications}", f"hydra.sweep.dir={sweep}"],
+                       check=True, stdout=subprocess.DEVNULL, cwd=tmp)
+        sweep_s = time.perf_counter() - start
+        jobs = sum(1 for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
+        start = time.perf_counter()
+        subprocess.run([exe, "compare", str(sweep)], check=True, stdout=subprocess.DEVNULL, cwd=tmp)
+        compare_s = time.perf_counter() - start
+    figures = {
+        "experiment": "eln_seven_factorial",
+        "jobs": jobs,
+        "replications_per_job": replications,
+        "replications_total": jobs * replications,
+        "launcher": f"joblib, n_jobs={n_jobs}",
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "sweep_seconds": round(sweep_s, 1),
+        "sweep_minutes": round(sweep_s / 60, 2),
+        "ms_per_replication_per_core": round(1000 * sweep_s * n_jobs / (jobs * replications), 1),
+        "compare_seconds": round(compare_s, 1),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    out = REPO_ROOT / "bench_results"
+    out.mkdir(exist_ok=True)
+    (out / "bench_factorial.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
 

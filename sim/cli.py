@@ -1,4 +1,4 @@
-"""The ``escalation`` command: ``run`` (Hydra app), ``scenarios`` and ``measures``.
+"""The ``escalation`` command: ``run`` (Hydra app), ``scenarios``, ``measures``, ``report``, ``compare``, ``play``, ``app``.
 
 ``escalation run`` passes every following word to Hydra as an override (``-m`` included). Before
 Hydra creates any output folder the overrides are composed once (each sweep value once) with
@@ -22,6 +22,10 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
                                             figures, report.md and report.html for instructors
        escalation compare MULTIRUN_DIR [--out DIR]
                                             gather a sweep: tidy tables, intervals, effects, comparison.md
+       escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F]
+                                            tabletop play in the terminal (h in the game for help)
+       escalation app [--port 8521] [--host 127.0.0.1 [--public]]
+                                            the workshop web app (127.0.0.1 unless --public)
 
 examples:
   escalation run
@@ -54,12 +58,20 @@ def main(argv: list[str] | None = None) -> int:
             return report_command(rest)
         if command == "compare":
             return compare_command(rest)
+        if command == "play":
+            from sim.play_cli import play_command
+
+            return play_command(rest)
+        if command == "app":
+            from sim.app.serve import app_command
+
+            return app_command(rest)
     except KeyboardInterrupt:
         return fail("interrupted")
     except BrokenPipeError:  # output piped into a pager or `head` that stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    return fail(f"unknown command {command!r} (commands: run, scenarios, measures, report, compare)")
+    return fail(f"unknown command {command!r} (commands: run, scenarios, measures, report, compare, play, app)")
 
 
 def scenarios_command(args: list[str]) -> int:

@@ -206,6 +206,8 @@ class Deliberation:
         if self.parent is None:
             self.perceived_severity, self.perceived_hostility = model.perceive(self.decider.side, self.act)
             model.absorb_act(self.decider.side, self.act, self.perceived_severity, self.perceived_hostility)
+            if self.decider.side in model.players:
+                model.await_player(self)  # raises PlayerTurn: the player decides, not the logit
         decision_time = (
             self.decider.traits.decision_time_h
             * (1.0 - p.time_pressure * model.sides[self.decider.side].tension)
@@ -236,6 +238,11 @@ class Deliberation:
             channel=route.label,
             text=f"{route.label} contact clarifies intent for {self.decider.name}: {intent}",
         )
+
+    def clarify_for_player(self) -> None:
+        """A player's call arrives: clarify, then put the decision back before the player."""
+        self.clarification_arrives()
+        self.model.await_player(self)
 
     def decide(self) -> None:
         """Decision time is up."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import mesa
@@ -31,8 +31,9 @@ from sim.core.agents import (
     clip01,
 )
 from sim.core.comms import CommsNetwork, Route, forces_node
-from sim.core.ladder import TOP_RUNG, ElnCategory, Response, Rung
+from sim.core.ladder import TOP_RUNG, Choice, ElnCategory, Response, Rung, response_for
 from sim.core.measures import Measure
+from sim.core.players import DecisionPoint, PlayerTurn
 from sim.core.spec import (
     INCIDENT_TYPES,
     BackgroundSpec,
@@ -73,6 +74,7 @@ class EscalationModel(mesa.Model):
         measures: enabled measures (``sim.core.measures.build``).
         seed: a ``SeedSequence`` (one per replication) or an int.
         record_events: keep the narrative event log (off for speed when not needed).
+        players: sides played by people (``sim.core.players``): their decisions stop the model.
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class EscalationModel(mesa.Model):
         measures: Sequence[Measure] = (),
         seed: np.random.SeedSequence | int = 0,
         record_events: bool = True,
+        players: Iterable[Side] = (),
     ):
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         seqs = {
@@ -127,6 +130,9 @@ class EscalationModel(mesa.Model):
             for side in Side
         }
         self.open_deliberations: set[Deliberation] = set()
+        self.players = frozenset(players)
+        self.decision_points: list[DecisionPoint] = []
+        self._decisions_opened = 0
         self._pending: list[Any] = []  # scheduled injects/exercises/decays, kept alive for Mesa's weak refs
         self.events: list[dict[str, Any]] = []
         self.incident_counts: Counter[str] = Counter()
@@ -215,6 +221,93 @@ class EscalationModel(mesa.Model):
     def _at(self, time_h: float, fn) -> None:
         self._pending.append(fn.__self__)
         self.schedule_event(fn, at=time_h)
+
+    # ------------------------------------------------------------------ played sides
+    def advance(self, until: float) -> DecisionPoint | None:
+        """Run toward ``until``; stop early at a player's decision point and return it."""
+        if self.decision_points:
+            return self.decision_points[0]
+        until = min(until, self.horizon_h)
+        if until > self.time:
+            try:
+                self.run_until(until)
+            except PlayerTurn:
+                pass
+        return self.decision_points[0] if self.decision_points else None
+
+    def await_player(self, d: Deliberation) -> None:
+        """Open (or re-open after a call) the player's decision on ``d`` and stop the event loop."""
+        point = next((p for p in self.decision_points if p.deliberation is d), None)
+        if point is None:
+            point = getattr(d, "point", None)
+        if point is None:
+            self._decisions_opened += 1
+            point = DecisionPoint(self._decisions_opened, self.time, d, self.player_routes(d))
+            d.point = point  # type: ignore[attr-defined]
+            self.log("decision point", d.decider.side, actors=[d.decider.name], zone=d.act.zone, type=d.act.type,
+                     perceived_severity=d.perceived_severity, rung=d.act.rung,
+                     text=f"Decision {point.number} for {d.decider.side.label}: {d.act.actor} - {d.act.type.replace('_', ' ')}")
+        if point not in self.decision_points:
+            self.decision_points.append(point)
+        raise PlayerTurn
+
+    def player_routes(self, d: Deliberation) -> list[Route]:
+        """Every channel the player's side can use about ``d.act``: the command's and the leadership's."""
+        side = d.decider.side
+        routes: dict[str, Route] = {}
+        for actor in (self.commands[side], self.leadership[side]):
+            for route in self.comms.routes[actor.spec.id]:
+                if route.on_scene and not d.act.on_scene:
+                    continue
+                if route.label not in routes or route.latency_h < routes[route.label].latency_h:
+                    routes[route.label] = route
+        return sorted(routes.values(), key=lambda r: r.latency_h)
+
+    def player_channel(self, label: str) -> bool:
+        """The player calls over ``label`` first; returns whether the call got through."""
+        point = self._current_point()
+        route = next((r for r in point.channels() if r.label == label), None)
+        if route is None:
+            raise ValueError(f"channel {label!r} is not available for decision {point.number}")
+        d = point.deliberation
+        up = bool(self.streams["channels"].random() < route.availability)
+        point.tried[label] = up
+        if not up:
+            self.log("clarification", d.decider.side, actors=[d.decider.name], zone=d.act.zone, channel=label,
+                     text=f"{label} call by {d.decider.name} does not get through")
+            return False
+        d.route = route  # type: ignore[attr-defined]
+        self.decision_points.remove(point)
+        self.schedule_event(d.clarify_for_player, after=route.latency_h)
+        return True
+
+    def player_decide(self, choice: Choice) -> Response:
+        """The player answers the current decision point with ``choice``."""
+        point = self._current_point()
+        d = point.deliberation
+        response = response_for(choice, d.act.rung)
+        self.decision_points.remove(point)
+        d.decided = True
+        self.open_deliberations.discard(d)
+        self.execute_response(d.decider, d, response)
+        return response
+
+    def inject_now(self, spec: InjectSpec) -> None:
+        """A facilitator's inject: it happens now (``spec.at_h`` is ignored)."""
+        if spec.initiator not in {p.spec.id for p in self.platforms}:
+            raise ValueError(f"inject initiator {spec.initiator!r} is not a force of this scenario")
+        if spec.zone not in {z.id for z in self.spec.zones}:
+            raise ValueError(f"inject zone {spec.zone!r} is not a zone of this scenario")
+        if spec.type not in INCIDENT_TYPES:
+            raise ValueError(f"inject type {spec.type!r} is not an incident type")
+        run = InjectRun(self, spec)
+        self._pending.append(run)
+        run.fire()
+
+    def _current_point(self) -> DecisionPoint:
+        if not self.decision_points:
+            raise ValueError("no decision is waiting for a player")
+        return self.decision_points[0]
 
     # ------------------------------------------------------------------ activity
     def activity_multiplier(self, side: Side) -> float:

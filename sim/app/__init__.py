@@ -1,0 +1,1 @@
+"""The workshop web app (Solara) and its launcher; depends on the simulator, never the reverse."""

@@ -1,0 +1,482 @@
+"""The workshop web app (Solara): run a scenario, compare two measure sets, play a side.
+
+Served by ``escalation app``. Every browser tab gets its own state (Solara's reactive variables
+are per connection). Long work (replications, the debrief) runs in Solara tasks with a progress
+bar, so the page stays live; the model itself is the same ``sim.core`` model the CLI runs.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import threading
+import time
+import zipfile
+from typing import Any
+
+import numpy as np
+import solara
+import solara.lab
+from markdown import markdown
+from matplotlib.figure import Figure
+
+from sim.core.ladder import Rung
+from sim.core.measures import registry
+from sim.core.spec import INCIDENT_TYPES
+from sim.errors import UserError
+from sim.output import RunWriter, write_summary
+from sim.play import Game, check_save
+from sim.play_cli import compose_settings
+from sim.provenance import expand_source
+from sim.report import figures
+from sim.runner import run_replications
+from sim.scenario_io import library
+from sim.stats import mean_ci
+from sim.verdict import format_verdict
+
+figures.use_style()
+MEASURES = registry()
+SCENARIOS = sorted(library())
+LOG_LINES = 400
+
+# ---------------------------------------------------------------------- state (per browser tab)
+scenario = solara.reactive("baltic_air_policing" if "baltic_air_policing" in SCENARIOS else SCENARIOS[0])
+enabled = solara.reactive(())  # measure names switched on
+replications = solara.reactive(100)
+seed = solara.reactive(0)
+error = solara.reactive("")
+
+compare_a = solara.reactive([])
+compare_b = solara.reactive(["hotline", "mil_to_mil_meetings", "incidents_at_sea"])
+
+game_box: solara.Reactive[Game | None] = solara.reactive(None)
+game_rev = solara.reactive(0)  # bumped whenever the game changes (the Game object is mutable)
+game_side = solara.reactive("nato")
+paused = solara.reactive(True)
+game_note = solara.reactive("")
+inject_type = solara.reactive("air_intercept")
+inject_force = solara.reactive("")
+inject_zone = solara.reactive("")
+inject_severity = solara.reactive(0.6)
+inject_deliberate = solara.reactive(False)
+_game_lock = threading.Lock()
+
+
+def Md(text: str, style: str | None = None, classes: list[str] | None = None):
+    """Markdown without Solara's math support (which would ask a CDN for KaTeX); text is escaped first."""
+    return solara.HTML(tag="div", unsafe_innerHTML=markdown(html.escape(text, quote=False)), style=style, classes=classes or [])
+
+
+def overrides_for(names) -> list[str]:
+    """Hydra overrides for a scenario and a set of measures (everything else at its default)."""
+    return [f"scenario={scenario.value}", "measures=none", *[f"measures.{n}.enabled=true" for n in sorted(names)]]
+
+
+def _settings(names, side: str = "nato"):
+    return compose_settings(overrides_for(names), side, seed=int(seed.value))
+
+
+# ---------------------------------------------------------------------- run
+@solara.lab.task
+def run_task() -> dict[str, Any]:
+    """Run the replications of the chosen configuration."""
+    n = int(replications.value)
+    s = _settings(enabled.value)
+    done = [0]
+
+    def tick(k: int) -> None:
+        done[0] += k
+        run_task.progress = 100.0 * done[0] / n
+
+    ens = run_replications(s.scenario, s.params, s.measures, n=n, seed=s.seed, workers=1, progress=tick)
+    summary = ens.summary()
+    return {"ensemble": ens, "summary": summary, "verdict": format_verdict(summary), "at": time.time()}
+
+
+@solara.lab.task
+def compare_task() -> dict[str, Any]:
+    """Run the two measure sets on the same replication seeds (common random numbers)."""
+    n = int(replications.value)
+    out = {}
+    for k, (label, names) in enumerate((("A", compare_a.value), ("B", compare_b.value))):
+        s = _settings(names)
+        done = [0]
+
+        def tick(j: int, k=k) -> None:
+            done[0] += j
+            compare_task.progress = 50.0 * k + 50.0 * done[0] / n
+
+        out[label] = run_replications(s.scenario, s.params, s.measures, n=n, seed=s.seed, workers=1,
+                                      record_events=False, progress=tick)
+    return out
+
+
+def run_zip(ens) -> bytes:
+    """The run's outputs (as ``escalation run`` writes them) in one zip."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        with RunWriter(out, ens.seed) as writer:
+            for rep in ens.replications:
+                writer.add(rep)
+        write_summary(ens.summary(), out / "summary.json")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in sorted(out.iterdir()):
+                z.write(f, f.name)
+        return buf.getvalue()
+
+
+@solara.component
+def MemoFigure(make, key) -> None:
+    """A matplotlib figure drawn and converted to PNG only when ``key`` changes (not on every render)."""
+    fig = solara.use_memo(make, dependencies=[key])
+    solara.FigureMatplotlib(fig, dependencies=[key], format="png")
+
+
+def curve_figure(rungs: np.ndarray, title: str) -> Figure:  # noqa: D103
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    figures.escalation_curve(rungs, title=title, ax=fig.subplots())
+    return fig
+
+
+def log_lines(events: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The log as text lines (a fresh tuple: components re-render when it changes)."""
+    return tuple(f"{e['clock']}  {e['text']}" for e in events if e["kind"] != "decision point")
+
+
+@solara.component
+def EventLog(lines: tuple[str, ...], title: str = "Event log") -> None:
+    """The narrative log, newest last, in a scrolling box."""
+    rows = lines[-LOG_LINES:]
+    Md(f"**{title}** ({len(rows)} events)")
+    solara.HTML(tag="pre", unsafe_innerHTML=html.escape("\n".join(rows)) or "(nothing yet)",
+                classes=["event-log"], style="max-height: 320px; overflow-y: auto; font-size: 12px; white-space: pre-wrap")
+
+
+@solara.component
+def MeasureToggles() -> None:
+    """A switch per measure, with its one-line mechanism and its source."""
+    def toggle(name: str, on: bool) -> None:
+        names = set(enabled.value)
+        names.add(name) if on else names.discard(name)
+        enabled.set(tuple(sorted(names)))
+
+    Md("**Risk-reduction measures**")
+    for name, cls in MEASURES.items():
+        solara.Checkbox(label=name, value=name in enabled.value, on_value=lambda on, n=name: toggle(n, on),
+                        style="margin-top: 0; padding-top: 0; height: 28px")
+        solara.HTML(tag="div", unsafe_innerHTML=f"{html.escape(cls.title)} <i>Source: {html.escape(expand_source(cls.source))}</i>",
+                    attributes={"title": cls.mechanism}, style="margin: 0 0 8px 32px; font-size: 12px; color: #555")
+
+
+@solara.component
+def Settings() -> None:
+    """Scenario, replications, seed."""
+    solara.Select(label="Scenario", values=SCENARIOS, value=scenario)
+    with solara.Row():
+        solara.InputInt(label="Replications", value=replications)
+        solara.InputInt(label="Seed", value=seed)
+    if replications.value < 1:
+        solara.Error("Replications must be at least 1.")
+
+
+@solara.component
+def RunTab() -> None:
+    """Choose, run, see the curve and the log, download the outputs."""
+    with solara.Columns([1, 2]):
+        with solara.Column():
+            Settings()
+            MeasureToggles()
+        with solara.Column():
+            solara.Button("Run", color="primary", on_click=run_task, disabled=run_task.pending or replications.value < 1)
+            if run_task.pending:
+                solara.ProgressLinear(run_task.progress or True)
+                solara.Text(f"Running {replications.value} replications...")
+            if run_task.error:
+                solara.Error(f"Run failed: {run_task.exception}")
+            result = run_task.value
+            if result is not None:
+                ens = result["ensemble"]
+                solara.HTML(tag="pre", unsafe_innerHTML=html.escape(result["verdict"]), classes=["verdict"],
+                            style="font-size: 12px; white-space: pre-wrap")
+                with solara.Div(classes=["escalation-curve"]):
+                    MemoFigure(lambda: curve_figure(ens.rung_matrix(), f"{ens.scenario}: measures {', '.join(ens.measures) or 'none'}"),
+                               key=id(ens))
+                EventLog(log_lines(ens.replications[0].events), title="Event log of replication 0")
+                solara.FileDownload(lambda: run_zip(ens), filename=f"{ens.scenario}_run.zip", label="Download outputs (zip)")
+
+
+@solara.component
+def CompareTab() -> None:
+    """Two measure sets side by side on the same seeds."""
+    names = list(MEASURES)
+    with solara.Row():
+        Settings()
+    with solara.Columns([1, 1]):
+        solara.SelectMultiple("Measure set A", values=compare_a, all_values=names)
+        solara.SelectMultiple("Measure set B", values=compare_b, all_values=names)
+    solara.Button("Compare A and B", color="primary", on_click=compare_task, disabled=compare_task.pending)
+    if compare_task.pending:
+        solara.ProgressLinear(compare_task.progress or True)
+    if compare_task.error:
+        solara.Error(f"Comparison failed: {compare_task.exception}")
+    res = compare_task.value
+    if res is None:
+        return
+    a, b = res["A"], res["B"]
+    ra, rb = a.outcomes()["reached_rung_4"].to_numpy(), b.outcomes()["reached_rung_4"].to_numpy()
+    d, lo, hi, _ = mean_ci(rb - ra)
+    pa, pb = a.outcomes()["peak_rung"].to_numpy(), b.outcomes()["peak_rung"].to_numpy()
+    with solara.Columns([1, 1]):
+        for label, ens in (("A", a), ("B", b)):
+            with solara.Column():
+                p = ens.summary()["outcomes"]["p_peak_rung_ge_4"]
+                Md(f"**{label}: {', '.join(ens.measures) or 'no measures'}** — "
+                                f"P(peak rung ≥ 4) {p['estimate']:.1%} [{p['ci95'][0]:.1%}, {p['ci95'][1]:.1%}]")
+                MemoFigure(lambda ens=ens, label=label: curve_figure(ens.rung_matrix(), label), key=id(ens))
+    Md(
+        f"**Paired difference B − A** on the same {len(ra)} replication seeds: P(peak rung ≥ 4) {d:+.1%} "
+        f"[{lo:+.1%}, {hi:+.1%}]; mean peak rung {np.mean(pb - pa):+.2f}; B made the peak worse in "
+        f"{np.mean(pb > pa):.0%} of paired replications and better in {np.mean(pb < pa):.0%}."
+    )
+
+
+# ---------------------------------------------------------------------- play
+def _bump() -> None:
+    game_rev.set(game_rev.value + 1)
+
+
+def start_game() -> None:  # noqa: D103
+    try:
+        game = Game(_settings(enabled.value, game_side.value))
+    except UserError as exc:
+        error.set(str(exc))
+        return
+    error.set("")
+    game_note.set("")
+    debrief_task.cancel() if debrief_task.pending else None
+    game_box.set(game)
+    s = game.settings.scenario
+    inject_force.set(s.forces[0].id)
+    inject_zone.set(s.zones[0].id)
+    paused.set(True)
+    _bump()
+
+
+@solara.lab.task
+def autoplay() -> None:
+    """Run the clock on in 6-hour ticks until a decision, the end, or Pause."""
+    while not paused.value:
+        game = game_box.value
+        if game is None:
+            return
+        with _game_lock:
+            if game.point is None and not game.finished:
+                game.advance(6)
+            stop = game.point is not None or game.finished
+        if stop:
+            paused.set(True)
+        _bump()
+        if stop:
+            return
+        time.sleep(0.3)
+
+
+def resume() -> None:  # noqa: D103
+    paused.set(False)
+    autoplay()
+
+
+def _act(fn) -> None:
+    game = game_box.value
+    if game is None:
+        return
+    try:
+        with _game_lock:
+            note = fn(game)
+        game_note.set(note or "")
+    except UserError as exc:
+        game_note.set(f"Not possible: {exc}")
+    _bump()
+
+
+@solara.lab.task
+def debrief_task() -> dict[str, Any]:
+    """The model plays both sides from the game's starting point."""
+    game = game_box.value
+    n = 200
+    done = [0]
+
+    def tick(k: int) -> None:
+        done[0] += k
+        debrief_task.progress = 100.0 * done[0] / n
+
+    d = game.debrief(n, progress=tick)
+    return {"text": d.text(), "debrief": d}
+
+
+def game_figure(series: list[int]) -> Figure:  # noqa: D103
+    fig = Figure(figsize=(8, 2.6), layout="constrained")
+    figures.escalation_curve(np.array([series]), bands=(), title="This game", label="rung", ax=fig.subplots())
+    return fig
+
+
+def debrief_figure(d) -> Figure:  # noqa: D103
+    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2, width_ratios=[2, 1])
+    figures.escalation_curve(d.model_series, title="Your path against the model's", label="model: median", ax=ax1)
+    days = np.arange(len(d.player_series)) / 24.0
+    ax1.step(days, d.player_series, where="post", color=figures.PALETTE[1], linewidth=2.2, label="your game")
+    ax1.legend(loc="upper right")
+    counts = [int(np.sum(d.model_peaks == r)) for r in range(len(Rung))]
+    colours = [figures.PALETTE[1] if r == d.player_peak else figures.PALETTE[0] for r in range(len(Rung))]
+    ax2.bar(range(len(Rung)), counts, color=colours)
+    ax2.set_xticks(range(len(Rung)))
+    ax2.set_xlabel("peak rung (yours highlighted)")
+    ax2.set_ylabel("model runs")
+    ax2.set_title(f"Peak rung in {d.n} model runs")
+    return fig
+
+
+@solara.component
+def DecisionCard(game: Game, rev: int) -> None:
+    """What happened, what is known, channels, responses (``rev``: the game's revision, to re-render)."""
+    b = game.briefing()
+    if b is None:
+        return
+    w, k = b["what"], b["known"]
+    side = "NATO" if b["side"] == "nato" else "Russia"
+    with solara.Card(f"Decision {b['number']} for {side}", classes=["decision-card"]):
+        Md(
+            f"**What happened.** {w['type'].replace('_', ' ').capitalize()} by {w['by']} against {w['against']} "
+            f"in {w['zone']}, reported as rung {w['reported_rung']} ({w['reported_rung_label']}).\n\n"
+            f"**What is known.** Severity assessed at {k['perceived_severity']:.2f} (± {k['severity_uncertainty']:.2f}); "
+            f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}. "
+            + (f"Intent clarified over {', '.join(k['clarified_by'])}." if k["clarified_by"] else "**Intent is uncertain**: no contact with the other side yet.")
+        )
+        for label, up in b["tried"].items():
+            solara.Text(f"Tried {label}: {'answered' if up else 'no answer'}")
+        if b["channels"]:
+            Md("**Use a channel first** (the answer comes after the channel's latency):")
+            with solara.Row(style="flex-wrap: wrap"):
+                for c in b["channels"]:
+                    solara.Button(f"Call: {c['label'].replace('_', ' ')} ({c['latency_h']:.1f} h, up {c['availability']:.0%})",
+                                  on_click=lambda lab=c["label"]: _act(lambda g: f"{lab}: " + ("call got through" if g.call_channel(lab) else "no answer")),
+                                  outlined=True)
+        Md("**Respond:**")
+        with solara.Row(style="flex-wrap: wrap"):
+            for o in b["options"]:
+                solara.Button(f"{o['response']} (rung {o['rung']})",
+                              on_click=lambda ch=o["choice"]: _act(lambda g: f"You decided: {g.decide(ch)}"),
+                              color="error" if o["rung"] >= 3 else "primary", classes=["response-button"])
+        Md("; ".join(f"{o['response']}: {o['help']}" for o in b["options"]), style="font-size: 12px; color: #555")
+
+
+@solara.component
+def FacilitatorPanel(game: Game, rev: int) -> None:
+    """Pause/resume, a hand-made inject, save/load, export the log (``rev``: the game's revision)."""
+    s = game.settings.scenario
+    with solara.Card("Facilitator", classes=["facilitator"]):
+        with solara.Row():
+            if paused.value:
+                solara.Button("Resume clock", on_click=resume, disabled=game.point is not None or game.finished)
+            else:
+                solara.Button("Pause", on_click=lambda: paused.set(True))
+            solara.Button("Run to next decision", on_click=lambda: _act(lambda g: g.advance() and None),
+                          disabled=game.point is not None or game.finished or not paused.value)
+        Md("**Add an inject now**")
+        solara.Select("Type", values=list(INCIDENT_TYPES), value=inject_type)
+        solara.Select("By force", values=[f.id for f in s.forces], value=inject_force)
+        solara.Select("Zone", values=[z.id for z in s.zones], value=inject_zone)
+        solara.SliderFloat(f"Severity {inject_severity.value:.2f}", value=inject_severity, min=0.0, max=1.0, step=0.05)
+        solara.Checkbox(label="Deliberate", value=inject_deliberate)
+        solara.Button("Inject now", on_click=lambda: _act(lambda g: g.inject(
+            type=inject_type.value, initiator=inject_force.value, zone=inject_zone.value,
+            severity=float(inject_severity.value), deliberate=bool(inject_deliberate.value)) or "Inject added"),
+            disabled=game.finished)
+        Md("**Save, load, export**")
+        solara.FileDownload(lambda: json.dumps(game.to_dict(), indent=1).encode(), filename="game.json", label="Save game")
+        solara.FileDownload(lambda: game.events_jsonl().encode(),
+                            filename="events.jsonl", label="Export game log")
+        solara.FileDrop(label="Drop a saved game.json here to load it", on_file=load_game, lazy=False)
+
+
+def load_game(info) -> None:  # noqa: D103
+    try:
+        data = check_save(json.loads(info["data"]), info["name"])
+        game = Game.replay(compose_settings(data["overrides"], data["side"], seed=data["seed"]), data["commands"])
+    except (UserError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        game_note.set(f"Could not load {info['name']}: {exc}")
+        return
+    paused.set(True)
+    game_box.set(game)
+    game_side.set(game.settings.side)
+    game_note.set(f"Loaded {info['name']} at {game.clock}")
+    _bump()
+
+
+@solara.component
+def PlayTab() -> None:
+    """Tabletop play: one or two sides played by people, the model plays the rest."""
+    _ = game_rev.value  # re-render when the game changes
+    game = game_box.value
+    with solara.Row(style="align-items: center"):
+        solara.Select("Scenario", values=SCENARIOS, value=scenario)
+        solara.ToggleButtonsSingle(value=game_side, values=["nato", "russia", "both"])
+        solara.Button("New game", color="primary", on_click=start_game)
+    Md(f"Measures in force: {', '.join(enabled.value) or 'none'} (set on the Run tab); seed {seed.value}.", style="font-size: 13px")
+    if error.value:
+        solara.Error(error.value)
+    if game is None:
+        solara.Info("Choose a side and start a new game. At each decision you see what happened, what is known, "
+                    "and the channels you can use before you answer.")
+        return
+    st = game.status()
+    Md(
+        f"### {st['clock']} — rung {st['rung']} ({st['rung_label']}), peak {st['peak_rung']}\n"
+        f"Tension NATO {st['tension_nato']:.2f} / Russia {st['tension_russia']:.2f} · "
+        f"trust NATO {st['trust_nato']:.2f} / Russia {st['trust_russia']:.2f} · "
+        + ("clock paused" if paused.value else "clock running"), classes=["game-status"])
+    if game_note.value:
+        solara.Info(game_note.value)
+    with solara.Columns([2, 1]):
+        with solara.Column():
+            if game.point is not None:
+                DecisionCard(game, game_rev.value)
+            elif game.finished:
+                solara.Success(f"The game is over after {game.horizon_h / 24:.0f} days. Peak rung {st['peak_rung']} "
+                               f"({Rung(st['peak_rung']).label}).")
+                if debrief_task.value is None and not debrief_task.pending:
+                    solara.Button("Debrief: compare with the model", color="primary", on_click=debrief_task)
+                if debrief_task.pending:
+                    solara.ProgressLinear(debrief_task.progress or True)
+                if debrief_task.value is not None:
+                    Md(debrief_task.value["text"].replace("\n", "\n\n"), classes=["debrief"])
+                    MemoFigure(lambda d=debrief_task.value["debrief"]: debrief_figure(d), key=id(debrief_task.value["debrief"]))
+            else:
+                solara.Text("No decision waiting. Resume the clock or run to the next decision.")
+            series = game.rung_series()
+            if len(series) > 1:
+                MemoFigure(lambda: game_figure(series), key=(id(game), len(series)))
+            EventLog(log_lines(game.events), title="Game log")
+        with solara.Column():
+            FacilitatorPanel(game, game_rev.value)
+
+
+@solara.component
+def Page() -> None:
+    """The app."""
+    solara.Title("Escalation workshop")
+    with solara.Column(style="padding: 8px 24px"):
+        Md("## NATO–Russia incidents: escalation and risk reduction")
+        with solara.lab.Tabs():
+            with solara.lab.Tab("Run"):
+                RunTab()
+            with solara.lab.Tab("Compare"):
+                CompareTab()
+            with solara.lab.Tab("Play"):
+                PlayTab()

@@ -1,0 +1,61 @@
+"""``escalation app``: serve the workshop web app with Solara, on 127.0.0.1 unless told otherwise.
+
+The app's front-end files come from the ``solara-assets`` package installed with the ``app``
+extra, so the page works with no internet (workshop venues, CI). Solara's telemetry is switched
+off for the same reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = 8521
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        print(f"escalation: error: app: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """The ``solara run`` command line for the app."""
+    page = Path(__file__).with_name("page.py")
+    return [sys.executable, "-m", "solara", "run", str(page), "--host", host, "--port", str(port), "--production", "--no-check-version"]
+
+
+def server_env() -> dict[str, str]:
+    """Environment for the server: no telemetry, no CDN, assets from the install."""
+    return {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_TELEMETRY_SENTRY_ENABLE": "False",
+            "SOLARA_CDN": "", "MPLBACKEND": "Agg"}
+
+
+def app_command(args: list[str]) -> int:
+    """Parse ``--port/--host/--public`` and replace this process with the Solara server."""
+    parser = _Parser(prog="escalation app", add_help=True)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--host", default=LOOPBACK, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--public", action="store_true", help="allow an address other than loopback")
+    opts = parser.parse_args(args)
+    if not 1 <= opts.port <= 65535:
+        parser.error(f"--port {opts.port}: must be between 1 and 65535")
+    try:
+        loopback = opts.host == "localhost" or ipaddress.ip_address(opts.host).is_loopback
+    except ValueError:
+        parser.error(f"--host {opts.host!r}: not an IP address")
+    if not loopback and not opts.public:
+        parser.error(f"--host {opts.host} would expose the app beyond this machine: add --public if you mean it")
+    try:
+        import solara  # noqa: F401
+    except ImportError:
+        print("escalation: error: app: the web app needs the app extra: pip install -e '.[app]'", file=sys.stderr)
+        return 2
+    print(f"Escalation workshop app on http://{opts.host}:{opts.port}/  (Ctrl-C to stop)", flush=True)
+    cmd = server_command(opts.host, opts.port)
+    os.execve(cmd[0], cmd, server_env())
+    return 0  # not reached

@@ -1,0 +1,306 @@
+"""Tabletop play: a game is one replication in which people take one or both sides' decisions.
+
+A :class:`Game` wraps an :class:`~sim.core.model.EscalationModel` whose ``players`` are the
+played sides, and keeps every command it is given (advance, use a channel, decide, add an
+inject) in order. A saved game is that command list with the settings; loading replays it on a
+fresh model from the same seed, so a loaded game is exactly the game that was saved — no pickled
+objects, nothing executed from the file. The debrief compares the player's path with the
+distribution the model gives, with the model playing both sides, from the same starting point
+(same scenario, measures, parameters and seed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.core.ladder import Choice, Rung
+from sim.core.measures import build
+from sim.core.model import EscalationModel, clock, replication_seed
+from sim.core.players import DecisionPoint
+from sim.core.spec import INCIDENT_TYPES, InjectSpec, ModelParams, ScenarioSpec, Side
+from sim.errors import UserError
+from sim.output import _clean, atomic_write
+from sim.runner import run_replications
+from sim.stats import wilson
+
+SAVE_FORMAT = "escalation-game/1"
+SIDES = {"nato": (Side.NATO,), "russia": (Side.RUSSIA,), "both": (Side.NATO, Side.RUSSIA)}
+
+
+@dataclass
+class GameSettings:
+    """Everything needed to rebuild a game's starting point."""
+
+    scenario_name: str
+    scenario: ScenarioSpec
+    params: ModelParams
+    measures: dict[str, dict[str, Any]]
+    seed: int
+    side: str  # nato | russia | both
+    overrides: list[str] = field(default_factory=list)  # as given, for the save file and the log
+
+
+class Game:
+    """One played game. ``replication`` 0 of ``seed``: the same world as a run's first replication."""
+
+    def __init__(self, settings: GameSettings):
+        if settings.side not in SIDES:
+            raise UserError(f"side={settings.side}: must be one of nato, russia, both")
+        self.settings = settings
+        self.model = EscalationModel(
+            settings.scenario, settings.params, build(settings.measures),
+            seed=replication_seed(settings.seed, 0), players=SIDES[settings.side],
+        )
+        self.commands: list[dict[str, Any]] = []
+        self._rung_path: list[tuple[float, int]] = [(0.0, 0)]
+
+    # ------------------------------------------------------------------ state
+    @property
+    def time_h(self) -> float:  # noqa: D102
+        return float(self.model.time)
+
+    @property
+    def clock(self) -> str:  # noqa: D102
+        return clock(self.model.time)
+
+    @property
+    def horizon_h(self) -> float:  # noqa: D102
+        return float(self.model.horizon_h)
+
+    @property
+    def point(self) -> DecisionPoint | None:
+        """The decision waiting for the player, if any."""
+        return self.model.decision_points[0] if self.model.decision_points else None
+
+    @property
+    def finished(self) -> bool:  # noqa: D102
+        return self.point is None and self.model.time >= self.model.horizon_h
+
+    @property
+    def events(self) -> list[dict[str, Any]]:  # noqa: D102
+        return self.model.events
+
+    def briefing(self) -> dict[str, Any] | None:
+        """What the player sees at the current decision point."""
+        point = self.point
+        if point is None:
+            return None
+        noise = self.model.params.perception_noise_sd * self.model.measure_noise_factor(point.side)
+        return point.briefing(self.model.theatre.zone(point.act.zone).name, noise)
+
+    def status(self) -> dict[str, Any]:
+        """Clock, rung and each side's tension and trust."""
+        m = self.model
+        return {
+            "time_h": self.time_h, "clock": self.clock, "rung": m.rung, "rung_label": Rung(m.rung).label,
+            "peak_rung": m.peak_rung,
+            **{f"tension_{s.value}": round(m.sides[s].tension, 3) for s in Side},
+            **{f"trust_{s.value}": round(m.sides[s].trust, 3) for s in Side},
+        }
+
+    def rung_series(self) -> list[int]:
+        """The rung at each completed hour so far."""
+        return [row[0] for row in self.model.datacollector.model_vars["state"]]
+
+    # ------------------------------------------------------------------ commands
+    def advance(self, hours: float | None = None) -> DecisionPoint | None:
+        """Run on for ``hours`` (to the horizon if ``None``), stopping at the next decision point."""
+        if self.point is not None:
+            return self.point
+        until = self.horizon_h if hours is None else min(self.horizon_h, self.model.time + hours)
+        self.commands.append({"op": "advance", "until": until})
+        return self.model.advance(until)
+
+    def call_channel(self, label: str) -> bool:
+        """Call over a channel before deciding; ``True`` if it got through (the answer comes after its latency)."""
+        if self.point is None:
+            raise UserError("no decision is waiting: nothing to call about")
+        labels = [r.label for r in self.point.channels()]
+        if label not in labels:
+            raise UserError(f"channel {label!r} is not available now (available: {', '.join(labels) or 'none'})")
+        self.commands.append({"op": "channel", "label": label})
+        return self.model.player_channel(label)
+
+    def decide(self, choice: str | Choice) -> str:
+        """Answer the current decision point; returns the response carried out."""
+        if self.point is None:
+            raise UserError("no decision is waiting")
+        if isinstance(choice, str):
+            try:
+                choice = Choice[choice.upper().replace("-", "_")]
+            except KeyError:
+                names = ", ".join(c.name.lower() for c in Choice)
+                raise UserError(f"choice {choice!r}: must be one of {names}") from None
+        self.commands.append({"op": "decide", "choice": choice.name.lower()})
+        return self.model.player_decide(choice).value
+
+    def inject(self, *, type: str, initiator: str, zone: str, severity: float, deliberate: bool, text: str = "") -> None:
+        """A facilitator's inject, happening now."""
+        if type not in INCIDENT_TYPES:
+            raise UserError(f"inject type {type!r}: must be one of {', '.join(INCIDENT_TYPES)}")
+        if not 0.0 <= severity <= 1.0:
+            raise UserError(f"inject severity {severity}: must be between 0 and 1")
+        spec = InjectSpec(id=f"facilitator_{len(self.commands)}", at_h=self.time_h, type=type, initiator=initiator,
+                          zone=zone, severity=float(severity), deliberate=bool(deliberate),
+                          text=text or f"Facilitator inject: {type.replace('_', ' ')}")
+        try:
+            self.model.inject_now(spec)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        self.commands.append({"op": "inject", "type": type, "initiator": initiator, "zone": zone,
+                              "severity": float(severity), "deliberate": bool(deliberate), "text": spec.text})
+
+    def apply(self, command: dict[str, Any]) -> None:
+        """Replay one saved command."""
+        op = command.get("op")
+        if op == "advance":
+            self.commands.append(dict(command))
+            self.model.advance(float(command["until"]))
+        elif op == "channel":
+            self.call_channel(str(command["label"]))
+        elif op == "decide":
+            self.decide(str(command["choice"]))
+        elif op == "inject":
+            self.inject(type=str(command["type"]), initiator=str(command["initiator"]), zone=str(command["zone"]),
+                        severity=float(command["severity"]), deliberate=bool(command["deliberate"]),
+                        text=str(command.get("text", "")))
+        else:
+            raise UserError(f"unknown command {op!r}")
+
+    # ------------------------------------------------------------------ save / load
+    def to_dict(self) -> dict[str, Any]:
+        """The save file's content: settings and the command list (plain JSON)."""
+        s = self.settings
+        return {"format": SAVE_FORMAT, "scenario": s.scenario_name, "side": s.side, "seed": s.seed,
+                "overrides": list(s.overrides), "time_h": self.time_h, "commands": list(self.commands)}
+
+    def save(self, path: Path) -> None:
+        """Write the save file atomically."""
+        text = json.dumps(self.to_dict(), indent=1) + "\n"
+        atomic_write(Path(path), lambda f: f.write(text))
+
+    @classmethod
+    def replay(cls, settings: GameSettings, commands: Sequence[dict[str, Any]]) -> Game:
+        """Rebuild a game by replaying its commands from the same starting point."""
+        game = cls(settings)
+        for i, command in enumerate(commands):
+            try:
+                game.apply(command)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise UserError(f"commands[{i}]: {exc}") from None
+        return game
+
+    def events_jsonl(self) -> str:
+        """The game log in the same ``events.jsonl`` format as a run (replication 0)."""
+        return "".join(json.dumps({"replication": 0, **_clean(e)}, ensure_ascii=False) + "\n" for e in self.events)
+
+    def export_events(self, path: Path) -> None:
+        """Write the game log atomically."""
+        text = self.events_jsonl()
+        atomic_write(Path(path), lambda f: f.write(text))
+
+    # ------------------------------------------------------------------ debrief
+    def debrief(self, replications: int = 200, workers: int = 1,
+                progress: Callable[[int], None] | None = None) -> Debrief:
+        """The player's path against the model's outcomes from the same starting point."""
+        s = self.settings
+        ensemble = run_replications(s.scenario, s.params, s.measures, n=replications, seed=s.seed, workers=workers,
+                                    record_events=False, progress=progress)
+        peaks = np.array([r.outcome["peak_rung"] for r in ensemble.replications])
+        series = np.array([r.timeseries["rung"] for r in ensemble.replications])
+        player = self.model.outcome()
+        return Debrief(player_peak=int(player["peak_rung"]), player_crisis_days=float(player["crisis_days"]),
+                       player_series=self.rung_series(), model_peaks=peaks, model_series=series,
+                       model_crisis_days=np.array([r.outcome["crisis_days"] for r in ensemble.replications]),
+                       decisions=[c for c in self.commands if c["op"] in ("decide", "channel")])
+
+
+@dataclass
+class Debrief:
+    """The player's game set against ``n`` model-played replications from the same start."""
+
+    player_peak: int
+    player_crisis_days: float
+    player_series: list[int]
+    model_peaks: np.ndarray
+    model_series: np.ndarray
+    model_crisis_days: np.ndarray
+    decisions: list[dict[str, Any]]
+
+    @property
+    def n(self) -> int:  # noqa: D102
+        return len(self.model_peaks)
+
+    def share_at_least(self, rung: int) -> float:  # noqa: D102
+        return float(np.mean(self.model_peaks >= rung))
+
+    def percentile(self) -> float:
+        """Share of model runs whose peak was lower than the player's (ties count half)."""
+        lower = np.mean(self.model_peaks < self.player_peak)
+        equal = np.mean(self.model_peaks == self.player_peak)
+        return float(lower + equal / 2)
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data debrief for the app and the terminal."""
+        k = int(np.sum(self.model_peaks >= Rung.LIMITED_FORCE))
+        p4, lo, hi = wilson(k, self.n)
+        return {
+            "player_peak": self.player_peak, "player_peak_label": Rung(self.player_peak).label,
+            "player_crisis_days": round(self.player_crisis_days, 2), "replications": self.n,
+            "model_peak_distribution": {int(r): int(np.sum(self.model_peaks == r)) for r in range(int(Rung.NUCLEAR_THRESHOLD) + 1)},
+            "model_p_rung_4": p4, "model_p_rung_4_interval": [lo, hi],
+            "model_share_at_least_player_peak": self.share_at_least(self.player_peak),
+            "model_mean_crisis_days": float(np.mean(self.model_crisis_days)),
+            "player_percentile": self.percentile(), "decisions": len([d for d in self.decisions if d["op"] == "decide"]),
+        }
+
+    def text(self) -> str:
+        """The debrief in words."""
+        s = self.summary()
+        lo, hi = s["model_p_rung_4_interval"]
+        worse = s["model_share_at_least_player_peak"]
+        if s["player_percentile"] < 0.35:
+            verdict = "Your side's choices kept the crisis lower than the model usually does from this start."
+        elif s["player_percentile"] > 0.65:
+            verdict = "Your side's choices took the crisis higher than the model usually does from this start."
+        else:
+            verdict = "Your path was typical of what the model does from this start."
+        return (
+            f"Your game peaked at rung {s['player_peak']} ({s['player_peak_label']}) with {s['player_crisis_days']:.2f} crisis days "
+            f"after {s['decisions']} decisions.\n"
+            f"From the same start, with the model playing both sides, {worse:.0%} of {s['replications']} runs peaked at "
+            f"rung {s['player_peak']} or higher; P(peak rung >= 4) = {s['model_p_rung_4']:.1%} [{lo:.1%}, {hi:.1%}]; "
+            f"mean crisis days {s['model_mean_crisis_days']:.2f}.\n{verdict}"
+        )
+
+
+def read_save(path: Path) -> dict[str, Any]:
+    """Read and check a save file (plain JSON; nothing in it is executed)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such save file") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not a save file (invalid JSON: {exc.msg}, line {exc.lineno})") from None
+    return check_save(data, str(path))
+
+
+def check_save(data: Any, where: str) -> dict[str, Any]:
+    """Validate a save file's content; errors name the field."""
+    if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
+        raise UserError(f"{where}: format: not an {SAVE_FORMAT} save file")
+    for key, kind in (("scenario", str), ("side", str), ("seed", int), ("overrides", list), ("commands", list)):
+        if not isinstance(data.get(key), kind):
+            raise UserError(f"{where}: {key}: missing or not a {kind.__name__}")
+    if data["side"] not in SIDES:
+        raise UserError(f"{where}: side: {data['side']!r} must be one of nato, russia, both")
+    for i, c in enumerate(data["commands"]):
+        if not isinstance(c, dict) or c.get("op") not in ("advance", "channel", "decide", "inject"):
+            raise UserError(f"{where}: commands[{i}]: not a game command")
+    return data
