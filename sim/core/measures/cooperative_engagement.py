@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.core.measures import Measure, register
-from sim.core.spec import ChannelSpec, Side
+from sim.core.measures import Measure, cross_channel, register
 
 
 @register
@@ -41,9 +40,7 @@ class CooperativeEngagement(Measure):
         quality: float
 
     def channels(self, spec):
-        p = self.params
-        nato, russia = spec.actor(Side.NATO, "command"), spec.actor(Side.RUSSIA, "command")
-        return [ChannelSpec(nato.id, russia.id, "liaison_officers", p.latency_h, p.availability, p.quality)]
+        return [cross_channel(spec, "command", "liaison_officers", self.params)]
 
     def setup(self, model):
         for state in model.sides.values():

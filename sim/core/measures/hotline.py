@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.core.measures import Measure, register
-from sim.core.spec import ChannelSpec, Side
+from sim.core.measures import Measure, cross_channel, register
 
 
 @register
@@ -41,9 +40,7 @@ class Hotline(Measure):
         stand_down_shift: float
 
     def channels(self, spec):
-        nato, russia = spec.actor(Side.NATO, "leadership"), spec.actor(Side.RUSSIA, "leadership")
-        p = self.params
-        return [ChannelSpec(nato.id, russia.id, "hotline", p.latency_h, p.availability, p.quality)]
+        return [cross_channel(spec, "leadership", "hotline", self.params)]
 
     def decision_shift(self, model, deliberation):
         if deliberation.decider.role == "leadership" and any("hotline" in c for c in deliberation.clarified_by):

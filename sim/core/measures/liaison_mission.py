@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.core.measures import Measure, register
-from sim.core.spec import ChannelSpec, Side
+from sim.core.measures import Measure, cross_channel, register
 
 
 @register
@@ -38,6 +37,4 @@ class LiaisonMission(Measure):
         quality: float
 
     def channels(self, spec):
-        p = self.params
-        nato, russia = spec.actor(Side.NATO, "command"), spec.actor(Side.RUSSIA, "command")
-        return [ChannelSpec(nato.id, russia.id, "liaison", p.latency_h, p.availability, p.quality)]
+        return [cross_channel(spec, "command", "liaison", self.params)]

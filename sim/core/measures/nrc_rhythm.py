@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from mesa.time import Schedule
 
-from sim.core.measures import Measure, register
-from sim.core.spec import ChannelSpec, Side
+from sim.core.measures import Measure, cross_channel, register
+from sim.core.spec import Side
 
 
 @register
@@ -44,9 +44,7 @@ class NrcRhythm(Measure):
         quality: float
 
     def channels(self, spec):
-        p = self.params
-        nato, russia = spec.actor(Side.NATO, "leadership"), spec.actor(Side.RUSSIA, "leadership")
-        return [ChannelSpec(nato.id, russia.id, "nrc", p.latency_h, p.availability, p.quality)]
+        return [cross_channel(spec, "leadership", "nrc", self.params)]
 
     def setup(self, model):
         self._model = model
