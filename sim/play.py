@@ -23,7 +23,7 @@ from sim.core.ladder import Choice, Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, clock, replication_seed
 from sim.core.players import DecisionPoint
-from sim.core.spec import INCIDENT_TYPES, InjectSpec, ModelParams, ScenarioSpec, Side
+from sim.core.spec import InjectSpec, ModelParams, ScenarioSpec, Side
 from sim.errors import UserError
 from sim.output import _clean, atomic_write
 from sim.runner import run_replications
@@ -58,7 +58,6 @@ class Game:
             seed=replication_seed(settings.seed, 0), players=SIDES[settings.side],
         )
         self.commands: list[dict[str, Any]] = []
-        self._rung_path: list[tuple[float, int]] = [(0.0, 0)]
 
     # ------------------------------------------------------------------ state
     @property
@@ -142,8 +141,6 @@ class Game:
 
     def inject(self, *, type: str, initiator: str, zone: str, severity: float, deliberate: bool, text: str = "") -> None:
         """A facilitator's inject, happening now."""
-        if type not in INCIDENT_TYPES:
-            raise UserError(f"inject type {type!r}: must be one of {', '.join(INCIDENT_TYPES)}")
         if not 0.0 <= severity <= 1.0:
             raise UserError(f"inject severity {severity}: must be between 0 and 1")
         spec = InjectSpec(id=f"facilitator_{len(self.commands)}", at_h=self.time_h, type=type, initiator=initiator,

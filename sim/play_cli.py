@@ -34,6 +34,7 @@ _hydra_lock = threading.Lock()
 def compose_settings(overrides: list[str], side: str, seed: int | None = None):
     """Game settings from Hydra overrides (``scenario=...``, ``measures=...``, ``seed=...``)."""
     from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -42,11 +43,11 @@ def compose_settings(overrides: list[str], side: str, seed: int | None = None):
     from sim.paths import CONF_DIR
     from sim.play import GameSettings
 
-    if any("," in o.split("=", 1)[-1] and not o.split("=", 1)[-1].startswith("[") for o in overrides):
-        raise UserError("a game is one configuration: sweeps (a,b) are not allowed in play")
     register_configs()
     with _hydra_lock:
         try:
+            if any(o.is_sweep_override() for o in OverridesParser.create().parse_overrides(list(overrides))):
+                raise UserError("a game is one configuration: sweeps (a,b) are not allowed in play")
             with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
                 cfg = compose("config", overrides=list(overrides))
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
@@ -92,11 +93,10 @@ def play_command(args: list[str]) -> int:
                 raise UserError("side= is required: side=nato, side=russia or side=both")
             settings = compose_settings(overrides, side)
             game = Game(settings)
-        debrief_n = int(own.get("debrief", "200"))
-        if debrief_n < 1:
-            raise UserError(f"debrief={debrief_n}: must be at least 1")
-    except ValueError as exc:
-        return fail(f"debrief: {exc}")
+        debrief = own.get("debrief", "200")
+        if not debrief.isdigit() or int(debrief) < 1:
+            raise UserError(f"debrief={debrief}: must be a whole number of at least 1")
+        debrief_n = int(debrief)
     except UserError as exc:
         return fail(str(exc))
     return Terminal(game, own, debrief_n).loop()

@@ -18,7 +18,7 @@ from conftest import compose_config, run, settings
 from sim.core.model import EscalationModel
 from sim.core.spec import INCIDENT_TYPES
 from sim.paths import REPO_ROOT
-from sim.scenario_io import ScenarioError, apply_era, library, load_scenario, parse_scenario
+from sim.scenario_io import ScenarioError, apply_era, library, parse_scenario
 
 LIBRARY = sorted(library())
 

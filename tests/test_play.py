@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.core.ladder import Choice
 from sim.errors import UserError
 from sim.play import Game, read_save
 from sim.play_cli import compose_settings

@@ -39,6 +39,7 @@ figures.use_style()
 MEASURES = registry()
 SCENARIOS = sorted(library())
 LOG_LINES = 400
+DEBRIEF_RUNS = 200
 
 # ---------------------------------------------------------------------- state (per browser tab)
 scenario = solara.reactive("baltic_air_policing" if "baltic_air_policing" in SCENARIOS else SCENARIOS[0])
@@ -77,19 +78,24 @@ def _settings(names, side: str = "nato"):
     return compose_settings(overrides_for(names), side, seed=int(seed.value))
 
 
+def progress_into(task, n: int, start: float = 0.0, span: float = 100.0):
+    """A ``progress(k)`` callback for ``run_replications`` that moves ``task.progress`` from ``start`` by ``span``."""
+    done = [0]
+
+    def tick(k: int) -> None:
+        done[0] += k
+        task.progress = start + span * done[0] / n
+
+    return tick
+
+
 # ---------------------------------------------------------------------- run
 @solara.lab.task
 def run_task() -> dict[str, Any]:
     """Run the replications of the chosen configuration."""
     n = int(replications.value)
     s = _settings(enabled.value)
-    done = [0]
-
-    def tick(k: int) -> None:
-        done[0] += k
-        run_task.progress = 100.0 * done[0] / n
-
-    ens = run_replications(s.scenario, s.params, s.measures, n=n, seed=s.seed, workers=1, progress=tick)
+    ens = run_replications(s.scenario, s.params, s.measures, n=n, seed=s.seed, workers=1, progress=progress_into(run_task, n))
     summary = ens.summary()
     return {"ensemble": ens, "summary": summary, "verdict": format_verdict(summary), "at": time.time()}
 
@@ -101,14 +107,8 @@ def compare_task() -> dict[str, Any]:
     out = {}
     for k, (label, names) in enumerate((("A", compare_a.value), ("B", compare_b.value))):
         s = _settings(names)
-        done = [0]
-
-        def tick(j: int, k=k) -> None:
-            done[0] += j
-            compare_task.progress = 50.0 * k + 50.0 * done[0] / n
-
         out[label] = run_replications(s.scenario, s.params, s.measures, n=n, seed=s.seed, workers=1,
-                                      record_events=False, progress=tick)
+                                      record_events=False, progress=progress_into(compare_task, n, 50.0 * k, 50.0))
     return out
 
 
@@ -258,7 +258,6 @@ def start_game() -> None:  # noqa: D103
         return
     error.set("")
     game_note.set("")
-    debrief_task.cancel() if debrief_task.pending else None
     game_box.set(game)
     s = game.settings.scenario
     inject_force.set(s.forces[0].id)
@@ -308,15 +307,8 @@ def _act(fn) -> None:
 def debrief_task() -> dict[str, Any]:
     """The model plays both sides from the game's starting point."""
     game = game_box.value
-    n = 200
-    done = [0]
-
-    def tick(k: int) -> None:
-        done[0] += k
-        debrief_task.progress = 100.0 * done[0] / n
-
-    d = game.debrief(n, progress=tick)
-    return {"text": d.text(), "debrief": d}
+    d = game.debrief(DEBRIEF_RUNS, progress=progress_into(debrief_task, DEBRIEF_RUNS))
+    return {"game": game, "text": d.text(), "debrief": d}
 
 
 def game_figure(series: list[int]) -> Figure:  # noqa: D103
@@ -450,13 +442,14 @@ def PlayTab() -> None:
             elif game.finished:
                 solara.Success(f"The game is over after {game.horizon_h / 24:.0f} days. Peak rung {st['peak_rung']} "
                                f"({Rung(st['peak_rung']).label}).")
-                if debrief_task.value is None and not debrief_task.pending:
-                    solara.Button("Debrief: compare with the model", color="primary", on_click=debrief_task)
+                done = debrief_task.value if debrief_task.value is not None and debrief_task.value["game"] is game else None
                 if debrief_task.pending:
                     solara.ProgressLinear(debrief_task.progress or True)
-                if debrief_task.value is not None:
-                    Md(debrief_task.value["text"].replace("\n", "\n\n"), classes=["debrief"])
-                    MemoFigure(lambda d=debrief_task.value["debrief"]: debrief_figure(d), key=id(debrief_task.value["debrief"]))
+                elif done is None:  # (a debrief of an earlier game is not this game's)
+                    solara.Button("Debrief: compare with the model", color="primary", on_click=debrief_task)
+                else:
+                    Md(done["text"].replace("\n", "\n\n"), classes=["debrief"])
+                    MemoFigure(lambda d=done["debrief"]: debrief_figure(d), key=id(done["debrief"]))
             else:
                 solara.Text("No decision waiting. Resume the clock or run to the next decision.")
             series = game.rung_series()

@@ -30,8 +30,8 @@ from sim.core.agents import (
     SideState,
     clip01,
 )
-from sim.core.comms import CommsNetwork, Route, forces_node
-from sim.core.ladder import TOP_RUNG, Choice, ElnCategory, Response, Rung, response_for
+from sim.core.comms import CommsNetwork, Route
+from sim.core.ladder import Choice, ElnCategory, Response, Rung, response_for
 from sim.core.measures import Measure
 from sim.core.players import DecisionPoint, PlayerTurn
 from sim.core.spec import (
@@ -237,9 +237,7 @@ class EscalationModel(mesa.Model):
 
     def await_player(self, d: Deliberation) -> None:
         """Open (or re-open after a call) the player's decision on ``d`` and stop the event loop."""
-        point = next((p for p in self.decision_points if p.deliberation is d), None)
-        if point is None:
-            point = getattr(d, "point", None)
+        point = getattr(d, "point", None)  # set when a call re-opens the same decision
         if point is None:
             self._decisions_opened += 1
             point = DecisionPoint(self._decisions_opened, self.time, d, self.player_routes(d))
@@ -247,8 +245,7 @@ class EscalationModel(mesa.Model):
             self.log("decision point", d.decider.side, actors=[d.decider.name], zone=d.act.zone, type=d.act.type,
                      perceived_severity=d.perceived_severity, rung=d.act.rung,
                      text=f"Decision {point.number} for {d.decider.side.label}: {d.act.actor} - {d.act.type.replace('_', ' ')}")
-        if point not in self.decision_points:
-            self.decision_points.append(point)
+        self.decision_points.append(point)
         raise PlayerTurn
 
     def player_routes(self, d: Deliberation) -> list[Route]:
@@ -299,7 +296,7 @@ class EscalationModel(mesa.Model):
         if spec.zone not in {z.id for z in self.spec.zones}:
             raise ValueError(f"inject zone {spec.zone!r} is not a zone of this scenario")
         if spec.type not in INCIDENT_TYPES:
-            raise ValueError(f"inject type {spec.type!r} is not an incident type")
+            raise ValueError(f"inject type {spec.type!r}: must be one of {', '.join(INCIDENT_TYPES)}")
         run = InjectRun(self, spec)
         self._pending.append(run)
         run.fire()
