@@ -8,9 +8,7 @@ file is reported in one line with exit code 2.
 
 from __future__ import annotations
 
-import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -67,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return app_command(rest)
     except KeyboardInterrupt:
-        return fail("interrupted")
+        print("escalation: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into a pager or `head` that stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
@@ -187,17 +186,26 @@ def report_command(args: list[str]) -> int:
 
 # ---------------------------------------------------------------------------------- run
 def run_command(args: list[str]) -> int:
-    """Validate the overrides, then hand over to the Hydra app."""
+    """Validate the overrides, note what the run folder holds, then hand over to the Hydra app."""
     from sim.config import register_configs
     from sim.errors import UserError
+    from sim.job import SWEEP, note_run_dir
 
     register_configs()
+    overrides = [a for a in args if not a.startswith("-")]
     try:
-        validate_overrides([a for a in args if not a.startswith("-")])
+        validate_overrides(overrides)
     except UserError as exc:
         return fail(str(exc))
+    run_dir = [a.split("=", 1)[1] for a in overrides if a.startswith("hydra.run.dir=")]
+    note_run_dir(run_dir[-1] if run_dir else None)
     sys.argv = ["escalation run", *args]
+    SWEEP.clear()
     _hydra_app()
+    if SWEEP.get("failed"):
+        print(f"escalation: error: {SWEEP['failed']} of {SWEEP['jobs']} jobs failed (each has a FAILED file with its error "
+              f"in {SWEEP['dir']}; escalation compare analyses the rest)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -223,6 +231,7 @@ def validate_overrides(overrides: list[str]) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     from sim.errors import UserError
+    from sim.job import check_config
     from sim.paths import CONF_DIR
 
     try:
@@ -249,34 +258,10 @@ def validate_overrides(overrides: list[str]) -> None:
         raise UserError(describe_hydra_error(exc)) from None
 
 
-def check_config(cfg) -> None:
-    """Checks the schema cannot express: counts in range, and the scenario loads."""
-    from sim.errors import UserError
-
-    if cfg.replications < 1:
-        raise UserError(f"replications must be at least 1, got {cfg.replications}")
-    if cfg.workers < 0:
-        raise UserError(f"workers must be 0 (automatic) or more, got {cfg.workers}")
-    load_configured_scenario(cfg)
-
-
-def load_configured_scenario(cfg):
-    """The scenario named by ``scenario_file`` or ``scenario.name``."""
-    from sim.scenario_io import library, load_scenario
-
-    from omegaconf import OmegaConf
-
-    from sim.scenario_io import apply_era
-
-    spec = load_scenario(Path(cfg.scenario_file).expanduser()) if cfg.scenario_file else load_scenario(library()[cfg.scenario.name])
-    if cfg.get("era") is not None:
-        spec = apply_era(spec, OmegaConf.to_container(cfg.era, resolve=True))
-    return spec
-
-
 def _hydra_app() -> None:
     import hydra
 
+    from sim.job import run_job
     from sim.paths import CONF_DIR
 
     @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -284,119 +269,6 @@ def _hydra_app() -> None:
         return run_job(cfg)
 
     app()
-
-
-def run_job(cfg):
-    """One Hydra job: replications, outputs, verdict. A failure leaves no output file behind.
-
-    In a sweep (multirun), a job that fails writes ``FAILED`` (the error and its traceback) into its
-    folder and returns, so that the other jobs run and keep their results; ``escalation compare``
-    reports it. With ``resume=true`` a job whose ``summary.json`` exists is skipped.
-    """
-    import traceback
-
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    from sim.errors import UserError
-
-    hc = HydraConfig.get()
-    out = Path(hc.runtime.output_dir)
-    multirun = hc.mode == RunMode.MULTIRUN
-    logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra's INFO root level would log every step
-    if cfg.resume and (out / "summary.json").exists():
-        print(f"{out}: complete, skipped (resume=true)")
-        (out / "FAILED").unlink(missing_ok=True)
-        return None
-    (out / "FAILED").unlink(missing_ok=True)
-    try:
-        return execute(cfg, out, overrides=list(hc.overrides.task))
-    except UserError as exc:
-        if multirun:
-            (out / "FAILED").write_text(f"{exc}\n")
-            print(f"escalation: error in job {hc.job.num}: {exc}", file=sys.stderr)
-            return None
-        shutil.rmtree(out, ignore_errors=True)
-        sys.exit(fail(str(exc)))
-    except Exception as exc:
-        if not multirun:
-            shutil.rmtree(out, ignore_errors=True)
-            raise
-        (out / "FAILED").write_text(f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
-        print(f"escalation: job {hc.job.num} failed ({type(exc).__name__}: {exc}); the other jobs go on", file=sys.stderr)
-        return None
-
-
-def execute(cfg, out: Path, overrides: list[str]):
-    """Run the configured replications, streaming every output into ``out``; return the summary."""
-    import numpy as np
-    from tqdm import tqdm
-
-    from sim.config import measure_settings, model_params
-    from sim.errors import UserError
-    from sim.output import RunWriter, write_summary
-    from sim.runner import Ensemble, Replication, default_workers, iter_replications
-    from sim.verdict import format_verdict
-
-    check_config(cfg)
-    scenario = load_configured_scenario(cfg)
-    design_point = None
-    if cfg.get("sensitivity") is not None:
-        from omegaconf import OmegaConf
-
-        from sim.sensitivity import design_point as point_of
-
-        settings = OmegaConf.to_container(cfg.sensitivity, resolve=True)
-        try:
-            design_point = point_of(settings, int(settings["row"]))
-        except (IndexError, KeyError, ValueError) as exc:
-            raise UserError(f"sensitivity: {exc}") from None
-        for key, value in design_point.items():
-            OmegaConf.update(cfg, key, value)
-    params, measures = model_params(cfg), measure_settings(cfg)
-    n, seed = int(cfg.replications), int(cfg.seed)
-    workers = int(cfg.workers) or default_workers(n)
-    enabled = [k for k, v in measures.items() if v.get("enabled")]
-    ensemble = Ensemble(scenario.name, seed, enabled)
-    rungs = []
-    with RunWriter(out, seed, timeseries=bool(cfg.output.timeseries), events=bool(cfg.output.events)) as writer, tqdm(
-        total=n, desc="replications", unit="rep", file=sys.stderr, disable=None
-    ) as bar:
-        reps = iter_replications(scenario, params, measures, seed, range(n), workers,
-                                 record_events=bool(cfg.output.events), record_timeseries=True)
-        for rep in reps:
-            writer.add(rep)
-            rungs.append(np.asarray(rep.timeseries["rung"], dtype=np.int8))  # type: ignore[index]
-            ensemble.replications.append(Replication(rep.index, rep.outcome, None, []))  # keep the outcome only
-            bar.update(1)
-    summary = ensemble.summary()
-    summary["overrides"] = overrides
-    summary["command"] = " ".join(["escalation run", *overrides])
-    if design_point is not None:
-        summary["design_point"] = design_point
-    if cfg.output.plot:
-        from sim.report import figures
-
-        figures.use_style()
-        title = f"{scenario.title} | measures: {', '.join(enabled) or 'none'} | n={n}"
-        ax = figures.escalation_curve(np.vstack(rungs), bands=((0.1, 0.9),), title=title)
-        figures.save(ax, out / "escalation_curve", ["png"])
-    if cfg.output.report and cfg.output.timeseries and cfg.output.events:
-        from sim.report.build import build_report
-
-        write_summary(summary, out / "summary.json")
-        report = build_report([out], formats=list(cfg.output.report_formats))
-        print(f"Report: {report / 'report.html'}")
-    if cfg.get("objective") is not None:
-        costs = cfg.objective.costs
-        summary["objective"] = {"cost": float(sum(costs.get(m, 0.0) for m in enabled)),
-                                "p_peak_rung_ge_4": summary["outcomes"]["p_peak_rung_ge_4"]["estimate"]}
-    write_summary(summary, out / "summary.json")  # written last: its presence marks a complete job
-    print(format_verdict(summary))
-    print(f"Outputs: {out}")
-    if cfg.get("objective") is not None:  # for an optimising sweeper: minimise [cost, P(rung >= 4)]
-        return [summary["objective"]["cost"], summary["objective"]["p_peak_rung_ge_4"]]
-    return summary
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ naming the key) and the ConfigStore entries that the YAML under ``conf/`` compos
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import typing
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
@@ -22,7 +24,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from sim.core.measures import registry
 from sim.core.spec import ModelParams
-from sim.paths import EXPERIMENTS_DIR
+from sim.paths import CONF_DIR, EXPERIMENTS_DIR
 from sim.scenario_io import library
 
 
@@ -122,3 +124,59 @@ def model_params(cfg: DictConfig) -> ModelParams:
 def measure_settings(cfg: DictConfig) -> dict[str, dict[str, Any]]:
     """``{measure: {"enabled": ..., **params}}`` from the composed config."""
     return OmegaConf.to_container(cfg.measures, resolve=True)  # type: ignore[return-value]
+
+
+MAX_SEED = 2**63 - 1
+MAX_REPLICATIONS = 10_000_000
+MAX_WORKERS = 1024
+
+
+@functools.cache
+def _documented_ranges() -> dict[str, dict[str, Any]]:
+    """``{"model": {key: Interval}, "measures.NAME": {key: Interval}}`` from the comments in ``conf/``."""
+    from sim.provenance import catalogue_file, parse
+
+    out: dict[str, dict[str, Any]] = {}
+    params, _ = parse(CONF_DIR / "model" / "default.yaml")
+    out["model"] = {p.key: p.interval for p in params if p.interval is not None}
+    for name in registry():
+        params, _ = parse(catalogue_file(name))
+        out[f"measures.{name}"] = {p.key: p.interval for p in params if p.interval is not None}
+    return out
+
+
+def _check_number(where: str, value: Any, interval) -> None:
+    from sim.errors import UserError
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserError(f"{where}: expected a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise UserError(f"{where}: must be a finite number, got {value}")
+    if interval is not None and value not in interval:
+        raise UserError(f"{where}={value:g} is out of range: must be in {interval} (see docs/parameters.md)")
+
+
+def check_ranges(cfg: DictConfig) -> None:
+    """Every run setting, model parameter and measure parameter within its documented range; ``UserError`` if not."""
+    from sim.errors import UserError
+
+    if not 1 <= cfg.replications <= MAX_REPLICATIONS:
+        raise UserError(f"replications must be between 1 and {MAX_REPLICATIONS:,}, got {cfg.replications}")
+    if not 0 <= cfg.workers <= MAX_WORKERS:
+        raise UserError(f"workers must be 0 (automatic) to {MAX_WORKERS}, got {cfg.workers}")
+    if not 0 <= cfg.seed <= MAX_SEED:
+        raise UserError(f"seed must be a whole number from 0 to 2^63-1, got {cfg.seed}")
+    ranges = _documented_ranges()
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    for key, interval in ranges["model"].items():
+        value = model.get(key)  # type: ignore[union-attr]
+        if isinstance(value, dict):
+            for k, v in value.items():
+                _check_number(f"model.{key}.{k}", v, interval)
+        elif value is not None:
+            _check_number(f"model.{key}", value, interval)
+    measures = OmegaConf.to_container(cfg.measures, resolve=True)
+    for name, conf in measures.items():  # type: ignore[union-attr]
+        for key, interval in ranges.get(f"measures.{name}", {}).items():
+            if key in conf:
+                _check_number(f"measures.{name}.{key}", conf[key], interval)

@@ -104,40 +104,55 @@ class RunWriter:
         if timeseries:
             self._files["timeseries.csv"][1].write("replication,hour," + ",".join(TIMESERIES_COLUMNS) + "\n")
 
-    def add(self, rep: Replication) -> None:
-        """Append one replication to every file."""
+    def add(self, rep: Replication) -> int:
+        """Append one replication to every file; return the number of characters written."""
         row = {"replication": rep.index, "seed": self.seed, **rep.outcome}
         f = self._files["replications.csv"][1]
+        written = 0
         if not self._header_written:
-            f.write(",".join(row) + "\n")
+            header = ",".join(row) + "\n"
+            f.write(header)
+            written += len(header)
             self._header_written = True
-        f.write(",".join(_cell(v) for v in row.values()) + "\n")
+        line = ",".join(_cell(v) for v in row.values()) + "\n"
+        f.write(line)
+        written += len(line)
         if "timeseries.csv" in self._files and rep.timeseries is not None:
             cols = [rep.timeseries[k] for k in TIMESERIES_COLUMNS]
-            lines = (
+            lines = [
                 f"{rep.index},{hour}," + ",".join(_cell(float(c[hour]) if k else int(c[hour])) for k, c in enumerate(cols)) + "\n"
                 for hour in range(len(cols[0]))
-            )
+            ]
             self._files["timeseries.csv"][1].writelines(lines)
+            written += sum(map(len, lines))
         if "events.jsonl" in self._files:
-            self._files["events.jsonl"][1].writelines(
-                json.dumps({"replication": rep.index, **_clean(e)}, ensure_ascii=False) + "\n" for e in rep.events
-            )
+            lines = [json.dumps({"replication": rep.index, **_clean(e)}, ensure_ascii=False) + "\n" for e in rep.events]
+            self._files["events.jsonl"][1].writelines(lines)
+            written += sum(map(len, lines))
+        return written
 
     def commit(self) -> None:
         """Close the files and give them their final names."""
         umask = os.umask(0)
         os.umask(umask)
-        for name, (tmp, handle) in self._files.items():
-            handle.close()
+        try:
+            for _name, (_tmp, handle) in self._files.items():
+                handle.close()  # a full disk shows here: then no file gets its final name
+        except BaseException:
+            self.abort()
+            raise
+        for name, (tmp, _handle) in self._files.items():
             os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, self.out / name)
         self._files = {}
 
     def abort(self) -> None:
-        """Close and remove the temporary files."""
+        """Close and remove the temporary files (also when closing fails, e.g. on a full disk)."""
         for tmp, handle in self._files.values():
-            handle.close()
+            try:
+                handle.close()
+            except OSError:
+                pass
             tmp.unlink(missing_ok=True)
         self._files = {}
 

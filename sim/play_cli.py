@@ -38,8 +38,9 @@ def compose_settings(overrides: list[str], side: str, seed: int | None = None):
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from sim.cli import describe_hydra_error, load_configured_scenario
-    from sim.config import measure_settings, model_params, register_configs
+    from sim.cli import describe_hydra_error
+    from sim.config import check_ranges, measure_settings, model_params, register_configs
+    from sim.job import load_configured_scenario
     from sim.paths import CONF_DIR
     from sim.play import GameSettings
 
@@ -52,6 +53,9 @@ def compose_settings(overrides: list[str], side: str, seed: int | None = None):
                 cfg = compose("config", overrides=list(overrides))
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
             raise UserError(describe_hydra_error(exc)) from None
+    if seed is not None:
+        cfg.seed = seed
+    check_ranges(cfg)
     scenario = load_configured_scenario(cfg)
     return GameSettings(scenario_name=cfg.scenario.name if not cfg.scenario_file else str(cfg.scenario_file),
                         scenario=scenario, params=model_params(cfg), measures=measure_settings(cfg),

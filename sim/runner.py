@@ -9,8 +9,12 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,39 +108,83 @@ class Ensemble:
 
     def summary(self) -> dict[str, Any]:
         """Headline outcomes with 95% intervals (Wilson for probabilities, Student t for means)."""
-        df = self.outcomes()
-        n = len(df)
+        return summarise(self.outcomes(), self.scenario, self.seed, self.measures)
 
-        def prob(col: str) -> dict[str, Any]:
-            p, lo, hi = wilson(int(df[col].sum()), n)
-            return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
 
-        def mean(col: str) -> dict[str, Any]:
-            m, lo, hi, k = mean_ci(df[col].to_numpy())
-            out = {"estimate": m, "ci95": [lo, hi], "method": "Student t"}
-            if k != n:
-                out["n"] = k
-                out["note"] = f"mean over the {k} replications where it is defined (peak above vigilance and back within the horizon)"
-            return out
+def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str]) -> dict[str, Any]:
+    """Headline outcomes of a ``replications.csv`` table with 95% intervals (Wilson, Student t)."""
+    n = len(df)
 
-        peak_counts = df["peak_rung"].value_counts().to_dict()
-        return {
-            "scenario": self.scenario,
-            "seed": self.seed,
-            "replications": n,
-            "measures": self.measures,
-            "outcomes": {
-                "p_peak_rung_ge_4": prob("reached_rung_4"),
-                "p_peak_rung_ge_5": prob("reached_rung_5"),
-                "mean_peak_rung": mean("peak_rung"),
-                "crisis_days": mean("crisis_days"),
-                "days_back_to_vigilance": mean("days_back_to_vigilance"),
-                "incidents_near_routine": mean("incidents_near_routine"),
-                "incidents_serious": mean("incidents_serious"),
-                "incidents_high_risk": mean("incidents_high_risk"),
-            },
-            "peak_rung_distribution": {Rung(r).label: int(peak_counts.get(r, 0)) for r in range(len(Rung))},
-        }
+    def prob(col: str) -> dict[str, Any]:
+        p, lo, hi = wilson(int(df[col].sum()), n)
+        return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
+
+    def mean(col: str) -> dict[str, Any]:
+        m, lo, hi, k = mean_ci(df[col].to_numpy(dtype=float))
+        out = {"estimate": m, "ci95": [lo, hi], "method": "Student t"}
+        if k != n:
+            out["n"] = k
+            out["note"] = f"mean over the {k} replications where it is defined (peak above vigilance and back within the horizon)"
+        return out
+
+    peak_counts = df["peak_rung"].value_counts().to_dict()
+    return {
+        "scenario": scenario,
+        "seed": seed,
+        "replications": n,
+        "measures": measures,
+        "outcomes": {
+            "p_peak_rung_ge_4": prob("reached_rung_4"),
+            "p_peak_rung_ge_5": prob("reached_rung_5"),
+            "mean_peak_rung": mean("peak_rung"),
+            "crisis_days": mean("crisis_days"),
+            "days_back_to_vigilance": mean("days_back_to_vigilance"),
+            "incidents_near_routine": mean("incidents_near_routine"),
+            "incidents_serious": mean("incidents_serious"),
+            "incidents_high_risk": mean("incidents_high_risk"),
+        },
+        "peak_rung_distribution": {Rung(r).label: int(peak_counts.get(r, 0)) for r in range(len(Rung))},
+    }
+
+
+SUMMARY_COLUMNS = ("peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days", "days_back_to_vigilance",
+                   "incidents_near_routine", "incidents_serious", "incidents_high_risk")
+
+
+def _worker_init() -> None:
+    """In each worker: leave Ctrl-C to the parent, and die when the parent dies (no orphans)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the forkserver (our parent) exits
+        except (OSError, AttributeError):
+            pass
+    parent = os.getppid()
+
+    def watch() -> None:  # portable fallback: the parent is gone when we are re-parented
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def in_parallel_worker() -> bool:
+    """True inside a worker process of a parallel launcher (joblib's loky, Ray), where a pool of our own fails."""
+    import multiprocessing.process as mpp
+
+    name = mpp.current_process().name
+    return (
+        mp.current_process().daemon
+        or "Loky" in name
+        or mp.get_start_method(allow_none=True) == "loky"
+        or os.environ.get("RAY_JOB_ID") is not None
+        or "ray" in sys.modules and getattr(sys.modules["ray"], "is_initialized", lambda: False)()
+    )
 
 
 def iter_replications(
@@ -149,7 +197,12 @@ def iter_replications(
     record_events: bool = True,
     record_timeseries: bool = True,
 ) -> Iterator[Replication]:
-    """Yield replications ``indices`` in index order as they finish (workers > 1: a process pool)."""
+    """Yield replications ``indices`` in index order as they finish (workers > 1: a process pool).
+
+    At most ``2 x workers`` chunks are in flight, and a result is dropped once handed on, so
+    memory does not grow with the number of replications. If the consumer stops (an error,
+    Ctrl-C), pending chunks are cancelled and the workers stopped at once.
+    """
     indices = list(indices)
     common = (scenario, params, measures, seed)
     if workers <= 1 or len(indices) < 2:
@@ -160,16 +213,40 @@ def iter_replications(
     chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.runner"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_run_chunk, (*common, c, record_events, record_timeseries)) for c in chunks]
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    finished = False
+    try:
+        window = 2 * workers
+        in_flight: dict[Future, int] = {}
+        submitted = 0
+
+        def submit_more() -> None:
+            nonlocal submitted
+            while submitted < len(chunks) and len(in_flight) < window:
+                fut = pool.submit(_run_chunk, (*common, chunks[submitted], record_events, record_timeseries))
+                in_flight[fut] = submitted
+                submitted += 1
+
+        submit_more()
         done: dict[int, list[Replication]] = {}
         next_chunk = 0
-        for fut in as_completed(futures):
-            reps = fut.result()
-            done[futures.index(fut)] = reps
+        while in_flight:
+            finished_now, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for fut in finished_now:
+                done[in_flight.pop(fut)] = fut.result()
             while next_chunk in done:  # hand results on in index order, holding only what arrived early
                 yield from done.pop(next_chunk)
                 next_chunk += 1
+            submit_more()
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                proc.terminate()
 
 
 def run_replications(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
@@ -29,44 +30,106 @@ FIGURES = {
 
 @dataclass
 class Run:
-    """Everything a report needs from one run folder."""
+    """What a report needs from one run folder, read in a single streaming pass over the big files.
+
+    Memory does not grow with the number of replications: the time series is reduced to counts
+    per hour and rung plus a sample of replications for the spaghetti plot, and the event log
+    to the incidents of the first replications (timeline), the two told stories and counts of
+    incidents per zone.
+    """
 
     path: Path
     label: str
     summary: dict
     replications: pd.DataFrame
-    timeseries: pd.DataFrame
-    events: pd.DataFrame
+    counts: np.ndarray  # replications per hour (rows) and rung (columns)
+    sample: np.ndarray  # rung matrix of the sampled replications (spaghetti)
+    events: pd.DataFrame  # the events kept (see above)
+    incident_zones: pd.Series  # incidents per zone name, all replications
+    picks: dict[str, int]
     cfg: DictConfig
 
 
-def load_run(path: Path, label: str | None = None) -> Run:
+EVENT_COLUMNS = ["replication", "time_h", "clock", "kind", "category", "text", "channel", "zone", "response", "severity"]
+TIMELINE_REPLICATIONS = 30
+
+
+def load_run(path: Path, label: str | None = None, summary: dict | None = None, sample: int = 20) -> Run:
     """Read a run folder; a missing or unreadable file is a one-line ``UserError`` naming it."""
     path = Path(path)
     if not path.is_dir():
         raise UserError(f"{path}: not a run folder")
     for name in REQUIRED:
+        if name == "summary.json" and summary is not None:
+            continue
         if not (path / name).is_file():
             hint = " (was the run made with output.timeseries=false or output.events=false?)" if name in REQUIRED[2:4] else ""
             raise UserError(f"{path / name}: missing{hint}")
     try:
-        summary = json.loads((path / "summary.json").read_text())
+        if summary is None:
+            summary = json.loads((path / "summary.json").read_text())
         reps = pd.read_csv(path / "replications.csv")
-        ts = pd.read_csv(path / "timeseries.csv")
-        lines = (path / "events.jsonl").read_text().splitlines()
-        events = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
         cfg = OmegaConf.load(path / ".hydra" / "config.yaml")
-    except (ValueError, OSError) as exc:
+        ids = np.sort(reps["replication"].to_numpy())
+        rows = np.random.default_rng(0).choice(len(ids), size=min(sample, len(ids)), replace=False)
+        sampled = {int(i): k for k, i in enumerate(ids[np.sort(rows)])}
+        counts, sample_rungs = _read_timeseries(path / "timeseries.csv", sampled)
+        picks = pick_stories(reps)
+        events, zones = _read_events(path / "events.jsonl", set(picks.values()))
+    except (ValueError, OSError, KeyError) as exc:
         raise UserError(f"{path}: cannot read the run's files ({str(exc).splitlines()[0]})") from None
-    if events.empty:
-        events = pd.DataFrame(columns=["replication", "time_h", "clock", "kind", "category", "text", "channel", "zone"])
     measures = ", ".join(summary.get("measures", [])) or "no measures"
-    return Run(path, label or measures, summary, reps, ts, events, cfg)  # type: ignore[arg-type]
+    return Run(path, label or measures, summary, reps, counts, sample_rungs, events, zones, picks, cfg)  # type: ignore[arg-type]
+
+
+def _read_timeseries(path: Path, sampled: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Counts per hour and rung, and the rung paths of the ``sampled`` replications, in chunks."""
+    counts = np.zeros((0, fig.TOP_RUNG + 1), dtype=np.int64)
+    paths: dict[int, list[np.ndarray]] = {k: [] for k in sampled}
+    for chunk in pd.read_csv(path, usecols=["replication", "hour", "rung"], chunksize=200_000):
+        hour = chunk["hour"].to_numpy(dtype=np.int64)
+        rung = chunk["rung"].to_numpy(dtype=np.int64)
+        if len(hour) and (rung.min() < 0 or rung.max() > fig.TOP_RUNG):
+            raise ValueError("timeseries.csv: rung outside 0-7")
+        if len(hour) and hour.max() >= counts.shape[0]:
+            counts = np.vstack([counts, np.zeros((hour.max() + 1 - counts.shape[0], counts.shape[1]), dtype=np.int64)])
+        np.add.at(counts, (hour, rung), 1)
+        keep = chunk["replication"].isin(list(sampled))
+        for rep, part in chunk[keep].groupby("replication"):
+            paths[int(rep)].append(part.sort_values("hour")["rung"].to_numpy())
+    series = [np.concatenate(paths[k]) if paths[k] else np.zeros(0, dtype=np.int64) for k in sorted(sampled)]
+    width = counts.shape[0]
+    sample = np.array([np.pad(s, (0, width - len(s)), mode="edge") if 0 < len(s) < width else s for s in series if len(s)])
+    return counts, sample.reshape(len(sample), width) if len(sample) else np.zeros((0, width), dtype=np.int64)
+
+
+def _read_events(path: Path, stories: set[int]) -> tuple[pd.DataFrame, pd.Series]:
+    """Events of the story replications, incidents of the first replications, incidents per zone."""
+    kept: list[dict] = []
+    timeline: set[int] = set()
+    zones: dict[str, int] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            e = json.loads(line)
+            rep = e.get("replication")
+            incident = e.get("kind") == "incident"
+            if incident:
+                zone = e.get("zone")
+                if zone is not None:
+                    zones[zone] = zones.get(zone, 0) + 1
+                if rep not in timeline and len(timeline) < TIMELINE_REPLICATIONS:
+                    timeline.add(rep)
+            if rep in stories or (incident and rep in timeline):
+                kept.append({k: e.get(k) for k in EVENT_COLUMNS})
+    events = pd.DataFrame(kept, columns=EVENT_COLUMNS)
+    return events, pd.Series(zones, dtype="int64").sort_values(ascending=False)
 
 
 def _model(run: Run):
     """A model built from the run's saved config (for the theatre, channels and exercise placement)."""
-    from sim.cli import load_configured_scenario
+    from sim.job import load_configured_scenario
     from sim.config import measure_settings, model_params
     from sim.core.measures import build
     from sim.core.model import EscalationModel
@@ -122,6 +185,7 @@ def build_report(
     out: Path | None = None,
     formats: Sequence[str] = ("png", "svg"),
     sample: int = 20,
+    summaries: Sequence[dict | None] | None = None,
 ) -> Path:
     """Write every figure, ``report.md`` and ``report.html`` for the runs; return the report folder."""
     from sim.verdict import format_verdict
@@ -131,34 +195,33 @@ def build_report(
     bad = [f for f in formats if f not in ("png", "svg", "pdf")]
     if bad:
         raise UserError(f"unknown figure format {bad[0]!r} (formats: png, svg, pdf)")
-    runs = [load_run(Path(p), labels[i] if labels else None) for i, p in enumerate(run_dirs)]
+    summaries = list(summaries) if summaries is not None else [None] * len(run_dirs)
+    runs = [load_run(Path(p), labels[i] if labels else None, summary=summaries[i], sample=sample) for i, p in enumerate(run_dirs)]
     main = runs[0]
     out = Path(out) if out else main.path / "report"
     out.mkdir(parents=True, exist_ok=True)
     fig.use_style()
     model = _model(main)
     horizon_days = model.horizon_h / 24
-    rungs = fig.rung_matrix(main.timeseries)
     drawn: dict[str, list[Path]] = {}
     title = f"{model.spec.title} | {main.label} | n={len(main.replications)}"
-    drawn["escalation_curve"] = fig.save(fig.escalation_curve(rungs, title=title), out / "escalation_curve", formats)
-    drawn["spaghetti"] = fig.save(fig.spaghetti(rungs, sample=sample), out / "spaghetti", formats)
+    drawn["escalation_curve"] = fig.save(fig.escalation_curve(counts=main.counts, title=title), out / "escalation_curve", formats)
+    drawn["spaghetti"] = fig.save(fig.spaghetti(main.sample, sample=sample), out / "spaghetti", formats)
     if len(runs) > 1:
-        curves = [(r.label, fig.rung_matrix(r.timeseries)) for r in runs]
+        curves = [(r.label, r.counts) for r in runs]
         drawn["comparison"] = fig.save(fig.comparison(curves, title=model.spec.title), out / "comparison", formats)
     drawn["incident_timeline"] = fig.save(fig.incident_timeline(main.events, horizon_days), out / "incident_timeline", formats)
     zones = pd.DataFrame([z.__dict__ for z in model.spec.zones])
     forces = pd.DataFrame([{"name": f.name, "side": f.side.value, "base": f.base} for f in model.spec.forces])
-    incidents = main.events[main.events["kind"] == "incident"]["zone"].value_counts()
     drawn["theatre_map"] = fig.save(
-        fig.theatre_map(zones, model.spec.links, forces, incidents, _exercise_table(model)), out / "theatre_map", formats
+        fig.theatre_map(zones, model.spec.links, forces, main.incident_zones, _exercise_table(model)), out / "theatre_map", formats
     )
     drawn["comms_network"] = fig.save(fig.comms_network(model.comms.graph), out / "comms_network", formats)
     drawn["peak_distribution"] = fig.save(
         fig.peak_distribution([(r.label, r.replications["peak_rung"]) for r in runs]), out / "peak_distribution", formats
     )
-    stories = {k: story(main.events, v) for k, v in pick_stories(main.replications).items()}
-    picks = pick_stories(main.replications)
+    picks = main.picks
+    stories = {k: story(main.events, v) for k, v in picks.items()}
     verdicts = [(r.label, format_verdict(r.summary)) for r in runs]
     _write_markdown(out, model.spec.title, verdicts, drawn, stories, picks)
     _write_html(out, model.spec.title, verdicts, drawn, stories, picks)

@@ -49,22 +49,44 @@ def rung_matrix(timeseries: pd.DataFrame) -> np.ndarray:
     return timeseries.pivot(index="replication", columns="hour", values="rung").to_numpy()
 
 
+def rung_counts(rungs: np.ndarray) -> np.ndarray:
+    """Replications per hour (rows) and rung (columns) from a rung matrix (replications x hours)."""
+    rungs = np.asarray(rungs, dtype=np.int64)
+    counts = np.zeros((rungs.shape[1], TOP_RUNG + 1), dtype=np.int64)
+    for r in range(TOP_RUNG + 1):
+        counts[:, r] = (rungs == r).sum(axis=0)
+    return counts
+
+
+def count_quantile(counts: np.ndarray, q: float) -> np.ndarray:
+    """The ``q`` quantile per hour from counts per rung: the smallest rung whose CDF reaches q (numpy's inverted_cdf)."""
+    cdf = np.cumsum(counts, axis=1) / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return np.argmax(cdf >= q - 1e-12, axis=1)
+
+
 def escalation_curve(
-    rungs: np.ndarray,
+    rungs: np.ndarray | None = None,
     bands: Sequence[tuple[float, float]] = ((0.05, 0.95), (0.25, 0.75)),
     title: str = "",
     label: str = "median",
     colour: str = PALETTE[0],
     ax: Axes | None = None,
+    counts: np.ndarray | None = None,
 ) -> Axes:
-    """Median rung over time with quantile bands across replications (e.g. 90% and 50%)."""
+    """Median rung over time with quantile bands across replications (e.g. 90% and 50%).
+
+    Takes the rung matrix (replications x hours) or, to keep memory flat for any number of
+    replications, ``counts``: replications per hour and rung (``rung_counts``).
+    """
     ax = _new(ax)
-    days = np.arange(rungs.shape[1]) / 24.0
+    if counts is None:
+        counts = rung_counts(rungs)  # type: ignore[arg-type]
+    days = np.arange(counts.shape[0]) / 24.0
     for i, (lo_q, hi_q) in enumerate(sorted(bands, key=lambda b: b[0] - b[1])):
-        lo, hi = np.quantile(rungs, [lo_q, hi_q], axis=0, method="inverted_cdf")
+        lo, hi = count_quantile(counts, lo_q), count_quantile(counts, hi_q)
         ax.fill_between(days, lo, hi, step="post", color=colour, alpha=0.18 + 0.17 * i, linewidth=0,
                         label=f"{round(100 * (hi_q - lo_q))}% of replications")
-    ax.step(days, np.quantile(rungs, 0.5, axis=0, method="inverted_cdf"), where="post", color=colour, label=label)
+    ax.step(days, count_quantile(counts, 0.5), where="post", color=colour, label=label)
     _rung_axis(ax)
     ax.set_xlim(0, max(days[-1], 1e-9))
     ax.legend(loc="upper right")
@@ -89,10 +111,13 @@ def spaghetti(rungs: np.ndarray, sample: int = 20, seed: int = 0, title: str = "
 
 
 def comparison(runs: Sequence[tuple[str, np.ndarray]], title: str = "", ax: Axes | None = None) -> Axes:
-    """Median and 50% band of two or more runs on one axis (the with/without-measures slide)."""
+    """Median and 50% band of two or more runs on one axis (the with/without-measures slide).
+
+    Each run is ``(label, counts)``: replications per hour and rung (``rung_counts``).
+    """
     ax = _new(ax)
-    for i, (label, rungs) in enumerate(runs):
-        escalation_curve(rungs, bands=((0.25, 0.75),), label=f"{label}: median", colour=PALETTE[i % len(PALETTE)], ax=ax)
+    for i, (label, counts) in enumerate(runs):
+        escalation_curve(counts=counts, bands=((0.25, 0.75),), label=f"{label}: median", colour=PALETTE[i % len(PALETTE)], ax=ax)
     handles, labels = ax.get_legend_handles_labels()
     ax.legend([h for h, lab in zip(handles, labels, strict=True) if "median" in lab],
               [lab for lab in labels if "median" in lab] , loc="upper right", title="shaded: 50% of replications")

@@ -1,0 +1,327 @@
+"""One job, from a composed config to a folder of outputs, in named steps.
+
+``execute`` runs the steps in order: check the configuration, load the scenario, apply a
+sensitivity design point, run replication 0 and estimate the whole job from it (time and
+disk, refusing to start if the disk cannot hold it), run the rest streaming each replication
+to disk, summarise, draw the curve, build the report, and write ``summary.json`` last — its
+presence marks a complete job (``resume=true`` skips such jobs).
+
+``run_job`` wraps ``execute`` for Hydra. A job that fails removes only what it created itself:
+never a file that was in its folder before it started (``hydra.run.dir=.`` is safe). In a sweep
+the failure is written to ``FAILED`` and the other jobs go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+from sim.errors import UserError
+
+# What the run folder held before Hydra created or entered it, noted by the CLI (same process):
+# {"fresh": True} for a new time-stamped folder, {"path": Path, "names": set | None} for a named one.
+_BEFORE: dict[str, Any] = {}
+STALE_TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # our atomic writers' temporary names (mkstemp)
+PARALLEL_LAUNCHERS = ("joblib", "ray")
+SWEEP: dict[str, Any] = {}  # filled at the end of a multirun by SweepFailures: jobs, failed, dir
+
+
+class SweepFailures(Callback):
+    """Hydra callback (``hydra.callbacks`` in ``conf/config.yaml``): after a sweep, count the jobs that failed.
+
+    A failed job leaves ``FAILED`` in its folder and returns, so that the other jobs run; the
+    count lets ``escalation run -m`` exit non-zero when any job failed.
+    """
+
+    def on_multirun_start(self, config, **kwargs) -> None:  # noqa: D102
+        SWEEP.clear()
+
+    def on_multirun_end(self, config, **kwargs) -> None:  # noqa: D102
+        root = Path(str(config.hydra.sweep.dir))
+        jobs = [p for p in root.iterdir() if (p / ".hydra").is_dir()] if root.is_dir() else []
+        SWEEP.update(jobs=len(jobs), failed=sum((p / "FAILED").exists() for p in jobs), dir=str(root))
+
+
+def note_run_dir(value: str | None) -> None:
+    """Record what ``hydra.run.dir`` holds before Hydra touches it (``None``: the default, time-stamped)."""
+    _BEFORE.clear()
+    if value is None or "${now:" in value:
+        _BEFORE["fresh"] = True
+    elif "${" not in value:
+        path = Path(value).expanduser().resolve()
+        names = {p.name for p in path.iterdir()} if path.is_dir() else None
+        _BEFORE.update(path=path, names=names)
+
+
+def load_configured_scenario(cfg):
+    """The scenario named by ``scenario_file`` or ``scenario.name``, with the era applied."""
+    from omegaconf import OmegaConf
+
+    from sim.scenario_io import apply_era, library, load_scenario
+
+    if cfg.scenario_file:
+        spec = load_scenario(Path(cfg.scenario_file).expanduser())
+    else:
+        spec = load_scenario(library()[cfg.scenario.name])
+    if cfg.get("era") is not None:
+        spec = apply_era(spec, OmegaConf.to_container(cfg.era, resolve=True))
+    return spec
+
+
+def check_config(cfg) -> None:
+    """Checks the schema cannot express: counts and parameters in range, and the scenario loads."""
+    from sim.config import check_ranges
+
+    check_ranges(cfg)
+    load_configured_scenario(cfg)
+
+
+# ---------------------------------------------------------------------------------- Hydra job
+def run_job(cfg):
+    """One Hydra job: replications, outputs, verdict. A failure removes only what the job created."""
+    import traceback
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hc = HydraConfig.get()
+    out = Path(hc.runtime.output_dir)
+    multirun = hc.mode == RunMode.MULTIRUN
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra's INFO root level would log every step
+    remove_stale_temporaries(out)
+    if cfg.resume and (out / "summary.json").exists():
+        print(f"{out}: complete, skipped (resume=true)")
+        (out / "FAILED").unlink(missing_ok=True)
+        return None
+    (out / "FAILED").unlink(missing_ok=True)
+    at_start = {p.name for p in out.iterdir()}
+    launcher = str(hc.launcher.get("_target_", "")).lower()
+    in_parallel_launcher = any(k in launcher for k in PARALLEL_LAUNCHERS)
+    try:
+        return execute(cfg, out, overrides=list(hc.overrides.task), one_level=in_parallel_launcher)
+    except (Exception, KeyboardInterrupt) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        if multirun and not interrupted:
+            message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            detail = "" if isinstance(exc, UserError) else f"\n\n{traceback.format_exc()}"
+            try:
+                (out / "FAILED").write_text(f"{message}{detail}\n")
+            except OSError as write_error:  # a full disk: say so on stderr, and let the next job run
+                print(f"escalation: job {hc.job.num}: cannot write FAILED ({write_error})", file=sys.stderr)
+            print(f"escalation: job {hc.job.num} failed ({message}); the other jobs go on", file=sys.stderr)
+            return None
+        remove_created(out, at_start)
+        if interrupted:
+            raise
+        if isinstance(exc, UserError):
+            print(f"escalation: error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+def remove_stale_temporaries(out: Path) -> None:
+    """Remove temporary files that a killed run left behind in ``out`` (and its ``report/``)."""
+    for folder in (out, out / "report"):
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if p.is_file() and STALE_TMP.match(p.name):
+                    p.unlink(missing_ok=True)
+
+
+def remove_created(out: Path, at_start: set[str]) -> None:
+    """After a failed single run: remove what this run created in ``out``, nothing that was there before."""
+    resolved = out.resolve()
+    if _BEFORE.get("fresh") or (_BEFORE.get("path") == resolved and _BEFORE.get("names") is None):
+        keep: set[str] = set()  # Hydra made this folder for this run
+    elif _BEFORE.get("path") == resolved:
+        keep = set(_BEFORE["names"])
+    else:  # we cannot tell what Hydra added: keep everything that was there when the job started
+        keep = at_start
+    for entry in list(out.iterdir()) if out.is_dir() else []:
+        if entry.name in keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    if not keep:
+        try:
+            out.rmdir()  # only if empty
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------------------------- progress
+class Progress:
+    """Progress on stderr: a bar on a terminal; otherwise a line at every tenth (at most a minute apart) and a final line."""
+
+    def __init__(self, total: int, desc: str = "replications", stream=None):
+        self.stream = stream or sys.stderr
+        self.total, self.desc, self.done = total, desc, 0
+        self.start = self.last = time.monotonic()
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.bar = None
+        if self.tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="rep", file=self.stream)
+        self._next_tenth = 1
+
+    def update(self, k: int = 1) -> None:  # noqa: D102
+        self.done += k
+        if self.bar is not None:
+            self.bar.update(k)
+            return
+        now = time.monotonic()
+        tenth = self.done * 10 // max(self.total, 1)
+        if (tenth >= self._next_tenth or now - self.last >= 60) and self.done < self.total:
+            self._next_tenth = tenth + 1
+            self.last = now
+            elapsed = now - self.start
+            left = elapsed / self.done * (self.total - self.done)
+            print(f"{self.desc}: {self.done}/{self.total} ({self.done / self.total:.0%}), "
+                  f"{_duration(elapsed)} elapsed, about {_duration(left)} left", file=self.stream, flush=True)
+
+    def close(self) -> None:  # noqa: D102
+        if self.bar is not None:
+            self.bar.close()
+        print(f"{self.desc}: {self.done}/{self.total} done in {_duration(time.monotonic() - self.start)}",
+              file=self.stream, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, s = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {s:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n_bytes < 1000 or unit == "TB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    return ""  # not reached
+
+
+def estimate(n: int, workers: int, seconds_one: float, bytes_one: int, out: Path) -> str:
+    """One line: the job's time and disk from its first replication; ``UserError`` if the disk is too small."""
+    seconds = seconds_one * n / max(workers, 1)
+    disk = bytes_one * n
+    free = shutil.disk_usage(out).free
+    if disk > free:
+        raise UserError(
+            f"{n} replications need about {_size(disk)} of output and {out} has {_size(free)} free: "
+            "run fewer replications, or write fewer files (output.timeseries=false, output.events=false)"
+        )
+    return (f"{n} replications on {workers} worker{'s' if workers != 1 else ''}: about {_duration(seconds)} "
+            f"and {_size(disk)} of output (estimated from the first replication)")
+
+
+# ---------------------------------------------------------------------------------- the steps
+def execute(cfg, out: Path, overrides: list[str], one_level: bool = False):
+    """Run the configured replications, streaming every output into ``out``; return the summary.
+
+    ``one_level``: the job runs inside a parallel launcher's worker (joblib, Ray), which already
+    uses the cores, so its replications run in-process rather than in a pool of its own.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from sim.config import measure_settings, model_params
+    from sim.output import RunWriter, write_summary
+    from sim.runner import SUMMARY_COLUMNS, default_workers, in_parallel_worker, iter_replications, run_replication, summarise
+    from sim.verdict import format_verdict
+
+    check_config(cfg)
+    scenario = load_configured_scenario(cfg)
+    design_point = _apply_design_point(cfg)
+    params, measures = model_params(cfg), measure_settings(cfg)
+    n, seed = int(cfg.replications), int(cfg.seed)
+    workers = int(cfg.workers) or default_workers(n)
+    if workers > 1 and (one_level or in_parallel_worker()):
+        if int(cfg.workers) > 1:
+            print(f"escalation: workers={cfg.workers} ignored: the launcher already runs jobs in parallel, "
+                  "so each job runs its replications in one process", file=sys.stderr)
+        workers = 1
+    enabled = [k for k, v in measures.items() if v.get("enabled")]
+    record_events = bool(cfg.output.events)
+    counts = np.zeros((int(round(scenario.horizon_h)) + 1, 8), dtype=np.int64)  # replications per hour and rung
+
+    def tally(rep) -> None:
+        rung = np.asarray(rep.timeseries["rung"], dtype=np.int64)
+        counts[np.arange(len(rung)), rung] += 1
+
+    with RunWriter(out, seed, timeseries=bool(cfg.output.timeseries), events=record_events) as writer:
+        started = time.perf_counter()
+        first = run_replication(scenario, params, measures, seed, 0, record_events, True)
+        bytes_one = writer.add(first)
+        if n > 1:
+            print(f"escalation: {estimate(n, workers, time.perf_counter() - started, bytes_one, out)}", file=sys.stderr, flush=True)
+        tally(first)
+        progress = Progress(n)
+        progress.update(1)
+        try:
+            for rep in iter_replications(scenario, params, measures, seed, range(1, n), workers,
+                                         record_events=record_events, record_timeseries=True):
+                writer.add(rep)
+                tally(rep)
+                progress.update(1)
+        finally:
+            progress.close()
+    table = pd.read_csv(out / "replications.csv", usecols=list(SUMMARY_COLUMNS))
+    summary = summarise(table, scenario.name, seed, enabled)
+    summary["overrides"] = overrides
+    summary["command"] = " ".join(["escalation run", *overrides])
+    if design_point is not None:
+        summary["design_point"] = design_point
+    if cfg.get("objective") is not None:
+        costs = cfg.objective.costs
+        summary["objective"] = {"cost": float(sum(costs.get(m, 0.0) for m in enabled)),
+                                "p_peak_rung_ge_4": summary["outcomes"]["p_peak_rung_ge_4"]["estimate"]}
+    if cfg.output.plot:
+        from sim.report import figures
+
+        figures.use_style()
+        title = f"{scenario.title} | measures: {', '.join(enabled) or 'none'} | n={n}"
+        ax = figures.escalation_curve(counts=counts, bands=((0.1, 0.9),), title=title)
+        figures.save(ax, out / "escalation_curve", ["png"])
+    if cfg.output.report and cfg.output.timeseries and cfg.output.events:
+        from sim.report.build import build_report
+
+        report = build_report([out], formats=list(cfg.output.report_formats), summaries=[summary])
+        print(f"Report: {report / 'report.html'}")
+    write_summary(summary, out / "summary.json")  # written last: its presence marks a complete job
+    print(format_verdict(summary))
+    print(f"Outputs: {out}")
+    if cfg.get("objective") is not None:  # for an optimising sweeper: minimise [cost, P(rung >= 4)]
+        return [summary["objective"]["cost"], summary["objective"]["p_peak_rung_ge_4"]]
+    return summary
+
+
+def _apply_design_point(cfg) -> dict[str, Any] | None:
+    """A sensitivity design's row ``row``: set its parameter values in ``cfg`` (and check their ranges)."""
+    if cfg.get("sensitivity") is None:
+        return None
+    from omegaconf import OmegaConf
+
+    from sim.config import check_ranges
+    from sim.sensitivity import design_point as point_of
+
+    settings = OmegaConf.to_container(cfg.sensitivity, resolve=True)
+    try:
+        point = point_of(settings, int(settings["row"]))
+    except (IndexError, KeyError, ValueError, TypeError) as exc:
+        raise UserError(f"sensitivity: {exc}") from None
+    for key, value in point.items():
+        OmegaConf.update(cfg, key, value)
+    check_ranges(cfg)
+    return point
+
