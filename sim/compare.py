@@ -20,6 +20,15 @@ def _key(override: str) -> tuple[str, str]:
     return key.lstrip("+~"), value
 
 
+def _failure(path: Path) -> str:
+    """The first line of a ``FAILED`` file; an empty one was left by a job that could not write (a full disk)."""
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError as exc:
+        return f"FAILED unreadable ({exc.strerror})"
+    return lines[0] if lines else "failed, with no message (the job could not write its error: was the disk full?)"
+
+
 def gather(sweep: Path) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
     """The tidy results (one row per job x replication), the factor names, and the failed jobs."""
     if not sweep.is_dir():
@@ -37,12 +46,16 @@ def gather(sweep: Path) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
                 factor_order.append(k)
         config = " ".join(f"{k}={v}" for k, v in overrides.items()) or "default"  # shortened below
         if (job / "FAILED").exists():
-            failed.append({"job": job.name, "config": config, "error": (job / "FAILED").read_text().splitlines()[0]})
+            failed.append({"job": job.name, "config": config, "error": _failure(job / "FAILED")})
             continue
         if not (job / "summary.json").exists() or not (job / "replications.csv").exists():
             failed.append({"job": job.name, "config": config, "error": "incomplete (no summary.json): interrupted? re-run with resume=true"})
             continue
-        df = pd.read_csv(job / "replications.csv")
+        try:
+            df = pd.read_csv(job / "replications.csv")
+        except (ValueError, OSError) as exc:  # empty, truncated or unreadable
+            failed.append({"job": job.name, "config": config, "error": f"replications.csv unreadable ({str(exc).splitlines()[0]})"})
+            continue
         df.insert(0, "config", config)
         df.insert(0, "job", int(job.name) if job.name.isdigit() else job.name)
         for k, v in overrides.items():

@@ -13,6 +13,7 @@ the failure is written to ``FAILED`` and the other jobs go on.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import shutil
@@ -107,7 +108,10 @@ def run_job(cfg):
     try:
         return execute(cfg, out, overrides=list(hc.overrides.task), one_level=in_parallel_launcher)
     except (Exception, KeyboardInterrupt) as exc:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            exc = UserError(f"{out}: the disk is full ({exc.strerror}); this job's files were removed")
         interrupted = isinstance(exc, KeyboardInterrupt)
+        remove_created(out, at_start, sweep_job=multirun)  # frees the disk too, before FAILED is written
         if multirun and not interrupted:
             message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             detail = "" if isinstance(exc, UserError) else f"\n\n{traceback.format_exc()}"
@@ -117,7 +121,6 @@ def run_job(cfg):
                 print(f"escalation: job {hc.job.num}: cannot write FAILED ({write_error})", file=sys.stderr)
             print(f"escalation: job {hc.job.num} failed ({message}); the other jobs go on", file=sys.stderr)
             return None
-        remove_created(out, at_start)
         if interrupted:
             raise
         if isinstance(exc, UserError):
@@ -135,10 +138,16 @@ def remove_stale_temporaries(out: Path) -> None:
                     p.unlink(missing_ok=True)
 
 
-def remove_created(out: Path, at_start: set[str]) -> None:
-    """After a failed single run: remove what this run created in ``out``, nothing that was there before."""
+def remove_created(out: Path, at_start: set[str], sweep_job: bool = False) -> None:
+    """After a failure: remove what this job created in ``out``, nothing that was there before.
+
+    A single run removes its folder too when Hydra made it for this run; a sweep job keeps its
+    folder with Hydra's files (``.hydra/``, the log), where ``FAILED`` then says what went wrong.
+    """
     resolved = out.resolve()
-    if _BEFORE.get("fresh") or (_BEFORE.get("path") == resolved and _BEFORE.get("names") is None):
+    if sweep_job:
+        keep = set(at_start)
+    elif _BEFORE.get("fresh") or (_BEFORE.get("path") == resolved and _BEFORE.get("names") is None):
         keep: set[str] = set()  # Hydra made this folder for this run
     elif _BEFORE.get("path") == resolved:
         keep = set(_BEFORE["names"])
@@ -160,7 +169,8 @@ def remove_created(out: Path, at_start: set[str]) -> None:
 
 # ---------------------------------------------------------------------------------- progress
 class Progress:
-    """Progress on stderr: a bar on a terminal; otherwise a line at every tenth (at most a minute apart) and a final line."""
+    """Progress on stderr: a bar on a terminal; otherwise a line at each tenth (at least 2 s and at most
+    a minute apart) and a final line, so a log or a CI job shows a long run moving."""
 
     def __init__(self, total: int, desc: str = "replications", stream=None):
         self.stream = stream or sys.stderr
@@ -181,7 +191,7 @@ class Progress:
             return
         now = time.monotonic()
         tenth = self.done * 10 // max(self.total, 1)
-        if (tenth >= self._next_tenth or now - self.last >= 60) and self.done < self.total:
+        if ((tenth >= self._next_tenth and now - self.last >= 2) or now - self.last >= 60) and self.done < self.total:
             self._next_tenth = tenth + 1
             self.last = now
             elapsed = now - self.start

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -152,23 +152,22 @@ SUMMARY_COLUMNS = ("peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days
 
 
 def _worker_init() -> None:
-    """In each worker: leave Ctrl-C to the parent, and die when the parent dies (no orphans)."""
+    """In each worker: leave Ctrl-C to the parent, and exit as soon as the main process is gone.
+
+    A pool worker would otherwise live on after a ``kill -9`` of the main process: it blocks on
+    its task queue, whose write end every worker also holds, and keeps the forkserver alive.
+    The main process holds the write end of a pipe whose read end is the worker's "parent
+    sentinel": it becomes readable when the main process dies.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+    parent = mp.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    sentinel = parent.sentinel
 
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the forkserver (our parent) exits
-        except (OSError, AttributeError):
-            pass
-    parent = os.getppid()
-
-    def watch() -> None:  # portable fallback: the parent is gone when we are re-parented
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
+    def watch() -> None:
+        mp_connection.wait([sentinel])
+        os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 

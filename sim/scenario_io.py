@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,49 @@ ZONE_DOMAINS = ("sea", "land")
 FORCE_DOMAINS = ("air", "sea", "land")
 TRAIT_KEYS = {f for f in Traits.__dataclass_fields__}
 UNIT_TRAITS = ("aggressiveness", "risk_tolerance", "rule_adherence")
+CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$", re.ASCII)
+# Physical bounds of the numeric fields (lo, hi), documented in docs/SCENARIOS.md ("Ranges").
+BOUNDS: dict[str, tuple[float, float]] = {
+    "radius_km": (0, 2000),
+    "patrol_weight": (0, 1000),
+    "sorties_per_day": (0, 100),
+    "sortie_hours": (0, 240),
+    "reporting_delay_h": (0, 168),
+    "decision_time_h": (0.1, 720),
+    "latency_h": (0, 720),
+    "troops": (0, 1_000_000),
+    "duration_days": (0, 366),
+    "rate_per_day": (0, 100),
+}
 
 
 class ScenarioError(UserError):
     """A scenario file is malformed; the message names the file, the field and the problem."""
+
+
+MAX_BYTES = 1_000_000  # a scenario file is at most 1 MB (the library's largest is ~10 kB)
+MAX_DEPTH = 32  # nesting levels (the format needs 5)
+MAX_VALUES = 100_000  # values after expanding aliases ("billion laughs" stop here)
+LIMITS = {"theatre.zones": 200, "forces": 300, "commands": 2, "leadership": 2, "channels": 200, "exercises": 100,
+          "background": 100, "injects": 1000, "sources": 100, "incident_types": 50}
+MAX_TEXT = 5000  # characters in one text field
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML with the YAML 1.2 core scalars: no sexagesimal ``1:30`` (= 90), no ``yes``/``on`` booleans,
+    no octal ``010``, no timestamps; libyaml's C parser where installed."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
+    ("tag:yaml.org,2002:float",
+     r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$",
+     "-+0123456789."),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 
 
 def library(directory: Path = SCENARIO_DIR) -> dict[str, Path]:
@@ -48,52 +89,132 @@ def library(directory: Path = SCENARIO_DIR) -> dict[str, Path]:
 
 
 def load_scenario(path: str | Path) -> ScenarioSpec:
-    """Read and validate one scenario file."""
+    """Read and validate one scenario file (a regular file of at most ``MAX_BYTES``)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(f"{path}: not a regular file (a scenario is a YAML file)")
+        if info.st_size > MAX_BYTES:
+            raise ScenarioError(f"{path}: too large ({info.st_size:,} bytes; a scenario file is at most {MAX_BYTES:,})")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc})") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if len(raw) > MAX_BYTES:
+        raise ScenarioError(f"{path}: too large (a scenario file is at most {MAX_BYTES:,} bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return parse_scenario(text, str(path), default_name=path.stem)
 
 
 def parse_scenario(text: str, source: str, default_name: str = "scenario") -> ScenarioSpec:
     """Validate scenario YAML ``text``; ``source`` names it in error messages."""
+    if len(text) > MAX_BYTES:
+        raise ScenarioError(f"{source}: too large (a scenario file is at most {MAX_BYTES:,} bytes)")
     data = _safe_yaml(text, source)
+    return parse_scenario_data(data, source, default_name)
+
+
+def parse_scenario_data(data: Any, source: str, default_name: str = "scenario") -> ScenarioSpec:
+    """Validate already-parsed scenario data (e.g. embedded in a save file)."""
     _refuse_code(data, "", source)
     return _Reader(source).scenario(data, default_name)
 
 
 def _refuse_code(value: Any, path: str, source: str) -> None:
-    """Refuse anything Hydra/OmegaConf would act on (``_target_`` keys, ``${...}`` interpolations)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = _join(path, str(key))
-            if key == "_target_":
-                raise ScenarioError(f"{source}: {where}: '_target_' is not allowed (scenario files are plain data)")
-            _refuse_code(item, where, source)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _refuse_code(item, f"{path}[{i}]", source)
-    elif isinstance(value, str) and "${" in value:
-        raise ScenarioError(f"{source}: {path}: interpolations ('${{...}}') are not allowed (scenario files are plain data)")
+    """Refuse anything Hydra/OmegaConf would act on (``_target_`` keys, ``${...}`` interpolations).
+
+    Iterative, and each shared (aliased) value is visited once, so its cost is bounded by the
+    file, not by the expanded tree.
+    """
+    seen: set[int] = set()
+    stack = [(value, path, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{source}: {where}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(item, dict | list):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                at = _join(where, str(key))
+                if key == "_target_":
+                    raise ScenarioError(f"{source}: {at}: '_target_' is not allowed (scenario files are plain data)")
+                stack.append((sub, at, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((sub, f"{where}[{i}]", depth + 1) for i, sub in enumerate(item))
+        elif isinstance(item, str) and "${" in item:
+            raise ScenarioError(f"{source}: {where}: interpolations ('${{...}}') are not allowed (scenario files are plain data)")
 
 
 def _safe_yaml(text: str, source: str) -> Any:
+    """Plain data from YAML: a bounded pass over the parser's events first, then construction."""
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            tag = getattr(event, "tag", None)
-            if tag is not None:
-                line = event.start_mark.line + 1
-                raise ScenarioError(f"{source}: line {line}: YAML tag {tag!r} is not allowed (scenario files are plain data)")
-        return yaml.safe_load(text)
+        _check_events(text, source)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"{source}: {where}: not valid YAML ({problem})") from None
+
+
+def _check_events(text: str, source: str) -> None:
+    """Refuse tags, deep nesting, alias bombs, duplicate keys and invalid characters, before anything is built."""
+    stack: list[dict[str, Any]] = []  # open collections: kind, anchor, values at start, keys seen, expecting a key
+    sizes: dict[str, int] = {}  # values each anchor expands to
+    total = 0
+
+    def at(event) -> str:
+        return f"line {event.start_mark.line + 1}"
+
+    def child_done() -> None:
+        if stack and stack[-1]["kind"] == "map":
+            stack[-1]["expect_key"] = not stack[-1]["expect_key"]
+
+    for event in yaml.parse(text, Loader=_Loader):
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            raise ScenarioError(f"{source}: {at(event)}: YAML tag {tag!r} is not allowed (scenario files are plain data)")
+        if isinstance(event, yaml.ScalarEvent):
+            try:
+                event.value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ScenarioError(f"{source}: {at(event)}: text with an invalid character (a lone surrogate)") from None
+            parent = stack[-1] if stack else None
+            if parent is not None and parent["kind"] == "map" and parent["expect_key"]:
+                if event.value in parent["keys"]:
+                    raise ScenarioError(f"{source}: {at(event)}: duplicate key {event.value[:40]!r}")
+                parent["keys"].add(event.value)
+            total += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+            child_done()
+        elif isinstance(event, yaml.AliasEvent):
+            total += sizes.get(event.anchor, 1)
+            child_done()
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            if stack and stack[-1]["kind"] == "map" and stack[-1]["expect_key"]:
+                raise ScenarioError(f"{source}: {at(event)}: a key must be plain text")
+            if len(stack) >= MAX_DEPTH:
+                raise ScenarioError(f"{source}: {at(event)}: nested more than {MAX_DEPTH} levels deep")
+            total += 1
+            kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
+            stack.append({"kind": kind, "anchor": event.anchor, "start": total - 1, "keys": set(), "expect_key": True})
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            node = stack.pop()
+            if node["anchor"]:
+                sizes[node["anchor"]] = total - node["start"]
+            child_done()
+        if total > MAX_VALUES:
+            raise ScenarioError(f"{source}: {at(event)}: more than {MAX_VALUES:,} values (after expanding aliases)")
 
 
 class _Reader:
@@ -124,6 +245,9 @@ class _Reader:
     def seq(self, value: Any, path: str) -> list:
         if not isinstance(value, list):
             self.fail(path, f"expected a list, got {_kind(value)}")
+        limit = LIMITS.get(path)
+        if limit is not None and len(value) > limit:
+            self.fail(path, f"at most {limit} entries, got {len(value)}")
         return value
 
     def text(self, value: Any, path: str) -> str:
@@ -131,6 +255,12 @@ class _Reader:
             self.fail(path, f"expected a non-empty string, got {_kind(value)}")
         if "${" in value:
             self.fail(path, "interpolations ('${...}') are not allowed (scenario files are plain data)")
+        if len(value) > MAX_TEXT:
+            self.fail(path, f"at most {MAX_TEXT:,} characters, got {len(value):,}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail(path, "contains an invalid character (a lone surrogate)")
         return value.strip()
 
     def number(self, value: Any, path: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> float:
@@ -175,8 +305,10 @@ class _Reader:
         for key, raw in data.items():
             if key in UNIT_TRAITS:
                 kwargs[key] = self.number(raw, _join(path, key), 0, 1)
+            elif key == "decision_time_h":
+                kwargs[key] = self.number(raw, _join(path, key), *BOUNDS["decision_time_h"])
             else:
-                kwargs[key] = self.number(raw, _join(path, key), 0)
+                kwargs[key] = self.number(raw, _join(path, key), *BOUNDS["reporting_delay_h"])
         return Traits(**kwargs)
 
     # -- sections --------------------------------------------------------------------------
@@ -254,7 +386,7 @@ class _Reader:
                 lat=self.number(z["lat"], f"{path}.lat", -90, 90), lon=self.number(z["lon"], f"{path}.lon", -180, 180),
                 owner=self.choice(z["owner"], f"{path}.owner", OWNERS),
                 domain=self.choice(z["domain"], f"{path}.domain", ZONE_DOMAINS),
-                radius_km=self.number(z.get("radius_km", 0), f"{path}.radius_km", 0),
+                radius_km=self.number(z.get("radius_km", 0), f"{path}.radius_km", *BOUNDS["radius_km"]),
             ))
         if not zones:
             self.fail("theatre.zones", "at least one zone is needed")
@@ -278,7 +410,7 @@ class _Reader:
         patrol = {}
         for zone, weight in patrol_raw.items():
             self.ref(zone, f"{path}.patrol", zones, "zone")
-            patrol[zone] = self.number(weight, f"{path}.patrol.{zone}", 0)
+            patrol[zone] = self.number(weight, f"{path}.patrol.{zone}", *BOUNDS["patrol_weight"])
         if sum(patrol.values()) <= 0:
             self.fail(f"{path}.patrol", "needs at least one zone with a positive weight")
         return ForceSpec(
@@ -286,8 +418,8 @@ class _Reader:
             name=self.text(f["name"], f"{path}.name"), kind=self.text(f["kind"], f"{path}.kind"),
             domain=self.choice(f["domain"], f"{path}.domain", FORCE_DOMAINS),
             base=self.ref(f["base"], f"{path}.base", zones, "zone"), patrol=patrol,
-            sorties_per_day=self.number(f["sorties_per_day"], f"{path}.sorties_per_day", 0),
-            sortie_hours=self.number(f["sortie_hours"], f"{path}.sortie_hours", 0, lo_open=True),
+            sorties_per_day=self.number(f["sorties_per_day"], f"{path}.sorties_per_day", *BOUNDS["sorties_per_day"]),
+            sortie_hours=self.number(f["sortie_hours"], f"{path}.sortie_hours", *BOUNDS["sortie_hours"], lo_open=True),
             traits=self.traits(f.get("traits"), f"{path}.traits", decides=False),
         )
 
@@ -319,7 +451,7 @@ class _Reader:
             self.fail(f"{path}.between", "a channel must join the two sides")
         return ChannelSpec(
             a=a, b=b, kind=self.text(c["kind"], f"{path}.kind"),
-            latency_h=self.number(c["latency_h"], f"{path}.latency_h", 0),
+            latency_h=self.number(c["latency_h"], f"{path}.latency_h", *BOUNDS["latency_h"]),
             availability=self.number(c["availability"], f"{path}.availability", 0, 1),
             quality=self.number(c["quality"], f"{path}.quality", 0, 1),
         )
@@ -327,17 +459,18 @@ class _Reader:
     def exercise(self, value: Any, path: str, zones: dict, horizon_h: float, ids: set[str]) -> ExerciseSpec:
         e = self.mapping(value, path, {"id", "name", "side", "zone", "start_day", "duration_days", "troops", "snap"},
                          ("id", "name", "side", "zone", "start_day", "duration_days", "troops"))
-        start_h = (self.number(e["start_day"], f"{path}.start_day", 1) - 1) * 24
+        start_h = (self.number(e["start_day"], f"{path}.start_day", 1, 367) - 1) * 24
         if start_h >= horizon_h:
             self.fail(f"{path}.start_day", f"starts after the horizon ({horizon_h / 24:g} days)")
-        troops = self.number(e["troops"], f"{path}.troops", 0)
+        troops = self.number(e["troops"], f"{path}.troops", *BOUNDS["troops"])
         if troops != int(troops):
             self.fail(f"{path}.troops", f"must be a whole number, got {e['troops']}")
         return ExerciseSpec(
             id=self.ident(e["id"], f"{path}.id", ids), name=self.text(e["name"], f"{path}.name"),
             side=Side(self.choice(e["side"], f"{path}.side", ("nato", "russia"))),
             zone=self.ref(e["zone"], f"{path}.zone", zones, "zone"), start_h=start_h,
-            duration_h=self.number(e["duration_days"], f"{path}.duration_days", 0, lo_open=True) * 24, troops=int(troops),
+            duration_h=self.number(e["duration_days"], f"{path}.duration_days", *BOUNDS["duration_days"], lo_open=True) * 24,
+            troops=int(troops),
             snap=self.flag(e.get("snap", False), f"{path}.snap"),
         )
 
@@ -348,7 +481,7 @@ class _Reader:
             id=self.ident(b["id"], f"{path}.id", ids), type=self.choice(b["type"], f"{path}.type", INCIDENT_TYPES),
             side=Side(self.choice(b["side"], f"{path}.side", ("nato", "russia"))), actor=self.text(b["actor"], f"{path}.actor"),
             zone=self.ref(b["zone"], f"{path}.zone", zones, "zone"),
-            rate_per_day=self.number(b["rate_per_day"], f"{path}.rate_per_day", 0),
+            rate_per_day=self.number(b["rate_per_day"], f"{path}.rate_per_day", *BOUNDS["rate_per_day"]),
             severity=self.number(b["severity"], f"{path}.severity", 0, 1),
             deliberate_probability=self.number(b["deliberate_probability"], f"{path}.deliberate_probability", 0, 1),
             text=self.text(b["text"], f"{path}.text"),
@@ -357,7 +490,7 @@ class _Reader:
     def inject(self, value: Any, path: str, zones: dict, forces: dict, horizon_h: float, ids: set[str]) -> InjectSpec:
         j = self.mapping(value, path, {"id", "day", "time", "type", "initiator", "zone", "severity", "deliberate", "text"},
                          ("id", "day", "type", "initiator", "zone", "severity", "deliberate", "text"))
-        day = self.number(j["day"], f"{path}.day", 1)
+        day = self.number(j["day"], f"{path}.day", 1, 367)
         hours = self.clock(j.get("time", "00:00"), f"{path}.time")
         at_h = (day - 1) * 24 + hours
         if at_h >= horizon_h:
@@ -373,10 +506,10 @@ class _Reader:
 
     def clock(self, value: Any, path: str) -> float:
         text = self.text(value, path) if isinstance(value, str) else self.fail(path, f'expected "HH:MM", got {_kind(value)}')
-        parts = text.split(":")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
-            self.fail(path, f'expected "HH:MM" (00:00 to 23:59), got {text!r}')
-        return int(parts[0]) + int(parts[1]) / 60
+        m = CLOCK.match(text)
+        if m is None:
+            self.fail(path, f'expected "HH:MM" (00:00 to 23:59), got {text[:20]!r}')
+        return int(m[1]) + int(m[2]) / 60
 
 
 def _join(path: str, key: str) -> str:

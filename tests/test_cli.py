@@ -55,7 +55,12 @@ def test_rerun_from_saved_config_gives_identical_results(tmp_path):
         ("measures.hotline.latncy_h=1", "latncy_h"),
         ("replications=abc", "replications"),
         ("scenario=atlantis", "scenario/atlantis"),
-        ("replications=0", "replications must be at least 1"),
+        ("replications=0", "replications must be between 1 and"),
+        ("seed=-1", "seed must be a whole number from 0"),
+        ("model.tension_relax_h=0", "model.tension_relax_h=0 is out of range: must be in (0, 100000]"),
+        ("model.rung_hold_h=-5", "model.rung_hold_h=-5 is out of range"),
+        ("model.severity_sd=nan", "model.severity_sd: must be a finite number"),
+        ("measures.hotline.latency_h=inf", "measures.hotline.latency_h: must be a finite number"),
         ("scenario_file=/nonexistent/mine.yaml", "/nonexistent/mine.yaml: no such file"),
     ],
 )

@@ -113,13 +113,14 @@ def test_a_crashing_job_loses_no_other_job_and_resume_skips_finished_ones(tmp_pa
     args = ["run", "-m", "measures.unilateral_restraint.enabled=true", "measures.unilateral_restraint.initiator=nato,nowhere",
             "replications=3", "workers=1", "output.report=false", f"hydra.sweep.dir={sweep}"]
     proc = escalation(*args, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # a sweep with a failed job says so, with a count
+    assert "1 of 2 jobs failed" in proc.stderr.splitlines()[-1]
     assert (sweep / "0" / "summary.json").exists() and not (sweep / "0" / "FAILED").exists()
     assert "must be nato or russia" in (sweep / "1" / "FAILED").read_text()
     assert not list((sweep / "1").glob("*.csv")) and not list((sweep / "1").glob(".*.tmp"))
     stamp = (sweep / "0" / "replications.csv").stat().st_mtime_ns
     proc = escalation(*args, "resume=true", cwd=tmp_path)
-    assert proc.returncode == 0 and "complete, skipped (resume=true)" in proc.stdout
+    assert proc.returncode == 1 and "complete, skipped (resume=true)" in proc.stdout
     assert (sweep / "0" / "replications.csv").stat().st_mtime_ns == stamp
     assert "1 job(s) failed" in (compare(sweep) / "comparison.md").read_text()
 
@@ -139,6 +140,17 @@ def test_basic_and_joblib_launchers_give_identical_bytes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     basic, joblib = _sweep_files(tmp_path / "basic"), _sweep_files(tmp_path / "joblib")
     assert len(basic) == 6 and basic == joblib
+
+
+@pytest.mark.slow
+def test_joblib_sweep_with_default_workers_runs_every_job(tmp_path):
+    """The default workers=0 under joblib: one level of parallelism, every job done, same bytes as basic."""
+    sweep = [a for a in SWEEP if not a.startswith("workers=")] + ["replications=120"]
+    assert escalation(*sweep, f"hydra.sweep.dir={tmp_path / 'basic'}", cwd=tmp_path).returncode == 0
+    proc = escalation(*sweep, "hydra/launcher=joblib", f"hydra.sweep.dir={tmp_path / 'joblib'}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not list((tmp_path / "joblib").glob("*/FAILED"))
+    assert _sweep_files(tmp_path / "basic") == _sweep_files(tmp_path / "joblib")
 
 
 def _free_port() -> int:

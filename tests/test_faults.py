@@ -1,0 +1,175 @@
+"""Faults as a careless user or a bad day brings them: failing runs in the user's folders, a full disk,
+kills at the wrong moment, Ctrl-C. Each test failed before the fix it guards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.compare import compare
+from sim.errors import UserError
+
+EXE = Path(sys.executable).with_name("escalation")
+CMD = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
+FAIL_INSIDE_JOB = "+sensitivity={row: 999}"  # passes validation, fails inside the job (after Hydra made the folder)
+
+
+def escalation(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*CMD, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def user_files(folder: Path) -> dict[str, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "notes.txt").write_text("three weeks of work\n")
+    (folder / "sub").mkdir(exist_ok=True)
+    (folder / "sub" / "data.csv").write_text("a,b\n1,2\n")
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run_dir", ["existing", "."])
+def test_a_failed_run_never_deletes_the_users_files(tmp_path, run_dir):
+    folder = tmp_path / "existing"
+    before = user_files(folder)
+    proc = escalation("run", "replications=2", "workers=1", f"hydra.run.dir={run_dir}", FAIL_INSIDE_JOB, cwd=folder if run_dir == "." else tmp_path)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("escalation: error: sensitivity")
+    assert "Traceback" not in proc.stderr
+    assert files_of(folder) == before  # the user's files, and nothing the failed run wrote (.hydra, the log)
+
+
+@pytest.mark.slow
+def test_a_failed_run_in_a_new_folder_leaves_nothing(tmp_path):
+    proc = escalation("run", "replications=2", "workers=1", "hydra.run.dir=new/run", FAIL_INSIDE_JOB, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert not (tmp_path / "new" / "run").exists()
+    proc = escalation("run", "replications=2", "workers=1", FAIL_INSIDE_JOB, cwd=tmp_path)  # the default, time-stamped folder
+    assert proc.returncode == 2 and not list((tmp_path / "outputs").rglob("*.csv")) and not list((tmp_path / "outputs").rglob(".hydra"))
+
+
+def _in_small_disk(tmp_path: Path, size_kb: int, script: str) -> subprocess.CompletedProcess:
+    """Run ``script`` (sh) in a private mount namespace where ``tmp_path/disk`` is a tmpfs of ``size_kb``."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is needed for a real full disk")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    inner = f"mount -t tmpfs -o size={size_kb}k tmpfs {disk} && cd {disk} && {script}"
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {disk}"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({probe.stderr.decode().strip()})")
+    return subprocess.run(["unshare", "-rm", "sh", "-c", inner], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_a_full_disk_fails_each_job_cleanly_and_the_sweep_goes_on(tmp_path):
+    cmd = " ".join(CMD)
+    script = (f"{cmd} run -m replications=20,3 'hydra.sweep.dir=sw'; echo rc=$?; "
+              "find . -name '*.tmp'; for d in sw/*/; do echo \"$d $(ls -A $d | tr '\\n' ' ')\"; head -1 $d/FAILED; done; "
+              f"{cmd} compare sw; echo compare_rc=$?")
+    proc = _in_small_disk(tmp_path, 1500, script)
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out and "IndexError" not in out
+    assert "rc=1" in proc.stdout and "2 of 2 jobs failed" in proc.stderr
+    assert ".tmp" not in proc.stdout  # no temporary file left behind
+    assert proc.stdout.count("the disk is full") == 2  # each job says so in its FAILED (the disk freed first)
+    assert "compare_rc=2" in proc.stdout and "no job finished (2 failed" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_single_run_on_a_full_disk_is_one_line_and_keeps_the_users_files(tmp_path):
+    cmd = " ".join(CMD)
+    script = (f"mkdir mine && echo precious > mine/notes.txt && {cmd} run replications=30 hydra.run.dir=mine; echo rc=$?; "
+              "ls -A mine; find . -name '*.tmp'")
+    proc = _in_small_disk(tmp_path, 1200, script)
+    assert "rc=2" in proc.stdout and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("escalation: error:")
+    assert proc.stdout.split("rc=2", 1)[1].split() == ["notes.txt"]
+
+
+def test_compare_reports_an_empty_failed_file(tmp_path):
+    job = tmp_path / "0"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("- measures=none\n")
+    (job / "FAILED").write_bytes(b"")  # what a job leaves when even its error cannot be written
+    with pytest.raises(UserError, match="no job finished"):
+        compare(tmp_path)
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    kids = [int(x) for x in out.split()]
+    return kids + [g for k in kids for g in _children(k)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split()[2] == "Z")
+
+
+def _wait_for(predicate, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_orphan_workers_and_the_next_run_cleans_its_temporaries(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([*CMD, "run", "replications=3000", "workers=2", f"hydra.run.dir={out}"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: len(_children(proc.pid)) >= 3 and list(out.glob(".*.tmp")))  # forkserver + 2 workers, writing
+    tree = _children(proc.pid)
+    proc.kill()
+    proc.wait()
+    _wait_for(lambda: not any(_alive(p) for p in tree), timeout=10)  # the workers die with their parent
+    assert list(out.glob(".*.tmp"))  # what a kill leaves ...
+    again = escalation("run", "replications=2", "workers=1", "output.report=false", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert not list(out.glob(".*.tmp"))  # ... the next run into that folder removes
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([*CMD, "run", "replications=5000", "workers=2", f"hydra.run.dir={out}"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for(lambda: len(_children(proc.pid)) >= 3 and list(out.glob(".*.tmp")))
+    tree = _children(proc.pid)
+    start = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - start < 5.0
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "escalation: interrupted"
+    assert "Traceback" not in err
+    assert not out.exists()  # the folder was this run's own
+    _wait_for(lambda: not any(_alive(p) for p in tree), timeout=10)
+
+
+@pytest.mark.slow
+def test_a_job_killed_during_its_report_is_rerun_by_resume(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["run", "-m", "replications=40", "workers=1", f"hydra.sweep.dir={sweep}"]
+    proc = subprocess.Popen([*CMD, *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: (sweep / "0" / "report").is_dir())
+    proc.kill()
+    proc.wait()
+    assert not (sweep / "0" / "summary.json").exists()  # the completeness marker is written last
+    again = escalation(*args, "resume=true", cwd=tmp_path)
+    assert again.returncode == 0 and "complete, skipped" not in again.stdout
+    assert (sweep / "0" / "summary.json").exists() and (sweep / "0" / "report" / "report.html").exists()
+    assert not list((sweep / "0").rglob(".*.tmp"))
