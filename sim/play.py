@@ -29,7 +29,6 @@ from sim.output import _clean, atomic_write
 from sim.runner import run_replications
 from sim.stats import wilson
 
-SAVE_FORMAT = "escalation-game/1"
 SIDES = {"nato": (Side.NATO,), "russia": (Side.RUSSIA,), "both": (Side.NATO, Side.RUSSIA)}
 
 
@@ -43,7 +42,9 @@ class GameSettings:
     measures: dict[str, dict[str, Any]]
     seed: int
     side: str  # nato | russia | both
-    overrides: list[str] = field(default_factory=list)  # as given, for the save file and the log
+    overrides: list[str] = field(default_factory=list)  # as given on the command line
+    era: str | None = None  # the era preset's name, if any
+    scenario_data: dict[str, Any] | None = None  # the scenario as data, when it came from the user's own file
 
 
 class Game:
@@ -172,10 +173,10 @@ class Game:
 
     # ------------------------------------------------------------------ save / load
     def to_dict(self) -> dict[str, Any]:
-        """The save file's content: settings and the command list (plain JSON)."""
-        s = self.settings
-        return {"format": SAVE_FORMAT, "scenario": s.scenario_name, "side": s.side, "seed": s.seed,
-                "overrides": list(s.overrides), "time_h": self.time_h, "commands": list(self.commands)}
+        """The save file's content: settings and the command list (plain JSON, schema in ``sim.saves``)."""
+        from sim.saves import save_content
+
+        return save_content(self.settings, self.commands, self.time_h)
 
     def save(self, path: Path) -> None:
         """Write the save file atomically."""
@@ -275,29 +276,3 @@ class Debrief:
             f"rung {s['player_peak']} or higher; P(peak rung >= 4) = {s['model_p_rung_4']:.1%} [{lo:.1%}, {hi:.1%}]; "
             f"mean crisis days {s['model_mean_crisis_days']:.2f}.\n{verdict}"
         )
-
-
-def read_save(path: Path) -> dict[str, Any]:
-    """Read and check a save file (plain JSON; nothing in it is executed)."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such save file") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not a save file (invalid JSON: {exc.msg}, line {exc.lineno})") from None
-    return check_save(data, str(path))
-
-
-def check_save(data: Any, where: str) -> dict[str, Any]:
-    """Validate a save file's content; errors name the field."""
-    if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
-        raise UserError(f"{where}: format: not an {SAVE_FORMAT} save file")
-    for key, kind in (("scenario", str), ("side", str), ("seed", int), ("overrides", list), ("commands", list)):
-        if not isinstance(data.get(key), kind):
-            raise UserError(f"{where}: {key}: missing or not a {kind.__name__}")
-    if data["side"] not in SIDES:
-        raise UserError(f"{where}: side: {data['side']!r} must be one of nato, russia, both")
-    for i, c in enumerate(data["commands"]):
-        if not isinstance(c, dict) or c.get("op") not in ("advance", "channel", "decide", "inject"):
-            raise UserError(f"{where}: commands[{i}]: not a game command")
-    return data

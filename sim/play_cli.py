@@ -11,7 +11,6 @@ session can be scripted (``escalation play ... < moves.txt``).
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,40 +27,6 @@ Any time:       [Enter] / n       run on to the next decision (or the end)
                 st                status                 h        this help
                 q                 quit (no debrief)
 """
-_hydra_lock = threading.Lock()
-
-
-def compose_settings(overrides: list[str], side: str, seed: int | None = None):
-    """Game settings from Hydra overrides (``scenario=...``, ``measures=...``, ``seed=...``)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from sim.cli import describe_hydra_error
-    from sim.config import check_ranges, measure_settings, model_params, register_configs
-    from sim.job import load_configured_scenario
-    from sim.paths import CONF_DIR
-    from sim.play import GameSettings
-
-    register_configs()
-    with _hydra_lock:
-        try:
-            if any(o.is_sweep_override() for o in OverridesParser.create().parse_overrides(list(overrides))):
-                raise UserError("a game is one configuration: sweeps (a,b) are not allowed in play")
-            with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-                cfg = compose("config", overrides=list(overrides))
-        except (HydraException, OmegaConfBaseException, ValueError) as exc:
-            raise UserError(describe_hydra_error(exc)) from None
-    if seed is not None:
-        cfg.seed = seed
-    check_ranges(cfg)
-    scenario = load_configured_scenario(cfg)
-    return GameSettings(scenario_name=cfg.scenario.name if not cfg.scenario_file else str(cfg.scenario_file),
-                        scenario=scenario, params=model_params(cfg), measures=measure_settings(cfg),
-                        seed=int(cfg.seed if seed is None else seed), side=side, overrides=list(overrides))
-
-
 def parse_args(args: list[str]) -> tuple[dict[str, str], list[str]]:
     """Split play's own keys from Hydra overrides."""
     own, overrides = {}, []
@@ -81,15 +46,16 @@ def parse_args(args: list[str]) -> tuple[dict[str, str], list[str]]:
 def play_command(args: list[str]) -> int:
     """Entry point of ``escalation play``."""
     from sim.cli import fail
-    from sim.play import Game, read_save
+    from sim.play import Game
+    from sim.saves import compose_settings, read_save, settings_from_save
 
     try:
         own, overrides = parse_args(args)
         if "load" in own:
             saved = read_save(Path(own["load"]))
             if overrides or "side" in own:
-                raise UserError("load= restores the saved scenario, side and overrides: give no others")
-            settings = compose_settings(saved["overrides"], saved["side"], seed=saved["seed"])
+                raise UserError("load= restores the saved scenario, side and settings: give no others")
+            settings = settings_from_save(saved, own["load"])
             game = Game.replay(settings, saved["commands"])
         else:
             side = own.get("side")

@@ -91,6 +91,23 @@ def library(directory: Path = SCENARIO_DIR) -> dict[str, Path]:
 def load_scenario(path: str | Path) -> ScenarioSpec:
     """Read and validate one scenario file (a regular file of at most ``MAX_BYTES``)."""
     path = Path(path)
+    return parse_scenario(_read_text(path), str(path), default_name=path.stem)
+
+
+def read_scenario_data(path: str | Path) -> dict[str, Any]:
+    """The plain data of a valid scenario file (to embed it in a save file)."""
+    path = Path(path)
+    text = _read_text(path)
+    data = _safe_yaml(text, str(path))
+    data = dict(data) if isinstance(data, dict) else data
+    if isinstance(data, dict):
+        data.setdefault("name", path.stem)
+    parse_scenario_data(data, str(path), default_name=path.stem)
+    return data  # type: ignore[return-value]
+
+
+def _read_text(path: Path) -> str:
+    """A scenario file's text: a regular file of at most ``MAX_BYTES``, UTF-8."""
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
@@ -109,7 +126,7 @@ def load_scenario(path: str | Path) -> ScenarioSpec:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return parse_scenario(text, str(path), default_name=path.stem)
+    return text
 
 
 def parse_scenario(text: str, source: str, default_name: str = "scenario") -> ScenarioSpec:

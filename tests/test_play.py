@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from sim.errors import UserError
-from sim.play import Game, read_save
-from sim.play_cli import compose_settings
+from sim.play import Game
+from sim.saves import compose_settings, read_save, settings_from_save
 from sim.runner import run_replications
 
 EXE = Path(sys.executable).with_name("escalation")
@@ -68,7 +68,7 @@ def test_same_seed_and_same_choices_give_the_same_game_and_a_save_replays_it(tmp
             half.decide(policy(half.briefing()))
     half.save(tmp_path / "game.json")
     saved = read_save(tmp_path / "game.json")
-    loaded = Game.replay(compose_settings(saved["overrides"], saved["side"], seed=saved["seed"]), saved["commands"])
+    loaded = Game.replay(settings_from_save(saved, "game.json"), saved["commands"])
     assert loaded.events == half.events and loaded.time_h == half.time_h
     play_through(loaded, policy)
     play_through(half, policy)
@@ -152,7 +152,7 @@ def test_game_log_has_the_run_events_format(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [("not json", "invalid JSON"), ('{"format": "other"}', "format"),
-     ('{"format": "escalation-game/1", "scenario": "x", "side": "nato", "seed": 0, "overrides": [], "commands": [{"op": "fly"}]}',
+     ('{"format": "escalation-game/1", "scenario": "baltic_air_policing", "side": "nato", "seed": 0, "overrides": [], "commands": [{"op": "fly"}]}',
       "commands[0]")],
 )
 def test_bad_save_files_are_named_with_the_problem(tmp_path, content, message):

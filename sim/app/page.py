@@ -13,6 +13,7 @@ import json
 import threading
 import time
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,8 @@ from sim.core.measures import registry
 from sim.core.spec import INCIDENT_TYPES
 from sim.errors import UserError
 from sim.output import RunWriter, write_summary
-from sim.play import Game, check_save
-from sim.play_cli import compose_settings
+from sim.play import Game
+from sim.saves import compose_settings, parse_save, settings_from_save
 from sim.provenance import expand_source
 from sim.report import figures
 from sim.runner import run_replications
@@ -397,12 +398,21 @@ def FacilitatorPanel(game: Game, rev: int) -> None:
         solara.FileDrop(label="Drop a saved game.json here to load it", on_file=load_game, lazy=False)
 
 
-def load_game(info) -> None:  # noqa: D103
+def upload_name(info) -> str:
+    """The dropped file's name, safe to show: its last part, printable characters only, at most 60."""
+    name = Path(str(info.get("name", "") or "save file")).name
+    return "".join(ch for ch in name if ch.isprintable())[:60] or "save file"
+
+
+def load_game(info) -> None:
+    """Load a dropped save file: checked against the save schema (``sim.saves``), then replayed."""
+    name = upload_name(info)
     try:
-        data = check_save(json.loads(info["data"]), info["name"])
-        game = Game.replay(compose_settings(data["overrides"], data["side"], seed=data["seed"]), data["commands"])
-    except (UserError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        game_note.set(f"Could not load {info['name']}: {exc}")
+        data = info.get("data") or b""
+        save = parse_save(data if isinstance(data, bytes) else bytes(data), name)
+        game = Game.replay(settings_from_save(save, name), save["commands"])
+    except UserError as exc:
+        game_note.set(f"Could not load {exc}")
         return
     paused.set(True)
     game_box.set(game)
