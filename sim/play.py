@@ -205,11 +205,12 @@ class Game:
 
     # ------------------------------------------------------------------ debrief
     def debrief(self, replications: int = 200, workers: int = 1,
-                progress: Callable[[int], None] | None = None) -> Debrief:
-        """The player's path against the model's outcomes from the same starting point."""
+                progress: Callable[[int], None] | None = None, ensemble=None) -> Debrief:
+        """The player's path against the model's outcomes from the same starting point (``ensemble``: runs already made)."""
         s = self.settings
-        ensemble = run_replications(s.scenario, s.params, s.measures, n=replications, seed=s.seed, workers=workers,
-                                    record_events=False, progress=progress)
+        if ensemble is None:
+            ensemble = run_replications(s.scenario, s.params, s.measures, n=replications, seed=s.seed, workers=workers,
+                                        record_events=False, progress=progress)
         peaks = np.array([r.outcome["peak_rung"] for r in ensemble.replications])
         series = np.array([r.timeseries["rung"] for r in ensemble.replications])
         player = self.model.outcome()

@@ -21,7 +21,9 @@ def app(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--host", "0.0.0.0"], "add --public"), (["--host", "192.168.1.10"], "add --public"),
-     (["--port", "0"], "between 1 and 65535"), (["--host", "my laptop"], "not an IP address"), (["--colour"], "unrecognized")],
+     (["--port", "0"], "between 1 and 65535"), (["--host", "my laptop"], "not an IP address"), (["--colour"], "unrecognized"),
+     (["--allow-host", "laptop"], "add --public"), (["--max-replications", "0"], "between 1 and"),
+     (["--host", "0.0.0.0", "--public", "--allow-host", "http://x"], "without port or scheme")],
 )
 def test_bad_or_exposing_options_are_refused_with_exit_2(tmp_path, args, message):
     proc = app(*args, cwd=tmp_path)
@@ -35,3 +37,89 @@ def test_the_server_runs_on_loopback_offline_by_default():
     assert Path(cmd[cmd.index("run") + 1]).name == "page.py" and Path(cmd[cmd.index("run") + 1]).exists()
     env = server_env()
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert set(env["ESCALATION_ALLOWED_HOSTS"].split(",")) == {"127.0.0.1:8521", "localhost:8521", "[::1]:8521"}
+
+
+def test_guard_refuses_foreign_hosts_and_origins():
+    import asyncio
+
+    from sim.app.guard import HostOriginGuard, allowed_hosts
+
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    guard = HostOriginGuard(inner, allowed_hosts("127.0.0.1", 8521))
+
+    def status(headers: dict[str, str]) -> int:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        async def receive():
+            return {"type": "http.request"}
+
+        scope = {"type": "http", "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+        asyncio.run(guard(scope, receive, send))
+        return sent[0]["status"]
+
+    assert status({"host": "127.0.0.1:8521"}) == 200
+    assert status({"host": "localhost:8521", "origin": "http://localhost:8521"}) == 200
+    assert status({"host": "evil.example:8521"}) == 403  # DNS rebinding: a foreign name for our address
+    assert status({"host": "127.0.0.1:8521", "origin": "http://evil.example"}) == 403  # a page elsewhere
+    assert status({"host": "127.0.0.1:8521", "origin": "null"}) == 403
+    assert status({}) == 403
+    public = allowed_hosts("0.0.0.0", 8521, ["workshop-laptop", "192.168.1.20"])
+    assert {"workshop-laptop:8521", "192.168.1.20:8521", "127.0.0.1:8521"} <= public and "0.0.0.0:8521" not in public
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_the_running_app_refuses_cross_origin_http_and_websocket(tmp_path):
+    pytest.importorskip("solara")
+    import http.client
+    import time
+
+    port = _free_port()
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
+    server = subprocess.Popen([*cmd, "app", "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def request(path: str, headers: dict[str, str]) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.putrequest("GET", path, skip_host=True)
+        for k, v in headers.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        code = conn.getresponse().status
+        conn.close()
+        return code
+
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if request("/", {"Host": f"127.0.0.1:{port}"}) == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the app did not start"
+            time.sleep(0.5)
+        own = {"Host": f"127.0.0.1:{port}"}
+        assert request("/", {"Host": f"localhost:{port}"}) == 200
+        assert request("/", {"Host": f"attacker.example:{port}"}) == 403
+        assert request("/", {**own, "Origin": "http://attacker.example"}) == 403
+        upgrade = {**own, "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        assert request("/jupyter/api/kernels/k/channels?session_id=s", {**upgrade, "Origin": "http://attacker.example"}) == 403
+        assert request("/jupyter/api/kernels/k/channels?session_id=s", {**upgrade, "Origin": f"http://127.0.0.1:{port}"}) != 403
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -31,7 +31,7 @@ from sim.play import Game
 from sim.saves import compose_settings, parse_save, settings_from_save
 from sim.provenance import expand_source
 from sim.report import figures
-from sim.runner import run_replications
+from sim.app.work import Cancelled, check_request, max_replications, run_bounded
 from sim.scenario_io import library
 from sim.stats import mean_ci
 from sim.verdict import format_verdict
@@ -63,6 +63,42 @@ inject_zone = solara.reactive("")
 inject_severity = solara.reactive(0.6)
 inject_deliberate = solara.reactive(False)
 _game_lock = threading.Lock()
+MAX_REPLICATIONS = max_replications()
+MAX_SEED = 2**63 - 1
+_closed: dict[str, threading.Event] = {}  # per session (browser tab): set when the session ends
+
+
+def _session_id() -> str:
+    from solara.server import kernel_context
+
+    try:
+        return kernel_context.get_current_context().id
+    except Exception:  # outside a session (tests)
+        return "local"
+
+
+def _session_closed() -> threading.Event:
+    return _closed.setdefault(_session_id(), threading.Event())
+
+
+@solara.lab.on_kernel_start
+def _track_session():
+    """When a participant's session ends (the tab closed), its running work stops at its next replication."""
+    sid = _session_id()
+    event = _closed.setdefault(sid, threading.Event())
+
+    def cleanup() -> None:
+        event.set()
+        _closed.pop(sid, None)
+
+    return cleanup
+
+
+def _work(task, n: int, settings, start: float = 0.0, span: float = 100.0, record_events: bool = True):
+    """``n`` replications for ``task``, in fair turns with the other participants; stops on Cancel or session end."""
+    closed = _session_closed()
+    return run_bounded(settings, n, who=_session_id(), cancelled=lambda: closed.is_set() or not task.is_current(),
+                       progress=progress_into(task, n, start, span), record_events=record_events)
 
 
 def Md(text: str, style: str | None = None, classes: list[str] | None = None):
@@ -94,9 +130,11 @@ def progress_into(task, n: int, start: float = 0.0, span: float = 100.0):
 @solara.lab.task
 def run_task() -> dict[str, Any]:
     """Run the replications of the chosen configuration."""
-    n = int(replications.value)
-    s = _settings(enabled.value)
-    ens = run_replications(s.scenario, s.params, s.measures, n=n, seed=s.seed, workers=1, progress=progress_into(run_task, n))
+    n = check_request(int(replications.value), MAX_REPLICATIONS)
+    try:
+        ens = _work(run_task, n, _settings(enabled.value))
+    except Cancelled:
+        return None
     summary = ens.summary()
     return {"ensemble": ens, "summary": summary, "verdict": format_verdict(summary), "at": time.time()}
 
@@ -104,12 +142,13 @@ def run_task() -> dict[str, Any]:
 @solara.lab.task
 def compare_task() -> dict[str, Any]:
     """Run the two measure sets on the same replication seeds (common random numbers)."""
-    n = int(replications.value)
+    n = check_request(int(replications.value), MAX_REPLICATIONS)
     out = {}
-    for k, (label, names) in enumerate((("A", compare_a.value), ("B", compare_b.value))):
-        s = _settings(names)
-        out[label] = run_replications(s.scenario, s.params, s.measures, n=n, seed=s.seed, workers=1,
-                                      record_events=False, progress=progress_into(compare_task, n, 50.0 * k, 50.0))
+    try:
+        for k, (label, names) in enumerate((("A", compare_a.value), ("B", compare_b.value))):
+            out[label] = _work(compare_task, n, _settings(names), 50.0 * k, 50.0, record_events=False)
+    except Cancelled:
+        return None
     return out
 
 
@@ -181,8 +220,13 @@ def Settings() -> None:
     with solara.Row():
         solara.InputInt(label="Replications", value=replications)
         solara.InputInt(label="Seed", value=seed)
-    if replications.value < 1:
-        solara.Error("Replications must be at least 1.")
+    if not _request_ok():
+        solara.Error(f"Replications must be between 1 and {MAX_REPLICATIONS:,} (the facilitator's limit); "
+                     f"the seed between 0 and 2^63-1.")
+
+
+def _request_ok() -> bool:
+    return 1 <= replications.value <= MAX_REPLICATIONS and 0 <= seed.value <= MAX_SEED
 
 
 @solara.component
@@ -193,7 +237,10 @@ def RunTab() -> None:
             Settings()
             MeasureToggles()
         with solara.Column():
-            solara.Button("Run", color="primary", on_click=run_task, disabled=run_task.pending or replications.value < 1)
+            with solara.Row():
+                solara.Button("Run", color="primary", on_click=run_task, disabled=run_task.pending or not _request_ok())
+                if run_task.pending:
+                    solara.Button("Cancel", on_click=run_task.cancel, classes=["cancel-run"])
             if run_task.pending:
                 solara.ProgressLinear(run_task.progress or True)
                 solara.Text(f"Running {replications.value} replications...")
@@ -220,7 +267,10 @@ def CompareTab() -> None:
     with solara.Columns([1, 1]):
         solara.SelectMultiple("Measure set A", values=compare_a, all_values=names)
         solara.SelectMultiple("Measure set B", values=compare_b, all_values=names)
-    solara.Button("Compare A and B", color="primary", on_click=compare_task, disabled=compare_task.pending)
+    with solara.Row():
+        solara.Button("Compare A and B", color="primary", on_click=compare_task, disabled=compare_task.pending or not _request_ok())
+        if compare_task.pending:
+            solara.Button("Cancel", on_click=compare_task.cancel, classes=["cancel-compare"])
     if compare_task.pending:
         solara.ProgressLinear(compare_task.progress or True)
     if compare_task.error:
@@ -308,7 +358,11 @@ def _act(fn) -> None:
 def debrief_task() -> dict[str, Any]:
     """The model plays both sides from the game's starting point."""
     game = game_box.value
-    d = game.debrief(DEBRIEF_RUNS, progress=progress_into(debrief_task, DEBRIEF_RUNS))
+    try:
+        ens = _work(debrief_task, DEBRIEF_RUNS, game.settings, record_events=False)
+    except Cancelled:
+        return None
+    d = game.debrief(ensemble=ens)
     return {"game": game, "text": d.text(), "debrief": d}
 
 

@@ -2,7 +2,9 @@
 
 The app's front-end files come from the ``solara-assets`` package installed with the ``app``
 extra, so the page works with no internet (workshop venues, CI). Solara's telemetry is switched
-off for the same reason.
+off for the same reason. Requests must name a host the app is served under (``sim.app.guard``):
+loopback names, the listening address, and any ``--allow-host`` the facilitator adds with
+``--public``. ``--max-replications`` bounds what one page may ask for.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8521
+DEFAULT_MAX_REPLICATIONS = 2000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,13 +29,19 @@ class _Parser(argparse.ArgumentParser):
 def server_command(host: str, port: int) -> list[str]:
     """The ``solara run`` command line for the app."""
     page = Path(__file__).with_name("page.py")
-    return [sys.executable, "-m", "solara", "run", str(page), "--host", host, "--port", str(port), "--production", "--no-check-version"]
+    return [sys.executable, "-m", "sim.app.server", "run", str(page), "--host", host, "--port", str(port), "--production",
+            "--no-check-version"]
 
 
-def server_env() -> dict[str, str]:
-    """Environment for the server: no telemetry, no CDN, assets from the install."""
+def server_env(host: str = LOOPBACK, port: int = DEFAULT_PORT, allow: list[str] | None = None,
+               max_replications: int = DEFAULT_MAX_REPLICATIONS) -> dict[str, str]:
+    """Environment for the server: no telemetry, no CDN, assets from the install, the hosts and limits."""
+    from sim.app.guard import allowed_hosts
+
     return {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_TELEMETRY_SENTRY_ENABLE": "False",
-            "SOLARA_CDN": "", "MPLBACKEND": "Agg"}
+            "SOLARA_CDN": "", "MPLBACKEND": "Agg",
+            "ESCALATION_ALLOWED_HOSTS": ",".join(sorted(allowed_hosts(host, port, allow or []))),
+            "ESCALATION_MAX_REPLICATIONS": str(max_replications)}
 
 
 def app_command(args: list[str]) -> int:
@@ -41,7 +50,18 @@ def app_command(args: list[str]) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--host", default=LOOPBACK, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--public", action="store_true", help="allow an address other than loopback")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="with --public: a name or address participants use to reach the app (repeatable)")
+    parser.add_argument("--max-replications", type=int, default=DEFAULT_MAX_REPLICATIONS,
+                        help=f"most replications one page may run at once (default {DEFAULT_MAX_REPLICATIONS})")
     opts = parser.parse_args(args)
+    if opts.allow_host and not opts.public:
+        parser.error("--allow-host exposes the app to other machines' names: add --public if you mean it")
+    for name in opts.allow_host:
+        if not name or any(c in name for c in "/,:@ ") or len(name) > 253:
+            parser.error(f"--allow-host {name!r}: give a host name or an IPv4 address, without port or scheme")
+    if not 1 <= opts.max_replications <= 1_000_000:
+        parser.error(f"--max-replications {opts.max_replications}: must be between 1 and 1000000")
     if not 1 <= opts.port <= 65535:
         parser.error(f"--port {opts.port}: must be between 1 and 65535")
     try:
@@ -57,5 +77,5 @@ def app_command(args: list[str]) -> int:
         return 2
     print(f"Escalation workshop app on http://{opts.host}:{opts.port}/  (Ctrl-C to stop)", flush=True)
     cmd = server_command(opts.host, opts.port)
-    os.execve(cmd[0], cmd, server_env())
+    os.execve(cmd[0], cmd, server_env(opts.host, opts.port, opts.allow_host, opts.max_replications))
     return 0  # not reached

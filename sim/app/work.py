@@ -1,0 +1,98 @@
+"""Bounded, cancellable, fairly shared work for the web app (no Solara here, so it can be tested alone).
+
+Several participants share one server. Each replication a page asks for is one *turn*; turns
+are granted first come, first served, one at a time, and a run asks again for each
+replication, so two runs started together advance together (round robin) instead of the
+second waiting for the first. A run stops at its next turn when it is cancelled: the Cancel
+button, or the participant's page closing (its session ends). What a page may ask for is
+bounded by ``max_replications`` (``escalation app --max-replications``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sim.errors import UserError
+from sim.runner import Ensemble, run_replication
+
+DEFAULT_MAX_REPLICATIONS = 2000
+
+
+class Cancelled(Exception):
+    """The work was cancelled (Cancel pressed, or the page that asked for it closed)."""
+
+
+def max_replications() -> int:
+    """The facilitator's bound on replications per request (``ESCALATION_MAX_REPLICATIONS``)."""
+    try:
+        value = int(os.environ.get("ESCALATION_MAX_REPLICATIONS", DEFAULT_MAX_REPLICATIONS))
+    except ValueError:
+        return DEFAULT_MAX_REPLICATIONS
+    return value if value >= 1 else DEFAULT_MAX_REPLICATIONS
+
+
+class FairShare:
+    """Turns granted in arrival order, ``slots`` at a time; a waiting turn gives up when it is cancelled."""
+
+    def __init__(self, slots: int = 1):
+        self.slots = slots
+        self._cond = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._running = 0
+        self.granted: list[str] = []  # who got each turn, in order (kept short: for tests and diagnostics)
+
+    @contextmanager
+    def turn(self, who: str, cancelled: Callable[[], bool] = lambda: False) -> Iterator[None]:
+        ticket = object()
+        with self._cond:
+            self._queue.append(ticket)
+            while not (self._queue[0] is ticket and self._running < self.slots):
+                if cancelled():
+                    self._queue.remove(ticket)
+                    self._cond.notify_all()
+                    raise Cancelled
+                self._cond.wait(0.1)
+            self._queue.popleft()
+            self._running += 1
+            self.granted.append(who)
+            del self.granted[:-1000]
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+
+
+SHARE = FairShare(slots=1)
+
+
+def check_request(n: int, limit: int | None = None) -> int:
+    """``n`` replications, if a page may ask for them; ``UserError`` otherwise."""
+    limit = max_replications() if limit is None else limit
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= limit:
+        raise UserError(f"replications must be between 1 and {limit:,} (the facilitator's limit), got {n}")
+    return n
+
+
+def run_bounded(settings, n: int, *, who: str, cancelled: Callable[[], bool] = lambda: False,
+                progress: Callable[[int], None] | None = None, record_events: bool = True,
+                share: FairShare = SHARE, limit: int | None = None) -> Ensemble:
+    """``n`` replications of ``settings`` (a ``GameSettings``), one fair turn each; ``Cancelled`` when cancelled."""
+    check_request(n, limit)
+    enabled = [k for k, v in settings.measures.items() if v.get("enabled")]
+    ensemble = Ensemble(settings.scenario.name, settings.seed, enabled)
+    for i in range(n):
+        if cancelled():
+            raise Cancelled
+        with share.turn(who, cancelled):
+            rep = run_replication(settings.scenario, settings.params, settings.measures, settings.seed, i, record_events)
+        ensemble.replications.append(rep)
+        if progress:
+            progress(1)
+    return ensemble
