@@ -189,7 +189,7 @@ def run_command(args: list[str]) -> int:
     """Validate the overrides, note what the run folder holds, then hand over to the Hydra app."""
     from sim.config import register_configs
     from sim.errors import UserError
-    from sim.job import SWEEP, note_run_dir
+    from sim.job import SWEEP, note_run_dir, prepare_ray_auth
 
     register_configs()
     overrides = [a for a in args if not a.startswith("-")]
@@ -199,6 +199,8 @@ def run_command(args: list[str]) -> int:
         return fail(str(exc))
     run_dir = [a.split("=", 1)[1] for a in overrides if a.startswith("hydra.run.dir=")]
     note_run_dir(run_dir[-1] if run_dir else None)
+    if any("ray" in a for a in args):
+        prepare_ray_auth()
     sys.argv = ["escalation run", *args]
     SWEEP.clear()
     _hydra_app()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import re
 import shutil
 import sys
@@ -59,6 +60,22 @@ def note_run_dir(value: str | None) -> None:
         path = Path(value).expanduser().resolve()
         names = {p.name for p in path.iterdir()} if path.is_dir() else None
         _BEFORE.update(path=path, names=names)
+
+
+def prepare_ray_auth(environ=None) -> None:
+    """Send Ray's token when one exists, as ``ray start`` does.
+
+    A local ``hydra/launcher=ray`` run leaves ``~/.ray/auth_token``; a later ``ray start --head``
+    then turns token authentication on, but a driver joining an existing cluster sends no token
+    unless ``RAY_AUTH_MODE=token`` is set, and fails with "InvalidAuthToken". So: if the user has
+    not chosen a mode and a token is there, choose token mode (Ray's own rule for ``ray start``).
+    """
+    environ = os.environ if environ is None else environ
+    if "RAY_AUTH_MODE" in environ:
+        return
+    path = Path(environ.get("RAY_AUTH_TOKEN_PATH") or Path(environ.get("HOME", str(Path.home()))) / ".ray" / "auth_token")
+    if environ.get("RAY_AUTH_TOKEN") or path.is_file():
+        environ["RAY_AUTH_MODE"] = "token"
 
 
 def load_configured_scenario(cfg):

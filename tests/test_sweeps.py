@@ -161,12 +161,29 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_ray_launcher_on_a_local_cluster_gives_identical_bytes(tmp_path):
+def test_both_ray_routes_in_either_order_give_identical_bytes(tmp_path):
+    """Ray starting its own cluster (hydra/launcher=ray) leaves ~/.ray/auth_token; the cluster route run after it
+    (ray start --head, then hydra/launcher=ray_local) must still work. A fresh HOME: nothing from earlier runs counts."""
     pytest.importorskip("ray")
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env.update(HOME=str(home), RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0")
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
+
+    def sweep(name: str, *launcher: str) -> None:
+        log = tmp_path / f"{name}.log"
+        with log.open("w") as handle:  # a file, not a pipe: Ray's log forwarding keeps pipes open past the exit
+            proc = subprocess.run([*cmd, *SWEEP, *launcher, f"hydra.sweep.dir={tmp_path / name}"], cwd=tmp_path, stdout=handle,
+                                  stderr=subprocess.STDOUT, env=env, timeout=600)
+        assert proc.returncode == 0, log.read_text()[-3000:]
+
+    sweep("basic")
+    sweep("ray_own", "hydra/launcher=ray")  # Ray starts (and stops) its own local cluster
+    assert (home / ".ray" / "auth_token").is_file()  # ... and leaves its token behind
     port = _free_port()
-    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
     log = tmp_path / "ray_start.log"
     with log.open("w") as handle:  # not a pipe: Ray's daemons would hold it open and the call would never return
         start = subprocess.run([ray, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
@@ -174,18 +191,27 @@ def test_ray_launcher_on_a_local_cluster_gives_identical_bytes(tmp_path):
                                env=env, timeout=180)
     assert start.returncode == 0, log.read_text()
     try:
-        assert escalation(*SWEEP, f"hydra.sweep.dir={tmp_path / 'basic'}", cwd=tmp_path).returncode == 0
-        cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
-        run_log = tmp_path / "ray_run.log"
-        with run_log.open("w") as handle:  # a file again: Ray's log forwarding keeps pipes open past the exit
-            proc = subprocess.run([*cmd, *SWEEP, "hydra/launcher=ray_local", f"hydra.launcher.ray.init.address=127.0.0.1:{port}",
-                                   f"hydra.sweep.dir={tmp_path / 'ray'}"], cwd=tmp_path, stdout=handle,
-                                  stderr=subprocess.STDOUT, env=env, timeout=600)
-        assert proc.returncode == 0, run_log.read_text()[-3000:]
-        assert _sweep_files(tmp_path / "basic") == _sweep_files(tmp_path / "ray")
+        sweep("ray_cluster", "hydra/launcher=ray_local", f"hydra.launcher.ray.init.address=127.0.0.1:{port}")
     finally:
         subprocess.run([ray, "stop", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=120)
         time.sleep(1)
+    basic = _sweep_files(tmp_path / "basic")
+    assert basic == _sweep_files(tmp_path / "ray_own") == _sweep_files(tmp_path / "ray_cluster")
+
+
+def test_ray_token_mode_follows_rays_own_rule(tmp_path):
+    from sim.job import prepare_ray_auth
+
+    env = {"HOME": str(tmp_path)}
+    prepare_ray_auth(env)
+    assert "RAY_AUTH_MODE" not in env  # no token: nothing to send
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("x" * 32)
+    prepare_ray_auth(env)
+    assert env["RAY_AUTH_MODE"] == "token"
+    chosen = {"HOME": str(tmp_path), "RAY_AUTH_MODE": "disabled"}
+    prepare_ray_auth(chosen)
+    assert chosen["RAY_AUTH_MODE"] == "disabled"  # the user's choice stands
 
 
 @pytest.mark.slow
