@@ -22,7 +22,7 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
                                             gather a sweep: tidy tables, intervals, effects, comparison.md
        escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F]
                                             tabletop play in the terminal (h in the game for help)
-       escalation app [--port 8521] [--host 127.0.0.1 [--public]]
+       escalation app [--port 8521] [--host 127.0.0.1 [--public --allow-host NAME ...]] [--max-replications 2000]
                                             the workshop web app (127.0.0.1 unless --public)
 
 examples:

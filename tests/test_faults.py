@@ -173,3 +173,24 @@ def test_a_job_killed_during_its_report_is_rerun_by_resume(tmp_path):
     assert again.returncode == 0 and "complete, skipped" not in again.stdout
     assert (sweep / "0" / "summary.json").exists() and (sweep / "0" / "report" / "report.html").exists()
     assert not list((sweep / "0").rglob(".*.tmp"))
+
+
+@pytest.mark.slow
+def test_a_run_that_cannot_fit_on_the_disk_is_refused_before_it_writes(tmp_path):
+    cmd = " ".join(CMD)
+    proc = _in_small_disk(tmp_path, 1200, f"{cmd} run replications=400 hydra.run.dir=big; echo rc=$?; ls -A")
+    assert "rc=2" in proc.stdout and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("escalation: error: 400 replications need about") and "free" in last
+    assert "big" not in proc.stdout.split("rc=2", 1)[1]  # its own folder is gone
+
+
+@pytest.mark.slow
+def test_a_long_run_says_what_it_will_cost_and_shows_progress_without_a_terminal(tmp_path):
+    proc = escalation("run", "replications=300", "workers=1", "output.report=false", f"hydra.run.dir={tmp_path / 'r'}",
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    estimate = next(line for line in lines if line.startswith("escalation: 300 replications on 1 worker: about"))
+    assert "of output (estimated from the first replication)" in estimate
+    assert lines[-1].startswith("replications: 300/300 done in")  # a final line, stderr being a pipe here
