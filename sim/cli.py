@@ -211,20 +211,6 @@ def run_command(args: list[str]) -> int:
     return 0
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0].strip() if text else type(exc).__name__
-
-
-def describe_hydra_error(exc: BaseException) -> str:
-    """One line from a Hydra/OmegaConf exception and its cause."""
-    message = _first_line(exc)
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None and _first_line(cause) not in message:
-        message = f"{message.rstrip('.')}: {_first_line(cause)}"
-    return message
-
-
 def validate_overrides(overrides: list[str]) -> None:
     """Compose the config for every value of every sweep; raise ``UserError`` on the first problem."""
     from hydra import compose, initialize_config_dir
@@ -232,6 +218,7 @@ def validate_overrides(overrides: list[str]) -> None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from sim.config import describe_hydra_error
     from sim.errors import UserError
     from sim.job import check_config
     from sim.paths import CONF_DIR

@@ -17,6 +17,7 @@ import functools
 import math
 import typing
 from dataclasses import dataclass, field, make_dataclass
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -180,3 +181,30 @@ def check_ranges(cfg: DictConfig) -> None:
         for key, interval in ranges.get(f"measures.{name}", {}).items():
             if key in conf:
                 _check_number(f"measures.{name}.{key}", conf[key], interval)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].strip() if text else type(exc).__name__
+
+
+def describe_hydra_error(exc: BaseException) -> str:
+    """One line from a Hydra/OmegaConf exception and its cause."""
+    message = _first_line(exc)
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and _first_line(cause) not in message:
+        message = f"{message.rstrip('.')}: {_first_line(cause)}"
+    return message
+
+
+def load_configured_scenario(cfg):
+    """The scenario named by ``scenario_file`` or ``scenario.name``, with the era applied."""
+    from sim.scenario_io import apply_era, load_scenario
+
+    if cfg.scenario_file:
+        spec = load_scenario(Path(cfg.scenario_file).expanduser())
+    else:
+        spec = load_scenario(library()[cfg.scenario.name])
+    if cfg.get("era") is not None:
+        spec = apply_era(spec, OmegaConf.to_container(cfg.era, resolve=True))
+    return spec

@@ -78,24 +78,9 @@ def prepare_ray_auth(environ=None) -> None:
         environ["RAY_AUTH_MODE"] = "token"
 
 
-def load_configured_scenario(cfg):
-    """The scenario named by ``scenario_file`` or ``scenario.name``, with the era applied."""
-    from omegaconf import OmegaConf
-
-    from sim.scenario_io import apply_era, library, load_scenario
-
-    if cfg.scenario_file:
-        spec = load_scenario(Path(cfg.scenario_file).expanduser())
-    else:
-        spec = load_scenario(library()[cfg.scenario.name])
-    if cfg.get("era") is not None:
-        spec = apply_era(spec, OmegaConf.to_container(cfg.era, resolve=True))
-    return spec
-
-
 def check_config(cfg) -> None:
     """Checks the schema cannot express: counts and parameters in range, and the scenario loads."""
-    from sim.config import check_ranges
+    from sim.config import check_ranges, load_configured_scenario
 
     check_ranges(cfg)
     load_configured_scenario(cfg)
@@ -262,9 +247,16 @@ def execute(cfg, out: Path, overrides: list[str], one_level: bool = False):
     import numpy as np
     import pandas as pd
 
-    from sim.config import measure_settings, model_params
+    from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.output import RunWriter, write_summary
-    from sim.runner import SUMMARY_COLUMNS, default_workers, in_parallel_worker, iter_replications, run_replication, summarise
+    from sim.runner import (
+        SUMMARY_COLUMNS,
+        default_workers,
+        in_parallel_worker,
+        iter_replications,
+        run_replication,
+        summarise,
+    )
     from sim.verdict import format_verdict
 
     check_config(cfg)

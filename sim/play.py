@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +23,12 @@ from sim.core.ladder import Choice, Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, clock, replication_seed
 from sim.core.players import DecisionPoint
-from sim.core.spec import InjectSpec, ModelParams, ScenarioSpec, Side
+from sim.core.spec import InjectSpec, Side
 from sim.errors import UserError
 from sim.output import _clean, atomic_write
 from sim.runner import run_replications
+from sim.saves import SIDES, GameSettings, save_content
 from sim.stats import wilson
-
-SIDES = {"nato": (Side.NATO,), "russia": (Side.RUSSIA,), "both": (Side.NATO, Side.RUSSIA)}
-
-
-@dataclass
-class GameSettings:
-    """Everything needed to rebuild a game's starting point."""
-
-    scenario_name: str
-    scenario: ScenarioSpec
-    params: ModelParams
-    measures: dict[str, dict[str, Any]]
-    seed: int
-    side: str  # nato | russia | both
-    overrides: list[str] = field(default_factory=list)  # as given on the command line
-    era: str | None = None  # the era preset's name, if any
-    scenario_data: dict[str, Any] | None = None  # the scenario as data, when it came from the user's own file
 
 
 class Game:
@@ -174,8 +158,6 @@ class Game:
     # ------------------------------------------------------------------ save / load
     def to_dict(self) -> dict[str, Any]:
         """The save file's content: settings and the command list (plain JSON, schema in ``sim.saves``)."""
-        from sim.saves import save_content
-
         return save_content(self.settings, self.commands, self.time_h)
 
     def save(self, path: Path) -> None:

@@ -23,9 +23,11 @@ import math
 import re
 import stat
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.core.spec import ModelParams, ScenarioSpec, Side
 from sim.errors import UserError
 
 SAVE_FORMAT = "escalation-game/2"
@@ -42,6 +44,23 @@ OPS = {
     "inject": {"type": "name", "initiator": "name", "zone": "name", "severity": "number", "deliberate": "bool", "text": "text?"},
 }
 _hydra_lock = threading.Lock()
+SIDES = {"nato": (Side.NATO,), "russia": (Side.RUSSIA,), "both": (Side.NATO, Side.RUSSIA)}
+
+
+@dataclass
+class GameSettings:
+    """Everything needed to rebuild a game's starting point."""
+
+    scenario_name: str
+    scenario: ScenarioSpec
+    params: ModelParams
+    measures: dict[str, dict[str, Any]]
+    seed: int
+    side: str  # nato | russia | both
+    overrides: list[str] = field(default_factory=list)  # as given on the command line
+    era: str | None = None  # the era preset's name, if any
+    scenario_data: dict[str, Any] | None = None  # the scenario as data, when it came from the user's own file
+
 
 
 # ---------------------------------------------------------------------------------- settings
@@ -56,10 +75,8 @@ def compose_settings(overrides: list[str], side: str, seed: int | None = None, s
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from sim.config import check_ranges, measure_settings, model_params, register_configs
-    from sim.job import load_configured_scenario
+    from sim.config import check_ranges, load_configured_scenario, measure_settings, model_params, register_configs
     from sim.paths import CONF_DIR
-    from sim.play import SIDES, GameSettings
     from sim.scenario_io import parse_scenario_data, read_scenario_data
 
     if side not in SIDES:
@@ -72,7 +89,7 @@ def compose_settings(overrides: list[str], side: str, seed: int | None = None, s
             with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
                 cfg = compose("config", overrides=list(overrides))
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
-            from sim.cli import describe_hydra_error
+            from sim.config import describe_hydra_error
 
             raise UserError(describe_hydra_error(exc)) from None
     if seed is not None:
@@ -240,8 +257,6 @@ def _shown(value: Any) -> str:
 
 def check_save(data: Any, where: str) -> dict[str, Any]:
     """Validate a save file's content; return it in the current format. Errors name the field, never echo its text."""
-    from sim.play import SIDES
-
     def fail(field: str, problem: str) -> None:
         raise UserError(f"{where}: {field}: {problem}")
 

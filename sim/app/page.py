@@ -22,16 +22,16 @@ import solara.lab
 from markdown import markdown
 from matplotlib.figure import Figure
 
+from sim.app.work import Cancelled, check_request, max_replications, run_bounded
 from sim.core.ladder import Rung
 from sim.core.measures import registry
 from sim.core.spec import INCIDENT_TYPES
 from sim.errors import UserError
 from sim.output import RunWriter, write_summary
 from sim.play import Game
-from sim.saves import compose_settings, parse_save, settings_from_save
 from sim.provenance import expand_source
 from sim.report import figures
-from sim.app.work import Cancelled, check_request, max_replications, run_bounded
+from sim.saves import compose_settings, parse_save, settings_from_save
 from sim.scenario_io import library
 from sim.stats import mean_ci
 from sim.verdict import format_verdict

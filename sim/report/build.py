@@ -129,7 +129,7 @@ def _read_events(path: Path, stories: set[int]) -> tuple[pd.DataFrame, pd.Series
 
 def _model(run: Run):
     """A model built from the run's saved config (for the theatre, channels and exercise placement)."""
-    from sim.job import load_configured_scenario
+    from sim.config import load_configured_scenario
     from sim.config import measure_settings, model_params
     from sim.core.measures import build
     from sim.core.model import EscalationModel
