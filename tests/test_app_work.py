@@ -83,3 +83,23 @@ def test_a_waiting_turn_gives_up_when_cancelled():
     assert time.monotonic() - start < 2
     release.set()
     t.join()
+
+
+def test_closing_a_session_stops_its_running_work(settings):
+    """The page's session-end hook (Solara's on_kernel_start cleanup) cancels the work that session started."""
+    pytest.importorskip("solara")
+    from sim.app import page
+
+    class Task:  # the page's task object: current until cancelled
+        progress = 0.0
+
+        @staticmethod
+        def is_current() -> bool:
+            return True
+
+    cleanup = page._track_session()
+    threading.Timer(0.3, cleanup).start()  # the participant closes the tab while the run goes on
+    start = time.monotonic()
+    with pytest.raises(Cancelled):
+        page._work(Task, 1000, settings, record_events=False)
+    assert time.monotonic() - start < 5  # 1,000 replications would take far longer

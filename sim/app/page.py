@@ -81,7 +81,6 @@ def _session_closed() -> threading.Event:
     return _closed.setdefault(_session_id(), threading.Event())
 
 
-@solara.lab.on_kernel_start
 def _track_session():
     """When a participant's session ends (the tab closed), its running work stops at its next replication."""
     sid = _session_id()
@@ -92,6 +91,9 @@ def _track_session():
         _closed.pop(sid, None)
 
     return cleanup
+
+
+solara.lab.on_kernel_start(_track_session)  # registered, not decorated: the decorator does not return the function
 
 
 def _work(task, n: int, settings, start: float = 0.0, span: float = 100.0, record_events: bool = True):
