@@ -3,3 +3,31 @@
 
 class UserError(Exception):
     """Bad input from the user: a file, a field or an override. The message says which and why."""
+
+
+def read_bounded(path, limit: int, what: str, error: type[UserError] = UserError) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes; ``error`` (one line naming it) otherwise.
+
+    Untrusted input is read this way: a device (``/dev/zero``), a pipe or a folder is refused
+    before it is opened for reading, and never more than ``limit + 1`` bytes are read.
+    """
+    import stat
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{path}: not a regular file (a {what} is a file)")
+        if info.st_size > limit:
+            raise error(f"{path}: too large ({info.st_size:,} bytes; a {what} is at most {limit:,})")
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if len(raw) > limit:
+        raise error(f"{path}: too large (a {what} is at most {limit:,} bytes)")
+    return raw
+

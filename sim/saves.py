@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sim.core.spec import ModelParams, ScenarioSpec, Side
-from sim.errors import UserError
+from sim.errors import UserError, read_bounded
 
 SAVE_FORMAT = "escalation-game/2"
 OLD_FORMAT = "escalation-game/1"
@@ -190,19 +189,7 @@ def _literal(value: Any) -> str:
 # ---------------------------------------------------------------------------------- reading
 def read_save(path: Path) -> dict[str, Any]:
     """Read and check a save file (a regular file of JSON text; nothing in it is executed)."""
-    path = Path(path)
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"{path}: not a save file (not a regular file)")
-        if info.st_size > MAX_SAVE_BYTES:
-            raise UserError(f"{path}: not a save file (larger than {MAX_SAVE_BYTES:,} bytes)")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SAVE_BYTES + 1)
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such save file") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    raw = read_bounded(path, MAX_SAVE_BYTES, "save file")
     return parse_save(raw, str(path))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from sim.core.spec import (
     Traits,
     ZoneSpec,
 )
-from sim.errors import UserError
+from sim.errors import UserError, read_bounded
 from sim.paths import SCENARIO_DIR
 
 OWNERS = ("nato", "russia", "international")
@@ -108,20 +107,7 @@ def read_scenario_data(path: str | Path) -> dict[str, Any]:
 
 def _read_text(path: Path) -> str:
     """A scenario file's text: a regular file of at most ``MAX_BYTES``, UTF-8."""
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise ScenarioError(f"{path}: not a regular file (a scenario is a YAML file)")
-        if info.st_size > MAX_BYTES:
-            raise ScenarioError(f"{path}: too large ({info.st_size:,} bytes; a scenario file is at most {MAX_BYTES:,})")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
-    if len(raw) > MAX_BYTES:
-        raise ScenarioError(f"{path}: too large (a scenario file is at most {MAX_BYTES:,} bytes)")
+    raw = read_bounded(path, MAX_BYTES, "scenario file", ScenarioError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

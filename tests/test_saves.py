@@ -90,7 +90,7 @@ def test_read_save_refuses_special_and_huge_files(tmp_path):
         read_save(Path("/dev/zero"))
     big = tmp_path / "big.json"
     big.write_bytes(b" " * 3_000_000)
-    with pytest.raises(UserError, match="larger than"):
+    with pytest.raises(UserError, match="too large"):
         read_save(big)
 
 
