@@ -5,7 +5,7 @@ class UserError(Exception):
     """Bad input from the user: a file, a field or an override. The message says which and why."""
 
 
-def read_bounded(path, limit: int, what: str, error: type[UserError] = UserError) -> bytes:
+def read_bounded(path, limit: int, what: str, error: type[UserError] = UserError, missing: str = "no such file") -> bytes:
     """The bytes of ``path``, a regular file of at most ``limit`` bytes; ``error`` (one line naming it) otherwise.
 
     Untrusted input is read this way: a device (``/dev/zero``), a pipe or a folder is refused
@@ -24,7 +24,7 @@ def read_bounded(path, limit: int, what: str, error: type[UserError] = UserError
         with path.open("rb") as handle:
             raw = handle.read(limit + 1)
     except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
+        raise error(f"{path}: {missing}") from None
     except OSError as exc:
         raise error(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     if len(raw) > limit:

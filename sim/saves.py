@@ -189,7 +189,7 @@ def _literal(value: Any) -> str:
 # ---------------------------------------------------------------------------------- reading
 def read_save(path: Path) -> dict[str, Any]:
     """Read and check a save file (a regular file of JSON text; nothing in it is executed)."""
-    raw = read_bounded(path, MAX_SAVE_BYTES, "save file")
+    raw = read_bounded(path, MAX_SAVE_BYTES, "save file", missing="no such save file")
     return parse_save(raw, str(path))
 
 

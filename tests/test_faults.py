@@ -187,10 +187,27 @@ def test_a_run_that_cannot_fit_on_the_disk_is_refused_before_it_writes(tmp_path)
 
 @pytest.mark.slow
 def test_a_long_run_says_what_it_will_cost_and_shows_progress_without_a_terminal(tmp_path):
-    proc = escalation("run", "replications=300", "workers=1", "output.report=false", f"hydra.run.dir={tmp_path / 'r'}",
-                      cwd=tmp_path)
+    proc = escalation("run", "replications=60", "workers=1", "output.report=false", "output.plot=false",
+                      f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()
-    estimate = next(line for line in lines if line.startswith("escalation: 300 replications on 1 worker: about"))
+    estimate = next(line for line in lines if line.startswith("escalation: 60 replications on 1 worker: about"))
     assert "of output (estimated from the first replication)" in estimate
-    assert lines[-1].startswith("replications: 300/300 done in")  # a final line, stderr being a pipe here
+    assert lines[-1].startswith("replications: 60/60 done in")  # a final line, stderr being a pipe here
+
+
+def test_progress_without_a_terminal_prints_each_tenth_and_a_final_line(monkeypatch):
+    import io
+
+    from sim import job
+
+    clock = iter(range(0, 10_000, 3))  # three seconds a replication
+    monkeypatch.setattr(job.time, "monotonic", lambda: float(next(clock)))
+    stream = io.StringIO()
+    progress = job.Progress(20, stream=stream)
+    for _ in range(20):
+        progress.update(1)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("replications: 2/20 (10%)") and "elapsed, about" in lines[0]
+    assert len(lines) == 10 and lines[-1].startswith("replications: 20/20 done in")

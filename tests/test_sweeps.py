@@ -145,7 +145,7 @@ def test_basic_and_joblib_launchers_give_identical_bytes(tmp_path):
 @pytest.mark.slow
 def test_joblib_sweep_with_default_workers_runs_every_job(tmp_path):
     """The default workers=0 under joblib: one level of parallelism, every job done, same bytes as basic."""
-    sweep = [a for a in SWEEP if not a.startswith("workers=")] + ["replications=120"]
+    sweep = [a for a in SWEEP if not a.startswith("workers=")] + ["replications=100"]  # the basic launcher then uses 2 workers
     assert escalation(*sweep, f"hydra.sweep.dir={tmp_path / 'basic'}", cwd=tmp_path).returncode == 0
     proc = escalation(*sweep, "hydra/launcher=joblib", f"hydra.sweep.dir={tmp_path / 'joblib'}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
