@@ -113,7 +113,8 @@ def run_job(cfg):
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             exc = UserError(f"{out}: the disk is full ({exc.strerror}); this job's files were removed")
         interrupted = isinstance(exc, KeyboardInterrupt)
-        remove_created(out, at_start, sweep_job=multirun)  # frees the disk too, before FAILED is written
+        hydra_own = {".hydra", f"{hc.job.name}.log"}
+        remove_created(out, at_start, sweep_job=multirun, hydra_own=hydra_own)  # frees the disk too, before FAILED
         if multirun and not interrupted:
             message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             detail = "" if isinstance(exc, UserError) else f"\n\n{traceback.format_exc()}"
@@ -140,16 +141,19 @@ def remove_stale_temporaries(out: Path) -> None:
                     p.unlink(missing_ok=True)
 
 
-def remove_created(out: Path, at_start: set[str], sweep_job: bool = False) -> None:
+def remove_created(out: Path, at_start: set[str], sweep_job: bool = False,
+                   hydra_own: frozenset[str] | set[str] = frozenset({".hydra"})) -> None:
     """After a failure: remove what this job created in ``out``, nothing that was there before.
 
-    A single run removes its folder too when Hydra made it for this run; a sweep job keeps its
+    A single run removes its folder too when Hydra made it for this run (a new time-stamped or
+    named folder that held only Hydra's own files when the job started); a sweep job keeps its
     folder with Hydra's files (``.hydra/``, the log), where ``FAILED`` then says what went wrong.
     """
     resolved = out.resolve()
+    only_hydra = at_start <= set(hydra_own)
     if sweep_job:
         keep = set(at_start)
-    elif _BEFORE.get("fresh") or (_BEFORE.get("path") == resolved and _BEFORE.get("names") is None):
+    elif (_BEFORE.get("fresh") and only_hydra) or (_BEFORE.get("path") == resolved and _BEFORE.get("names") is None):
         keep: set[str] = set()  # Hydra made this folder for this run
     elif _BEFORE.get("path") == resolved:
         keep = set(_BEFORE["names"])

@@ -211,3 +211,17 @@ def test_progress_without_a_terminal_prints_each_tenth_and_a_final_line(monkeypa
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("replications: 2/20 (10%)") and "elapsed, about" in lines[0]
     assert len(lines) == 10 and lines[-1].startswith("replications: 20/20 done in")
+
+
+@pytest.mark.slow
+def test_a_failed_run_keeps_the_users_files_when_a_config_file_names_the_folder(tmp_path):
+    """No override names the folder (a user's own config sets hydra.run.dir): still nothing of the user's goes."""
+    folder = tmp_path / "existing"
+    before = user_files(folder)
+    conf = tmp_path / "myconf"
+    conf.mkdir()
+    (conf / "mine.yaml").write_text(f"defaults:\n  - config\n  - _self_\nhydra:\n  run:\n    dir: {folder}\n")
+    proc = escalation("run", f"--config-path={conf}", "--config-name=mine", f"--config-dir={Path(__file__).parents[1] / 'conf'}",
+                      "replications=2", "workers=1", FAIL_INSIDE_JOB, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert {k: v for k, v in files_of(folder).items() if not k.startswith(".hydra/") and not k.endswith(".log")} == before
