@@ -139,16 +139,20 @@ def _documented_ranges() -> dict[str, dict[str, Any]]:
 
     out: dict[str, dict[str, Any]] = {}
     params, _ = parse(CONF_DIR / "model" / "default.yaml")
-    out["model"] = {p.key: p.interval for p in params if p.interval is not None}
+    out["model"] = {p.key: p.interval or p.choices for p in params if p.interval or p.choices}
     for name in registry():
         params, _ = parse(catalogue_file(name))
-        out[f"measures.{name}"] = {p.key: p.interval for p in params if p.interval is not None}
+        out[f"measures.{name}"] = {p.key: p.interval or p.choices for p in params if p.interval or p.choices}
     return out
 
 
 def _check_number(where: str, value: Any, interval) -> None:
     from sim.errors import UserError
 
+    if isinstance(interval, tuple):  # one of a few names
+        if value not in interval:
+            raise UserError(f"{where}={value} is not allowed: must be one of {', '.join(interval)}")
+        return
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UserError(f"{where}: expected a number, got {type(value).__name__}")
     if not math.isfinite(value):

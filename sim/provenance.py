@@ -26,7 +26,7 @@ from sim.paths import CONF_DIR, REPO_ROOT
 
 LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_]\w*):(?P<value>[^#]*?)\s*(?:#\s*(?P<comment>.*))?$")
 COMMENT = re.compile(
-    r"^\[(?P<unit>[^\]]+)\]\s*(?:(?P<range>[\[(]\s*[-+0-9.e]+\s*,\s*[-+0-9.e]+\s*[\])])\s*)?"
+    r"^\[(?P<unit>[^\]]+)\]\s*(?:(?P<range>[\[(]\s*[-+0-9.e]+\s*,\s*[-+0-9.e]+\s*[\])]|\{[\w\s,]+\})\s*)?"
     r"(?P<meaning>.*?)\s*\|\s*(?P<basis>\S.*)$"
 )
 NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -54,7 +54,14 @@ class Parameter:
     @property
     def interval(self) -> Interval | None:
         """The allowed range, if the parameter has one."""
-        return Interval.parse(self.range) if self.range else None
+        return Interval.parse(self.range) if self.range and not self.range.startswith("{") else None
+
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        """The allowed values of a parameter that takes one of a few names (``{a, b}``)."""
+        if not self.range.startswith("{"):
+            return None
+        return tuple(x.strip() for x in self.range.strip("{}").split(",") if x.strip())
 
     @property
     def numeric(self) -> bool:
@@ -160,7 +167,8 @@ def expand_source(source: str) -> str:
 def _table(params: list[Parameter], with_meaning: bool = True) -> list[str]:
     rows = ["| parameter | default | unit | range | meaning | basis |", "|---|---|---|---|---|---|"]
     for p in params:
-        cells = [f"`{p.key}`", p.default.replace("|", "/"), p.unit, str(p.interval or "") if p.range else "",
+        shown = str(p.interval) if p.interval else ("one of " + ", ".join(p.choices) if p.choices else "")
+        cells = [f"`{p.key}`", p.default.replace("|", "/"), p.unit, shown,
                  p.meaning if with_meaning else "", p.basis]
         rows.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return rows

@@ -61,6 +61,7 @@ def test_rerun_from_saved_config_gives_identical_results(tmp_path):
         ("model.rung_hold_h=-5", "model.rung_hold_h=-5 is out of range"),
         ("model.severity_sd=nan", "model.severity_sd: must be a finite number"),
         ("measures.hotline.latency_h=inf", "measures.hotline.latency_h: must be a finite number"),
+        ("measures.unilateral_restraint.initiator=nowhere", "initiator=nowhere is not allowed: must be one of nato, russia"),
         ("scenario_file=/nonexistent/mine.yaml", "/nonexistent/mine.yaml: no such file"),
     ],
 )

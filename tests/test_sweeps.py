@@ -110,13 +110,14 @@ def test_factorial_effects_match_differences_of_means():
 @pytest.mark.slow
 def test_a_crashing_job_loses_no_other_job_and_resume_skips_finished_ones(tmp_path):
     sweep = tmp_path / "sweep"
-    args = ["run", "-m", "measures.unilateral_restraint.enabled=true", "measures.unilateral_restraint.initiator=nato,nowhere",
-            "replications=3", "workers=1", "output.report=false", f"hydra.sweep.dir={sweep}"]
+    # row 999 is outside the design: it passes composition and fails inside its job
+    args = ["run", "-m", "+experiment=sensitivity", "sensitivity.trajectories=2", "sensitivity.row=0,999",
+            "replications=3", "workers=1", f"hydra.sweep.dir={sweep}"]
     proc = escalation(*args, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr  # a sweep with a failed job says so, with a count
     assert "1 of 2 jobs failed" in proc.stderr.splitlines()[-1]
     assert (sweep / "0" / "summary.json").exists() and not (sweep / "0" / "FAILED").exists()
-    assert "must be nato or russia" in (sweep / "1" / "FAILED").read_text()
+    assert "outside the design" in (sweep / "1" / "FAILED").read_text()
     assert not list((sweep / "1").glob("*.csv")) and not list((sweep / "1").glob(".*.tmp"))
     stamp = (sweep / "0" / "replications.csv").stat().st_mtime_ns
     proc = escalation(*args, "resume=true", cwd=tmp_path)
