@@ -12,8 +12,11 @@ import os
 import sys
 from pathlib import Path
 
+from sim.errors import fail  # one-line errors with exit code 2, shared with the terminal game
+
 USAGE = """\
 usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m for a sweep)
+       escalation --version                 the installed version
        escalation scenarios [show NAME | check FILE]   list, show or check scenarios
        escalation measures [NAME]           list the risk-reduction measures (or show one in full)
        escalation report RUN_DIR [RUN_DIR ...] [--labels "a,b"] [--out DIR] [--formats png,svg]
@@ -32,10 +35,16 @@ examples:
   escalation run -m measures=none,eln_seven scenario=baltic_air_policing,black_sea_transit
 """
 
-def fail(message: str) -> int:
-    """Print a one-line error and return exit code 2."""
-    print(f"escalation: error: {message}", file=sys.stderr)
-    return 2
+
+def version() -> str:
+    """The installed package's version (one source: ``version`` in pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("nato-russia-escalation")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
+        return 0
+    if args[0] in ("--version", "-V"):
+        print(f"escalation {version()}")
         return 0
     command, rest = args[0], args[1:]
     try:

@@ -1,8 +1,17 @@
 """Errors a user can fix: reported as one line and exit code 2, never as a traceback."""
 
 
+import sys
+
+
 class UserError(Exception):
     """Bad input from the user: a file, a field or an override. The message says which and why."""
+
+
+def fail(message: str) -> int:
+    """Print a one-line error (``escalation: error: ...``) and return exit code 2."""
+    print(f"escalation: error: {message}", file=sys.stderr)
+    return 2
 
 
 def read_bounded(path, limit: int, what: str, error: type[UserError] = UserError, missing: str = "no such file") -> bytes:

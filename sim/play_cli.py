@@ -45,7 +45,7 @@ def parse_args(args: list[str]) -> tuple[dict[str, str], list[str]]:
 
 def play_command(args: list[str]) -> int:
     """Entry point of ``escalation play``."""
-    from sim.cli import fail
+    from sim.errors import fail
     from sim.play import Game
     from sim.saves import compose_settings, read_save, settings_from_save
 

@@ -105,3 +105,12 @@ def test_scenarios_and_measures_listings(tmp_path):
     assert "| `patience_days` | 9 | days |" in proc.stdout
     proc = escalation("measures", "nope", cwd=tmp_path)
     assert proc.returncode == 2 and "unknown measure 'nope'" in proc.stderr
+
+
+def test_version_has_one_source(tmp_path):
+    import tomllib
+
+    declared = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["version"]
+    proc = escalation("--version", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"escalation {declared}"
+
