@@ -31,7 +31,6 @@ from sim.errors import UserError
 # {"fresh": True} for a new time-stamped folder, {"path": Path, "names": set | None} for a named one.
 _BEFORE: dict[str, Any] = {}
 STALE_TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # our atomic writers' temporary names (mkstemp)
-PARALLEL_LAUNCHERS = ("joblib", "ray")
 SWEEP: dict[str, Any] = {}  # filled at the end of a multirun by SweepFailures: jobs, failed, dir
 
 
@@ -105,10 +104,8 @@ def run_job(cfg):
         return None
     (out / "FAILED").unlink(missing_ok=True)
     at_start = {p.name for p in out.iterdir()}
-    launcher = str(hc.launcher.get("_target_", "")).lower()
-    in_parallel_launcher = any(k in launcher for k in PARALLEL_LAUNCHERS)
     try:
-        return execute(cfg, out, overrides=list(hc.overrides.task), one_level=in_parallel_launcher)
+        return execute(cfg, out, overrides=list(hc.overrides.task))
     except (Exception, KeyboardInterrupt) as exc:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             exc = UserError(f"{out}: the disk is full ({exc.strerror}); this job's files were removed")
@@ -242,11 +239,11 @@ def estimate(n: int, workers: int, seconds_one: float, bytes_one: int, out: Path
 
 
 # ---------------------------------------------------------------------------------- the steps
-def execute(cfg, out: Path, overrides: list[str], one_level: bool = False):
+def execute(cfg, out: Path, overrides: list[str]):
     """Run the configured replications, streaming every output into ``out``; return the summary.
 
-    ``one_level``: the job runs inside a parallel launcher's worker (joblib, Ray), which already
-    uses the cores, so its replications run in-process rather than in a pool of its own.
+    Inside a parallel launcher's worker (joblib, Ray), which already uses the cores, the
+    replications run in-process rather than in a pool of their own (``effective_workers``).
     """
     import numpy as np
     import pandas as pd
@@ -256,7 +253,7 @@ def execute(cfg, out: Path, overrides: list[str], one_level: bool = False):
     from sim.runner import (
         SUMMARY_COLUMNS,
         default_workers,
-        in_parallel_worker,
+        effective_workers,
         iter_replications,
         run_replication,
         summarise,
@@ -268,12 +265,10 @@ def execute(cfg, out: Path, overrides: list[str], one_level: bool = False):
     design_point = _apply_design_point(cfg)
     params, measures = model_params(cfg), measure_settings(cfg)
     n, seed = int(cfg.replications), int(cfg.seed)
-    workers = int(cfg.workers) or default_workers(n)
-    if workers > 1 and (one_level or in_parallel_worker()):
-        if int(cfg.workers) > 1:
-            print(f"escalation: workers={cfg.workers} ignored: the launcher already runs jobs in parallel, "
-                  "so each job runs its replications in one process", file=sys.stderr)
-        workers = 1
+    workers = effective_workers(int(cfg.workers) or default_workers(n))
+    if int(cfg.workers) > 1 and workers == 1:
+        print(f"escalation: workers={cfg.workers} ignored: the launcher already runs jobs in parallel, "
+              "so each job runs its replications in one process", file=sys.stderr)
     enabled = [k for k, v in measures.items() if v.get("enabled")]
     record_events = bool(cfg.output.events)
     counts = np.zeros((int(round(scenario.horizon_h)) + 1, 8), dtype=np.int64)  # replications per hour and rung

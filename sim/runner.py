@@ -173,17 +173,18 @@ def _worker_init() -> None:
 
 
 def in_parallel_worker() -> bool:
-    """True inside a worker process of a parallel launcher (joblib's loky, Ray), where a pool of our own fails."""
-    import multiprocessing.process as mpp
-
-    name = mpp.current_process().name
+    """True inside a worker of a parallel launcher (joblib's loky processes, Ray workers), where a pool of our own fails."""
+    ray = sys.modules.get("ray")
     return (
         mp.current_process().daemon
-        or "Loky" in name
         or mp.get_start_method(allow_none=True) == "loky"
-        or os.environ.get("RAY_JOB_ID") is not None
-        or "ray" in sys.modules and getattr(sys.modules["ray"], "is_initialized", lambda: False)()
+        or (ray is not None and getattr(ray, "is_initialized", lambda: False)())
     )
+
+
+def effective_workers(workers: int) -> int:
+    """Processes replications will really use: one level of parallelism, so 1 inside a parallel launcher's worker."""
+    return 1 if workers > 1 and in_parallel_worker() else workers
 
 
 def iter_replications(
@@ -204,6 +205,7 @@ def iter_replications(
     """
     indices = list(indices)
     common = (scenario, params, measures, seed)
+    workers = effective_workers(workers)
     if workers <= 1 or len(indices) < 2:
         for i in indices:
             yield run_replication(*common, i, record_events, record_timeseries)

@@ -95,8 +95,6 @@ def compose_settings(overrides: list[str], side: str, seed: int | None = None, s
         cfg.seed = seed
     check_ranges(cfg)
     if scenario_data is not None:
-        from dataclasses import replace
-
         from omegaconf import OmegaConf
 
         from sim.scenario_io import apply_era
@@ -104,7 +102,6 @@ def compose_settings(overrides: list[str], side: str, seed: int | None = None, s
         scenario = parse_scenario_data(scenario_data, f"{where}: scenario_data")
         if cfg.get("era") is not None:
             scenario = apply_era(scenario, OmegaConf.to_container(cfg.era, resolve=True))
-        scenario = replace(scenario)
         name = scenario.name
     else:
         scenario = load_configured_scenario(cfg)
@@ -355,11 +352,14 @@ def _check_model(value: Any, fail) -> dict[str, Any]:
         if key not in names:
             fail("model", f"{_shown(key)} is not a model parameter (see docs/parameters.md)")
         if isinstance(v, dict):
-            out[key] = {k: _check_value(x, f"model.{key}.{_shown(k)}", fail) for k, x in v.items()
-                        if isinstance(k, str) and NAME.match(k) or fail(f"model.{key}", "keys must be plain names")}
-            for x in out[key].values():
-                if not isinstance(x, int | float) or isinstance(x, bool):
-                    fail(f"model.{key}", "entries must be numbers")
+            entries = {}
+            for k, x in v.items():
+                if not (isinstance(k, str) and NAME.match(k)):
+                    fail(f"model.{key}", "keys must be plain names")
+                if isinstance(x, bool) or not isinstance(x, int | float):
+                    fail(f"model.{key}.{k}", "must be a number")
+                entries[k] = _check_value(x, f"model.{key}.{k}", fail)
+            out[key] = entries
         else:
             checked = _check_value(v, f"model.{key}", fail)
             if isinstance(checked, list | str):
@@ -450,11 +450,6 @@ def _convert_v1(data: dict[str, Any], where: str) -> dict[str, Any]:
         if name not in known:
             raise UserError(f"{where}: overrides: {_shown(name)} is not a measure")
     out["measures"] = {name: params.get(name, {}) for name in sorted(enabled)}
-    if out["model"]:  # the first format saved only differences the user typed: keep them as they were
-        defaults = default_model_params()
-        for key, value in list(out["model"].items()):
-            if isinstance(value, dict) and isinstance(defaults.get(key), dict):
-                out["model"][key] = {**defaults[key], **value}
     return out
 
 

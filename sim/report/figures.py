@@ -44,11 +44,6 @@ def _rung_axis(ax: Axes) -> None:
     ax.set_xlabel("time (days)")
 
 
-def rung_matrix(timeseries: pd.DataFrame) -> np.ndarray:
-    """Rung by replication (rows) and hour (columns) from a tidy time series."""
-    return timeseries.pivot(index="replication", columns="hour", values="rung").to_numpy()
-
-
 def rung_counts(rungs: np.ndarray) -> np.ndarray:
     """Replications per hour (rows) and rung (columns) from a rung matrix (replications x hours)."""
     rungs = np.asarray(rungs, dtype=np.int64)
