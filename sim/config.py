@@ -12,6 +12,8 @@ naming the key) and the ConfigStore entries that the YAML under ``conf/`` compos
 
 from __future__ import annotations
 
+import sys
+
 import dataclasses
 import functools
 import math
@@ -45,6 +47,7 @@ class EraConf:
     tension: dict[str, float] = MISSING
     trust: dict[str, float] = MISSING
     channels: list[dict[str, Any]] = MISSING
+    agreements: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -211,4 +214,6 @@ def load_configured_scenario(cfg):
         spec = load_scenario(library()[cfg.scenario.name])
     if cfg.get("era") is not None:
         spec = apply_era(spec, OmegaConf.to_container(cfg.era, resolve=True))
+    for notice in spec.notices:
+        print(notice, file=sys.stderr)
     return spec

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from sim.core.alliance import NATO_MEMBERS
 from sim.core.comms import forces_node
 from sim.core.spec import (
     INCIDENT_TYPES,
@@ -33,6 +34,8 @@ from sim.errors import UserError, read_bounded
 from sim.paths import SCENARIO_DIR
 
 OWNERS = ("nato", "russia", "international")
+FORMAT = 2  # the scenario format this version writes and reads; format 1 files are converted on load
+AGREEMENTS = ("vienna_document", "incsea_bilateral")
 ZONE_DOMAINS = ("sea", "land")
 FORCE_DOMAINS = ("air", "sea", "land")
 TRAIT_KEYS = {f for f in Traits.__dataclass_fields__}
@@ -318,12 +321,18 @@ class _Reader:
     def scenario(self, data: Any, default_name: str) -> ScenarioSpec:
         top = self.mapping(
             data, "",
-            allowed={"name", "title", "description", "era", "horizon_days", "baseline", "theatre", "forces",
+            allowed={"format", "name", "title", "description", "era", "horizon_days", "baseline", "theatre", "forces",
                      "commands", "leadership", "channels", "exercises", "background", "injects", "sources",
-                     "incident_types"},
+                     "incident_types", "agreements"},
             required=("description", "horizon_days", "baseline", "theatre", "forces", "commands", "leadership", "sources"),
         )
         name = self.text(top.get("name", default_name), "name")
+        version = top.get("format", 1)
+        if isinstance(version, bool) or version not in (1, FORMAT):
+            self.fail("format", f"must be 1 or {FORMAT}, got {_kind(version)}")
+        self.version = version
+        if version == 1 and "agreements" in top:
+            self.fail("agreements", "needs format: 2 (add `format: 2` at the top of the file)")
         horizon_h = self.number(top["horizon_days"], "horizon_days", 0, 366, lo_open=True) * 24
         baseline = self.mapping(top["baseline"], "baseline", {"tension", "trust"}, ("tension", "trust"))
         tension = self.side_values(baseline["tension"], "baseline.tension")
@@ -360,6 +369,20 @@ class _Reader:
             for i, t in enumerate(self.seq(top.get("incident_types", []), "incident_types"))
         )
         sources = tuple(self.text(s, f"sources[{i}]") for i, s in enumerate(self.seq(top["sources"], "sources")))
+        notices: tuple[str, ...] = ()
+        if version == 1:
+            # Format 1 knew NATO only as one actor and no agreements in force: say what is assumed.
+            agreements = AGREEMENTS
+            allied = [f.id for f in forces if f.side is Side.NATO]
+            notices = (
+                f"{self.source}: format 1 scenario converted to format {FORMAT}: NATO forces "
+                f"({', '.join(allied) or 'none'}) assumed to belong to an unnamed ally (member: allied); "
+                f"agreements in force assumed: {', '.join(agreements)} (see docs/SCENARIOS.md, 'Format versions')",
+            )
+        else:
+            agreements = tuple(
+                self.choice(a, f"agreements[{i}]", AGREEMENTS) for i, a in enumerate(self.seq(top.get("agreements", []), "agreements"))
+            )
         if not sources:
             self.fail("sources", "name at least one source for the numbers used")
         return ScenarioSpec(
@@ -370,6 +393,7 @@ class _Reader:
             incident_types=incident_types,
             baseline_tension=tension, baseline_trust=trust,
             era=self.text(top["era"], "era") if "era" in top else "", sources=sources,
+            agreements=agreements, format_version=FORMAT, notices=notices,
         )
 
     def side_values(self, value: Any, path: str) -> dict[str, float]:
@@ -382,7 +406,7 @@ class _Reader:
         zones = []
         for i, z in enumerate(self.seq(data["zones"], "theatre.zones")):
             path = f"theatre.zones[{i}]"
-            z = self.mapping(z, path, {"id", "name", "lat", "lon", "owner", "domain", "radius_km"},
+            z = self.mapping(z, path, {"id", "name", "lat", "lon", "owner", "domain", "radius_km", "member"},
                              ("id", "name", "lat", "lon", "owner", "domain"))
             zones.append(ZoneSpec(
                 id=self.ident(z["id"], f"{path}.id", seen), name=self.text(z["name"], f"{path}.name"),
@@ -390,6 +414,7 @@ class _Reader:
                 owner=self.choice(z["owner"], f"{path}.owner", OWNERS),
                 domain=self.choice(z["domain"], f"{path}.domain", ZONE_DOMAINS),
                 radius_km=self.number(z.get("radius_km", 0), f"{path}.radius_km", *BOUNDS["radius_km"]),
+                member=self.zone_member(z, path),
             ))
         if not zones:
             self.fail("theatre.zones", "at least one zone is needed")
@@ -407,7 +432,7 @@ class _Reader:
 
     def force(self, value: Any, path: str, zones: dict, ids: set[str]) -> ForceSpec:
         f = self.mapping(value, path,
-                         {"id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours", "traits"},
+                         {"id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours", "traits", "member"},
                          ("id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours"))
         patrol_raw = self.mapping(f["patrol"], f"{path}.patrol")
         patrol = {}
@@ -416,8 +441,9 @@ class _Reader:
             patrol[zone] = self.number(weight, f"{path}.patrol.{zone}", *BOUNDS["patrol_weight"])
         if sum(patrol.values()) <= 0:
             self.fail(f"{path}.patrol", "needs at least one zone with a positive weight")
+        side = Side(self.choice(f["side"], f"{path}.side", ("nato", "russia")))
         return ForceSpec(
-            id=self.ident(f["id"], f"{path}.id", ids), side=Side(self.choice(f["side"], f"{path}.side", ("nato", "russia"))),
+            id=self.ident(f["id"], f"{path}.id", ids), side=side, member=self.force_member(f, path, side),
             name=self.text(f["name"], f"{path}.name"), kind=self.text(f["kind"], f"{path}.kind"),
             domain=self.choice(f["domain"], f"{path}.domain", FORCE_DOMAINS),
             base=self.ref(f["base"], f"{path}.base", zones, "zone"), patrol=patrol,
@@ -425,6 +451,24 @@ class _Reader:
             sortie_hours=self.number(f["sortie_hours"], f"{path}.sortie_hours", *BOUNDS["sortie_hours"], lo_open=True),
             traits=self.traits(f.get("traits"), f"{path}.traits", decides=False),
         )
+
+    def force_member(self, f: dict, path: str, side: Side) -> str:
+        """The nation of a force: a NATO member for NATO forces (format 2 requires it), ``ru`` for Russia's."""
+        if side is Side.RUSSIA:
+            return self.choice(f.get("member", "ru"), f"{path}.member", ("ru",))
+        if "member" not in f:
+            if getattr(self, "version", FORMAT) == 1:
+                return "allied"
+            self.fail(f"{path}.member", f"a NATO force needs its nation (one of {', '.join(NATO_MEMBERS)})")
+        return self.choice(f["member"], f"{path}.member", NATO_MEMBERS)
+
+    def zone_member(self, z: dict, path: str) -> str:
+        """The NATO member whose territory a NATO-owned zone is (optional)."""
+        if "member" not in z:
+            return ""
+        if z.get("owner") != "nato":
+            self.fail(f"{path}.member", "only a zone owned by nato belongs to a member")
+        return self.choice(z["member"], f"{path}.member", NATO_MEMBERS)
 
     def actors(self, value: Any, key: str, role: str, ids: set[str]) -> tuple[ActorSpec, ...]:
         actors = []
@@ -443,7 +487,7 @@ class _Reader:
         return tuple(actors)
 
     def channel(self, value: Any, path: str, side_of: dict[str, Side]) -> ChannelSpec:
-        c = self.mapping(value, path, {"between", "kind", "latency_h", "availability", "quality"},
+        c = self.mapping(value, path, {"between", "kind", "latency_h", "availability", "quality", "member"},
                          ("between", "kind", "latency_h", "availability", "quality"))
         pair = self.seq(c["between"], f"{path}.between")
         if len(pair) != 2:
@@ -457,6 +501,7 @@ class _Reader:
             latency_h=self.number(c["latency_h"], f"{path}.latency_h", *BOUNDS["latency_h"]),
             availability=self.number(c["availability"], f"{path}.availability", 0, 1),
             quality=self.number(c["quality"], f"{path}.quality", 0, 1),
+            member=self.choice(c["member"], f"{path}.member", NATO_MEMBERS) if "member" in c else "",
         )
 
     def exercise(self, value: Any, path: str, zones: dict, horizon_h: float, ids: set[str]) -> ExerciseSpec:
@@ -548,8 +593,10 @@ def apply_era(spec: ScenarioSpec, era: dict[str, Any]) -> ScenarioSpec:
         pair = reader.seq(c.get("between"), f"channels[{i}].between")
         c["between"] = [node.get(str(e), "") or reader.ref(e, f"channels[{i}].between", node, "role") for e in pair]
         channels.append(reader.channel(c, f"channels[{i}]", side_of))
+    agreements = tuple(reader.choice(a, f"agreements[{i}]", AGREEMENTS) for i, a in enumerate(reader.seq(era.get("agreements", []), "agreements")))
     return dataclasses.replace(
-        spec, era=str(era.get("name", "")), baseline_tension=tension, baseline_trust=trust, channels=tuple(channels)
+        spec, era=str(era.get("name", "")), baseline_tension=tension, baseline_trust=trust, channels=tuple(channels),
+        agreements=agreements,
     )
 
 

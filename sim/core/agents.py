@@ -1,21 +1,27 @@
-"""Mesa agents: platforms that sortie and meet, and the commands and leaders who decide.
+"""Mesa agents: platforms that sortie, scramble and meet; the commands and leaderships who decide.
 
-Platforms act through their own scheduled events (sortie start and end). Commands and
-leaderships deliberate over an act of the other side: the report arrives after a delay, they
-perceive it with noise, try to clarify it over the fastest available channel, and decide when
-their decision time is up. Messages and decisions are Mesa events, so a hotline call that
-arrives before the decision changes it and one that arrives later does not.
+Platforms act through their own scheduled events (sortie start and end, quick-reaction
+scrambles). Commands handle the other side's acts: the report arrives after a delay, they perceive
+it with noise, and routine incidents are handled by standing rules (triage) without a fresh
+decision. A serious act opens a :class:`Deliberation`: the command may call the other side (the
+call carries the other side's *stated* intent, which may be true, a bluff, a warning or a threat)
+and, when its decision time is up, chooses a reply given what it perceives and its side's crisis
+posture. A reply that needs political approval goes to the leadership, which manages the crisis:
+it reviews the side's posture (its policy) and approves what the posture allows. Messages and
+decisions are Mesa events, so a call that arrives before the decision changes it and one that
+arrives later does not.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from sim.core.alliance import MEMBERS
 from sim.core.comms import Route
 from sim.core.ladder import Choice, ElnCategory, Response, Rung, response_for
 from sim.core.spec import ActorSpec, ForceSpec, Side, Traits
@@ -23,10 +29,18 @@ from sim.core.spec import ActorSpec, ForceSpec, Side, Traits
 if TYPE_CHECKING:
     from sim.core.model import EscalationModel
 
+# Who can do what: fighters intercept; reconnaissance, patrol and transport aircraft are
+# intercepted, they do not intercept; aircraft that make passes at ships; crew sizes by kind.
+INTERCEPTOR_KINDS = frozenset({"fighter"})
+SHIP_PASS_KINDS = frozenset({"fighter", "bomber", "maritime_patrol", "attack"})
+CREW = {"fighter": 2, "bomber": 2, "reconnaissance": 10, "maritime_patrol": 9, "transport": 5, "drone": 0,
+        "electronic_warfare": 4, "warship": 30, "ground_formation": 20}
+POSTURES = ("calm", "firm", "robust", "coercive", "combat", "war footing")
+
 
 @dataclass
 class Act:
-    """Something one side did that the other side perceives: an incident, an exercise or a response."""
+    """Something one side did that the other side perceives: an incident, an exercise or a reply."""
 
     time_h: float
     side: Side  # who acted
@@ -40,6 +54,21 @@ class Act:
     on_scene: bool  # crews of both sides were there (crew-to-crew channels apply)
     category: ElnCategory | None = None  # for incidents
     kind: str = ""  # the acting platform's kind (fighter, bomber, ...), "exercise" or "response"
+    actor_platform: Platform | None = None
+    target_platform: Platform | None = None
+    member: str = ""  # the nation of whoever acted
+    public: bool = False  # made public (audience costs for the side it was done to)
+    casualties: int = 0
+    notified: bool = False  # an exercise announced in advance (a stated intent)
+    observed: bool = False  # an exercise with the other side's observers present (verification)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What a sender says about its own act: ``reassurance``, ``warning`` or ``threat``."""
+
+    kind: str
+    truthful: bool
 
 
 class Platform(mesa.Agent):
@@ -53,40 +82,92 @@ class Platform(mesa.Agent):
         self.side = spec.side
         self.traits = traits
         self.on_sortie = False
+        self.scrambled = False
+        self.lost = False  # shot down or disabled: out of the scenario
         self.zone = spec.base
         total = sum(spec.patrol.values())
         self._patrol_zones = list(spec.patrol)
         self._patrol_cdf = np.cumsum([w / total for w in spec.patrol.values()])
+        m = MEMBERS.get(spec.member or ("ru" if spec.side is Side.RUSSIA else "allied"))
+        adjective = m.adjective if m else ""
+        self.member = m.id if m else ""
+        self.display = spec.name if not adjective or spec.name.startswith(adjective) else f"{adjective} {spec.name}"
 
     @property
     def name(self) -> str:
-        """Display name."""
-        return self.spec.name
+        """Display name, with the nation (e.g. ``Turkish F-16 pair``)."""
+        return self.display
+
+    @property
+    def crew(self) -> int:
+        """People aboard, for casualties (by kind; a pair counts both aircraft)."""
+        return CREW.get(self.spec.kind, 2)
 
     def schedule_next_sortie(self) -> None:
         """Draw the gap to the next sortie (Poisson process whose rate rises with posture)."""
+        if self.lost:
+            return
         rate_per_h = self.spec.sorties_per_day / 24.0 * self.model.activity_multiplier(self.side)
         for m in self.model.measures:
             rate_per_h *= m.sortie_rate_factor(self.model, self)
         if rate_per_h <= 0:
             return
         gap = self.model.streams["activity"].exponential(1.0 / rate_per_h)
-        self.model.schedule_event(self.start_sortie, after=gap)
+        self.model.later(gap, self.start_sortie)
 
     def start_sortie(self) -> None:
-        """Go out to a patrol zone drawn by its weight."""
+        """Go out to a patrol zone drawn by its weight; a flight near the other side draws a scramble."""
         u = self.model.streams["activity"].random()
+        if self.lost:
+            return
+        if self.on_sortie:  # still out on a scramble: this patrol is skipped
+            self.schedule_next_sortie()
+            return
         self.zone = self._patrol_zones[min(int(np.searchsorted(self._patrol_cdf, u)), len(self._patrol_zones) - 1)]
         self.on_sortie = True
         self.model.activity_changed()
-        self.model.schedule_event(self.end_sortie, after=self.spec.sortie_hours)
+        self.model.later(self.spec.sortie_hours, self.end_sortie)
+        if self.spec.domain == "air":
+            self.model.flight_near_border(self)
 
     def end_sortie(self) -> None:
         """Return to base and plan the next sortie."""
+        if self.lost:
+            return
         self.on_sortie = False
         self.zone = self.spec.base
         self.model.activity_changed()
         self.schedule_next_sortie()
+
+    def lose(self) -> None:
+        """Shot down or disabled: out of the scenario for good."""
+        self.lost, self.on_sortie, self.scrambled = True, False, False
+        self.model.activity_changed()
+
+    def scramble(self, zone: str, target: Platform, violation: Act | None) -> None:
+        """Quick-reaction launch against ``target``: fly to its zone and intercept on arrival."""
+        self.on_sortie, self.scrambled, self.zone = True, True, zone
+        self.model.activity_changed()
+        self._target, self._violation = target, violation
+        self.model.later(self.model.params.qra_delay_h, self.arrive)
+
+    def arrive(self) -> None:
+        """The scrambled pair reaches its target (if it is still out) and intercepts it."""
+        target, violation = self._target, self._violation
+        self._target = self._violation = None
+        if self.lost:
+            return
+        if target.on_sortie and not target.lost:
+            self.model.qra_intercept(self, target, violation)
+        self.model.later(1.0, self.land)
+
+    def land(self) -> None:
+        """Back from a scramble (the regular sortie plan was never interrupted)."""
+        if self.lost:
+            return
+        self.on_sortie, self.scrambled = False, False
+        self.zone = self.spec.base
+        self.model.activity_changed()
 
 
 class DecisionMaker(mesa.Agent):
@@ -106,51 +187,49 @@ class DecisionMaker(mesa.Agent):
         """Display name."""
         return self.spec.name
 
-    def latent_propensity(self, d: Deliberation) -> float:
-        """The ordered-logit index: how strongly this actor leans toward a forceful reply."""
-        p, state = self.model.params, self.model.sides[self.side]
-        return (
-            p.w_severity * d.perceived_severity
-            + p.w_hostility * d.perceived_hostility
-            + p.w_tension * state.tension
-            + p.w_aggressiveness * (self.traits.aggressiveness - 0.5)
-            - p.w_trust * state.trust
-            + p.w_reciprocity * state.opponent_hostility
-            + self.model.measure_decision_shift(d)
-        )
-
-    def choose(self, d: Deliberation) -> Response:
-        """Pick a response to ``d.act`` by an ordered logit whose upper cuts rise with the rung."""
-        p = self.model.params
-        z = self.latent_propensity(d) + self.model.streams["decisions"].logistic()
-        stimulus = d.act.rung
-        match_rung = response_for(Choice.MATCH, stimulus).rung
-        escalate_rung = response_for(Choice.ESCALATE, stimulus).rung
-        risk = p.w_risk * (self.traits.risk_tolerance - 0.5)
-        if z < p.cut_hold:
-            choice = Choice.DE_ESCALATE
-        elif z < p.cut_protest:
-            choice = Choice.HOLD
-        elif z < p.cut_match + self.model.firebreak(match_rung) - risk:
-            choice = Choice.PROTEST
-        elif z < p.cut_escalate + self.model.firebreak(escalate_rung) - risk:
-            choice = Choice.MATCH
-        else:
-            choice = Choice.ESCALATE
-        response = response_for(choice, stimulus)
-        if d.cap is not None and response.rung > d.cap.rung:
-            response = d.cap
-        return response
-
-    def decide(self, d: Deliberation) -> None:
-        """Choose and act (commands refer forceful replies to their leadership)."""
-        self.model.execute_response(self, d, self.choose(d))
+    def decide(self, d: Deliberation) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
 
 
 class Command(DecisionMaker):
-    """A military command (e.g. Allied Air Command, a Russian fleet or military district)."""
+    """A military command (e.g. Allied Air Command, a Russian fleet or military district).
+
+    Its reply to an act it did not handle by standing rules: an index of what it perceives
+    (severity, hostility) and of its side's posture, plus a small disturbance, cut into the
+    ordered options; the cuts for military replies rise with the rung (firebreaks) and with a
+    credible threat heard over a channel (deterrence). Replies at or above the political-approval
+    rung are proposals to the leadership.
+    """
 
     role = "command"
+
+    def index(self, d: Deliberation) -> tuple[float, float]:
+        """(what the decision-maker knows, its disturbance): the reply index is their sum."""
+        p, state = self.model.params, self.model.sides[self.side]
+        known = p.w_severity * d.perceived_severity + p.w_hostility * d.perceived_hostility + p.w_posture * state.posture
+        return known, p.decision_noise_sd * self.model.streams["decisions"].normal()
+
+    def choose(self, d: Deliberation) -> Response:
+        """The ordered choice for ``d``; records the index parts for the decision-noise test."""
+        p, model = self.model.params, self.model
+        known, noise = self.index(d)
+        model.decision_record.append((known, noise))
+        z = known + noise
+        stimulus = d.act.rung
+        match_rung = response_for(Choice.MATCH, stimulus).rung
+        escalate_rung = response_for(Choice.ESCALATE, stimulus).rung
+        shift = d.deterrence - p.w_risk * (self.traits.risk_tolerance - 0.5)
+        if z < p.cut_hold:
+            choice = Choice.DE_ESCALATE if model.sides[self.side].level >= Rung.DANGEROUS_INCIDENT else Choice.HOLD
+        elif z < p.cut_protest:
+            choice = Choice.HOLD
+        elif z < p.cut_match + model.firebreak(match_rung) + shift:
+            choice = Choice.PROTEST
+        elif z < p.cut_escalate + model.firebreak(escalate_rung) + shift:
+            choice = Choice.MATCH
+        else:
+            choice = Choice.ESCALATE
+        return response_for(choice, stimulus)
 
     def decide(self, d: Deliberation) -> None:
         """Replies at or above the political-approval rung go up to the leadership."""
@@ -163,23 +242,37 @@ class Command(DecisionMaker):
                 response=response.value, rung=response.rung,
             )
             referred = Deliberation(self.model, leader, d.act, cap=response, parent=d)
-            self.model.schedule_event(referred.open, after=self.model.params.internal_relay_h)
+            self.model.later(self.model.params.internal_relay_h, referred.open)
             return
         self.model.execute_response(self, d, response)
 
 
 class Leadership(DecisionMaker):
-    """Political leadership (North Atlantic Council / capitals, the Kremlin)."""
+    """Political leadership (North Atlantic Council and capitals, the Kremlin): it manages the crisis.
+
+    It does not draw a second reply to each act: it sets the side's posture (the crisis policy
+    that bounds what its commands may do) from what it perceives, and approves a command's
+    proposal if the posture allows it, or orders the strongest reply the posture allows.
+    """
 
     role = "leadership"
 
+    def decide(self, d: Deliberation) -> None:
+        """Review the posture in the light of ``d``; approve the proposal or cap it."""
+        model = self.model
+        model.review_posture(self.side, threat=d.perceived_severity * d.perceived_hostility, about=d.act)
+        allowed = model.allowed_rung(self.side)
+        proposal = d.cap or Response.HOLD
+        if proposal.rung <= allowed:
+            response = proposal
+        else:
+            match = response_for(Choice.MATCH, d.act.rung)
+            response = match if Rung.DANGEROUS_INCIDENT <= match.rung <= allowed else Response.PROTEST
+        model.execute_response(self, d, response)
+
 
 class Deliberation:
-    """One decision-maker's handling of one act: perceive, seek clarification, decide.
-
-    Holds bound methods that Mesa schedules (report arrival, message arrival, decision), so the
-    model keeps each open deliberation referenced until it is decided.
-    """
+    """One decision-maker's handling of one act: perceive, triage, seek clarification, decide."""
 
     def __init__(
         self,
@@ -196,74 +289,80 @@ class Deliberation:
         self.parent = parent
         self.perceived_severity = parent.perceived_severity if parent else 0.0
         self.perceived_hostility = parent.perceived_hostility if parent else 0.0
+        self.deterrence = parent.deterrence if parent else 0.0
         self.clarified_by: list[str] = list(parent.clarified_by) if parent else []
         self.decided = False
-        model.open_deliberations.add(self)
+        self.route: Route | None = None
 
     def open(self) -> None:
-        """The report arrives: perceive (unless referred), try a channel, and set the decision time."""
+        """The report arrives: perceive (unless referred), triage, try a channel, set the decision time."""
         model, p = self.model, self.model.params
+        side = self.decider.side
         if self.parent is None:
-            self.perceived_severity, self.perceived_hostility = model.perceive(self.decider.side, self.act)
-            model.absorb_act(self.decider.side, self.act, self.perceived_severity, self.perceived_hostility)
-            if self.decider.side in model.players:
-                model.await_player(self)  # raises PlayerTurn: the player decides, not the logit
-        decision_time = (
-            self.decider.traits.decision_time_h
-            * (1.0 - p.time_pressure * model.sides[self.decider.side].tension)
-            * model.measure_decision_time_factor(self.decider)
-        )
+            self.perceived_severity, self.perceived_hostility = model.perceive(side, self.act)
+            model.absorb_act(side, self.act, self.perceived_severity, self.perceived_hostility)
+            if model.standing_rules_apply(side, self.act, self.perceived_severity):
+                model.triaged += 1
+                return
+            if side in model.players:
+                model.await_player(self)  # raises PlayerTurn: the player decides
+        decision_time = self.decider.traits.decision_time_h * (1.0 - p.time_pressure * model.sides[side].tension)
+        if self.decider.role == "leadership" and self.act.rung >= Rung.LIMITED_FORCE and model.missiles_facing(side):
+            decision_time = min(decision_time, p.missile_warning_h)
         route = model.try_channel(self.decider, self.act)
         if route is not None:
             self.route = route
-            model.schedule_event(self.clarification_arrives, after=route.latency_h)
-        model.schedule_event(self.decide, after=max(decision_time, 0.0))
+            model.later(route.latency_h, self.call_arrives)
+        model.later(max(decision_time, 0.0), self.decide)
 
-    def clarification_arrives(self) -> None:
-        """A call over ``self.route`` gets through: intent becomes clearer, if still in time."""
-        route: Route = self.route
+    def call_arrives(self) -> None:
+        """The call over ``self.route`` gets through: the other side states its intent, if in time."""
+        route = self.route
+        assert route is not None
         if self.decided:
+            self.model.calls_too_late += 1
             self.model.log(
                 "clarification", self.decider.side, actors=[self.decider.name], zone=self.act.zone,
-                channel=route.label, text=f"{route.label} contact comes too late for {self.decider.name}",
+                channel=route.label, text=f"The {route.label.replace('_', ' ')} call reaches {self.decider.name} after it has decided",
             )
             return
-        q = route.quality
-        self.perceived_hostility = (1 - q) * self.perceived_hostility + q * float(self.act.deliberate)
-        self.clarified_by.append(route.label)
-        self.model.clarified(self.decider.side, self.act, route)
-        intent = "deliberate" if self.act.deliberate else "not intended as hostile"
-        self.model.log(
-            "clarification", self.decider.side, actors=[self.decider.name], zone=self.act.zone,
-            channel=route.label,
-            text=f"{route.label} contact clarifies intent for {self.decider.name}: {intent}",
-        )
+        self.model.hear_statement(self, route)
 
-    def clarify_for_player(self) -> None:
-        """A player's call arrives: clarify, then put the decision back before the player."""
-        self.clarification_arrives()
+    def call_for_player(self) -> None:
+        """A player's call arrives: hear the statement, then put the decision back before the player."""
+        self.model.hear_statement(self, self.route)  # type: ignore[arg-type]
         self.model.await_player(self)
 
     def decide(self) -> None:
         """Decision time is up."""
         self.decided = True
-        self.model.open_deliberations.discard(self)
         self.decider.decide(self)
 
 
 @dataclass
 class SideState:
-    """Tension, trust and memory of one side; ``level`` is its current rung on the ladder."""
+    """What one side believes and does.
+
+    ``tension`` is felt threat (rises with perceived hostile acts, relaxes to the baseline);
+    ``trust`` is the belief that the other side's acts and words are benign and honest (moves
+    toward what the evidence shows, both ways); ``audience`` is public pressure from incidents
+    made public; ``threat`` is the worst recent act as perceived; ``posture`` is the crisis policy set by the leadership (0 calm ... 5 war
+    footing); ``level`` is the rung of the side's latest military act, held for a while.
+    """
 
     tension: float
     trust: float
-    opponent_hostility: float
+    audience: float = 0.0
+    threat: float = 0.0  # the worst recent act as perceived (severity x hostility), fading like tension
+    posture: int = 0
     level: int = int(Rung.ROUTINE)
-    level_token: int = 0
+    suspended: dict[str, float] = field(default_factory=dict)  # member ("" = alliance) -> since (h)
 
     def relax(self, baseline: float, factor: float) -> None:
-        """Exponential relaxation of tension toward its baseline over one step."""
+        """Exponential relaxation of tension toward its baseline and of public pressure toward zero."""
         self.tension = baseline + (self.tension - baseline) * factor
+        self.audience *= factor
+        self.threat *= factor
 
 
 def clip01(x: float) -> float:
@@ -274,3 +373,9 @@ def clip01(x: float) -> float:
 def logistic(x: float) -> float:
     """The logistic function."""
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def logit(p: float) -> float:
+    """The log-odds of ``p`` (kept away from 0 and 1)."""
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))

@@ -16,6 +16,9 @@ import networkx as nx
 from sim.core.spec import ChannelSpec, ScenarioSpec, Side
 
 ON_SCENE_KINDS = frozenset({"on_scene_radio", "standard_signals"})
+# Channels a side may cut as a sanction or after a lethal incident: military contacts and the
+# NATO-Russia Council. Diplomatic relations, leaders' hotlines and crews' radios stay.
+NOT_SUSPENDABLE = frozenset({"diplomatic", "hotline", "on_scene_radio", "standard_signals", "placebo"})
 INTERNAL = "internal"
 
 
@@ -34,6 +37,12 @@ class Route:
     quality: float
     kinds: tuple[str, ...]  # the channel across the divide, e.g. ("hotline",)
     on_scene: bool  # uses a crew-to-crew channel: only meaningful for an incident on scene
+    member: str = ""  # a bilateral channel with this NATO member ("" = with the alliance)
+
+    @property
+    def suspendable(self) -> bool:
+        """Whether a side may cut this channel (military contacts, the NRC)."""
+        return not NOT_SUSPENDABLE.intersection(self.kinds)
 
     @property
     def label(self) -> str:
@@ -60,20 +69,24 @@ class CommsNetwork:
                     self.rank[a.id] = 1 if a.role == "command" else 2
             self._add(forces_node(side), command.id, INTERNAL, internal_relay_h, 1.0, 1.0)
             self._add(command.id, leader.id, INTERNAL, internal_relay_h, 1.0, 1.0)
+        # Every channel across the divide is kept (two channels between the same pair are two
+        # ways to call: a hotline that is down leaves the diplomatic line); the graph drawn in
+        # reports shows the fastest of each pair.
+        self.cross = [(*sorted((ch.a, ch.b)), ch) for ch in (*spec.channels, *extra)]
         for ch in (*spec.channels, *extra):
-            self._add(ch.a, ch.b, ch.kind, ch.latency_h, ch.availability, ch.quality)
+            self._add(ch.a, ch.b, ch.kind, ch.latency_h, ch.availability, ch.quality, ch.member)
         nx.set_node_attributes(self.graph, {n: s.value for n, s in side_of.items()}, "side")
         labels = {forces_node(s): f"{s.label} crews" for s in Side} | {a.id: a.name for a in spec.actors}
         nx.set_node_attributes(self.graph, labels, "label")
         self.side_of = side_of
         self.routes = {node: self._routes_from(node) for node in self.graph.nodes}
 
-    def _add(self, a: str, b: str, kind: str, latency: float, availability: float, quality: float):
+    def _add(self, a: str, b: str, kind: str, latency: float, availability: float, quality: float, member: str = ""):
         # Two channels between the same pair: the faster one stands (a measure strengthens a link).
         old = self.graph.get_edge_data(a, b)
         if old is None or latency < old["latency_h"]:
             self.graph.add_edge(
-                a, b, kind=kind, latency_h=latency, availability=availability, quality=quality
+                a, b, kind=kind, latency_h=latency, availability=availability, quality=quality, member=member
             )
 
     def _routes_from(self, source: str) -> list[Route]:
@@ -82,18 +95,19 @@ class CommsNetwork:
         own = self.graph.subgraph(n for n, s in self.side_of.items() if s is side and self.rank[n] <= rank)
         relay = nx.single_source_dijkstra_path_length(own, source, weight="latency_h")
         routes = []
-        for u, hops in relay.items():
-            for v, edge in self.graph[u].items():
-                if self.side_of[v] is side:
+        for a, b, ch in self.cross:
+            for u, v in ((ch.a, ch.b), (ch.b, ch.a)):
+                if u not in relay or self.side_of[v] is side:
                     continue
                 routes.append(
                     Route(
                         target=v,
-                        latency_h=hops + edge["latency_h"],
-                        availability=edge["availability"],
-                        quality=edge["quality"],
-                        kinds=(edge["kind"],),
-                        on_scene=edge["kind"] in ON_SCENE_KINDS,
+                        latency_h=relay[u] + ch.latency_h,
+                        availability=ch.availability,
+                        quality=ch.quality,
+                        kinds=(ch.kind,),
+                        on_scene=ch.kind in ON_SCENE_KINDS,
+                        member=ch.member,
                     )
                 )
         routes.sort(key=lambda r: (r.latency_h, r.target, r.kinds))

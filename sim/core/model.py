@@ -1,26 +1,31 @@
-"""The escalation model: a Mesa model of NATO and Russian actors meeting in incidents.
+"""The escalation model: a Mesa model of NATO members and Russia meeting in incidents.
 
 Time unit: one hour. ``step`` (one hour) relaxes tension, samples encounters and airspace
 violations from current activity, and collects data. Everything finer happens as Mesa events at
-exact times: sorties start and end, reports arrive after reporting delays, calls arrive after the
-channel's latency, decisions fall when the decision time is up, injects and exercises fire on
-schedule. An hour is short against the delays that matter (a hotline call takes ~0.5 h, a
-command decides in ~2-6 h, a leadership in ~6-24 h), so an hourly step resolves "the call got
-through before the retaliation decision" while a daily step would collapse the whole
-report-clarify-decide sequence into one instant.
+exact times: sorties start and end, quick-reaction pairs scramble against flights near their
+airspace, reports arrive after reporting delays, calls arrive after the channel's latency,
+decisions fall when the decision time is up, signals (protests, stand-downs, suspensions) reach
+the other side, injects and exercises fire on schedule.
+
+Every scheduled callback is held by the model until it fires (:meth:`later`): Mesa keeps only a
+weak reference, so a call that arrives after its decision would otherwise vanish unseen.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import mesa
 import numpy as np
 
 from sim.core.agents import (
+    INTERCEPTOR_KINDS,
+    POSTURES,
+    SHIP_PASS_KINDS,
     Act,
     Command,
     DecisionMaker,
@@ -28,8 +33,12 @@ from sim.core.agents import (
     Leadership,
     Platform,
     SideState,
+    Statement,
     clip01,
+    logistic,
+    logit,
 )
+from sim.core.alliance import MEMBERS
 from sim.core.comms import CommsNetwork, Route
 from sim.core.ladder import Choice, ElnCategory, Response, Rung, response_for
 from sim.core.measures import Measure
@@ -47,10 +56,28 @@ from sim.core.spec import (
 from sim.core.theatre import Theatre
 
 # Appending a stream never changes the others: each is keyed by its position.
-STREAMS = ("mesa", "activity", "incidents", "perception", "decisions", "channels", "traits", "measures", "background")
+MASK64 = (1 << 64) - 1
+
+
+def keyed_uniform(base: int, key: str) -> float:
+    """A uniform draw on [0, 1) fixed by the replication's seed and a key naming the occasion.
+
+    Calls and statements draw this way (splitmix64 of the seed and a CRC of the key) rather than
+    from a shared sequence, so whether a given call about a given act gets through, and what the
+    other side says, is the same in every configuration that makes that call: adding or removing
+    a channel does not shift the draws of other calls (common random numbers per decision)."""
+    z = (base ^ (zlib.crc32(key.encode()) * 0x9E3779B97F4A7C15)) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return ((z ^ (z >> 31)) >> 11) * 2.0**-53
+
+
+STREAMS = ("mesa", "activity", "incidents", "perception", "decisions", "channels", "traits", "measures", "background",
+           "statements", "consequences", "posture")  # "channels" and "statements" are kept for positions; calls draw by key
 AIR_SEA_TYPES = frozenset({"air_intercept", "at_sea_close_encounter", "collision", "weapons_lock", "drone_shootdown"})
 # Types whose ladder rung is fixed by what happened rather than by severity (PRODUCT.md ladder).
 FIXED_RUNG = {"drone_shootdown": int(Rung.LIMITED_FORCE)}
+INF_KIND = "intermediate_range_missile"
 
 
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
@@ -63,6 +90,20 @@ def clock(time_h: float) -> str:
     minutes = int(round(time_h * 60))
     day, rem = divmod(minutes, 24 * 60)
     return f"day {day + 1} {rem // 60:02d}:{rem % 60:02d}"
+
+
+class _Call:
+    """A scheduled callback the model holds until it fires (Mesa holds only a weak reference)."""
+
+    __slots__ = ("fn", "live", "__weakref__")
+
+    def __init__(self, live: set, fn: Callable[[], None]):
+        self.fn, self.live = fn, live
+        live.add(self)
+
+    def fire(self) -> None:
+        self.live.discard(self)
+        self.fn()
 
 
 class EscalationModel(mesa.Model):
@@ -95,25 +136,25 @@ class EscalationModel(mesa.Model):
         # One generator per mechanism: a measure that changes how often one mechanism draws does
         # not shift the draws of the others (better common random numbers between configurations).
         self.streams = {name: np.random.default_rng(s) for name, s in seqs.items() if name != "mesa"}
+        self._key_base = int(np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, len(STREAMS))).generate_state(1, np.uint64)[0])
         self.spec = scenario
         self.params = params
         self.measures = list(measures)
         self.record_events = record_events
         self.horizon_h = scenario.horizon_h
+        self.agreements = frozenset(scenario.agreements)
         self.theatre = Theatre(scenario.zones, scenario.links)
         extra = [ch for m in self.measures for ch in m.channels(scenario)]
         self.comms = CommsNetwork(scenario, extra, params.internal_relay_h)
+        self._live: set[_Call] = set()
 
         self.sides = {
-            side: SideState(
-                tension=scenario.baseline_tension[side.value],
-                trust=scenario.baseline_trust[side.value],
-                opponent_hostility=scenario.baseline_tension[side.value],
-            )
+            side: SideState(tension=scenario.baseline_tension[side.value], trust=scenario.baseline_trust[side.value])
             for side in Side
         }
         self._relaxing = [(self.sides[s], scenario.baseline_tension[s.value]) for s in Side]
         self._level_until = dict.fromkeys(Side, 0.0)
+        self._incident_until = 0.0
         self._relax = math.exp(-1.0 / params.tension_relax_h)
         p, th = params, self.theatre
         # Encounter rate of a co-located pair falls off with the distance between their zones;
@@ -129,22 +170,30 @@ class EscalationModel(mesa.Model):
             }
             for side in Side
         }
-        self.open_deliberations: set[Deliberation] = set()
         self.players = frozenset(players)
         self.decision_points: list[DecisionPoint] = []
         self._decisions_opened = 0
-        self._pending: list[Any] = []  # scheduled injects/exercises/decays, kept alive for Mesa's weak refs
         self.events: list[dict[str, Any]] = []
         self.incident_counts: Counter[str] = Counter()
         self.channel_uses: Counter[str] = Counter()
+        self.statements: Counter[str] = Counter()
+        self.decision_record: list[tuple[float, float]] = []  # (known, disturbance) of each command reply
+        self.unexplained: dict[Side, list[tuple[Act, float, float]]] = {s: [] for s in Side}
         self.referrals = 0
+        self.triaged = 0
+        self.calls_too_late = 0
+        self.lies_found_out = 0
+        self.casualties = 0
+        self.suspensions = 0
+        self.uses_of_force = 0
         self.peak_rung = 0
         self._peak_time: float | None = None
         self._back_time: float | None = None
         self.crisis_hours = 0
         self.exercise_boost = dict.fromkeys(Side, 0.0)
 
-        self.platforms = [Platform(self, f, self._jitter(f.traits)) for f in scenario.forces]
+        forces = [f for f in scenario.forces if not any(m.withdraws(self, f) for m in self.measures)]
+        self.platforms = [Platform(self, f, self._jitter(f.traits)) for f in forces]
         self.commands: dict[Side, Command] = {}
         self.leadership: dict[Side, Leadership] = {}
         for a in scenario.actors:
@@ -152,21 +201,21 @@ class EscalationModel(mesa.Model):
                 self.commands.setdefault(a.side, Command(self, a, self._jitter(a.traits)))
             else:
                 self.leadership.setdefault(a.side, Leadership(self, a, self._jitter(a.traits)))
-        self._active: list[Platform] = []
         self._hazards: list[tuple[str, Platform, Platform | None, float]] | None = None
         self._hazard_total = 0.0
 
         for inject in scenario.injects:
-            self._at(inject.at_h, InjectRun(self, inject).fire)
+            self.at(inject.at_h, InjectRun(self, inject).fire)
         for exercise in scenario.exercises:
-            run = ExerciseRun(self, exercise)
-            self._at(exercise.start_h, run.start)
+            self.at(exercise.start_h, ExerciseRun(self, exercise).start)
         for background in scenario.background:
             BackgroundRun(self, background).schedule_next()
+        for side in Side:
+            PostureReview(self, side).schedule()
         for m in self.measures:
             m.setup(self)
-        for p in self.platforms:
-            p.schedule_next_sortie()
+        for pl in self.platforms:
+            pl.schedule_next_sortie()
 
         # One reporter returning a tuple: DataCollector deep-copies each value on every collect,
         # so one small tuple an hour costs a fifth of five separate reporters.
@@ -176,14 +225,15 @@ class EscalationModel(mesa.Model):
     # ------------------------------------------------------------------ state read-outs
     @property
     def rung(self) -> int:
-        """The confrontation's current rung: the higher of the two sides' levels."""
-        return max(self.sides[Side.NATO].level, self.sides[Side.RUSSIA].level)
+        """The confrontation's current rung: the higher side's level, or a recent dangerous incident."""
+        incident = int(Rung.DANGEROUS_INCIDENT) if self.time < self._incident_until else 0
+        return max(self.sides[Side.NATO].level, self.sides[Side.RUSSIA].level, incident)
 
     @property
     def state(self) -> HourlyRecord:
         """(rung, tension NATO, tension Russia, trust NATO, trust Russia): the hourly record."""
         nato, russia = self.sides[Side.NATO], self.sides[Side.RUSSIA]
-        return HourlyRecord((max(nato.level, russia.level), nato.tension, russia.tension, nato.trust, russia.trust))
+        return HourlyRecord((self.rung, nato.tension, russia.tension, nato.trust, russia.trust))
 
     @property
     def tension_nato(self) -> float:  # noqa: D102
@@ -208,6 +258,7 @@ class EscalationModel(mesa.Model):
             state.relax(baseline, self._relax)
         self._sample_activity_incidents()
         rung = self.rung
+        self._note_rung(rung)
         if rung >= Rung.SHOW_OF_FORCE:
             self.crisis_hours += 1
         if self._peak_time is not None and self._back_time is None and rung <= Rung.HEIGHTENED_VIGILANCE:
@@ -218,9 +269,18 @@ class EscalationModel(mesa.Model):
         """Run to the scenario's horizon."""
         self.run_until(self.horizon_h)
 
-    def _at(self, time_h: float, fn) -> None:
-        self._pending.append(fn.__self__)
-        self.schedule_event(fn, at=time_h)
+    def later(self, delay_h: float, fn: Callable[[], None]) -> None:
+        """Call ``fn`` after ``delay_h`` hours (the model holds it until then)."""
+        self.schedule_event(_Call(self._live, fn).fire, after=delay_h)
+
+    def at(self, time_h: float, fn: Callable[[], None]) -> None:
+        """Call ``fn`` at model time ``time_h``."""
+        self.schedule_event(_Call(self._live, fn).fire, at=time_h)
+
+    def _note_rung(self, rung: int) -> None:
+        if rung > self.peak_rung:
+            self.peak_rung = rung
+            self._peak_time, self._back_time = self.time, None
 
     # ------------------------------------------------------------------ played sides
     def advance(self, until: float) -> DecisionPoint | None:
@@ -254,7 +314,7 @@ class EscalationModel(mesa.Model):
         routes: dict[str, Route] = {}
         for actor in (self.commands[side], self.leadership[side]):
             for route in self.comms.routes[actor.spec.id]:
-                if route.on_scene and not d.act.on_scene:
+                if (route.on_scene and not d.act.on_scene) or not self.route_open(route) or route.availability <= 0:
                     continue
                 if route.label not in routes or route.latency_h < routes[route.label].latency_h:
                     routes[route.label] = route
@@ -267,15 +327,15 @@ class EscalationModel(mesa.Model):
         if route is None:
             raise ValueError(f"channel {label!r} is not available for decision {point.number}")
         d = point.deliberation
-        up = bool(self.streams["channels"].random() < route.availability)
+        up = self.draw("call", d.decider.spec.id, _act_key(d.act), route.label, "player") < route.availability
         point.tried[label] = up
         if not up:
             self.log("clarification", d.decider.side, actors=[d.decider.name], zone=d.act.zone, channel=label,
                      text=f"{label} call by {d.decider.name} does not get through")
             return False
-        d.route = route  # type: ignore[attr-defined]
+        d.route = route
         self.decision_points.remove(point)
-        self.schedule_event(d.clarify_for_player, after=route.latency_h)
+        self.later(route.latency_h, d.call_for_player)
         return True
 
     def player_decide(self, choice: Choice) -> Response:
@@ -285,7 +345,6 @@ class EscalationModel(mesa.Model):
         response = response_for(choice, d.act.rung)
         self.decision_points.remove(point)
         d.decided = True
-        self.open_deliberations.discard(d)
         self.execute_response(d.decider, d, response)
         return response
 
@@ -297,9 +356,7 @@ class EscalationModel(mesa.Model):
             raise ValueError(f"inject zone {spec.zone!r} is not a zone of this scenario")
         if spec.type not in INCIDENT_TYPES:
             raise ValueError(f"inject type {spec.type!r}: must be one of {', '.join(INCIDENT_TYPES)}")
-        run = InjectRun(self, spec)
-        self._pending.append(run)
-        run.fire()
+        InjectRun(self, spec).fire()
 
     def _current_point(self) -> DecisionPoint:
         if not self.decision_points:
@@ -308,24 +365,26 @@ class EscalationModel(mesa.Model):
 
     # ------------------------------------------------------------------ activity
     def activity_multiplier(self, side: Side) -> float:
-        """How much more often a side's platforms go out: posture above vigilance, exercises."""
-        level = self.sides[side].level
-        return 1.0 + self.params.posture_activity_gain * max(0, level - 1) + self.exercise_boost[side]
+        """How much more often a side's platforms go out: its crisis posture, exercises."""
+        return 1.0 + self.params.posture_activity_gain * self.sides[side].posture + self.exercise_boost[side]
 
     def activity_changed(self) -> None:
         """A platform went out or came back: the hazards must be recomputed."""
         self._hazards = None
 
     def _compute_hazards(self) -> None:
-        active = [pl for pl in self.platforms if pl.on_sortie]
+        """Pairs that can meet, by who does what: fighters intercept aircraft; ships meet ships;
+        fighters, bombers and patrol aircraft make passes at ships. Reconnaissance and transport
+        aircraft are met, they do not meet anyone on their own."""
+        active = [pl for pl in self.platforms if pl.on_sortie and pl.spec.domain != "land"]
         hazards: list[tuple[str, Platform, Platform | None, float]] = []
         proximity, exposure = self._proximity, self._exposure
         for a in active:
-            if a.side is not Side.NATO or a.spec.domain == "land":
+            if a.side is not Side.NATO:
                 continue
             for b in active:
-                if b.side is Side.NATO or b.spec.domain == "land":
-                    continue  # land formations do not meet at random
+                if b.side is Side.NATO or not _can_meet(a, b):
+                    continue
                 rate = proximity[a.zone, b.zone]
                 if a.spec.domain != b.spec.domain:
                     rate *= self.params.air_sea_factor  # aircraft watch ships far more often than they buzz them
@@ -334,7 +393,7 @@ class EscalationModel(mesa.Model):
                 if rate > 0:
                     hazards.append(("encounter", a, b, rate))
         for a in active:
-            if a.spec.domain != "air":
+            if a.spec.domain != "air" or a.scrambled:
                 continue  # ships enter claimed waters by inject (e.g. a transit), not at random
             rate = exposure[a.side][a.zone] * 2 * (1 - a.traits.rule_adherence)
             for m in self.measures:
@@ -369,39 +428,104 @@ class EscalationModel(mesa.Model):
             else:
                 self._violation(a)
 
+    def flight_near_border(self, aircraft: Platform) -> None:
+        """A flight close to the other side's airspace draws a quick-reaction scramble, or not."""
+        p = self.params
+        if self.theatre.distance_to_territory(aircraft.zone, aircraft.side.other) > p.qra_range_km:
+            return
+        if self.streams["activity"].random() < p.qra_scramble_probability:
+            self.scramble_against(aircraft, None)
+
+    def scramble_against(self, target: Platform, violation: Act | None) -> Platform | None:
+        """Launch the other side's nearest grounded fighter pair (the airspace owner's first)."""
+        th = self.theatre
+        owner = th.zone(th.nearest_territory(target.zone, target.side.other)).member
+        ready = [pl for pl in self.platforms
+                 if pl.side is target.side.other and pl.spec.kind in INTERCEPTOR_KINDS and not pl.on_sortie and not pl.lost]
+        if not ready:
+            return None
+        fighter = min(ready, key=lambda pl: (pl.member != owner, th.distance(pl.spec.base, target.zone), pl.spec.id))
+        fighter.scramble(target.zone, target, violation)
+        return fighter
+
+    def qra_intercept(self, fighter: Platform, target: Platform, violation: Act | None) -> None:
+        """The scrambled pair intercepts a flight: the act is the intercepted aircraft's conduct."""
+        if violation is not None:
+            self.engage_violator(fighter, target, violation)
+            return
+        act = self._incident_act(target, fighter, "air_intercept", target.zone, on_scene=True)
+        self.record_incident(act, observer_delay_h=fighter.traits.reporting_delay_h,
+                             text=incident_text(act, self.theatre.zone(act.zone).name, scrambled=True))
+
+    def engage_violator(self, fighter: Platform, violator: Platform, violation: Act) -> None:
+        """A member whose national rules allow it fires on a violator that ignores warnings."""
+        member = MEMBERS.get(fighter.member)
+        if member is None or not member.engage_violators:
+            return
+        if self.streams["consequences"].random() < self.params.warning_compliance:
+            self.log("incident", fighter.side, actors=[fighter.name, violator.name], zone=violator.zone,
+                     type="airspace_violation", text=f"{fighter.name} warns {violator.name}, which turns away")
+            return
+        self.log("rules of engagement", fighter.side, actors=[fighter.name], zone=violator.zone,
+                 text=f"Under {member.adjective} rules of engagement, {fighter.name} is cleared to fire after repeated warnings")
+        stimulus = Act(self.time, violator.side, violator.name, fighter.name, violator.zone, "airspace_violation",
+                       int(Rung.DANGEROUS_INCIDENT), violation.severity, violation.deliberate, True,
+                       actor_platform=violator, target_platform=fighter, member=violator.member)
+        self.military_act(fighter.side, Response.LIMITED_FORCE, stimulus, decider=None, unit=fighter)
+
     def _encounter(self, a: Platform, b: Platform) -> None:
         rng = self.streams["incidents"]
-        wa = a.traits.aggressiveness * (1 - a.traits.rule_adherence) + 0.05
-        wb = b.traits.aggressiveness * (1 - b.traits.rule_adherence) + 0.05
-        initiator, other = (a, b) if rng.random() * (wa + wb) < wa else (b, a)
-        if a.spec.domain != b.spec.domain:  # aircraft buzz ships, not the other way round
-            initiator, other = (a, b) if a.spec.domain == "air" else (b, a)
+        initiator, other = _initiator(a, b, rng)
         itype = "air_intercept" if a.spec.domain == b.spec.domain == "air" else "at_sea_close_encounter"
         zone = initiator.zone if initiator.spec.domain == "air" or other.spec.domain != "sea" else other.zone
-        act = self._incident_act(initiator, other.name, itype, zone, on_scene=True)
+        act = self._incident_act(initiator, other, itype, zone, on_scene=True)
         self.record_incident(act, observer_delay_h=other.traits.reporting_delay_h)
 
     def _violation(self, a: Platform) -> None:
         target = a.side.other
-        zone = a.zone
-        act = self._incident_act(a, f"{target.label} airspace", "airspace_violation", zone, on_scene=False)
+        act = self._incident_act(a, None, "airspace_violation", a.zone, on_scene=False)
         self.record_incident(act, observer_delay_h=self.commands[target].traits.reporting_delay_h)
+        self.scramble_against(a, act)
 
-    def _incident_act(self, initiator: Platform, target: str, itype: str, zone: str, on_scene: bool) -> Act:
-        """Draw severity and intent of an activity incident from the initiator's traits."""
+    def rules_reduction(self, itype: str, a: Platform, b: Platform | None) -> float:
+        """How much agreed rules of conduct cut unsafe behaviour in this encounter (0 = no rules).
+
+        The bilateral incidents-at-sea agreements in force (era ``incsea_bilateral``) cover
+        encounters at sea between Russia and a member that signed one; a measure may extend the
+        rules; the widest applicable rule counts, so a measure adds only its step beyond."""
+        best = 0.0
+        if "incsea_bilateral" in self.agreements and itype == "at_sea_close_encounter" and b is not None:
+            nato = a if a.side is Side.NATO else b
+            if MEMBERS.get(nato.member) is not None and MEMBERS[nato.member].incsea:
+                best = self.params.incsea_unsafe_reduction
+        for m in self.measures:
+            best = max(best, m.rules_reduction(self, itype, a, b))
+        return best
+
+    def _incident_act(self, initiator: Platform, other: Platform | None, itype: str, zone: str, on_scene: bool) -> Act:
+        """Draw severity and intent of an activity incident from the initiator's conduct."""
         p, rng = self.params, self.streams["incidents"]
         t = initiator.traits
-        unsafe = 0.5 * (t.aggressiveness + (1 - t.rule_adherence)) * self.measure_unsafe_factor(itype)
+        unsafe = 0.5 * (t.aggressiveness + (1 - t.rule_adherence)) * (1 - self.rules_reduction(itype, initiator, other))
         severity = clip01(
             p.severity_base[itype] + p.severity_unsafe_gain * unsafe * rng.exponential() + p.severity_sd * rng.normal()
         )
         deliberate = rng.random() < p.deliberate_gain * t.aggressiveness
         category = self.categorise(severity)
+        target = other.name if other is not None else self._airspace(zone, initiator.side.other)
         return Act(
             time_h=self.time, side=initiator.side, actor=initiator.name, target=target, zone=zone,
             type=itype, rung=self.incident_rung(itype, category), severity=severity,
             deliberate=deliberate, on_scene=on_scene, category=category, kind=initiator.spec.kind,
+            actor_platform=initiator, target_platform=other, member=initiator.member,
+            public=rng.random() < p.publicity[category.value],
         )
+
+    def _airspace(self, zone: str, side: Side) -> str:
+        """Whose airspace a flight from ``zone`` strays into: the nearest member's, or the side's."""
+        owner = self.theatre.zone(self.theatre.nearest_territory(zone, side))
+        m = MEMBERS.get(owner.member) if side is Side.NATO else MEMBERS["ru"]
+        return f"{m.adjective} airspace" if m is not None else f"{side.label} airspace"
 
     def categorise(self, severity: float) -> ElnCategory:
         """ELN incident category for a true severity."""
@@ -419,144 +543,396 @@ class EscalationModel(mesa.Model):
         return int(Rung.HEIGHTENED_VIGILANCE if category is ElnCategory.NEAR_ROUTINE else Rung.DANGEROUS_INCIDENT)
 
     def record_incident(self, act: Act, observer_delay_h: float, text: str | None = None) -> None:
-        """Log an incident, raise the initiator's level and send the report to the other side."""
+        """Log an incident and send the report to the other side.
+
+        An incident does not move the initiator's own level (its posture is a leadership's
+        decision); a dangerous one shows on the ladder for the hold time."""
         self.incident_counts[act.category.value] += 1  # type: ignore[union-attr]
         self.incident_counts[act.type] += 1
+        made_public = "; it is made public" if act.public and act.rung >= Rung.DANGEROUS_INCIDENT else ""
         self.log(
             "incident", act.side, actors=[act.actor, act.target], zone=act.zone, type=act.type,
             severity=act.severity, category=act.category.value, rung=act.rung,  # type: ignore[union-attr]
-            text=text or incident_text(act, self.theatre.zone(act.zone).name),
+            text=(text or incident_text(act, self.theatre.zone(act.zone).name)) + made_public,
         )
-        self.raise_level(act.side, act.rung)
+        if act.rung >= Rung.DANGEROUS_INCIDENT:
+            self._incident_until = max(self._incident_until, self.time + self.params.rung_hold_h)
+            self._note_rung(int(Rung.DANGEROUS_INCIDENT) if act.rung < Rung.LIMITED_FORCE else act.rung)
         self.send_report(act, delay_h=observer_delay_h)
 
     def send_report(self, act: Act, delay_h: float) -> None:
         """The other side's command learns of ``act`` after ``delay_h`` hours."""
-        deliberation = Deliberation(self, self.commands[act.side.other], act)
-        self.schedule_event(deliberation.open, after=delay_h)
+        self.later(delay_h, Deliberation(self, self.commands[act.side.other], act).open)
 
-    # ------------------------------------------------------------------ perception & channels
+    # ------------------------------------------------------------------ perception & beliefs
+    def measure_noise_factor(self, side: Side, act: Act | None = None) -> float:
+        """Product of the measures' factors on how noisily ``side`` reads ``act``."""
+        f = 1.0
+        for m in self.measures:
+            f *= m.perception_noise_factor(self, side, act)
+        return f
+
     def perceive(self, side: Side, act: Act) -> tuple[float, float]:
-        """Noisy perceived severity and hostility of the other side's act."""
+        """Noisy perceived severity, and the posterior probability that ``act`` was hostile.
+
+        Prior: the belief that the other side is not benign (1 - trust). Evidence: how the act
+        looks (a weak, noisy signal of its true intent); for an exercise, an advance notification
+        (the other side's stated intent, credible as far as it is trusted) and observers on site
+        (a direct, truthful look)."""
         p, rng, state = self.params, self.streams["perception"], self.sides[side]
-        noise = self.measure_noise_factor(side)
+        noise = self.measure_noise_factor(side, act)
         severity = clip01(act.severity + p.perception_noise_sd * noise * rng.normal())
-        hostility = clip01(
-            p.hostility_prior
-            + p.hostility_tension_weight * (state.tension - 0.5)
-            - p.hostility_trust_weight * (state.trust - 0.5)
-            + p.hostility_signal * (1.0 if act.deliberate else -1.0)
-            + p.hostility_noise_sd * noise * rng.normal()
-            + sum(m.hostility_shift(self, side, act) for m in self.measures)
-        )
-        return severity, hostility
+        truth = 1.0 if act.deliberate else -1.0
+        x = logit(1.0 - state.trust) + p.hostility_signal * truth + p.hostility_noise_sd * noise * rng.normal()
+        if act.notified:
+            x -= state.trust * p.statement_weight
+        if act.observed:
+            x += p.observer_quality * p.statement_weight * truth
+        return severity, logistic(x)
 
     def absorb_act(self, side: Side, act: Act, severity: float, hostility: float) -> None:
-        """A perceived act raises tension, erodes trust and colours the memory of the other side."""
+        """A perceived act raises tension, moves trust toward what it showed, and may weigh in public."""
         p, s = self.params, self.sides[side]
-        s.tension = clip01(s.tension + p.tension_gain * severity * (0.5 + hostility) * (1 - s.tension))
-        s.trust = clip01(s.trust - p.trust_loss * severity * hostility)
-        s.opponent_hostility += p.reciprocity_memory * (hostility - s.opponent_hostility)
+        s.tension = clip01(s.tension + p.tension_gain * severity * hostility * (1 - s.tension))
+        s.threat = max(s.threat, severity * hostility)
+        self.learn(side, 1.0 - hostility, p.trust_learning * severity)
+        if act.public:
+            s.audience = clip01(s.audience + severity * (1 - s.audience))
+        if act.rung >= Rung.DANGEROUS_INCIDENT:
+            self.unexplained[side].append((act, severity, hostility))
+
+    def learn(self, side: Side, benign: float, weight: float) -> None:
+        """Trust moves a fraction ``weight`` of the way toward evidence that the other side is ``benign``."""
+        s = self.sides[side]
+        s.trust = clip01(s.trust + min(weight, 1.0) * (benign - s.trust))
+
+    # ------------------------------------------------------------------ channels and statements
+    def route_open(self, route: Route) -> bool:
+        """Whether ``route`` is open: a suspendable channel is cut while either side suspends it."""
+        if not route.suspendable:
+            return True
+        for s in self.sides.values():
+            if "" in s.suspended or (route.member and route.member in s.suspended):
+                return False
+        return True
 
     def try_channel(self, decider: DecisionMaker, act: Act) -> Route | None:
-        """Place a call on the fastest route to the other side that is up; ``None`` if none is."""
-        rng = self.streams["channels"]
+        """Place a call on the fastest open route to the other side that is up; ``None`` if none is.
+
+        A channel that never connects (availability 0) is skipped without a draw, so it changes
+        nothing at all."""
         for route in self.comms.routes[decider.spec.id]:
-            if route.on_scene and not act.on_scene:
+            if (route.on_scene and not act.on_scene) or route.availability <= 0 or not self.route_open(route):
                 continue
-            if rng.random() < route.availability:
+            if self.draw("call", decider.spec.id, _act_key(act), route.label) < route.availability:
                 return route
         return None
 
-    def clarified(self, side: Side, act: Act, route: Route) -> None:
-        """A clarification got through in time."""
-        self.channel_uses[route.label] += 1
+    def draw(self, *key: str) -> float:
+        """The uniform draw for an occasion named by ``key`` (see :func:`keyed_uniform`)."""
+        return keyed_uniform(self._key_base, "|".join(key))
+
+    def state_intent(self, act: Act, route: Route) -> Statement:
+        """What the other side says about its act when called.
+
+        An act that was not meant says so (truthfully). A deliberate act's author may deny it (a
+        bluff, more likely from an actor with little regard for rules), threaten (when its
+        posture is at or above ``threat_posture``) or warn."""
+        p = self.params
         if not act.deliberate:
-            s = self.sides[side]
-            s.trust = clip01(s.trust + self.params.trust_gain_clarification)
+            return Statement("reassurance", True)
+        speaker = self._speaker(act.side, route.target)
+        if self.draw("bluff", _act_key(act), route.label) < p.bluff_propensity * (1 - speaker.traits.rule_adherence):
+            return Statement("reassurance", False)
+        return Statement("threat" if self.sides[act.side].posture >= p.threat_posture else "warning", True)
+
+    def _speaker(self, side: Side, node: str) -> DecisionMaker:
+        leader = self.leadership[side]
+        return leader if node == leader.spec.id else self.commands[side]
+
+    def hear_statement(self, d: Deliberation, route: Route) -> None:
+        """A call gets through: the receiver weighs the stated intent by its trust and the line's quality.
+
+        A reassurance counts as far as the sender is trusted; a warning or a threat costs the
+        sender nothing to make credible, so it counts in full: both raise the hostility read into
+        the act, and a threat also deters (the cuts for military replies rise). A bluff may later
+        be found out, and then trust falls. So a channel can make things worse."""
+        p, side = self.params, d.decider.side
+        self.channel_uses[route.label] += 1
+        if route.quality <= 0:
+            d.clarified_by.append(route.label)
+            self.log("clarification", side, actors=[d.decider.name], zone=d.act.zone, channel=route.label,
+                     text=f"A call over the {route.label.replace('_', ' ')} gets through but conveys nothing")
+            return
+        statement = self.state_intent(d.act, route)
+        self.statements[statement.kind if statement.truthful else "bluff"] += 1
+        credibility = self.sides[side].trust if statement.kind == "reassurance" else 1.0
+        direction = -1.0 if statement.kind == "reassurance" else 1.0
+        d.perceived_hostility = logistic(logit(d.perceived_hostility) + direction * credibility * route.quality * p.statement_weight)
+        if statement.kind == "threat":
+            d.deterrence += p.threat_deterrence * route.quality
+        d.clarified_by.append(route.label)
+        other = d.act.side
+        said = {
+            "reassurance": f"says {_short(d.act)} was not meant as hostile" + ("" if statement.truthful else " (untrue)"),
+            "warning": f"says {_short(d.act)} was a deliberate warning",
+            "threat": f"says {_short(d.act)} was deliberate and threatens force if it is answered",
+        }[statement.kind]
+        self.log("clarification", side, actors=[d.decider.name], zone=d.act.zone, channel=route.label,
+                 text=f"Over the {route.label.replace('_', ' ')}, {other.label} {said}")
+        if not statement.truthful and self.draw("exposed", _act_key(d.act), route.label) < p.lie_detection:
+            self.later(p.lie_detection_h, lambda: self._lie_found_out(side, d.act))
+
+    def _lie_found_out(self, side: Side, act: Act) -> None:
+        self.lies_found_out += 1
+        self.learn(side, 0.0, self.params.signal_weight)
+        self.log("signal", side, actors=[], zone=act.zone,
+                 text=f"{side.label} establishes that {side.other.label}'s account of {_short(act)} was false; trust falls")
+
+    def signal(self, side: Side, kind: str, text: str | None, benign: float) -> None:
+        """``side`` sends a signal (protest, stand-down, suspension, restoration, restraint): the
+        other side's leadership perceives it after ``signal_delay_h`` and learns from it.
+        ``text`` is logged (``None`` when the decision's own log line already says it)."""
+        if text is not None:
+            self.log("signal", side, actors=[self.leadership[side].name], text=text)
+        other = side.other
+        self.later(self.params.signal_delay_h, lambda: self.learn(other, benign, self.params.signal_weight))
+
+    def hold_meeting(self, label: str, quality: float) -> int:
+        """A scheduled meeting: each side asks about the other's dangerous acts since the last one.
+
+        Each account is a stated intent like a call's (true, a bluff, a warning or a threat),
+        weighed by trust and the meeting's ``quality``; trust moves by what the account changed.
+        Returns how many acts were discussed."""
+        p, n = self.params, 0
+        for side in Side:
+            for act, severity, hostility in self.unexplained[side]:
+                n += 1
+                if quality <= 0:
+                    continue  # nothing gets across
+                route = Route(self.leadership[side.other].spec.id, 0.0, 1.0, quality, (label,), False)
+                statement = self.state_intent(act, route)
+                self.statements[statement.kind if statement.truthful else "bluff"] += 1
+                credibility = self.sides[side].trust if statement.kind == "reassurance" else 1.0
+                direction = -1.0 if statement.kind == "reassurance" else 1.0
+                after = logistic(logit(hostility) + direction * credibility * quality * p.statement_weight)
+                # Trust moves by what the account changed about the act (it was absorbed once already).
+                s = self.sides[side]
+                s.trust = clip01(s.trust + min(p.trust_learning * severity, 1.0) * (hostility - after))
+                if not statement.truthful and self.draw("exposed", _act_key(act), label) < p.lie_detection:
+                    self.later(p.lie_detection_h, lambda s=side, a=act: self._lie_found_out(s, a))
+            self.unexplained[side] = []
+        return n
+
+    # ------------------------------------------------------------------ standing rules and posture
+    def standing_rules_apply(self, side: Side, act: Act, perceived_severity: float) -> bool:
+        """Triage: a routine act in calm times is handled by standing rules, without a decision."""
+        return (
+            self.sides[side].posture == 0
+            and perceived_severity < self.params.triage_threshold
+            and act.rung < Rung.LIMITED_FORCE
+        )
+
+    def allowed_rung(self, side: Side) -> int:
+        """The highest rung a side's posture authorises: two plus the posture."""
+        return self.allowed_rung_at(self.sides[side].posture)
+
+    def review_posture(self, side: Side, threat: float = 0.0, about: Act | None = None) -> None:
+        """The leadership sets its side's crisis policy from felt threat, public pressure and the act at hand.
+
+        The assessment weighs felt tension, public pressure and the worst recent act, and is held
+        back by the brink: the higher the confrontation already stands above a show of force, the
+        more a leadership looks for a way out. The posture rises at once to what the assessment
+        calls for, and falls one step at a time
+        once the assessment is below the lower cut by a margin (crises are not called off lightly).
+        Reaching ``sanction_posture`` suspends military contacts; a calm posture after
+        ``suspension_days`` restores them."""
+        p, s = self.params, self.sides[side]
+        leader = self.leadership[side]
+        threat = max(threat, s.threat)  # the worst recent act still weighs until it fades
+        x = (
+            p.posture_w_tension * s.tension + p.posture_w_audience * s.audience + p.posture_w_threat * threat
+            + p.posture_w_aggressiveness * (leader.traits.aggressiveness - 0.5)
+            - p.posture_w_brink * max(0, self.rung - int(Rung.SHOW_OF_FORCE))
+            + p.posture_noise_sd * self.streams["posture"].normal()
+        )
+        cuts = [self.posture_cut(k) for k in range(1, len(POSTURES))]
+        target = sum(x > c for c in cuts)
+        old = s.posture
+        if target > old:
+            s.posture = target
+        elif old > 0 and x < cuts[old - 1] - p.posture_hysteresis:
+            s.posture = old - 1
+        if s.posture != old:
+            self.activity_changed()
+            why = f" after {_short(about)}" if about is not None else ""
+            self.log("posture", side, actors=[leader.name],
+                     text=f"{leader.name} sets a {POSTURES[s.posture]} posture{why}: replies up to "
+                          f"{Rung(self.allowed_rung(side)).label} are authorised")
+        if s.posture >= p.sanction_posture and "" not in s.suspended:
+            self.suspend(side, "", "as a sanction")
+        elif s.posture <= 1 and s.suspended:
+            for member_id, since in list(s.suspended.items()):
+                if self.time - since >= p.suspension_days * 24:
+                    self.restore(side, member_id)
+
+    def posture_cut(self, posture: int) -> float:
+        """The assessment above which a leadership takes ``posture``: evenly spaced cuts, plus the
+        war firebreak for a posture that authorises armed clash or more."""
+        p = self.params
+        lethal = self.allowed_rung_at(posture) >= Rung.ARMED_CLASH
+        return p.posture_cut_first + (posture - 1) * p.posture_cut_step + (p.war_firebreak if lethal else 0.0)
+
+    @staticmethod
+    def allowed_rung_at(posture: int) -> int:
+        """The highest rung ``posture`` authorises: two plus the posture."""
+        return min(int(Rung.DANGEROUS_INCIDENT) + posture, int(Rung.NUCLEAR_THRESHOLD))
+
+    def suspend(self, side: Side, member_id: str, why: str) -> None:
+        """``side`` suspends military contacts with the other side (or one NATO member)."""
+        s = self.sides[side]
+        if member_id in s.suspended:
+            return
+        s.suspended[member_id] = self.time
+        self.suspensions += 1
+        whom = MEMBERS[member_id].name if member_id else side.other.label
+        whom = whom[0].upper() + whom[1:]
+        self.signal(side, "suspension", f"{side.label} suspends military contacts with {whom} {why}", benign=0.0)
+
+    def restore(self, side: Side, member_id: str) -> None:
+        """``side`` restores the military contacts it had suspended."""
+        del self.sides[side].suspended[member_id]
+        whom = MEMBERS[member_id].name if member_id else side.other.label
+        whom = whom[0].upper() + whom[1:]
+        self.signal(side, "restoration", f"{side.label} restores military contacts with {whom}", benign=1.0)
+
+    def missiles_facing(self, side: Side) -> bool:
+        """Whether the other side has intermediate-range missiles in the theatre (minutes of warning)."""
+        return any(pl.side is side.other and pl.spec.kind == INF_KIND for pl in self.platforms)
 
     # ------------------------------------------------------------------ responses
     def firebreak(self, rung: int) -> float:
         """Resistance against a reply at ``rung``: grows per rung, jumps at armed clash."""
         p = self.params
-        value = p.rung_firebreak * max(0, rung - 2) + (p.war_firebreak if rung >= Rung.ARMED_CLASH else 0.0)
-        for m in self.measures:
-            value += m.firebreak_shift(self, rung)
-        return value
+        return p.rung_firebreak * max(0, rung - 2) + (p.war_firebreak if rung >= Rung.ARMED_CLASH else 0.0)
 
     def execute_response(self, decider: DecisionMaker, d: Deliberation, response: Response) -> None:
-        """Carry out a decided response: log it, move levels, and send any military act across."""
+        """Carry out a decided reply: a signal (protest, stand-down) or a military act with a target."""
         side, act = decider.side, d.act
         if d.parent is not None:
             self.referrals += 1
         channels = list(dict.fromkeys(d.clarified_by))
-        via = f" after {' and '.join(channels)} contact" if channels else ""
+        via = f" after {' and '.join(c.replace('_', ' ') for c in channels)} contact" if channels else ""
+        verb = "decides"
+        if d.parent is not None and d.cap is not None and response is not d.cap:
+            verb = f"declines the proposal ({RESPONSE_PHRASE[d.cap]}) and decides"
+        elif d.parent is not None:
+            verb = "approves"
         self.log(
             "response", side, actors=[decider.name], zone=act.zone, type=act.type,
             severity=act.severity, perceived_severity=d.perceived_severity,
             channel=",".join(channels) or None, response=response.value, rung=response.rung,
-            text=f"{decider.name} decides{via}: {side.label} {response.value} (answering {act.actor})",
+            text=f"{decider.name} {verb}{via}: {RESPONSE_PHRASE[response]} (answering {_short(act)})",
         )
         if response is Response.DE_ESCALATE:
             self.lower_level(side, int(Rung.HEIGHTENED_VIGILANCE))
+            self.signal(side, "stand-down", None, benign=1.0)
+        elif response is Response.PROTEST:
+            self.signal(side, "protest", None, benign=0.0)
+        elif response.is_military_act:
+            self.military_act(side, response, act, decider)
         elif response is not Response.HOLD:
             self.raise_level(side, response.rung)
-        if response in (Response.DE_ESCALATE, Response.HOLD) and act.type == "response":
-            other = self.sides[side.other]  # the other side sees its act go unanswered
-            other.trust = clip01(other.trust + self.params.trust_gain_restraint)
-            other.opponent_hostility *= 1 - self.params.reciprocity_memory
-        if response.is_military_act:
-            new_act = Act(
-                time_h=self.time, side=side, actor=decider.name, target=act.actor, zone=act.zone,
-                type="response", rung=response.rung,
-                severity=clip01(self.params.act_severity_per_rung * response.rung),
-                deliberate=response.rung > act.rung, on_scene=act.on_scene and response.rung <= Rung.SHOW_OF_FORCE,
-                kind="response",
-            )
-            self.send_report(new_act, delay_h=self.commands[side.other].traits.reporting_delay_h)
+
+    def military_act(self, side: Side, response: Response, stimulus: Act, decider: DecisionMaker | None,
+                     unit: Platform | None = None) -> None:
+        """A military reply: who does it, to whom, with what consequence; the other side learns of it."""
+        p, rng = self.params, self.streams["consequences"]
+        if unit is None and response.rung in (Rung.DANGEROUS_INCIDENT, Rung.LIMITED_FORCE):
+            # Shadowing and a limited use of force are done by a unit on the spot: the one the act
+            # was done to, else one already out there, else the nearest that can go.
+            own = stimulus.target_platform
+            unit = own if own is not None and own.side is side and not own.lost else self._unit_for(side, stimulus.zone)
+        target = stimulus.actor_platform
+        if target is None or target.side is side or target.lost or not target.on_sortie:
+            target = self._target_for(side, stimulus.zone)
+        if response is Response.LIMITED_FORCE and target is None:
+            # A limited use of force needs a unit of the other side within reach; without one
+            # the order becomes a show of force.
+            response = Response.SHOW_OF_FORCE
+            outcome_note = "No unit of the other side is within reach to fire on; instead "
+        else:
+            outcome_note = ""
+        if response.rung != Rung.LIMITED_FORCE and response.rung != Rung.DANGEROUS_INCIDENT:
+            unit = None if response.rung < Rung.LIMITED_FORCE else unit  # alerts and shows of force are the side's
+        who = unit.name if unit is not None else _forces(side)
+        whom = target.name if target is not None else _forces(side.other)
+        rung = response.rung
+        casualties, outcome = 0, ""
+        if rung >= Rung.LIMITED_FORCE:
+            self.uses_of_force += 1
+            hit = rng.random() < p.hit_probability
+            if rung == Rung.LIMITED_FORCE:
+                crew = target.crew if target is not None else 4
+                casualties = int(rng.binomial(crew, p.casualty_probability)) if hit else 0
+                lost = "shot down" if target is not None and target.spec.domain == "air" else "hit"
+                outcome = f"{whom} is {lost}" if hit else "warning fire; no damage"
+                if hit and target is not None:
+                    target.lose()
+            else:
+                casualties = int(rng.poisson(5 * 4 ** (rung - Rung.ARMED_CLASH))) if hit else 0
+                outcome = "fire is exchanged" if hit else "fire is exchanged without losses"
+            if casualties:
+                outcome += f"; {casualties} {'person' if casualties == 1 else 'people'} killed"
+            self.casualties += casualties
+        text = outcome_note + _military_text(response, who, whom, side, outcome, self.theatre.zone(stimulus.zone).name)
+        severity = clip01(p.act_severity_per_rung * rung + p.casualty_severity * casualties)
+        member = unit.member if unit is not None else ""
+        act = Act(
+            time_h=self.time, side=side, actor=who, target=whom, zone=stimulus.zone, type="response", rung=rung,
+            severity=severity, deliberate=rung > stimulus.rung or rung >= Rung.LIMITED_FORCE,
+            on_scene=stimulus.on_scene and rung <= Rung.SHOW_OF_FORCE, kind="response",
+            actor_platform=unit, target_platform=target, member=member, public=rung >= Rung.LIMITED_FORCE,
+            casualties=casualties,
+        )
+        self.log("force" if rung >= Rung.LIMITED_FORCE else "military act", side, actors=[who, whom], zone=stimulus.zone,
+                 severity=severity, rung=rung, response=response.value, text=text)
+        self.raise_level(side, rung)
+        self.send_report(act, delay_h=self.commands[side.other].traits.reporting_delay_h)
+        if casualties:
+            # The victim side cuts military contacts with whoever did it: one member, or the alliance.
+            victim = side.other
+            member_id = member if side is Side.NATO and member not in ("", "allied") else ""
+            self.at(self.time + p.signal_delay_h, lambda: self.suspend(victim, member_id, "after the deaths"))
+
+    def _target_for(self, side: Side, zone: str) -> Platform | None:
+        """A unit of the other side out in ``zone`` that ``side`` could fire on, if any."""
+        return next((pl for pl in self.platforms if pl.side is not side and pl.on_sortie and not pl.lost
+                     and pl.zone == zone and pl.spec.domain != "land"), None)
+
+    def _unit_for(self, side: Side, zone: str) -> Platform | None:
+        """The own platform to send: one already out in the zone, else the nearest fighter or warship."""
+        th = self.theatre
+        out = [pl for pl in self.platforms if pl.side is side and pl.on_sortie and pl.zone == zone and pl.spec.domain != "land"]
+        if out:
+            return out[0]
+        able = [pl for pl in self.platforms if pl.side is side and pl.spec.kind in ("fighter", "warship") and not pl.lost]
+        return min(able, key=lambda pl: (th.distance(pl.spec.base, zone), pl.spec.id)) if able else None
 
     def raise_level(self, side: Side, rung: int) -> None:
         """Set a side's level to at least ``rung`` and hold it for ``rung_hold_h`` hours."""
         state = self.sides[side]
         if rung < state.level or rung <= 0:
             return
-        if rung > state.level:
-            state.level = rung
-            self.activity_changed()
+        state.level = rung
         self._level_until[side] = self.time + self.params.rung_hold_h
-        decay = LevelDecay(self, side)
-        self._pending.append(decay)
-        self.schedule_event(decay.fire, at=self._level_until[side])
-        if rung > self.peak_rung:
-            self.peak_rung = rung
-            self._peak_time, self._back_time = self.time, None
+        self.at(self._level_until[side], LevelDecay(self, side).fire)
+        self._note_rung(self.rung)
 
     def lower_level(self, side: Side, rung: int) -> None:
         """A side stands down to at most ``rung``."""
         state = self.sides[side]
         state.level = min(state.level, rung)
-
-    # ------------------------------------------------------------------ measure hooks
-    def measure_unsafe_factor(self, itype: str) -> float:  # noqa: D102
-        f = 1.0
-        for m in self.measures:
-            f *= m.unsafe_factor(self, itype)
-        return f
-
-    def measure_noise_factor(self, side: Side) -> float:  # noqa: D102
-        f = 1.0
-        for m in self.measures:
-            f *= m.perception_noise_factor(self, side)
-        return f
-
-    def measure_decision_shift(self, d: Deliberation) -> float:  # noqa: D102
-        return sum(m.decision_shift(self, d) for m in self.measures)
-
-    def measure_decision_time_factor(self, decider: DecisionMaker) -> float:  # noqa: D102
-        f = 1.0
-        for m in self.measures:
-            f *= m.decision_time_factor(self, decider)
-        return f
 
     # ------------------------------------------------------------------ record
     def log(self, kind: str, side: Side, *, text: str, **fields: Any) -> None:
@@ -598,9 +974,17 @@ class EscalationModel(mesa.Model):
             "incidents": sum(self.incident_counts[c.value] for c in ElnCategory),
             **{f"incidents_{c.value}": self.incident_counts[c.value] for c in ElnCategory},
             **{f"incidents_{t}": self.incident_counts[t] for t in INCIDENT_TYPES},
+            "triaged": self.triaged,
             "clarifications": sum(self.channel_uses.values()),
             "hotline_contacts": sum(v for k, v in self.channel_uses.items() if "hotline" in k),
+            "calls_too_late": self.calls_too_late,
+            "bluffs": self.statements["bluff"],
+            "threats": self.statements["threat"],
+            "lies_found_out": self.lies_found_out,
             "referrals_to_leadership": self.referrals,
+            "uses_of_force": self.uses_of_force,
+            "casualties": self.casualties,
+            "suspensions": self.suspensions,
             "final_tension_nato": self.tension_nato,
             "final_tension_russia": self.tension_russia,
             "final_trust_nato": self.trust_nato,
@@ -618,8 +1002,68 @@ class EscalationModel(mesa.Model):
         )
 
 
+def _can_meet(a: Platform, b: Platform) -> bool:
+    """Whether two opposing platforms on sortie can have an encounter at all (who meets whom)."""
+    da, db = a.spec.domain, b.spec.domain
+    if da == db == "air":
+        return a.spec.kind in INTERCEPTOR_KINDS or b.spec.kind in INTERCEPTOR_KINDS
+    if da == db == "sea":
+        return True
+    air = a if da == "air" else b
+    return air.spec.kind in SHIP_PASS_KINDS
+
+
+def _initiator(a: Platform, b: Platform, rng: np.random.Generator) -> tuple[Platform, Platform]:
+    """Whose conduct makes the encounter: the interceptor or the aircraft over a ship; else by conduct."""
+    ia = a.spec.domain == "air" and (b.spec.domain == "sea" or a.spec.kind in INTERCEPTOR_KINDS)
+    ib = b.spec.domain == "air" and (a.spec.domain == "sea" or b.spec.kind in INTERCEPTOR_KINDS)
+    if ia != ib:
+        return (a, b) if ia else (b, a)
+    wa = a.traits.aggressiveness * (1 - a.traits.rule_adherence) + 0.05
+    wb = b.traits.aggressiveness * (1 - b.traits.rule_adherence) + 0.05
+    return (a, b) if rng.random() * (wa + wb) < wa else (b, a)
+
+
+def _act_key(act: Act) -> str:
+    """A name for an act that is the same in every configuration where the act happens."""
+    return f"{act.time_h:.6f}|{act.actor}|{act.type}|{act.rung}"
+
+
+def _forces(side: Side) -> str:
+    return "NATO forces" if side is Side.NATO else "Russian forces"
+
+
 def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 3)
+
+
+def _short(act: Act | None) -> str:
+    """A few words for an act, for log lines (``the air intercept by the Su-27 pair``)."""
+    if act is None:
+        return "the latest act"
+    if act.type == "response":
+        return f"the {RESPONSE_NOUN.get(act.rung, 'reply')} by {act.actor}"
+    if act.type == "air_intercept" and act.kind not in INTERCEPTOR_KINDS:
+        return f"the flight of {act.actor}"
+    if act.kind in ("exercise", "snap_exercise"):
+        return act.actor
+    return f"the {act.type.replace('_', ' ')} by {act.actor}"
+
+
+RESPONSE_NOUN = {2: "shadowing", 3: "show of force", 4: "use of force", 5: "attack", 6: "strikes", 7: "nuclear alert"}
+# What a decision reads as in the log: "Allied Air Command decides: protest through diplomatic channels".
+RESPONSE_PHRASE = {
+    Response.DE_ESCALATE: "stand its forces down to vigilance",
+    Response.HOLD: "note it, with no visible reply",
+    Response.PROTEST: "protest through diplomatic channels",
+    Response.SHADOW: "shadow the other side's unit closely",
+    Response.RAISE_ALERT: "raise alert and reinforce",
+    Response.SHOW_OF_FORCE: "a show of force",
+    Response.LIMITED_FORCE: "a limited use of force",
+    Response.ARMED_CLASH: "attack the other side's forces",
+    Response.REGIONAL_WAR: "strikes across the region",
+    Response.NUCLEAR_SIGNAL: "nuclear signalling",
+}
 
 
 INTERCEPT_VERBS = {
@@ -629,14 +1073,33 @@ INTERCEPT_VERBS = {
 }
 
 
-def incident_text(act: Act, zone_name: str) -> str:
+def incident_text(act: Act, zone_name: str, scrambled: bool = False) -> str:
     """One readable sentence for an activity incident."""
     level = list(ElnCategory).index(act.category)  # type: ignore[arg-type]
-    verb = INTERCEPT_VERBS.get(act.type, ("meets",) * 3)[level]
-    where = {"air_intercept": "over", "airspace_violation": "near"}.get(act.type, "in")
-    where = f"{where} {zone_name}"
     category = act.category.value.replace("_", "-")  # type: ignore[union-attr]
-    return f"{act.actor} {verb} {act.target} {where} ({category})"
+    where = {"air_intercept": "over", "airspace_violation": "near"}.get(act.type, "in")
+    if scrambled:
+        conduct = ("", "; it manoeuvres unsafely", "; it manoeuvres dangerously close")[level]
+        return f"{act.target} scrambles and intercepts {act.actor} {where} {zone_name}{conduct} ({category})"
+    verb = INTERCEPT_VERBS.get(act.type, ("meets",) * 3)[level]
+    return f"{act.actor} {verb} {act.target} {where} {zone_name} ({category})"
+
+
+def _military_text(response: Response, who: str, whom: str, side: Side, outcome: str, zone: str) -> str:
+    rung = response.rung
+    if response is Response.SHADOW:
+        return f"{who} shadows {whom} closely in {zone}"
+    if response is Response.RAISE_ALERT:
+        return f"{side.label} raises the alert of its forces in the region and reinforces {zone}"
+    if response is Response.SHOW_OF_FORCE:
+        return f"{side.label} stages a show of force in {zone}: armed aircraft and ships sent toward {whom}"
+    if rung == Rung.LIMITED_FORCE:
+        return f"{who} fires on {whom} in {zone}: {outcome}"
+    if rung == Rung.ARMED_CLASH:
+        return f"Armed clash in {zone}: {_forces(side)} attack {whom}; {outcome}"
+    if rung == Rung.REGIONAL_WAR:
+        return f"{side.label} opens strikes across the region: regional war; {outcome}"
+    return f"{side.label} signals nuclear readiness: nuclear forces put on alert"
 
 
 class HourlyRecord(tuple):
@@ -659,10 +1122,26 @@ class LevelDecay:
         if model.time + 1e-9 < model._level_until[self.side] or state.level <= 0:
             return  # a later raise holds the level
         state.level -= 1
-        model.activity_changed()
         if state.level > 0:
             model._level_until[self.side] = model.time + model.params.rung_hold_h
-            self.model.schedule_event(self.fire, at=model._level_until[self.side])
+            model.at(model._level_until[self.side], self.fire)
+
+
+class PostureReview:
+    """A leadership's daily look at its posture while it is raised (crises are called off, too)."""
+
+    def __init__(self, model: EscalationModel, side: Side):
+        self.model, self.side = model, side
+
+    def schedule(self) -> None:
+        if self.model.time + self.model.params.posture_review_h < self.model.horizon_h:
+            self.model.later(self.model.params.posture_review_h, self.fire)
+
+    def fire(self) -> None:
+        state = self.model.sides[self.side]
+        if state.posture > 0 or state.suspended:
+            self.model.review_posture(self.side)
+        self.schedule()
 
 
 class InjectRun:
@@ -677,16 +1156,22 @@ class InjectRun:
         category = model.categorise(s.severity)
         act = Act(
             time_h=model.time, side=initiator.side, actor=initiator.name,
-            target=f"{initiator.side.other.label} forces", zone=s.zone, type=s.type,
+            target=_forces(initiator.side.other), zone=s.zone, type=s.type,
             rung=model.incident_rung(s.type, category), severity=s.severity, deliberate=s.deliberate,
             on_scene=s.type in AIR_SEA_TYPES, category=category, kind=initiator.spec.kind,
+            actor_platform=initiator, member=initiator.member,
+            public=category is not ElnCategory.NEAR_ROUTINE,  # a scripted inject is the story of the day
         )
         delay = model.commands[initiator.side.other].traits.reporting_delay_h
         model.record_incident(act, observer_delay_h=delay, text=f"[inject {s.id}] {s.text}")
 
 
 class ExerciseRun:
-    """A large exercise: perceived by the other side at its start, raises activity while it lasts."""
+    """A large exercise: perceived by the other side at its start, raises activity while it lasts.
+
+    Under the Vienna Document (when in force) an exercise of ``notification_troops`` or more is
+    notified in advance and one of ``observation_troops`` or more is open to observers; snap
+    exercises are not notified. A measure may notify and observe more."""
 
     def __init__(self, model: EscalationModel, spec: ExerciseSpec):
         self.model, self.spec = model, spec
@@ -703,12 +1188,16 @@ class ExerciseRun:
             tf, df = m.exercise_scale(model, s, distance)
             troops_factor, duration_factor = troops_factor * tf, duration_factor * df
         troops = int(round(s.troops * troops_factor))
+        vd = "vienna_document" in model.agreements and not s.snap
+        notified = vd and troops >= p.notification_troops
+        observed = vd and troops >= p.observation_troops
+        for m in model.measures:
+            n, o = m.exercise_transparency(model, s, troops)
+            notified, observed = notified or n, observed or o
         proximity = math.exp(-distance / p.exercise_threat_range_km)
         severity = p.severity_base["exercise_near_border"] * min(2.0, troops / p.exercise_reference_troops) * proximity
         if s.snap:
             severity *= p.snap_surprise
-        for m in model.measures:
-            severity *= m.exercise_severity_factor(model, s, troops)
         severity = clip01(severity)
         command = model.commands[s.side]
         deliberate = model.streams["incidents"].random() < p.deliberate_gain * command.traits.aggressiveness
@@ -717,17 +1206,20 @@ class ExerciseRun:
             time_h=model.time, side=s.side, actor=s.name, target=f"{s.side.other.label}",
             zone=zone, type="exercise_near_border", rung=model.incident_rung("exercise_near_border", category),
             severity=severity, deliberate=deliberate, on_scene=False, category=category,
-            kind="snap_exercise" if s.snap else "exercise",
+            kind="snap_exercise" if s.snap else "exercise", member="ru" if s.side is Side.RUSSIA else "",
+            public=True, notified=notified, observed=observed,
         )
         moved = "" if zone == s.zone else f" (moved from {model.theatre.zone(s.zone).name} by rule)"
+        shown = "; notified in advance" if notified else ""
+        shown += " and open to observers" if observed else ""
         text = (
             f"{s.name} {'is called at no notice' if s.snap else 'begins'}: {troops:,} troops in {model.theatre.zone(zone).name}{moved}, "
-            f"{distance:.0f} km from {s.side.other.label} territory"
+            f"{distance:.0f} km from {s.side.other.label} territory{shown}"
         )
         model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=text)
         self.boost = p.exercise_activity_gain * proximity * min(1.0, troops_factor)
         model.exercise_boost[s.side] += self.boost
-        model.schedule_event(self.end, after=s.duration_h * duration_factor)
+        model.later(s.duration_h * duration_factor, self.end)
 
     def end(self) -> None:
         self.model.exercise_boost[self.spec.side] -= self.boost
@@ -739,14 +1231,13 @@ class BackgroundRun:
 
     def __init__(self, model: EscalationModel, spec: BackgroundSpec):
         self.model, self.spec = model, spec
-        model._pending.append(self)
 
     def schedule_next(self) -> None:
         if self.spec.rate_per_day <= 0:
             return
         gap = self.model.streams["background"].exponential(24.0 / self.spec.rate_per_day)
         if self.model.time + gap < self.model.horizon_h:
-            self.model.schedule_event(self.fire, after=gap)
+            self.model.later(gap, self.fire)
 
     def fire(self) -> None:
         model, s = self.model, self.spec
@@ -754,9 +1245,10 @@ class BackgroundRun:
         severity = clip01(s.severity + model.params.severity_sd * rng.normal())
         category = model.categorise(severity)
         act = Act(
-            time_h=model.time, side=s.side, actor=s.actor, target=f"{s.side.other.label} forces", zone=s.zone,
+            time_h=model.time, side=s.side, actor=s.actor, target=_forces(s.side.other), zone=s.zone,
             type=s.type, rung=model.incident_rung(s.type, category), severity=severity,
             deliberate=rng.random() < s.deliberate_probability, on_scene=False, category=category, kind="background",
+            member="ru" if s.side is Side.RUSSIA else "", public=rng.random() < model.params.publicity[category.value],
         )
         model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=f"{s.text} ({category.value.replace('_', '-')})")
         self.schedule_next()

@@ -60,6 +60,7 @@ class ZoneSpec:
     owner: str
     domain: str  # "sea" or "land"
     radius_km: float = 0.0  # rough extent: distances to a border run edge to edge
+    member: str = ""  # the NATO member whose territory this is (e.g. "ee"), if owner is nato
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class ForceSpec:
     sorties_per_day: float
     sortie_hours: float
     traits: Traits = field(default_factory=Traits)
+    member: str = ""  # the nation it belongs to: a NATO member id (sim.core.alliance), or "ru"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class ChannelSpec:
     latency_h: float
     availability: float
     quality: float
+    member: str = ""  # a bilateral channel between Russia and this NATO member ("" = the alliance)
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,9 @@ class ScenarioSpec:
     era: str = ""
     sources: tuple[str, ...] = ()
     incident_types: tuple[str, ...] = ()  # the types the scenario is written to produce
+    agreements: tuple[str, ...] = ()  # agreements in force (from the era): vienna_document, incsea_bilateral
+    format_version: int = 2
+    notices: tuple[str, ...] = ()  # what a conversion from an older format assumed
 
     def actor(self, side: Side, role: str) -> ActorSpec:
         """The (first) actor of ``side`` with ``role``."""
@@ -181,32 +187,45 @@ class ModelParams:
     air_sea_factor: float
     violation_rate_per_h: float
     violation_range_km: float
+    qra_range_km: float
+    qra_scramble_probability: float
+    qra_delay_h: float
     posture_activity_gain: float
     exercise_activity_gain: float
     exercise_threat_range_km: float
     exercise_reference_troops: float
-    # incident severity
+    # incident severity and rules of conduct
     severity_base: dict[str, float]
     severity_unsafe_gain: float
     severity_sd: float
     serious_threshold: float
     high_risk_threshold: float
     deliberate_gain: float
-    # perception
+    incsea_unsafe_reduction: float
+    warning_compliance: float
+    publicity: dict[str, float]
+    # perception and statements
     perception_noise_sd: float
-    hostility_prior: float
-    hostility_tension_weight: float
-    hostility_trust_weight: float
     hostility_signal: float
     hostility_noise_sd: float
-    # decisions (ordered logit)
+    statement_weight: float
+    bluff_propensity: float
+    threat_posture: int
+    threat_deterrence: float
+    lie_detection: float
+    lie_detection_h: float
+    signal_delay_h: float
+    signal_weight: float
+    notification_troops: float
+    observation_troops: float
+    observer_quality: float
+    # decisions: standing rules, command replies, leadership posture
+    triage_threshold: float
     w_severity: float
     w_hostility: float
-    w_tension: float
-    w_aggressiveness: float
-    w_trust: float
-    w_reciprocity: float
+    w_posture: float
     w_risk: float
+    decision_noise_sd: float
     cut_hold: float
     cut_protest: float
     cut_match: float
@@ -216,14 +235,28 @@ class ModelParams:
     political_approval_rung: int
     time_pressure: float
     internal_relay_h: float
+    missile_warning_h: float
+    posture_review_h: float
+    posture_w_tension: float
+    posture_w_audience: float
+    posture_w_threat: float
+    posture_w_aggressiveness: float
+    posture_w_brink: float
+    posture_noise_sd: float
+    posture_cut_first: float
+    posture_cut_step: float
+    posture_hysteresis: float
+    sanction_posture: int
+    suspension_days: float
+    # consequences of force
     act_severity_per_rung: float
+    hit_probability: float
+    casualty_probability: float
+    casualty_severity: float
     snap_surprise: float
     # tension, trust, memory
     tension_gain: float
     tension_relax_h: float
-    trust_loss: float
-    trust_gain_clarification: float
-    trust_gain_restraint: float
-    reciprocity_memory: float
+    trust_learning: float
     rung_hold_h: float
     trait_jitter_sd: float

@@ -71,3 +71,10 @@ class Theatre:
     def zones_owned_by(self, owner: str) -> list[str]:
         """Ids of zones with the given owner."""
         return [z.id for z in self.zones if z.owner == owner]
+
+    def nearest_territory(self, zone_id: str, side: Side) -> str:
+        """Id of the zone owned by ``side`` nearest to ``zone_id`` (edge to edge; ``zone_id`` if owned)."""
+        i = self.index[zone_id]
+        owned = [j for j, z in enumerate(self.zones) if z.owner == side.value]
+        radius = [z.radius_km for z in self.zones]
+        return self.zones[min(owned, key=lambda j: (0.0 if j == i else self.distance_km[i, j] - radius[i] - radius[j], j))].id

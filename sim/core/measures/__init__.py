@@ -1,13 +1,24 @@
 """Risk-reduction measures: one interface, one registry, one module per measure.
 
 A measure subclasses :class:`Measure`, sets its catalogue facts (``name``, ``title``, ``source``,
-``mechanism``), declares its parameters in a ``Params`` dataclass (types only: values, units and
-bases live in ``conf/measures/catalogue/<name>.yaml``), overrides the hooks it acts through and is
-registered with :func:`register`. Every module in this package is imported by :func:`registry`, so
-adding a measure means adding one module here and one config file; the model core is untouched.
+``mechanism``, ``passage``), declares its parameters in a ``Params`` dataclass (types only:
+values, units and bases live in ``conf/measures/catalogue/<name>.yaml``), overrides the hooks it
+acts through and is registered with :func:`register`. Every module in this package is imported
+by :func:`registry`, so adding a measure means adding one module here and one config file.
 
-The model calls each hook at a fixed point; factors multiply and shifts add across measures, so
-bundles compose without double counting any one measure.
+A measure acts only through mechanisms, and the hooks are the mechanisms:
+
+- **channels** — who can call whom, how fast, how reliably, how clearly (``channels``);
+- **activity** — who goes where, how often, how close (``sortie_rate_factor``,
+  ``encounter_rate_factor``, ``violation_rate_factor``, ``exercise_zone``, ``exercise_scale``,
+  ``withdraws``);
+- **rules** — what crews may do (``rules_reduction``: the share of unsafe conduct agreed rules remove);
+- **information** — who learns what, how reliably (``perception_noise_factor``,
+  ``exercise_transparency``, meetings through ``EscalationModel.hold_meeting``).
+
+There is no hook that adds to a decision index, to trust or to tension: a measure changes what
+happens and what is known, and the model's agents do the rest. So a measure's effect can be zero
+(no channel for it in the scenario) or negative (a call that carries a threat or a bluff).
 """
 
 from __future__ import annotations
@@ -17,10 +28,10 @@ import pkgutil
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sim.core.spec import ChannelSpec, ScenarioSpec, Side
+from sim.core.spec import ChannelSpec, ForceSpec, ScenarioSpec, Side
 
 if TYPE_CHECKING:
-    from sim.core.agents import Act, DecisionMaker, Deliberation, Platform
+    from sim.core.agents import Act, Platform
     from sim.core.model import EscalationModel
     from sim.core.spec import ExerciseSpec
 
@@ -35,9 +46,11 @@ class Measure:
 
     name: ClassVar[str]
     title: ClassVar[str]
-    source: ClassVar[str]  # e.g. "000 rec. 2; 001 basic menu"
-    mechanism: ClassVar[str]  # one sentence
+    source: ClassVar[str]  # e.g. "000 rec. 2; 001 basic menu" (the seed documents, see docs/MEASURES.md)
+    mechanism: ClassVar[str]  # which mechanism carries it, in a few sentences
+    limits: ClassVar[str] = ""  # when its effect is zero, and how it can be negative
     passage: ClassVar[str] = ""  # the source text it implements, quoted
+    control: ClassVar[bool] = False  # a control for comparisons (the placebo), not a recommendation
     Params: ClassVar[type] = NoParams
 
     def __init__(self, params: Any):
@@ -51,7 +64,11 @@ class Measure:
     def setup(self, model: EscalationModel) -> None:
         """Schedule the measure's own events (meetings, ...) once the model is built."""
 
-    # -- activity and incidents ------------------------------------------------------------
+    # -- activity ---------------------------------------------------------------------------
+    def withdraws(self, model: EscalationModel, force: ForceSpec) -> bool:
+        """Whether this measure removes a force from the theatre (e.g. missiles withdrawn)."""
+        return False
+
     def sortie_rate_factor(self, model: EscalationModel, platform: Platform) -> float:
         """Multiplier on how often a platform goes out (restraint, reduced activity)."""
         return 1.0
@@ -64,10 +81,6 @@ class Measure:
         """Multiplier on an aircraft's hazard of straying into the other side's airspace."""
         return 1.0
 
-    def unsafe_factor(self, model: EscalationModel, incident_type: str) -> float:
-        """Multiplier on the unsafe-behaviour index that drives an incident's severity."""
-        return 1.0
-
     def exercise_zone(self, model: EscalationModel, exercise: ExerciseSpec, zone: str) -> str:
         """Where an exercise is held (a rule may move it away from the border)."""
         return zone
@@ -76,30 +89,19 @@ class Measure:
         """Multipliers on an exercise's troops and duration, given its distance to the border."""
         return 1.0, 1.0
 
-    def exercise_severity_factor(self, model: EscalationModel, exercise: ExerciseSpec, troops: int) -> float:
-        """Multiplier on how threatening an exercise is (notification, observers)."""
-        return 1.0
-
-    # -- perception and decisions ----------------------------------------------------------
-    def perception_noise_factor(self, model: EscalationModel, side: Side) -> float:
-        """Multiplier on the noise with which ``side`` perceives the other's acts."""
-        return 1.0
-
-    def hostility_shift(self, model: EscalationModel, side: Side, act: Act) -> float:
-        """Additive shift of the perceived hostility of ``act`` as ``side`` reads it."""
+    # -- rules ------------------------------------------------------------------------------
+    def rules_reduction(self, model: EscalationModel, incident_type: str, a: Platform, b: Platform | None) -> float:
+        """Share of unsafe conduct in this encounter that rules agreed under this measure remove."""
         return 0.0
 
-    def decision_shift(self, model: EscalationModel, deliberation: Deliberation) -> float:
-        """Additive shift of the latent escalation propensity (negative restrains)."""
-        return 0.0
-
-    def decision_time_factor(self, model: EscalationModel, decider: DecisionMaker) -> float:
-        """Multiplier on the time a decision-maker takes before responding."""
+    # -- information --------------------------------------------------------------------------
+    def perception_noise_factor(self, model: EscalationModel, side: Side, act: Act | None) -> float:
+        """Multiplier on the noise with which ``side`` reads ``act`` (shared understanding)."""
         return 1.0
 
-    def firebreak_shift(self, model: EscalationModel, rung: int) -> float:
-        """Extra resistance (logit units) against choosing a reply at ``rung``."""
-        return 0.0
+    def exercise_transparency(self, model: EscalationModel, exercise: ExerciseSpec, troops: int) -> tuple[bool, bool]:
+        """Whether this measure has the exercise (notified in advance, open to observers)."""
+        return False, False
 
 
 def cross_channel(spec: ScenarioSpec, role: str, kind: str, params: Any) -> ChannelSpec:

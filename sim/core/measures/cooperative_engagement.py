@@ -1,6 +1,7 @@
 """Joint exercises, personnel exchanges and liaison officers (the cooperative 2004 agenda).
 
-Source: 004_fa1a0c5aa3c72e99.txt, sections "Personnel Engagement, Exchanges, and Staffing" and
+Source: Working Group on NATO-Russia Relations, report on the agenda of the NATO-Russia Council
+(2004), sections "Personnel Engagement, Exchanges, and Staffing" and
 "Military-to-Military Cooperation".
 """
 
@@ -13,15 +14,21 @@ from sim.core.measures import Measure, cross_channel, register
 
 @register
 class CooperativeEngagement(Measure):
-    """Years of engagement leave more trust, shared doctrine and liaison officers."""
+    """Years of engagement leave shared doctrine and liaison officers."""
 
     name = "cooperative_engagement"
     title = "Joint exercises, personnel exchanges, liaison officers"
     source = "004 Personnel Engagement, Exchanges, and Staffing; Military-to-Military Cooperation"
     mechanism = (
-        "A record of joint training and exchanges starts both sides with more trust and a "
-        "better reading of each other's doctrine (less perception noise), and liaison officers "
-        "in each other's headquarters give commands a channel."
+        "Information and channel: joint training and exchanges give each side a better reading of "
+        "the other's doctrine (less noise in perceiving its acts), and liaison officers in each "
+        "other's headquarters give commands a channel; trust is not granted, it moves only with "
+        "what the two sides then see and hear."
+    )
+    limits = (
+        "Zero where the officers cannot be reached in time; reading acts more accurately lowers the reply "
+        "to acts that were not meant and raises it to acts that were. The liaison channel can backfire as "
+        "a liaison mission can."
     )
     passage = (
         "Engagement of Russian and allied military personnel should increase in their respective "
@@ -33,7 +40,6 @@ class CooperativeEngagement(Measure):
     class Params:
         """Engagement parameters (conf/measures/catalogue/cooperative_engagement.yaml)."""
 
-        initial_trust_gain: float
         understanding: float
         latency_h: float
         availability: float
@@ -42,9 +48,5 @@ class CooperativeEngagement(Measure):
     def channels(self, spec):
         return [cross_channel(spec, "command", "liaison_officers", self.params)]
 
-    def setup(self, model):
-        for state in model.sides.values():
-            state.trust = min(1.0, state.trust + self.params.initial_trust_gain)
-
-    def perception_noise_factor(self, model, side):
+    def perception_noise_factor(self, model, side, act):
         return 1.0 - self.params.understanding

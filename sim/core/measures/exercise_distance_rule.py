@@ -1,6 +1,7 @@
 """Large exercises held at a militarily meaningful distance from the other side's borders.
 
-Source: 000_3d696065a75e4d8a.txt rec. 3 ("conduct large-scale military exercises, as a rule, at
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 3 ("conduct large-scale military exercises, as a rule, at
 a militarily meaningful distance from their borders").
 """
 
@@ -25,6 +26,10 @@ class ExerciseDistanceRule(Measure):
         "so it is perceived as less threatening and draws fewer sorties near the border."
     )
 
+    limits = (
+        "Zero where geography leaves no zone far enough from the border (the Black Sea) and where there "
+        "are no exercises. Moving an exercise can bring it nearer to other forces' patrols."
+    )
     passage = (
         "Russia and NATO member states could agree that both sides will conduct large-scale "
         "military exercises, as a rule, at a militarily meaningful distance from their borders."

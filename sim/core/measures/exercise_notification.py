@@ -1,6 +1,7 @@
 """Notification, transparency and observers for exercises near borders.
 
-Source: 000_3d696065a75e4d8a.txt rec. 3 ("where geography prevents this then additional
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 3. ("where geography prevents this then additional
 measures of notification, transparency and predictability must be taken").
 """
 
@@ -13,15 +14,23 @@ from sim.core.measures import Measure, register
 
 @register
 class ExerciseNotification(Measure):
-    """Notified and observed exercises look less threatening and less hostile."""
+    """Exercises below the Vienna Document thresholds are notified and observed too."""
 
     name = "exercise_notification"
     title = "Exercise notification / transparency / observers"
     source = "000 rec. 3"
     mechanism = (
-        "Every planned exercise (not a snap exercise) is notified in advance, and those at or above the observation threshold "
-        "host observers, so the other side reads it as less threatening and less hostile: "
-        "surprise falls."
+        "Information: every planned exercise (not a snap exercise) of at least "
+        "notify_from_troops is notified in advance, and those of at least observe_from_troops "
+        "host the other side's observers; a notification is the exercising side's stated intent "
+        "(it counts as far as that side is trusted), observers see what the exercise really is "
+        "(truthfully, so an exercise with hostile intent reads as more hostile). The effect is "
+        "the step beyond the Vienna Document already in force (9,000 and 13,000 troops)."
+    )
+    limits = (
+        "Zero for exercises the Vienna Document already covers (9,000 troops notified, 13,000 observed), "
+        "for snap exercises and where there are no exercises. Negative for an exercise with hostile "
+        "intent: observers see it for what it is."
     )
     passage = (
         "where geography prevents this then additional measures of notification, transparency "
@@ -32,19 +41,11 @@ class ExerciseNotification(Measure):
     class Params:
         """Notification parameters (conf/measures/catalogue/exercise_notification.yaml)."""
 
-        severity_reduction: float
-        observation_threshold_troops: int
-        observed_extra_reduction: float
-        hostility_reduction: float
+        notify_from_troops: int
+        observe_from_troops: int
 
-    def exercise_severity_factor(self, model, exercise, troops):
-        p = self.params
+    def exercise_transparency(self, model, exercise, troops):
         if exercise.snap:
-            return 1.0  # a snap exercise is, by definition, not notified
-        factor = 1.0 - p.severity_reduction
-        if troops >= p.observation_threshold_troops:
-            factor *= 1.0 - p.observed_extra_reduction
-        return factor
-
-    def hostility_shift(self, model, side, act):
-        return -self.params.hostility_reduction if act.kind == "exercise" else 0.0
+            return False, False  # a snap exercise is, by definition, not notified
+        p = self.params
+        return troops >= p.notify_from_troops, troops >= p.observe_from_troops

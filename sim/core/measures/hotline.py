@@ -1,7 +1,9 @@
 """Political hotline between the North Atlantic Council / capitals and the Kremlin.
 
-Source: 000_3d696065a75e4d8a.txt rec. 2 ("civilian hotline communications that Russia has
-proposed"); 001_2a7cb53107421c4a.txt basic menu ("the use of the NATO-Russia hotline for
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 2 ("civilian hotline communications that Russia has
+proposed"); European Leadership Network and Russian International Affairs Council, joint report on
+making the NATO-Russia confrontation safer, "basic dialogue and stabilisation menu" ("the use of the NATO-Russia hotline for
 cyber-incidents").
 """
 
@@ -14,16 +16,25 @@ from sim.core.measures import Measure, cross_channel, register
 
 @register
 class Hotline(Measure):
-    """A leader-to-leader channel: fast clarification, and a chance to agree to stand down."""
+    """A leader-to-leader channel: leaders hear each other's stated intent before they set policy."""
 
     name = "hotline"
     title = "Political hotline (incl. cyber-incident use)"
     source = "000 rec. 2; 001 basic menu"
     mechanism = (
-        "Leaders reach each other within the hour, clarify intent before a forceful reply is "
-        "approved, and, once in contact, lean toward standing down."
+        "Channel: leaders reach each other within the hour and hear the other side's stated intent "
+        "(true, a bluff, a warning or a threat) before they review their posture on a proposed "
+        "military reply; the effect is only what the statements change, so it vanishes when the "
+        "call is slower than the leaders' decision time and can be negative when calls carry "
+        "threats or bluffs that are found out."
     )
 
+    limits = (
+        "Zero where leaders are never asked to approve a military reply, and when the line is slower than "
+        "the leaders' decision time (the call arrives after they have decided). Negative when the other "
+        "side answers a call about a deliberate act with a warning or a threat (the act then reads as "
+        "more hostile), or with a denial that is later exposed (trust falls)."
+    )
     passage = (
         "These steps would parallel the establishment of civilian hotline communications that "
         "Russia has proposed (000 rec. 2); ... the use of the NATO-Russia hotline for "
@@ -37,12 +48,6 @@ class Hotline(Measure):
         latency_h: float
         availability: float
         quality: float
-        stand_down_shift: float
 
     def channels(self, spec):
         return [cross_channel(spec, "leadership", "hotline", self.params)]
-
-    def decision_shift(self, model, deliberation):
-        if deliberation.decider.role == "leadership" and any("hotline" in c for c in deliberation.clarified_by):
-            return -self.params.stand_down_shift
-        return 0.0

@@ -1,6 +1,7 @@
 """Incidents-at-sea and dangerous-military-activities rules (INCSEA 1972 / DMA 1989 style).
 
-Source: 000_3d696065a75e4d8a.txt rec. 7 ("a package of measures on the basis of the existing
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 7 ("a package of measures on the basis of the existing
 bilateral and multilateral agreements on prevention of incidents at sea and above the sea, and
 on prevention of dangerous military activities").
 """
@@ -24,11 +25,19 @@ class IncidentsAtSea(Measure):
     title = "Incidents-at-sea / dangerous-military-activities rules"
     source = "000 rec. 7"
     mechanism = (
-        "Crews follow agreed rules of the road, so the unsafe-behaviour index behind an at-sea "
-        "or air encounter (or an inadvertent airspace entry) is reduced, and standard signals "
-        "between crews give commands a fast, clear reading of intent on scene."
+        "Rules and channel: crews of every member follow agreed rules of the road at sea and in "
+        "the air, so the unsafe conduct behind an encounter (or an inadvertent airspace entry) "
+        "is cut by unsafe_reduction, and standard signals between crews carry stated intent on "
+        "scene. The bilateral agreements already in force (US, UK, Germany, France and others "
+        "with Russia, at sea) count first: where they cover an encounter the measure adds only "
+        "the step beyond, and for forces on land it has no effect."
     )
 
+    limits = (
+        "Zero for forces on land, and for sea encounters with members whose bilateral agreements already "
+        "apply the same rules (the widest rule counts). Standard signals between crews carry stated "
+        "intent, which can be a warning."
+    )
     passage = (
         "Russia and NATO member states could immediately agree to launch negotiations on a package "
         "of measures on the basis of the existing bilateral and multilateral agreements on "
@@ -54,5 +63,5 @@ class IncidentsAtSea(Measure):
             )
         ]
 
-    def unsafe_factor(self, model, incident_type):
-        return 1.0 - self.params.unsafe_reduction if incident_type in COVERED_TYPES else 1.0
+    def rules_reduction(self, model, incident_type, a, b):
+        return self.params.unsafe_reduction if incident_type in COVERED_TYPES else 0.0

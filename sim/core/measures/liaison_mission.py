@@ -1,6 +1,7 @@
 """Military representatives in the NATO Military Committee and a Russian liaison mission at SHAPE.
 
-Source: 000_3d696065a75e4d8a.txt rec. 2.
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 2.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ class LiaisonMission(Measure):
     mechanism = (
         "A standing command-to-command channel lets each side's military command ask the other "
         "what an act meant, within about an hour, before it answers."
+    )
+    limits = (
+        "Zero when the command decides before the officers answer. Negative, and measured so on the "
+        "Baltic month, when calls about deliberate acts bring warnings and threats rather than "
+        "reassurance: the command then reads the act as more hostile than it would have guessed."
     )
     passage = (
         "NATO member states and Russia should resume contacts at the level of military "

@@ -1,7 +1,9 @@
 """Regular top-level military-to-military meetings (CHOD / SACEUR / CMC, with military experts).
 
-Source: 000_3d696065a75e4d8a.txt rec. 1 ("regular meetings ... to ensure military deconfliction
-and day-to-day risk reduction"); 001_2a7cb53107421c4a.txt basic menu ("more
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 1 ("regular meetings ... to ensure military deconfliction
+and day-to-day risk reduction"); European Leadership Network and Russian International Affairs Council, joint report on
+making the NATO-Russia confrontation safer, "basic dialogue and stabilisation menu" ("more
 military-to-military communication channels").
 """
 
@@ -17,17 +19,24 @@ from sim.core.spec import Side
 
 @register
 class MilToMilMeetings(Measure):
-    """Periodic meetings that build trust and mutual understanding of doctrine."""
+    """Periodic meetings where each side accounts for its dangerous acts and doctrine is explained."""
 
     name = "mil_to_mil_meetings"
     title = "Regular top-level mil-to-mil meetings"
     source = "000 rec. 1; 001 basic menu"
     mechanism = (
-        "Every meeting raises both sides' trust and their understanding of each other's "
-        "doctrine, which lowers the noise with which each reads the other's acts; meetings are "
-        "postponed while tension is above a threshold."
+        "Information: at each meeting each side asks about the other's dangerous acts since the "
+        "last one and hears its account (true, a bluff, a warning or a threat), weighed by trust; "
+        "trust moves by what the accounts change, which is little when the acts were meant and "
+        "negative when bluffs are found out. Doctrine explained at each meeting lowers the noise "
+        "with which each reads the other's acts. Meetings are postponed while tension is above "
+        "a threshold."
     )
-
+    limits = (
+        "Zero with no dangerous acts to account for and while meetings are postponed (tension above the "
+        "threshold) or contacts suspended. Negative when accounts are warnings or threats, or denials "
+        "later exposed: trust then falls."
+    )
     passage = (
         "Regular meetings should be held between the Chief of General Staff of the Armed Forces of "
         "the Russian Federation, the Chairman of the U.S. Joint Chiefs of Staff, the NATO Supreme "
@@ -42,7 +51,7 @@ class MilToMilMeetings(Measure):
 
         interval_days: float
         first_meeting_day: float
-        trust_gain: float
+        quality: float
         understanding_gain: float
         max_understanding: float
         suspend_above_tension: float
@@ -54,18 +63,20 @@ class MilToMilMeetings(Measure):
         model.schedule_recurring(self.meet, Schedule(interval=p.interval_days * 24, start=p.first_meeting_day * 24))
 
     def meet(self):
-        """Hold a meeting, unless tension on either side is too high for one."""
+        """Hold a meeting, unless tension on either side is too high or contacts are suspended."""
         model, p = self._model, self.params
         if max(s.tension for s in model.sides.values()) > p.suspend_above_tension:
             model.log("meeting", Side.NATO, text="Mil-to-mil meeting postponed: tension too high")
             return
-        for state in model.sides.values():
-            state.trust = min(1.0, state.trust + p.trust_gain)
+        if any("" in s.suspended for s in model.sides.values()):
+            model.log("meeting", Side.NATO, text="Mil-to-mil meeting cancelled: military contacts are suspended")
+            return
+        discussed = model.hold_meeting("mil_to_mil_meeting", p.quality)
         self.understanding = min(p.max_understanding, self.understanding + p.understanding_gain)
         model.log(
             "meeting", Side.NATO, actors=["SACEUR / CMC", "Russian CHOD"],
-            text=f"Mil-to-mil meeting held: trust rises, misreading falls (understanding {self.understanding:.2f})",
+            text=f"Mil-to-mil meeting held: {discussed} dangerous acts accounted for; doctrine explained",
         )
 
-    def perception_noise_factor(self, model, side):
+    def perception_noise_factor(self, model, side, act):
         return 1.0 - self.understanding

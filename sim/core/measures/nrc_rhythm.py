@@ -1,6 +1,7 @@
 """A predictable rhythm of NATO-Russia Council meetings, with experts in the NRC.
 
-Source: 001_2a7cb53107421c4a.txt basic menu ("a more predictable rhythm of NATO-Russia Council
+Source: European Leadership Network and Russian International Affairs Council, joint report on
+making the NATO-Russia confrontation safer, "basic dialogue and stabilisation menu" ("a more predictable rhythm of NATO-Russia Council
 meetings ... both sides to use experts in the NATO-Russia Council for a risk reduction
 exercise").
 """
@@ -17,15 +18,21 @@ from sim.core.spec import Side
 
 @register
 class NrcRhythm(Measure):
-    """Regular NRC meetings damp tension; the NRC is also a political channel."""
+    """Regular NRC meetings where incidents are accounted for; the NRC is also a political channel."""
 
     name = "nrc_rhythm"
     title = "Predictable NATO-Russia Council rhythm, experts in the NRC"
     source = "001 basic menu"
     mechanism = (
-        "At each regular NRC meeting both sides' tension is pulled part of the way back to its "
-        "baseline, and between meetings the NRC ambassadors give the leaders a political channel "
-        "faster than ordinary diplomacy."
+        "Channel and information: between meetings the NRC ambassadors give the leaders a "
+        "political channel faster than ordinary diplomacy; at each regular meeting each side "
+        "hears the other's account of its dangerous acts since the last one, weighed by trust, "
+        "and trust moves by what the accounts change (it can fall). The NRC is suspended with "
+        "military contacts after a lethal incident or as a sanction."
+    )
+    limits = (
+        "Zero while the NRC is suspended and when leaders are not asked to decide; negative, as any "
+        "channel, when accounts are warnings, threats or exposed denials."
     )
     passage = (
         "A more useful quality of dialogue: a more predictable rhythm of NATO-Russia Council "
@@ -38,7 +45,6 @@ class NrcRhythm(Measure):
         """NRC parameters (conf/measures/catalogue/nrc_rhythm.yaml)."""
 
         interval_days: float
-        tension_damping: float
         latency_h: float
         availability: float
         quality: float
@@ -52,9 +58,11 @@ class NrcRhythm(Measure):
         model.schedule_recurring(self.meet, Schedule(interval=interval, start=interval))
 
     def meet(self):
-        """An NRC meeting: tension eases toward the baseline on both sides."""
-        model, damping = self._model, self.params.tension_damping
-        for side, state in model.sides.items():
-            baseline = model.spec.baseline_tension[side.value]
-            state.tension = baseline + (state.tension - baseline) * (1.0 - damping)
-        model.log("meeting", Side.NATO, actors=["NATO-Russia Council"], text="NATO-Russia Council meets: tension eases")
+        """An NRC meeting, unless the NRC is suspended."""
+        model = self._model
+        if any("" in s.suspended for s in model.sides.values()):
+            model.log("meeting", Side.NATO, actors=["NATO-Russia Council"], text="NATO-Russia Council meeting cancelled: suspended")
+            return
+        discussed = model.hold_meeting("nrc", self.params.quality)
+        model.log("meeting", Side.NATO, actors=["NATO-Russia Council"],
+                  text=f"NATO-Russia Council meets: {discussed} dangerous acts accounted for")

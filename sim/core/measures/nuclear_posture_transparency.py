@@ -1,27 +1,33 @@
 """Transparency of sub-strategic (non-strategic) nuclear postures.
 
-Source: 001_2a7cb53107421c4a.txt enhanced set ("agree on transparency of sub-strategic nuclear
-postures").
+Source: European Leadership Network and Russian International Affairs Council, joint report on
+making the NATO-Russia confrontation safer, "enhanced set" ("agree on transparency of
+sub-strategic nuclear postures").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.core.ladder import Rung
 from sim.core.measures import Measure, register
 
 
 @register
 class NuclearPostureTransparency(Measure):
-    """Nuclear-capable activity is misread less; nuclear signalling is harder to choose."""
+    """What nuclear-capable forces are for is known, so their acts are read with less error."""
 
     name = "nuclear_posture_transparency"
     title = "Transparency of sub-strategic nuclear postures"
     source = "001 enhanced set"
     mechanism = (
-        "Known postures make the acts of nuclear-capable platforms, and replies at armed clash "
-        "or above, read as less hostile, and add resistance against nuclear signalling."
+        "Information: with declared sub-strategic postures, the other side reads the acts of "
+        "nuclear-capable forces (kinds listed in nuclear_capable_kinds) with less error, in "
+        "severity and in intent; reading more accurately can lower or raise the reply, and where "
+        "no such forces act (fighters, reconnaissance aircraft, ships) it has no effect."
+    )
+    limits = (
+        "Zero where no nuclear-capable force acts (no bomber or missile kinds in the scenario, as in the "
+        "Baltic month); reading a deliberate act of such a force more clearly raises the reply to it."
     )
     passage = "Showing restraint on the ground: agree on transparency of sub-strategic nuclear postures."
 
@@ -30,12 +36,9 @@ class NuclearPostureTransparency(Measure):
         """Transparency parameters (conf/measures/catalogue/nuclear_posture_transparency.yaml)."""
 
         nuclear_capable_kinds: list[str]
-        hostility_reduction: float
-        nuclear_firebreak: float
+        clarity: float
 
-    def hostility_shift(self, model, side, act):
-        nuclear = act.kind in self.params.nuclear_capable_kinds or (act.kind == "response" and act.rung >= Rung.ARMED_CLASH)
-        return -self.params.hostility_reduction if nuclear else 0.0
-
-    def firebreak_shift(self, model, rung):
-        return self.params.nuclear_firebreak if rung >= Rung.NUCLEAR_THRESHOLD else 0.0
+    def perception_noise_factor(self, model, side, act):
+        if act is not None and act.kind in self.params.nuclear_capable_kinds:
+            return 1.0 - self.params.clarity
+        return 1.0

@@ -1,6 +1,7 @@
 """A zone of reduced military activity / increased transparency along the border.
 
-Source: 001_2a7cb53107421c4a.txt enhanced set ("jointly consider a zone of increased
+Source: European Leadership Network and Russian International Affairs Council, joint report on
+making the NATO-Russia confrontation safer, "enhanced set" ("jointly consider a zone of increased
 transparency or reduced military activity").
 """
 
@@ -21,6 +22,10 @@ class ReducedActivityZone(Measure):
     mechanism = (
         "In zones within a set depth of the other side's territory, activity is cut: encounters "
         "there are rarer and aircraft stray across the border less often."
+    )
+    limits = (
+        "Zero where no patrol zone lies within the depth of the other side's territory. Fewer routine "
+        "encounters also mean fewer occasions to explain acts that were not meant."
     )
     passage = "Showing restraint on the ground: ... jointly consider a zone of increased transparency or reduced military activity."
 

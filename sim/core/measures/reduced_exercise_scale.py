@@ -1,6 +1,7 @@
 """Fewer and smaller exercises near borders.
 
-Source: 000_3d696065a75e4d8a.txt rec. 3 ("They should consider reducing the scale and frequency
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 3 ("They should consider reducing the scale and frequency
 of military activities with respect to numbers and geography, in particular exercises near
 borders").
 """
@@ -22,6 +23,10 @@ class ReducedExerciseScale(Measure):
     mechanism = (
         "An exercise held within a set distance of the other side's territory is cut in troops "
         "and in days, so it is less threatening and brings less activity for less time."
+    )
+    limits = (
+        "Zero for exercises already beyond the distance and where there are none. A smaller exercise may "
+        "fall below the Vienna Document notification threshold and so lose its notification."
     )
     passage = (
         "They should consider reducing the scale and frequency of military activities with "

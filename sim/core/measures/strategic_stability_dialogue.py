@@ -1,28 +1,35 @@
-"""US-Russia strategic stability and cyber security dialogue.
+"""A standing strategic-stability and cyber dialogue.
 
-Source: 000_3d696065a75e4d8a.txt rec. 5 ("systematically develop their dialogue on the future of
-strategic stability and cyber security").
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 5.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.core.ladder import Rung
-from sim.core.measures import Measure, register
+from sim.core.measures import Measure, cross_channel, register
+
+CYBER_TYPES = frozenset({"electronic_interference"})
 
 
 @register
 class StrategicStabilityDialogue(Measure):
-    """A stronger firebreak before regional war and nuclear signalling; cyber acts read less hostile."""
+    """Shared understanding of cyber and electronic warfare doctrine, and a standing leaders' forum."""
 
     name = "strategic_stability_dialogue"
     title = "Strategic stability / cyber dialogue"
     source = "000 rec. 5"
     mechanism = (
-        "Shared understandings from a standing strategic-stability dialogue add resistance "
-        "against replies at regional war and above, most against nuclear signalling, and make "
-        "electronic or cyber interference read as less hostile."
+        "Information and channel: a standing dialogue on cyber security leaves each side reading "
+        "the other's electronic or cyber interference with less error (less perception noise for "
+        "those acts), and gives the leaderships a slow but reliable channel; where no "
+        "interference happens and leaders are not asked to approve a reply, it has no effect."
+    )
+    limits = (
+        "Zero in a scenario without electronic or cyber interference whose leaders are not asked to "
+        "approve a reply (the Baltic and Black Sea months); a clearer reading of deliberate interference "
+        "raises the reply to it."
     )
     passage = (
         "Russia and the United States could confirm that, irrespective of the course of the present "
@@ -35,14 +42,15 @@ class StrategicStabilityDialogue(Measure):
     class Params:
         """Dialogue parameters (conf/measures/catalogue/strategic_stability_dialogue.yaml)."""
 
-        war_firebreak: float
-        nuclear_firebreak: float
-        cyber_hostility_reduction: float
+        cyber_clarity: float
+        latency_h: float
+        availability: float
+        quality: float
 
-    def firebreak_shift(self, model, rung):
-        p = self.params
-        shift = p.war_firebreak if rung >= Rung.REGIONAL_WAR else 0.0
-        return shift + (p.nuclear_firebreak if rung >= Rung.NUCLEAR_THRESHOLD else 0.0)
+    def channels(self, spec):
+        return [cross_channel(spec, "leadership", "strategic_dialogue", self.params)]
 
-    def hostility_shift(self, model, side, act):
-        return -self.params.cyber_hostility_reduction if act.type == "electronic_interference" else 0.0
+    def perception_noise_factor(self, model, side, act):
+        if act is not None and act.type in CYBER_TYPES:
+            return 1.0 - self.params.cyber_clarity
+        return 1.0

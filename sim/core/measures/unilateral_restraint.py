@@ -1,6 +1,7 @@
 """Parallel unilateral measures: reciprocated restraint in the manner of Osgood's GRIT.
 
-Source: 000_3d696065a75e4d8a.txt rec. 4 ("parallel unilateral measures ... as a small, clearly
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 4 ("parallel unilateral measures ... as a small, clearly
 communicated challenge to see whether the other side will reciprocate").
 """
 
@@ -22,9 +23,16 @@ class UnilateralRestraint(Measure):
     title = "Parallel unilateral measures (reciprocated restraint)"
     source = "000 rec. 4"
     mechanism = (
-        "One side announces a small restraint step at set intervals (fewer sorties, calmer "
-        "replies); the other reciprocates with a probability that rises with its trust; "
-        "restraint left unreciprocated for longer than the initiator's patience is withdrawn."
+        "Activity and signals: one side announces a small restraint step at set intervals and "
+        "flies fewer sorties (fewer encounters follow); the announcement is a signal the other "
+        "side weighs; the other side's leadership reciprocates when it is calm (posture 0) and "
+        "trusts the initiator at least reciprocate_above_trust, and its own sorties fall in turn; "
+        "restraint left unreciprocated for longer than the initiator's patience is withdrawn, "
+        "which the other side also perceives."
+    )
+    limits = (
+        "Zero with max_steps 0. Unreciprocated restraint is withdrawn, and the withdrawal is a signal the "
+        "other side reads as unfriendly; with low trust the other side never reciprocates."
     )
     passage = (
         "A device for getting round this obstacle, especially for military risk reduction, is for "
@@ -41,11 +49,8 @@ class UnilateralRestraint(Measure):
         step_interval_days: float
         max_steps: int
         sortie_reduction_per_step: float
-        decision_shift_per_step: float
-        reciprocation_base: float
-        reciprocation_trust_gain: float
+        reciprocate_above_trust: float
         patience_days: float
-        trust_gain: float
 
     def setup(self, model):
         p = self.params
@@ -64,22 +69,18 @@ class UnilateralRestraint(Measure):
         other = init.other
         if model.time - self.last_reciprocated > p.patience_days * 24 and self.steps[init] > self.steps[other]:
             self.steps[init] = self.steps[other]
-            model.log("restraint", init, text=f"{init.label} withdraws restraint the other side did not return")
+            model.activity_changed()
+            model.signal(init, "restraint", f"{init.label} withdraws the restraint the other side did not return", benign=0.0)
             self.last_reciprocated = model.time
             return
         if self.steps[init] < p.max_steps:
             self.steps[init] += 1
-            model.log("restraint", init, text=f"{init.label} announces restraint step {self.steps[init]}: fewer sorties near the border")
-        chance = min(1.0, p.reciprocation_base + p.reciprocation_trust_gain * model.sides[other].trust)
-        if self.steps[other] < self.steps[init] and model.streams["measures"].random() < chance:
+            model.signal(init, "restraint", f"{init.label} announces restraint step {self.steps[init]}: fewer sorties near the border", benign=1.0)
+        state = model.sides[other]
+        if self.steps[other] < self.steps[init] and state.posture == 0 and state.trust >= p.reciprocate_above_trust:
             self.steps[other] += 1
             self.last_reciprocated = model.time
-            for state in model.sides.values():
-                state.trust = min(1.0, state.trust + p.trust_gain)
-            model.log("restraint", other, text=f"{other.label} reciprocates with restraint step {self.steps[other]}")
+            model.signal(other, "restraint", f"{other.label} reciprocates with restraint step {self.steps[other]}", benign=1.0)
 
     def sortie_rate_factor(self, model, platform):
         return (1.0 - self.params.sortie_reduction_per_step) ** self.steps[platform.side]
-
-    def decision_shift(self, model, deliberation):
-        return -self.params.decision_shift_per_step * self.steps[deliberation.decider.side]

@@ -1,27 +1,34 @@
 """No US or Russian intermediate-range land-based missiles in Europe (a new "zero option").
 
-Source: 000_3d696065a75e4d8a.txt rec. 6.
+Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
+Recommendations" (February 2022), recommendation 6.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.core.ladder import Rung
 from sim.core.measures import Measure, register
 
 
 @register
 class ZeroOption(Measure):
-    """Longer decision time and less pressure to pre-empt."""
+    """Intermediate-range missile forces leave the theatre, and with them the minutes-long warning time."""
 
     name = "zero_option"
     title = 'No intermediate-range missiles in Europe ("zero option")'
     source = "000 rec. 6"
     mechanism = (
-        "Without missiles minutes from their targets, commands and leaders take longer to decide "
-        "(so more calls arrive in time) and feel less pressure to strike first, which adds "
-        "resistance against replies at the use of force and above."
+        "Activity and time: forces of kind intermediate_range_missile are withdrawn from the "
+        "theatre, so a leadership facing a use of force no longer has to decide within the "
+        "missiles' warning time (missile_warning_h) and its calls can arrive before it decides; "
+        "in a scenario without such forces (the Baltic air-policing month, the Black Sea) it has "
+        "no channel and no effect."
+    )
+    limits = (
+        "Zero in every scenario without forces of kind intermediate_range_missile (none of the library's "
+        "ten has them; tests/test_catalogue.py adds one to show the mechanism). It cannot be negative "
+        "through decision time, but more time also lets calls that carry warnings and threats arrive."
     )
     passage = (
         "Russia and NATO could immediately agree to launch negotiations on a new zero option for "
@@ -33,11 +40,7 @@ class ZeroOption(Measure):
     class Params:
         """Zero-option parameters (conf/measures/catalogue/zero_option.yaml)."""
 
-        decision_time_gain: float
-        preemption_firebreak: float
+        kinds: list[str]
 
-    def decision_time_factor(self, model, decider):
-        return 1.0 + self.params.decision_time_gain
-
-    def firebreak_shift(self, model, rung):
-        return self.params.preemption_firebreak if rung >= Rung.LIMITED_FORCE else 0.0
+    def withdraws(self, model, force):
+        return force.kind in self.params.kinds
