@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scenarios", nargs="+", default=["baltic_air_policing", "black_sea_transit"])
     ap.add_argument("--measures", nargs="+", default=sorted(registry()))
     args = ap.parse_args(argv)
@@ -63,11 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.scenarios:
         cfg = config([f"scenario={name}"])
         spec, params = load_configured_scenario(cfg), model_params(cfg)
-        off = run_replications(spec, params, measure_settings(cfg), n=args.n, seed=args.seed, workers=0,
+        off = run_replications(spec, params, measure_settings(cfg), n=args.n, seed=args.seed, workers=args.workers,
                                record_events=False, record_timeseries=False).outcomes()
         for measure in args.measures:
             on = run_replications(spec, params, measure_settings(config([f"scenario={name}", f"measures={measure}"])),
-                                  n=args.n, seed=args.seed, workers=0, record_events=False, record_timeseries=False).outcomes()
+                                  n=args.n, seed=args.seed, workers=args.workers, record_events=False, record_timeseries=False).outcomes()
             cells = []
             for col in ("reached_rung_4", "peak_rung", MECHANISM_OUTCOME[measure]):
                 m, lo, hi, _ = mean_ci((on[col] - off[col]).to_numpy(dtype=float))

@@ -1,10 +1,12 @@
-"""The full catalogue: every measure changes the simulation through its stated mechanism.
+"""The full catalogue: every measure changes the simulation only through its stated mechanism.
 
-Each effect test runs the same 200 replication seeds with the measure off and on (common random
-numbers) and asserts a mean paired reduction of at least the stated minimum, with a 95% interval
-that excludes zero. Minimums are about half the effect measured when the test was written (in
-brackets). Measures that act only near the top of the ladder are tested in a "hot" variant of
-the Black Sea scenario (no firebreaks between rungs), where the top rungs are reached.
+Two kinds of test. **Null mechanism**: each measure with the parameter that carries its mechanism
+set to nothing (a channel that never connects, rules that remove nothing, a zone of zero depth...)
+gives the same runs as no measure, byte for byte — so nothing else in the measure acts. **Effect**:
+each measure on the same 200 replication seeds as no measure (common random numbers), with a mean
+paired change of at least the stated minimum in the direction its mechanism predicts and a 95%
+interval that excludes zero. Minimums are about half the effect measured when the test was written
+(in brackets, from ``python experiments/measure_effects.py --n 200 --scenarios baltic_air_policing``).
 """
 
 from __future__ import annotations
@@ -15,87 +17,136 @@ import pandas as pd
 import pytest
 
 from conftest import compose_config, run, settings
-from sim.config import measure_settings, model_params
+from sim.config import measure_settings
 from sim.core.measures import registry
+from sim.core.spec import ForceSpec, Side
+from sim.stats import wilson
 from test_measures import assert_reduces
 
 N = 200
-HOT = ["model.war_firebreak=0", "model.rung_firebreak=0", "model.cut_escalate=4.2"]
+RECOMMENDED = sorted(name for name, cls in registry().items() if not cls.control)
+
+# The setting that switches each measure's mechanism off (hotline latency: tests/test_mechanisms.py).
+NULL = {
+    "cooperative_engagement": {"availability": 0, "understanding": 0},
+    "exercise_distance_rule": {"min_distance_km": 0},
+    "exercise_notification": {"notify_from_troops": 1000000, "observe_from_troops": 1000000},
+    "hotline": {"availability": 0},
+    "incidents_at_sea": {"unsafe_reduction": 0, "signals_availability": 0},
+    "liaison_mission": {"availability": 0},
+    "mil_to_mil_meetings": {"quality": 0, "understanding_gain": 0},
+    "nrc_rhythm": {"availability": 0, "quality": 0},
+    "nuclear_posture_transparency": {"clarity": 0},
+    "placebo_channel": {},
+    "reduced_activity_zone": {"activity_reduction": 0},
+    "reduced_exercise_scale": {"scale_reduction": 0, "frequency_reduction": 0},
+    "strategic_stability_dialogue": {"availability": 0, "cyber_clarity": 0},
+    "unilateral_restraint": {"max_steps": 0},
+    "zero_option": {"kinds": "[]"},
+}
+
+
+def test_every_measure_has_a_null_setting():
+    assert set(NULL) == set(registry())
+
+
+@pytest.mark.parametrize("measure", sorted(NULL))
+def test_a_measure_with_its_mechanism_switched_off_changes_nothing(scenarios, params, measure):
+    """Black Sea (every kind of act, incl. a bomber) and Baltic (exercises), 12 replications each: identical
+    outcomes, hourly series and event logs except the measure's own meeting and restraint notices."""
+    overrides = {f"{measure}.{k}": v for k, v in NULL[measure].items()}
+    for name in ("black_sea_transit", "baltic_air_policing"):
+        off = run(scenarios[name], params, settings(), 12, record_events=True, record_timeseries=True)
+        on = run(scenarios[name], params, settings(measure, **overrides), 12, record_events=True, record_timeseries=True)
+        pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
+        pd.testing.assert_frame_equal(off.timeseries(), on.timeseries())
+        strip = lambda ens: [[e for e in r.events if e["kind"] != "meeting"] for r in ens.replications]  # noqa: E731
+        assert strip(off) == strip(on)
 
 
 @pytest.fixture(scope="module")
 def baseline(scenarios, params):
-    """The measure-off runs, shared by every effect test of a scenario."""
-    return {name: run(scenarios[name], params, settings(), N).outcomes() for name in ("baltic_air_policing", "black_sea_transit")}
+    """The measure-off runs, shared by every effect test."""
+    return run(scenarios["baltic_air_policing"], params, settings(), N).outcomes()
+
+
+@pytest.fixture(scope="module")
+def measure_on(scenarios, params):
+    """The measure-on runs, each run once for all the outcomes tested on it."""
+    cache: dict[str, pd.DataFrame] = {}
+
+    def get(measure: str) -> pd.DataFrame:
+        if measure not in cache:
+            cache[measure] = run(scenarios["baltic_air_policing"], params, settings(measure), N).outcomes()
+        return cache[measure]
+
+    return get
 
 
 EFFECTS = [
-    # measure, scenario, outcome, minimum mean reduction, [measured]
-    ("liaison_mission", "baltic_air_policing", "crisis_days", 0.25, "0.56 days"),
-    ("exercise_notification", "baltic_air_policing", "incidents_serious", 0.45, "0.93"),
-    ("reduced_exercise_scale", "baltic_air_policing", "incidents_serious", 0.7, "1.49"),
-    ("unilateral_restraint", "baltic_air_policing", "peak_rung", 0.25, "0.55 rungs"),
-    ("reduced_activity_zone", "baltic_air_policing", "incidents", 8.0, "16.5"),
-    ("reduced_activity_zone", "baltic_air_policing", "peak_rung", 0.25, "0.50 rungs"),
-    ("cooperative_engagement", "baltic_air_policing", "peak_rung", 0.25, "0.51 rungs"),
+    # measure, outcome, sign (+1: the measure lowers it), minimum, [measured]: Baltic, 200 pairs
+    ("incidents_at_sea", "incidents_serious", +1, 4.5, "9.06: rules cut unsafe conduct"),
+    ("incidents_at_sea", "peak_rung", +1, 0.04, "0.10"),
+    ("reduced_activity_zone", "incidents", +1, 9.0, "18.2: fewer encounters near borders"),
+    ("unilateral_restraint", "incidents", +1, 10.0, "20.8: fewer sorties"),
+    ("unilateral_restraint", "peak_rung", +1, 0.03, "0.09"),
+    ("exercise_distance_rule", "incidents_serious", +1, 0.8, "1.73: the Pskov exercise moves to Novgorod"),
+    ("reduced_exercise_scale", "incidents_serious", +1, 0.9, "1.85: smaller, shorter exercise"),
+    ("mil_to_mil_meetings", "final_trust_nato", -1, 0.004, "0.009: accounts of past acts"),
+    ("cooperative_engagement", "clarifications", -1, 2.0, "4.56: liaison officers answer"),
 ]
 
 
-@pytest.mark.parametrize(("measure", "scenario", "outcome", "minimum", "measured"), EFFECTS)
-def test_measure_reduces_its_outcome(scenarios, params, baseline, measure, scenario, outcome, minimum, measured):
-    on = run(scenarios[scenario], params, settings(measure), N).outcomes()
-    assert_reduces(baseline[scenario][outcome], on[outcome], minimum)
+@pytest.mark.parametrize(("measure", "outcome", "sign", "minimum", "measured"), EFFECTS)
+def test_measure_moves_its_mechanism_outcome(measure_on, baseline, measure, outcome, sign, minimum, measured):
+    on = measure_on(measure)
+    assert_reduces(sign * baseline[outcome], sign * on[outcome], minimum)
 
 
-def test_nrc_rhythm_damps_tension(scenarios, params):
-    """Baltic, 200 pairs: run-average tension (mean of both sides) falls by >= 0.01 [measured 0.500 -> 0.476]."""
-    sc = scenarios["baltic_air_policing"]
-
-    def mean_tension(ens):
-        ts = ens.timeseries()
-        ts["t"] = (ts["tension_nato"] + ts["tension_russia"]) / 2
-        return ts.groupby("replication")["t"].mean()
-
-    off = mean_tension(run(sc, params, settings(), N, record_timeseries=True))
-    on = mean_tension(run(sc, params, settings("nrc_rhythm"), N, record_timeseries=True, record_events=True))
-    assert_reduces(off, on, 0.01)
+def test_a_channel_can_backfire_and_the_backfire_is_read_against_the_placebo(measure_on, baseline):
+    """Baltic, 200 pairs: with a liaison mission the peak rung is higher in 8.5% [5.4%, 13.2%] of pairs
+    (calls about deliberate acts bring warnings and threats); the placebo never backfires (0 [0, 1.9%]).
+    The liaison mission's backfire share is above the placebo's, interval against interval."""
+    backfire = {}
+    for measure in ("liaison_mission", "placebo_channel"):
+        on = measure_on(measure)
+        backfire[measure] = wilson(int((on["peak_rung"] > baseline["peak_rung"]).sum()), N)
+    assert backfire["placebo_channel"][0] == 0.0
+    assert backfire["liaison_mission"][1] > backfire["placebo_channel"][2]
 
 
-@pytest.mark.parametrize(
-    ("measure", "rung", "minimum"),
-    [
-        ("strategic_stability_dialogue", 7, 0.08),  # measured 19.5% -> 2%
-        ("nuclear_posture_transparency", 7, 0.04),  # measured 19.5% -> 10.5%
-        ("zero_option", 5, 0.07),  # measured 32.5% -> 16%
-    ],
-)
-def test_top_of_ladder_measures_in_a_hot_crisis(scenarios, measure, rung, minimum):
-    """Hot Black Sea, 200 pairs: P(peak rung >= the measure's rung) falls by at least ``minimum``."""
-    cfg = compose_config(HOT)
-    hot = model_params(cfg)
-    sc = scenarios["black_sea_transit"]
-    off = run(sc, hot, measure_settings(cfg), N).outcomes()["peak_rung"] >= rung
-    on = run(sc, hot, settings(measure), N).outcomes()["peak_rung"] >= rung
-    assert_reduces(off.astype(float), on.astype(float), minimum)
+def test_zero_option_acts_only_where_intermediate_range_missiles_are(scenarios, params):
+    """Black Sea drone shoot-down with a Russian intermediate-range missile battalion added, hotline on,
+    40 pairs: facing the missiles, NATO's leaders decide on a use of force within minutes and the hotline
+    call comes too late; with the zero option the battalion is withdrawn and calls are heard in time."""
+    sc = scenarios["drone_shootdown"]
+    inf = ForceSpec("ru_ssc8", Side.RUSSIA, "9M729 ground-launched cruise missile battalion", "intermediate_range_missile",
+                    "land", "crimea", {"crimea": 1.0}, 0.0, 1.0, member="ru")
+    armed = dataclasses.replace(sc, forces=(*sc.forces, inf))
+    facing = run(armed, params, settings("hotline"), 40).outcomes()
+    withdrawn = run(armed, params, settings("hotline", "zero_option"), 40).outcomes()
+    assert withdrawn["hotline_contacts"].sum() > facing["hotline_contacts"].sum()
+    assert facing["calls_too_late"].sum() > withdrawn["calls_too_late"].sum()
 
 
 def test_liaison_and_nrc_channels_are_used(scenarios, params):
-    ens = run(scenarios["black_sea_transit"], params, settings("liaison_mission", "nrc_rhythm"), 30, record_events=True)
+    ens = run(scenarios["drone_shootdown"], params, settings("liaison_mission", "nrc_rhythm"), 30, record_events=True)
     channels = {e["channel"] for r in ens.replications for e in r.events if e["kind"] == "clarification"}
     assert "liaison" in channels and "nrc" in channels
 
 
 def test_unilateral_restraint_is_withdrawn_when_never_returned(scenarios, params):
     sc = scenarios["baltic_air_policing"]
-    never = settings("unilateral_restraint", **{"unilateral_restraint.reciprocation_base": 0, "unilateral_restraint.reciprocation_trust_gain": 0})
-    ens = run(sc, params, never, 3, record_events=True)
-    texts = [e["text"] for e in ens.replications[0].events if e["kind"] == "restraint"]
+
+    def notices(**overrides):
+        ens = run(sc, params, settings("unilateral_restraint", **overrides), 1, record_events=True)
+        return [e["text"] for e in ens.replications[0].events if e["kind"] == "signal" and "restraint" in e["text"]]
+
+    texts = notices(**{"unilateral_restraint.reciprocate_above_trust": 1.0})
     assert texts[0].startswith("NATO announces restraint step 1")
     assert any("withdraws" in t for t in texts) and not any("reciprocates" in t for t in texts)
-    always = settings("unilateral_restraint", **{"unilateral_restraint.reciprocation_base": 1, "unilateral_restraint.initiator": "russia"})
-    texts = [e["text"] for e in run(sc, params, always, 1, record_events=True).replications[0].events if e["kind"] == "restraint"]
+    texts = notices(**{"unilateral_restraint.reciprocate_above_trust": 0.0, "unilateral_restraint.initiator": "russia"})
     assert texts[:2] == ["Russia announces restraint step 1: fewer sorties near the border", "NATO reciprocates with restraint step 1"]
-    assert not any("withdraws" in t for t in texts)
 
 
 @pytest.mark.parametrize("measure", ["exercise_notification", "reduced_exercise_scale", "exercise_distance_rule"])
@@ -107,8 +158,18 @@ def test_exercise_measures_have_no_phantom_effect_without_exercises(scenarios, p
     pd.testing.assert_frame_equal(off.timeseries(), on.timeseries())
 
 
+@pytest.mark.parametrize("measure", ["nuclear_posture_transparency", "zero_option"])
+def test_measures_with_no_channel_in_the_baltic_change_nothing_there(scenarios, params, measure):
+    """No nuclear-capable or intermediate-range forces in the Baltic month: identical runs (MEASURES.md says so)."""
+    sc = scenarios["baltic_air_policing"]
+    off = run(sc, params, settings(), 20, record_events=True, record_timeseries=True)
+    on = run(sc, params, settings(measure), 20, record_events=True, record_timeseries=True)
+    pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
+    assert [r.events for r in off.replications] == [r.events for r in on.replications]
+
+
 def test_all_is_the_union_of_its_parts():
-    union = settings(*registry())
+    union = settings(*RECOMMENDED)
     assert measure_settings(compose_config(["measures=all"])) == union
     for bundle in ("eln_seven", "eln_riac_basic", "eln_riac_enhanced", "cooperative_2004"):
         cfg = measure_settings(compose_config([f"measures={bundle}"]))
@@ -128,4 +189,4 @@ def test_bundles_follow_their_sources():
     from_000 = {m for m, c in registry().items() if "000" in c.source}
     assert on("eln_seven") == from_000
     assert on("eln_riac_basic") < on("eln_riac_enhanced")
-    assert "cooperative_engagement" in on("cooperative_2004") and on("all") == set(registry()) and not on("none")
+    assert "cooperative_engagement" in on("cooperative_2004") and on("all") == set(RECOMMENDED) and not on("none")

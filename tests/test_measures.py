@@ -34,34 +34,8 @@ def assert_reduces(off: pd.Series, on: pd.Series, at_least: float) -> None:
     assert lo > 0, f"95% interval of the reduction reaches {lo:.3f}"
 
 
-def test_hotline_lowers_the_chance_of_force(scenarios, params):
-    """Black Sea, 200 pairs: P(peak >= 4) falls by >= 3 points (measured: 7 points)."""
-    off, on = paired(scenarios["black_sea_transit"], params, "hotline", "reached_rung_4")
-    assert_reduces(off, on, 0.03)
-
-
-def test_hotline_is_used_by_leaders_before_they_decide(scenarios, params):
-    ens = run(scenarios["black_sea_transit"], params, settings("hotline"), 50, record_events=True)
-    contacts = [e for r in ens.replications for e in r.events if e["kind"] == "clarification" and e["channel"] == "hotline"]
-    assert contacts, "the hotline was never used"
-    decided_after = [e for r in ens.replications for e in r.events if e["kind"] == "response" and e["channel"] and "hotline" in e["channel"]]
-    assert decided_after and all(e["actors"][0] in ("North Atlantic Council and capitals", "Kremlin (Security Council)") for e in decided_after)
-
-
-def test_mil_to_mil_meetings_raise_trust_and_lower_the_peak(scenarios, params):
-    """Baltic, 200 pairs: mean peak rung falls by >= 0.1 (measured 0.21); final NATO trust rises by >= 0.015 (measured 0.035)."""
+def test_exercise_distance_rule_moves_exercises(scenarios, params):
     sc = scenarios["baltic_air_policing"]
-    off, on = paired(sc, params, "mil_to_mil_meetings", "peak_rung")
-    assert_reduces(off, on, 0.1)
-    trust_off, trust_on = paired(sc, params, "mil_to_mil_meetings", "final_trust_nato")
-    assert_reduces(-trust_off, -trust_on, 0.015)
-
-
-def test_exercise_distance_rule_moves_exercises_and_cuts_serious_incidents(scenarios, params):
-    """Baltic, 200 pairs: serious incidents per run fall by >= 0.5 (measured 1.09)."""
-    sc = scenarios["baltic_air_policing"]
-    off, on = paired(sc, params, "exercise_distance_rule", "incidents_serious")
-    assert_reduces(off, on, 0.5)
     ens = run(sc, params, settings("exercise_distance_rule"), 1, record_events=True)
     moved = [e["text"] for e in ens.replications[0].events if "moved from" in e["text"]]
     assert any("Novgorod region" in t and "Pskov region" in t for t in moved)
@@ -75,17 +49,6 @@ def test_exercise_distance_rule_has_no_phantom_effect_where_geography_prevents_i
     pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
     pd.testing.assert_frame_equal(off.timeseries(), on.timeseries())
     assert [r.events for r in off.replications] == [r.events for r in on.replications]
-
-
-def test_incidents_at_sea_rules_cut_dangerous_incidents(scenarios, params):
-    """Baltic, 200 pairs: serious + high-risk incidents fall by >= 15% (measured ~28%); peak falls (measured 0.27)."""
-    sc = scenarios["baltic_air_policing"]
-    off = run(sc, params, settings(), N).outcomes()
-    on = run(sc, params, settings("incidents_at_sea"), N).outcomes()
-    dangerous_off = off["incidents_serious"] + off["incidents_high_risk"]
-    dangerous_on = on["incidents_serious"] + on["incidents_high_risk"]
-    assert_reduces(dangerous_off, dangerous_on, 0.15 * dangerous_off.mean())
-    assert_reduces(off["peak_rung"], on["peak_rung"], 0.05)
 
 
 def test_incidents_at_sea_rules_leave_a_land_only_scenario_unchanged(scenarios, params):
@@ -109,9 +72,34 @@ def test_every_measure_is_documented_and_has_a_config(base_cfg):
     seeds = {"000", "001", "004"}
     for name, cls in registry().items():
         assert issubclass(cls, Measure)
-        assert cls.title and cls.mechanism.endswith(".")
-        assert cls.source.split(" ", 1)[0] in seeds, f"{name}: source must cite a seed document"
+        assert cls.title and cls.mechanism.endswith(".") and cls.limits.endswith(".")
+        assert cls.control or cls.source.split(" ", 1)[0] in seeds, f"{name}: source must cite a seed document"
         assert name in base_cfg.measures and base_cfg.measures[name].enabled is False
+        named = set(cls.mechanism.split(":")[0].lower().replace(" and ", ", ").split(", "))
+        assert named and named <= MECHANISMS, f"{name}: the mechanism text must start with what carries it"
+
+
+MECHANISMS = {"channel", "activity", "rules", "information", "time", "signals", "empty"}
+
+
+def test_no_measure_touches_a_decision_trust_or_tension():
+    """A measure acts through hooks (channels, activity, rules, information): no measure module writes a
+    side's trust, tension, public pressure, posture or level, and the base class offers no hook that
+    would shift a decision (the first model's decision_shift, hostility_shift and firebreak_shift)."""
+    import ast
+    import inspect
+
+    import sim.core.measures as pkg
+
+    forbidden = {"trust", "tension", "audience", "threat", "posture", "level"}
+    for name, cls in registry().items():
+        tree = ast.parse(inspect.getsource(inspect.getmodule(cls)))
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign) else []
+            for t in targets:
+                assert not (isinstance(t, ast.Attribute) and t.attr in forbidden), f"{name} writes .{t.attr}"
+    hooks = {n for n, _ in inspect.getmembers(pkg.Measure, inspect.isfunction)}
+    assert not hooks & {"decision_shift", "hostility_shift", "firebreak_shift", "decision_time_factor", "unsafe_factor"}
 
 
 def test_single_measure_configs_enable_only_that_measure():

@@ -902,7 +902,9 @@ class EscalationModel(mesa.Model):
         if casualties:
             # The victim side cuts military contacts with whoever did it: one member, or the alliance.
             victim = side.other
-            member_id = member if side is Side.NATO and member not in ("", "allied") else ""
+            # A member acting on its own national rules (no alliance decision) is answered alone.
+            national = decider is None and side is Side.NATO and member not in ("", "allied")
+            member_id = member if national else ""
             self.at(self.time + p.signal_delay_h, lambda: self.suspend(victim, member_id, "after the deaths"))
 
     def _target_for(self, side: Side, zone: str) -> Platform | None:

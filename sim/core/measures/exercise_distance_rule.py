@@ -20,7 +20,7 @@ class ExerciseDistanceRule(Measure):
     title = "Exercise distance rule"
     source = "000 rec. 3"
     mechanism = (
-        "A large exercise planned closer than D km to the other side's territory is moved to the "
+        "Activity: a large exercise planned closer than D km to the other side's territory is moved to the "
         "nearest zone of the same side (or international waters, at sea) at least D km away "
         "where geography allows, "
         "so it is perceived as less threatening and draws fewer sorties near the border."

@@ -19,7 +19,7 @@ class LiaisonMission(Measure):
     title = "Military representatives / liaison mission at SHAPE"
     source = "000 rec. 2"
     mechanism = (
-        "A standing command-to-command channel lets each side's military command ask the other "
+        "Channel: a standing command-to-command channel lets each side's military command ask the other "
         "what an act meant, within about an hour, before it answers."
     )
     limits = (

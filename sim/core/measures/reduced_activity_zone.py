@@ -20,7 +20,7 @@ class ReducedActivityZone(Measure):
     title = "Zone of reduced military activity / increased transparency"
     source = "001 enhanced set"
     mechanism = (
-        "In zones within a set depth of the other side's territory, activity is cut: encounters "
+        "Activity: in zones within a set depth of the other side's territory, activity is cut: encounters "
         "there are rarer and aircraft stray across the border less often."
     )
     limits = (

@@ -21,7 +21,7 @@ class ReducedExerciseScale(Measure):
     title = "Reduced exercise scale and frequency"
     source = "000 rec. 3"
     mechanism = (
-        "An exercise held within a set distance of the other side's territory is cut in troops "
+        "Activity: an exercise held within a set distance of the other side's territory is cut in troops "
         "and in days, so it is less threatening and brings less activity for less time."
     )
     limits = (
