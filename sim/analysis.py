@@ -60,7 +60,10 @@ def baselines(summary: pd.DataFrame, factors: list[str]) -> dict[str, str]:
 def paired_differences(results: pd.DataFrame, base_of: dict[str, str]) -> pd.DataFrame:
     """Each configuration minus its baseline, paired by replication (common random numbers).
 
-    ``backfire`` is the share of pairs in which the configuration's peak rung is higher.
+    ``backfire`` is the share of pairs in which the configuration's peak rung is higher, with its Wilson
+    interval (``backfire_lo``, ``backfire_hi``). Read it against the placebo channel's (a line that never
+    connects changes nothing, so its share is zero): a backfire share above the placebo's interval is the
+    measure's, not chance's.
     """
     rows = []
     by_config = {c: g.set_index("replication") for c, g in results.groupby("config", sort=False)}
@@ -74,7 +77,8 @@ def paired_differences(results: pd.DataFrame, base_of: dict[str, str]) -> pd.Dat
         for col in ("reached_rung_4", "reached_rung_5", "peak_rung", "crisis_days"):
             m, lo, hi, _ = mean_ci((a[col] - b[col]).to_numpy(float))
             row |= {f"diff_{col}": m, f"diff_{col}_lo": lo, f"diff_{col}_hi": hi}
-        row["backfire"] = float((a["peak_rung"] > b["peak_rung"]).mean()) if len(common) else math.nan
+        worse = int((a["peak_rung"] > b["peak_rung"]).sum())
+        row["backfire"], row["backfire_lo"], row["backfire_hi"] = wilson(worse, len(common)) if len(common) else (math.nan,) * 3
         row["improved"] = float((a["peak_rung"] < b["peak_rung"]).mean()) if len(common) else math.nan
         rows.append(row)
     return pd.DataFrame(rows)

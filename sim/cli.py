@@ -114,6 +114,8 @@ def scenarios_command(args: list[str]) -> int:
             spec = load_scenario(Path(args[1]).expanduser())
         except UserError as exc:
             return fail(str(exc))
+        for notice in spec.notices:
+            print(notice, file=sys.stderr)
         print(
             f"{args[1]}: ok ({spec.title}: {len(spec.zones)} zones, {len(spec.forces)} forces, "
             f"{len(spec.exercises)} exercises, {len(spec.injects)} injects, {spec.horizon_h / 24:g} days)"

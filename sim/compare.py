@@ -180,14 +180,20 @@ def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, fi
             f"{r.mean_crisis_days:.2f} [{r.mean_crisis_days_lo:.2f}, {r.mean_crisis_days_hi:.2f}] |"
         )
     if not diffs.empty:
+        placebo = next((r for r in diffs.itertuples() if "placebo_channel" in str(r.config)), None)
         lines += ["", "## Effects against the baseline (paired)", "",
                   "Difference in P(rung ≥ 4) and in mean peak rung, configuration minus its baseline (the same "
                   "setting with no measure), with 95% intervals; *backfire* is the share of paired replications in "
-                  "which the configuration's peak rung was higher than the baseline's.", "",
-                  "| configuration | baseline | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] | backfire | improved |", "|---|---|---|---|---|---|"]
+                  "which the configuration's peak rung was higher than the baseline's, with its 95% (Wilson) interval. "
+                  "Read it against the placebo channel's, a line that never connects and so changes nothing: "
+                  + (f"here {_pct(placebo.backfire)} [{_pct(placebo.backfire_lo)}, {_pct(placebo.backfire_hi)}]. "
+                     if placebo is not None else "add `placebo_channel` to the sweep to show it (its share is 0 by construction). ")
+                  + "A backfire share whose interval lies above the placebo's is the measure's own.", "",
+                  "| configuration | baseline | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] | backfire [95% CI] | improved |", "|---|---|---|---|---|---|"]
         for r in diffs.itertuples():
             lines.append(f"| {r.config} | {r.baseline} | {100 * r.diff_reached_rung_4:+.1f} pts [{100 * r.diff_reached_rung_4_lo:+.1f}, {100 * r.diff_reached_rung_4_hi:+.1f}] | "
-                         f"{r.diff_peak_rung:+.2f} [{r.diff_peak_rung_lo:+.2f}, {r.diff_peak_rung_hi:+.2f}] | {_pct(r.backfire)} | {_pct(r.improved)} |")
+                         f"{r.diff_peak_rung:+.2f} [{r.diff_peak_rung_lo:+.2f}, {r.diff_peak_rung_hi:+.2f}] | "
+                         f"{_pct(r.backfire)} [{_pct(r.backfire_lo)}, {_pct(r.backfire_hi)}] | {_pct(r.improved)} |")
         if "forest" in figures:
             lines += ["", f"![forest plot]({figures['forest'].name})"]
     if main is not None:

@@ -33,9 +33,9 @@ NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 # The three source documents, cited by title, organisation and date (a clone has no copy of them).
 SEED_TITLES = {
     "000": 'European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" (February 2022)',
-    "001": "European Leadership Network and Russian International Affairs Council, joint report on making the NATO-Russia "
-           "confrontation safer: a \"basic dialogue and stabilisation menu\" and an \"enhanced set\"",
-    "004": "Working Group on NATO-Russia Relations, report on the agenda of the NATO-Russia Council (2004)",
+    "001": 'European Leadership Network and Russian International Affairs Council, "Towards a More Stable NATO-Russia '
+           'Relationship" (joint report, undated in the copy used; its "basic dialogue and stabilisation menu" and "enhanced set")',
+    "004": "Working Group on NATO-Russia Relations, report on the agenda of the NATO-Russia Council (2004-05)",
 }
 PARAMETERS_MD = REPO_ROOT / "docs" / "parameters.md"
 MEASURES_MD = REPO_ROOT / "docs" / "MEASURES.md"

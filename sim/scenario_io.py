@@ -607,10 +607,13 @@ def describe(spec: ScenarioSpec) -> str:
     lines = [f"{spec.title} ({spec.name})", "", spec.description, "",
              f"era: {spec.era or '-'}   horizon: {spec.horizon_h / 24:g} days   "
              f"baseline tension NATO {spec.baseline_tension['nato']:.2f} / Russia {spec.baseline_tension['russia']:.2f}, "
-             f"trust {spec.baseline_trust['nato']:.2f} / {spec.baseline_trust['russia']:.2f}", "", "Zones:"]
-    lines += [f"  {z.id:24s} {z.name} ({z.owner}, {z.domain}, {z.lat:.2f}N {z.lon:.2f}E)" for z in spec.zones]
+             f"trust {spec.baseline_trust['nato']:.2f} / {spec.baseline_trust['russia']:.2f}",
+             f"agreements in force: {', '.join(spec.agreements) or 'none'}   format: {spec.format_version}", "", "Zones:"]
+    lines += [f"  {z.id:24s} {z.name} ({z.owner}{', ' + z.member if z.member else ''}, {z.domain}, {z.lat:.2f}N {z.lon:.2f}E)"
+              for z in spec.zones]
     lines += ["", "Forces:"]
-    lines += [f"  {f.side.label:6s} {f.name} [{f.kind}, {f.domain}] from {f.base}, {f.sorties_per_day:g} sorties/day" for f in spec.forces]
+    lines += [f"  {f.side.label:6s} {f.member or '-':6s} {f.name} [{f.kind}, {f.domain}] from {f.base}, {f.sorties_per_day:g} sorties/day"
+              for f in spec.forces]
     lines += ["", "Decision-makers:"] + [f"  {a.side.label:6s} {a.role:10s} {a.name}" for a in spec.actors]
     lines += ["", "Channels:"] + [f"  {c.a} <-> {c.b}: {c.kind}, {c.latency_h:g} h, available {c.availability:.0%}" for c in spec.channels]
     if spec.exercises:

@@ -98,10 +98,11 @@ def test_scenarios_and_measures_listings(tmp_path):
     assert proc.returncode == 2 and f"{bad}: horizon_days: missing required field" in proc.stderr
     proc = escalation("measures", cwd=tmp_path)
     assert proc.returncode == 0
-    assert "000_3d696065a75e4d8a.txt rec. 2" in proc.stdout and "incidents_at_sea" in proc.stdout
+    assert '"The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" (February 2022), recommendation 2' in proc.stdout
+    assert "incidents_at_sea" in proc.stdout and "_3d696065" not in proc.stdout  # cited by title, not by file name
     assert escalation("frobnicate", cwd=tmp_path).returncode == 2
     proc = escalation("measures", "unilateral_restraint", cwd=tmp_path)
-    assert proc.returncode == 0 and "rec. 4" in proc.stdout and "patience_days" in proc.stdout and "[days]" not in proc.stdout
+    assert proc.returncode == 0 and "recommendation 4" in proc.stdout and "patience_days" in proc.stdout and "[days]" not in proc.stdout
     assert "| `patience_days` | 9 | days |" in proc.stdout
     proc = escalation("measures", "nope", cwd=tmp_path)
     assert proc.returncode == 2 and "unknown measure 'nope'" in proc.stderr

@@ -39,7 +39,7 @@ def test_documented_overrides_work():
     ("override", "named"),
     [
         ("measures.hotline.latncy_h=1", "latncy_h"),
-        ("model.w_trust=abc", "w_trust"),
+        ("model.w_severity=abc", "w_severity"),
         ("replicatons=3", "replicatons"),
         ("seed=seven", "seed"),
     ],

@@ -30,5 +30,9 @@ def test_a_parameter_without_unit_or_basis_is_reported(tmp_path: Path, monkeypat
     assert any("d: has no default" in q for q in problems)
 
 
-def test_sources_name_the_seed_files():
-    assert provenance.expand_source("000 rec. 2; 001 basic menu") == "000_3d696065a75e4d8a.txt rec. 2; 001_2a7cb53107421c4a.txt basic menu"
+def test_sources_are_cited_by_title_organisation_and_date():
+    text = provenance.expand_source("000 rec. 2; 001 basic menu")
+    assert text.startswith('European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" '
+                           "(February 2022), recommendation 2; ")
+    assert '"Towards a More Stable NATO-Russia Relationship"' in text and text.endswith(", basic menu")
+    assert ".txt" not in text

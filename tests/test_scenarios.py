@@ -69,3 +69,51 @@ def test_bad_yaml_and_missing_file(tmp_path: Path):
 def test_files_that_would_run_code_are_refused(text):
     with pytest.raises(ScenarioError, match="not allowed"):
         parse_scenario(text, "evil.yaml")
+
+
+# ---------------------------------------------------------------------------------- format versions
+FORMAT1 = Path(__file__).parent / "data" / "format1_black_sea_transit.yaml"
+
+
+def test_a_first_format_file_loads_converted_with_a_one_line_notice():
+    spec = load_scenario(FORMAT1)
+    assert spec.format_version == 2 and len(spec.notices) == 1
+    notice = spec.notices[0]
+    assert "format 1 scenario converted to format 2" in notice and "\n" not in notice
+    assert "nato_destroyer" in notice and "member: allied" in notice and "vienna_document" in notice
+    assert {f.member for f in spec.forces if f.side.value == "nato"} == {"allied"}
+    assert {f.member for f in spec.forces if f.side.value == "russia"} == {"ru"}
+    assert spec.agreements == ("vienna_document", "incsea_bilateral")
+
+
+def test_a_first_format_file_runs_and_the_cli_says_what_it_assumed(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "scenarios", "check", str(FORMAT1)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "converted to format 2" in proc.stderr
+    assert proc.stdout.startswith(f"{FORMAT1}: ok")
+
+
+def test_the_library_is_in_the_current_format_with_every_nato_force_naming_its_nation(scenarios):
+    for spec in scenarios.values():
+        assert spec.format_version == 2 and not spec.notices
+        assert all(f.member not in ("", "allied") for f in spec.forces)
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "problem"),
+    [
+        (lambda d: d["forces"][0].pop("member"), "forces[0].member", "a NATO force needs its nation"),
+        (lambda d: d["forces"][0].update(member="xx"), "forces[0].member", "must be one of"),
+        (lambda d: d.update(format=3), "format", "must be 1 or 2"),
+        (lambda d: d.update(agreements=["start"]), "agreements[0]", "must be one of vienna_document"),
+        (lambda d: d["theatre"]["zones"][0].update(member="ee"), "theatre.zones[0].member", "only a zone owned by nato"),
+    ],
+)
+def test_second_format_fields_are_checked(edit, field, problem):
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(mutate(edit), "mine.yaml")
+    assert f"mine.yaml: {field}: " in str(info.value) and problem in str(info.value)

@@ -1,7 +1,7 @@
 """Joint exercises, personnel exchanges and liaison officers (the cooperative 2004 agenda).
 
 Source: Working Group on NATO-Russia Relations, report on the agenda of the NATO-Russia Council
-(2004), sections "Personnel Engagement, Exchanges, and Staffing" and
+(2004-05), sections "Personnel Engagement, Exchanges, and Staffing" and
 "Military-to-Military Cooperation".
 """
 

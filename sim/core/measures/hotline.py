@@ -2,8 +2,8 @@
 
 Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
 Recommendations" (February 2022), recommendation 2 ("civilian hotline communications that Russia has
-proposed"); European Leadership Network and Russian International Affairs Council, joint report on
-making the NATO-Russia confrontation safer, "basic dialogue and stabilisation menu" ("the use of the NATO-Russia hotline for
+proposed"); European Leadership Network and Russian International Affairs Council, "Towards a More
+Stable NATO-Russia Relationship" (joint report), "basic dialogue and stabilisation menu" ("the use of the NATO-Russia hotline for
 cyber-incidents").
 """
 

@@ -2,8 +2,8 @@
 
 Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
 Recommendations" (February 2022), recommendation 1 ("regular meetings ... to ensure military deconfliction
-and day-to-day risk reduction"); European Leadership Network and Russian International Affairs Council, joint report on
-making the NATO-Russia confrontation safer, "basic dialogue and stabilisation menu" ("more
+and day-to-day risk reduction"); European Leadership Network and Russian International Affairs Council, "Towards a More
+Stable NATO-Russia Relationship" (joint report), "basic dialogue and stabilisation menu" ("more
 military-to-military communication channels").
 """
 

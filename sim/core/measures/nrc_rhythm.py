@@ -1,7 +1,7 @@
 """A predictable rhythm of NATO-Russia Council meetings, with experts in the NRC.
 
-Source: European Leadership Network and Russian International Affairs Council, joint report on
-making the NATO-Russia confrontation safer, "basic dialogue and stabilisation menu" ("a more predictable rhythm of NATO-Russia Council
+Source: European Leadership Network and Russian International Affairs Council, "Towards a More
+Stable NATO-Russia Relationship" (joint report), "basic dialogue and stabilisation menu" ("a more predictable rhythm of NATO-Russia Council
 meetings ... both sides to use experts in the NATO-Russia Council for a risk reduction
 exercise").
 """

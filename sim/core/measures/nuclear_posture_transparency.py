@@ -1,7 +1,7 @@
 """Transparency of sub-strategic (non-strategic) nuclear postures.
 
-Source: European Leadership Network and Russian International Affairs Council, joint report on
-making the NATO-Russia confrontation safer, "enhanced set" ("agree on transparency of
+Source: European Leadership Network and Russian International Affairs Council, "Towards a More
+Stable NATO-Russia Relationship" (joint report), "enhanced set" ("agree on transparency of
 sub-strategic nuclear postures").
 """
 

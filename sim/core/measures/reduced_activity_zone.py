@@ -1,7 +1,7 @@
 """A zone of reduced military activity / increased transparency along the border.
 
-Source: European Leadership Network and Russian International Affairs Council, joint report on
-making the NATO-Russia confrontation safer, "enhanced set" ("jointly consider a zone of increased
+Source: European Leadership Network and Russian International Affairs Council, "Towards a More
+Stable NATO-Russia Relationship" (joint report), "enhanced set" ("jointly consider a zone of increased
 transparency or reduced military activity").
 """
 
