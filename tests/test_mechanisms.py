@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run, settings, with_params
 from sim.core.agents import Act, Deliberation, Platform
-from sim.core.ladder import ElnCategory, Response, Rung
+from sim.core.ladder import Response, Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, _can_meet, clock, keyed_uniform
 from sim.core.spec import InjectSpec, Side

@@ -72,7 +72,7 @@ class CommsNetwork:
         # Every channel across the divide is kept (two channels between the same pair are two
         # ways to call: a hotline that is down leaves the diplomatic line); the graph drawn in
         # reports shows the fastest of each pair.
-        self.cross = [(*sorted((ch.a, ch.b)), ch) for ch in (*spec.channels, *extra)]
+        self.cross = [*spec.channels, *extra]
         for ch in (*spec.channels, *extra):
             self._add(ch.a, ch.b, ch.kind, ch.latency_h, ch.availability, ch.quality, ch.member)
         nx.set_node_attributes(self.graph, {n: s.value for n, s in side_of.items()}, "side")
@@ -95,7 +95,7 @@ class CommsNetwork:
         own = self.graph.subgraph(n for n, s in self.side_of.items() if s is side and self.rank[n] <= rank)
         relay = nx.single_source_dijkstra_path_length(own, source, weight="latency_h")
         routes = []
-        for a, b, ch in self.cross:
+        for ch in self.cross:
             for u, v in ((ch.a, ch.b), (ch.b, ch.a)):
                 if u not in relay or self.side_of[v] is side:
                     continue

@@ -42,6 +42,7 @@ from sim.core.alliance import MEMBERS
 from sim.core.comms import CommsNetwork, Route
 from sim.core.ladder import Choice, ElnCategory, Response, Rung, response_for
 from sim.core.measures import Measure
+from sim.core.narrative import RESPONSE_PHRASE, forces, incident_text, military_text, short
 from sim.core.players import DecisionPoint, PlayerTurn
 from sim.core.spec import (
     INCIDENT_TYPES,
@@ -674,9 +675,9 @@ class EscalationModel(mesa.Model):
         d.clarified_by.append(route.label)
         other = d.act.side
         said = {
-            "reassurance": f"says {_short(d.act)} was not meant as hostile" + ("" if statement.truthful else " (untrue)"),
-            "warning": f"says {_short(d.act)} was a deliberate warning",
-            "threat": f"says {_short(d.act)} was deliberate and threatens force if it is answered",
+            "reassurance": f"says {short(d.act)} was not meant as hostile" + ("" if statement.truthful else " (untrue)"),
+            "warning": f"says {short(d.act)} was a deliberate warning",
+            "threat": f"says {short(d.act)} was deliberate and threatens force if it is answered",
         }[statement.kind]
         self.log("clarification", side, actors=[d.decider.name], zone=d.act.zone, channel=route.label,
                  text=f"Over the {route.label.replace('_', ' ')}, {other.label} {said}")
@@ -687,7 +688,7 @@ class EscalationModel(mesa.Model):
         self.lies_found_out += 1
         self.learn(side, 0.0, self.params.signal_weight)
         self.log("signal", side, actors=[], zone=act.zone,
-                 text=f"{side.label} establishes that {side.other.label}'s account of {_short(act)} was false; trust falls")
+                 text=f"{side.label} establishes that {side.other.label}'s account of {short(act)} was false; trust falls")
 
     def signal(self, side: Side, kind: str, text: str | None, benign: float) -> None:
         """``side`` sends a signal (protest, stand-down, suspension, restoration, restraint): the
@@ -765,7 +766,7 @@ class EscalationModel(mesa.Model):
             s.posture = old - 1
         if s.posture != old:
             self.activity_changed()
-            why = f" after {_short(about)}" if about is not None else ""
+            why = f" after {short(about)}" if about is not None else ""
             self.log("posture", side, actors=[leader.name],
                      text=f"{leader.name} sets a {POSTURES[s.posture]} posture{why}: replies up to "
                           f"{Rung(self.allowed_rung(side)).label} are authorised")
@@ -832,7 +833,7 @@ class EscalationModel(mesa.Model):
             "response", side, actors=[decider.name], zone=act.zone, type=act.type,
             severity=act.severity, perceived_severity=d.perceived_severity,
             channel=",".join(channels) or None, response=response.value, rung=response.rung,
-            text=f"{decider.name} {verb}{via}: {RESPONSE_PHRASE[response]} (answering {_short(act)})",
+            text=f"{decider.name} {verb}{via}: {RESPONSE_PHRASE[response]} (answering {short(act)})",
         )
         if response is Response.DE_ESCALATE:
             self.lower_level(side, int(Rung.HEIGHTENED_VIGILANCE))
@@ -865,8 +866,8 @@ class EscalationModel(mesa.Model):
             outcome_note = ""
         if response.rung != Rung.LIMITED_FORCE and response.rung != Rung.DANGEROUS_INCIDENT:
             unit = None if response.rung < Rung.LIMITED_FORCE else unit  # alerts and shows of force are the side's
-        who = unit.name if unit is not None else _forces(side)
-        whom = target.name if target is not None else _forces(side.other)
+        who = unit.name if unit is not None else forces(side)
+        whom = target.name if target is not None else forces(side.other)
         rung = response.rung
         casualties, outcome = 0, ""
         if rung >= Rung.LIMITED_FORCE:
@@ -885,7 +886,7 @@ class EscalationModel(mesa.Model):
             if casualties:
                 outcome += f"; {casualties} {'person' if casualties == 1 else 'people'} killed"
             self.casualties += casualties
-        text = outcome_note + _military_text(response, who, whom, side, outcome, self.theatre.zone(stimulus.zone).name)
+        text = outcome_note + military_text(response, who, whom, side, outcome, self.theatre.zone(stimulus.zone).name)
         severity = clip01(p.act_severity_per_rung * rung + p.casualty_severity * casualties)
         member = unit.member if unit is not None else ""
         act = Act(
@@ -1031,77 +1032,8 @@ def _act_key(act: Act) -> str:
     return f"{act.time_h:.6f}|{act.actor}|{act.type}|{act.rung}"
 
 
-def _forces(side: Side) -> str:
-    return "NATO forces" if side is Side.NATO else "Russian forces"
-
-
 def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 3)
-
-
-def _short(act: Act | None) -> str:
-    """A few words for an act, for log lines (``the air intercept by the Su-27 pair``)."""
-    if act is None:
-        return "the latest act"
-    if act.type == "response":
-        return f"the {RESPONSE_NOUN.get(act.rung, 'reply')} by {act.actor}"
-    if act.type == "air_intercept" and act.kind not in INTERCEPTOR_KINDS:
-        return f"the flight of {act.actor}"
-    if act.kind in ("exercise", "snap_exercise"):
-        return act.actor
-    return f"the {act.type.replace('_', ' ')} by {act.actor}"
-
-
-RESPONSE_NOUN = {2: "shadowing", 3: "show of force", 4: "use of force", 5: "attack", 6: "strikes", 7: "nuclear alert"}
-# What a decision reads as in the log: "Allied Air Command decides: protest through diplomatic channels".
-RESPONSE_PHRASE = {
-    Response.DE_ESCALATE: "stand its forces down to vigilance",
-    Response.HOLD: "note it, with no visible reply",
-    Response.PROTEST: "protest through diplomatic channels",
-    Response.SHADOW: "shadow the other side's unit closely",
-    Response.RAISE_ALERT: "raise alert and reinforce",
-    Response.SHOW_OF_FORCE: "a show of force",
-    Response.LIMITED_FORCE: "a limited use of force",
-    Response.ARMED_CLASH: "attack the other side's forces",
-    Response.REGIONAL_WAR: "strikes across the region",
-    Response.NUCLEAR_SIGNAL: "nuclear signalling",
-}
-
-
-INTERCEPT_VERBS = {
-    "air_intercept": ("intercepts", "makes an unsafe intercept of", "makes a dangerous close pass at"),
-    "at_sea_close_encounter": ("shadows", "makes an unsafe close approach to", "comes within metres of"),
-    "airspace_violation": ("briefly enters", "violates", "violates, transponder off,"),
-}
-
-
-def incident_text(act: Act, zone_name: str, scrambled: bool = False) -> str:
-    """One readable sentence for an activity incident."""
-    level = list(ElnCategory).index(act.category)  # type: ignore[arg-type]
-    category = act.category.value.replace("_", "-")  # type: ignore[union-attr]
-    where = {"air_intercept": "over", "airspace_violation": "near"}.get(act.type, "in")
-    if scrambled:
-        conduct = ("", "; it manoeuvres unsafely", "; it manoeuvres dangerously close")[level]
-        return f"{act.target} scrambles and intercepts {act.actor} {where} {zone_name}{conduct} ({category})"
-    verb = INTERCEPT_VERBS.get(act.type, ("meets",) * 3)[level]
-    return f"{act.actor} {verb} {act.target} {where} {zone_name} ({category})"
-
-
-def _military_text(response: Response, who: str, whom: str, side: Side, outcome: str, zone: str) -> str:
-    rung = response.rung
-    if response is Response.SHADOW:
-        return f"{who} shadows {whom} closely in {zone}"
-    if response is Response.RAISE_ALERT:
-        return f"{side.label} raises the alert of its forces in the region and reinforces {zone}"
-    if response is Response.SHOW_OF_FORCE:
-        return f"{side.label} stages a show of force in {zone}: armed aircraft and ships sent toward {whom}"
-    if rung == Rung.LIMITED_FORCE:
-        return f"{who} fires on {whom} in {zone}: {outcome}"
-    if rung == Rung.ARMED_CLASH:
-        return f"Armed clash in {zone}: {_forces(side)} attack {whom}; {outcome}"
-    if rung == Rung.REGIONAL_WAR:
-        return f"{side.label} opens strikes across the region: regional war; {outcome}"
-    return f"{side.label} signals nuclear readiness: nuclear forces put on alert"
 
 
 class HourlyRecord(tuple):
@@ -1158,7 +1090,7 @@ class InjectRun:
         category = model.categorise(s.severity)
         act = Act(
             time_h=model.time, side=initiator.side, actor=initiator.name,
-            target=_forces(initiator.side.other), zone=s.zone, type=s.type,
+            target=forces(initiator.side.other), zone=s.zone, type=s.type,
             rung=model.incident_rung(s.type, category), severity=s.severity, deliberate=s.deliberate,
             on_scene=s.type in AIR_SEA_TYPES, category=category, kind=initiator.spec.kind,
             actor_platform=initiator, member=initiator.member,
@@ -1247,7 +1179,7 @@ class BackgroundRun:
         severity = clip01(s.severity + model.params.severity_sd * rng.normal())
         category = model.categorise(severity)
         act = Act(
-            time_h=model.time, side=s.side, actor=s.actor, target=_forces(s.side.other), zone=s.zone,
+            time_h=model.time, side=s.side, actor=s.actor, target=forces(s.side.other), zone=s.zone,
             type=s.type, rung=model.incident_rung(s.type, category), severity=severity,
             deliberate=rng.random() < s.deliberate_probability, on_scene=False, category=category, kind="background",
             member="ru" if s.side is Side.RUSSIA else "", public=rng.random() < model.params.publicity[category.value],
