@@ -196,7 +196,8 @@ class Terminal:
                  f"reported as rung {w['reported_rung']} ({w['reported_rung_label']}).")
         self.say(f"What is known: severity assessed {k['perceived_severity']:.2f} (+/- {k['severity_uncertainty']:.2f}); "
                  f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}"
-                 + (f"; clarified over {', '.join(k['clarified_by'])}." if k["clarified_by"] else "; intent not clarified."))
+                 + (f"; the other side's account came over {', '.join(k['clarified_by'])} (true, a denial, a warning or a threat: see the log)."
+                    if k["clarified_by"] else "; no word from the other side yet."))
         for label, up in b["tried"].items():
             self.say(f"  tried {label}: {'answered' if up else 'no answer'}")
         self.show_status()

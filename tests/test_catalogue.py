@@ -50,13 +50,19 @@ def test_every_measure_has_a_null_setting():
     assert set(NULL) == set(registry())
 
 
+@pytest.fixture(scope="module")
+def null_baseline(scenarios, params):
+    """No measure, 12 replications of each scenario with every output: the reference of the null tests."""
+    return {name: run(scenarios[name], params, settings(), 12, record_events=True, record_timeseries=True)
+            for name in ("black_sea_transit", "baltic_air_policing")}
+
+
 @pytest.mark.parametrize("measure", sorted(NULL))
-def test_a_measure_with_its_mechanism_switched_off_changes_nothing(scenarios, params, measure):
+def test_a_measure_with_its_mechanism_switched_off_changes_nothing(scenarios, params, null_baseline, measure):
     """Black Sea (every kind of act, incl. a bomber) and Baltic (exercises), 12 replications each: identical
-    outcomes, hourly series and event logs except the measure's own meeting and restraint notices."""
+    outcomes, hourly series and event logs except the measure's own meeting notices."""
     overrides = {f"{measure}.{k}": v for k, v in NULL[measure].items()}
-    for name in ("black_sea_transit", "baltic_air_policing"):
-        off = run(scenarios[name], params, settings(), 12, record_events=True, record_timeseries=True)
+    for name, off in null_baseline.items():
         on = run(scenarios[name], params, settings(measure, **overrides), 12, record_events=True, record_timeseries=True)
         pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
         pd.testing.assert_frame_equal(off.timeseries(), on.timeseries())
@@ -67,7 +73,7 @@ def test_a_measure_with_its_mechanism_switched_off_changes_nothing(scenarios, pa
 @pytest.fixture(scope="module")
 def baseline(scenarios, params):
     """The measure-off runs, shared by every effect test."""
-    return run(scenarios["baltic_air_policing"], params, settings(), N).outcomes()
+    return run(scenarios["baltic_air_policing"], params, settings(), N, workers=2).outcomes()
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +83,7 @@ def measure_on(scenarios, params):
 
     def get(measure: str) -> pd.DataFrame:
         if measure not in cache:
-            cache[measure] = run(scenarios["baltic_air_policing"], params, settings(measure), N).outcomes()
+            cache[measure] = run(scenarios["baltic_air_policing"], params, settings(measure), N, workers=2).outcomes()
         return cache[measure]
 
     return get

@@ -148,7 +148,12 @@ def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([*CMD, "run", "replications=5000", "workers=2", f"hydra.run.dir={out}"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    _wait_for(lambda: len(_children(proc.pid)) >= 3 and list(out.glob(".*.tmp")))
+
+    def flowing() -> bool:  # the pool is up and results are coming back (~36 kB of time series per replication)
+        series = list(out.glob(".timeseries.csv.*.tmp"))
+        return len(_children(proc.pid)) >= 3 and bool(series) and series[0].stat().st_size > 150_000
+
+    _wait_for(flowing)
     tree = _children(proc.pid)
     start = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group

@@ -74,7 +74,7 @@ def test_eras_order_the_risk(scenarios, params):
     peaks = {}
     for era in ("cooperative_2004", "confrontation_2014", "crisis_2022"):
         applied = apply_era(spec, OmegaConf.to_container(compose_config([f"era={era}"]).era))
-        peaks[era] = run(applied, params, settings(), 200).outcomes()["peak_rung"].mean()
+        peaks[era] = run(applied, params, settings(), 200, workers=2).outcomes()["peak_rung"].mean()
     assert peaks["cooperative_2004"] <= peaks["confrontation_2014"] <= peaks["crisis_2022"]
     assert peaks["cooperative_2004"] < peaks["crisis_2022"]
 

@@ -675,7 +675,8 @@ class EscalationModel(mesa.Model):
         d.clarified_by.append(route.label)
         other = d.act.side
         said = {
-            "reassurance": f"says {short(d.act)} was not meant as hostile" + ("" if statement.truthful else " (untrue)"),
+            # A denial reads like the truth at the time (players see this line); an exposed lie is logged later.
+            "reassurance": f"says {short(d.act)} was not meant as hostile",
             "warning": f"says {short(d.act)} was a deliberate warning",
             "threat": f"says {short(d.act)} was deliberate and threatens force if it is answered",
         }[statement.kind]
