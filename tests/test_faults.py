@@ -146,8 +146,12 @@ def test_a_killed_run_leaves_no_orphan_workers_and_the_next_run_cleans_its_tempo
 @pytest.mark.slow
 def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
     out = tmp_path / "run"
+    # As from a terminal: Ctrl-C at its default. (A shell starts background jobs with SIGINT ignored, and
+    # Python keeps an inherited "ignore": when CI itself runs in the background, the run must still be
+    # started the way a person at a terminal starts it.)
     proc = subprocess.Popen([*CMD, "run", "replications=5000", "workers=2", f"hydra.run.dir={out}"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def flowing() -> bool:  # the pool is up and results are coming back (~36 kB of time series per replication)
         series = list(out.glob(".timeseries.csv.*.tmp"))
