@@ -107,3 +107,16 @@ def test_missing_file_gets_one_line_naming_it(runs, tmp_path):
     assert proc.returncode == 2 and "1 labels for 2 runs" in proc.stderr
     proc = escalation("report", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert proc.returncode == 2 and "not a run folder" in proc.stderr
+
+
+def test_turning_points_follow_the_second_models_event_kinds():
+    from sim.report.build import is_turning_point
+
+    heard = {"kind": "clarification", "text": "Over the hotline, Russia says the air intercept by X was a deliberate warning"}
+    late = {"kind": "clarification", "text": "The hotline call reaches North Atlantic Council after it has decided"}
+    assert is_turning_point(heard) and not is_turning_point(late)
+    for kind in ("signal", "posture", "force", "rules of engagement", "meeting"):
+        assert is_turning_point({"kind": kind, "text": "x"})
+    assert not is_turning_point({"kind": "incident", "text": "x"})
+    assert not is_turning_point({"kind": "response", "text": "x", "channel": float("nan")})  # a table's empty cell
+    assert is_turning_point({"kind": "response", "text": "x", "channel": "hotline"})

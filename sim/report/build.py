@@ -157,13 +157,18 @@ def pick_stories(reps: pd.DataFrame) -> dict[str, int]:
     return {"median": int(median.iloc[0]["replication"]), "worst": int(worst.iloc[0]["replication"])}
 
 
+TURNING_KINDS = frozenset({"signal", "meeting", "posture", "rules of engagement", "force"})
+
+
 def is_turning_point(event: dict) -> bool:
-    """Moments where a channel or a measure changed the course: contacts, restraint, meetings, replies after contact."""
+    """Moments that changed the course: a call heard in time, a signal (protest aside: it is a reply),
+    a meeting, a change of posture, a use of force, a reply taken after contact."""
     if event["kind"] == "clarification":
-        return "too late" not in event["text"]
-    if event["kind"] in ("restraint", "meeting"):
+        return "after it has decided" not in event["text"] and "conveys nothing" not in event["text"]
+    if event["kind"] in TURNING_KINDS:
         return True
-    return event["kind"] == "response" and bool(event.get("channel"))
+    channel = event.get("channel")  # None in the log, NaN once read back into a table
+    return event["kind"] == "response" and isinstance(channel, str) and bool(channel)
 
 
 def story(events: pd.DataFrame, replication: int) -> list[dict]:
