@@ -327,8 +327,14 @@ def test_a_call_carries_stated_intent_which_can_be_a_bluff(scenarios, params):
     su27 = platform(m, "ru_su27")
     route = next(r for r in m.comms.routes[m.commands[Side.NATO].spec.id] if r.kinds == ("on_scene_radio",))
     m.sides[Side.RUSSIA].posture = 0
-    said = m.state_intent(act_by(m, su27, deliberate=True), route)
-    assert said.kind == "reassurance" and not said.truthful or said.kind == "warning"  # a denial, drawn by (1 - rule adherence)
+    said = []
+    for k in range(600):  # acts at different times: each statement has its own keyed draw
+        m.time = float(k)
+        said.append(m.state_intent(act_by(m, su27, deliberate=True), route))
+    denials = np.mean([s.kind == "reassurance" and not s.truthful for s in said])
+    speaker = m.commands[Side.RUSSIA]  # the on-scene radio reaches the command's chain
+    assert denials == pytest.approx(1 - speaker.traits.rule_adherence, abs=0.06)
+    assert all(s.kind in ("reassurance", "warning") for s in said)
     assert m.state_intent(act_by(m, su27, deliberate=False), route).truthful
     m.sides[Side.RUSSIA].posture = params.threat_posture
     m_honest = model_for(sc, with_params(params, bluff_propensity=0.0))

@@ -666,10 +666,7 @@ class EscalationModel(mesa.Model):
                      text=f"A call over the {route.label.replace('_', ' ')} gets through but conveys nothing")
             return
         statement = self.state_intent(d.act, route)
-        self.statements[statement.kind if statement.truthful else "bluff"] += 1
-        credibility = self.sides[side].trust if statement.kind == "reassurance" else 1.0
-        direction = -1.0 if statement.kind == "reassurance" else 1.0
-        d.perceived_hostility = logistic(logit(d.perceived_hostility) + direction * credibility * route.quality * p.statement_weight)
+        d.perceived_hostility = self.weigh(side, statement, route.quality, d.perceived_hostility)
         if statement.kind == "threat":
             d.deterrence += p.threat_deterrence * route.quality
         d.clarified_by.append(route.label)
@@ -684,6 +681,15 @@ class EscalationModel(mesa.Model):
                  text=f"Over the {route.label.replace('_', ' ')}, {other.label} {said}")
         if not statement.truthful and self.draw("exposed", _act_key(d.act), route.label) < p.lie_detection:
             self.later(p.lie_detection_h, lambda: self._lie_found_out(side, d.act))
+
+    def weigh(self, side: Side, statement: Statement, quality: float, hostility: float) -> float:
+        """The hostility ``side`` reads into an act after hearing ``statement`` about it (and count it).
+
+        A reassurance counts as far as the sender is trusted; a warning or a threat in full."""
+        self.statements[statement.kind if statement.truthful else "bluff"] += 1
+        credibility = self.sides[side].trust if statement.kind == "reassurance" else 1.0
+        direction = -1.0 if statement.kind == "reassurance" else 1.0
+        return logistic(logit(hostility) + direction * credibility * quality * self.params.statement_weight)
 
     def _lie_found_out(self, side: Side, act: Act) -> None:
         self.lies_found_out += 1
@@ -714,10 +720,7 @@ class EscalationModel(mesa.Model):
                     continue  # nothing gets across
                 route = Route(self.leadership[side.other].spec.id, 0.0, 1.0, quality, (label,), False)
                 statement = self.state_intent(act, route)
-                self.statements[statement.kind if statement.truthful else "bluff"] += 1
-                credibility = self.sides[side].trust if statement.kind == "reassurance" else 1.0
-                direction = -1.0 if statement.kind == "reassurance" else 1.0
-                after = logistic(logit(hostility) + direction * credibility * quality * p.statement_weight)
+                after = self.weigh(side, statement, quality, hostility)
                 # Trust moves by what the account changed about the act (it was absorbed once already).
                 s = self.sides[side]
                 s.trust = clip01(s.trust + min(p.trust_learning * severity, 1.0) * (hostility - after))
@@ -865,8 +868,8 @@ class EscalationModel(mesa.Model):
             outcome_note = "No unit of the other side is within reach to fire on; instead "
         else:
             outcome_note = ""
-        if response.rung != Rung.LIMITED_FORCE and response.rung != Rung.DANGEROUS_INCIDENT:
-            unit = None if response.rung < Rung.LIMITED_FORCE else unit  # alerts and shows of force are the side's
+        if response.rung == Rung.SHOW_OF_FORCE:
+            unit = None  # alerts and shows of force are the side's, not one unit's
         who = unit.name if unit is not None else forces(side)
         whom = target.name if target is not None else forces(side.other)
         rung = response.rung
