@@ -1,24 +1,37 @@
-"""Benchmark: 1,000 replications of the default scenario, as `escalation run replications=1000` does them.
+"""Benchmark: the engine's speed targets, measured as ratios side by side in one run.
 
 Usage (from the project root, in the project's virtual environment):
-    python experiments/bench.py [--replications 1000] [--workers 0] [--repeat 3]
+    python experiments/bench.py [--rounds 5]
     python experiments/bench.py --factorial [--replications 200] [--n-jobs 2]
 
-``--factorial`` times the whole `eln_seven_factorial` experiment (2^7 = 128 jobs) as a researcher
-runs it, `escalation run -m +experiment=eln_seven_factorial hydra/launcher=joblib`, then the
-`escalation compare` of its multirun folder, and writes bench_results/bench_factorial.json.
+The default measures, in interleaved rounds (these machines are shared and noisy, so every figure
+is a median and every target a ratio of things timed side by side):
+- a 365-day Baltic replication (defaults, no measures, as calibration runs it: no event log)
+  against the yardstick, a bare Mesa loop of 40 trivial agents stepped hourly over 8,760 hours
+  with a DataCollector of 5 reporters (target <= 0.1);
+- a quiet year (the same theatre with no activity, no injects, no exercises) against the busy one
+  (target <= 0.05);
+- ``escalation run replications=1000`` end to end (outputs and report included): the share of its
+  CPU (the command and its worker processes) that simulating the same 1,000 replications costs
+  (target >= 0.70);
+- ``escalation --help`` and ``escalation scenarios``: wall time (target < 0.5 s);
+- where a year replication's time goes (cProfile, by part of the model).
 
-Times the replications (with the event log and time series recorded) and, separately, writing
-the output files; prints the figures and writes them to bench_results/bench.json. Figures go in
-the README; no unit test asserts a speed (shared machines are noisy).
+Figures are printed and written to ``bench_results/bench.json``; the README's "Speed" section
+quotes them. ``--factorial`` times the whole `eln_seven_factorial` experiment (2^7 = 128 jobs) as a
+researcher runs it and writes ``bench_results/bench_factorial.json``. No unit test asserts a speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import dataclasses
 import json
 import os
 import platform
+import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,60 +40,174 @@ import tempfile
 import time
 from pathlib import Path
 
+import mesa
 from hydra import compose, initialize_config_dir
 
 from sim.config import measure_settings, model_params, register_configs
-from sim.output import write_events, write_replications, write_timeseries
+from sim.core.measures import build
+from sim.core.model import EscalationModel, replication_seed
 from sim.paths import CONF_DIR, REPO_ROOT
-from sim.runner import default_workers, run_replications
+from sim.runner import run_replication
 from sim.scenario_io import library, load_scenario
 
+YEAR_H = 365 * 24.0
 
-def main() -> None:
-    """Run the benchmark and write its figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=0, help="0 = as `escalation run` chooses")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--factorial", action="store_true", help="time the eln_seven_factorial experiment instead")
-    parser.add_argument("--n-jobs", type=int, default=2, help="joblib workers for --factorial")
-    args = parser.parse_args()
-    if args.factorial:
-        factorial(args.replications if args.replications != 1000 else 200, args.n_jobs)
-        return
 
+class _Trivial(mesa.Agent):
+    def __init__(self, model: mesa.Model):
+        super().__init__(model)
+        self.x = 0
+
+    def step(self) -> None:
+        self.x += 1
+
+
+class Yardstick(mesa.Model):
+    """40 trivial agents stepped hourly, a DataCollector of 5 model reporters."""
+
+    def __init__(self) -> None:
+        super().__init__(rng=1)
+        _Trivial.create_agents(self, 40)
+        self.dc = mesa.DataCollector(model_reporters={f"r{i}": (lambda m, i=i: m.steps + i) for i in range(5)})
+
+    def step(self) -> None:
+        self.agents.do("step")
+        self.dc.collect(self)
+
+
+def yardstick() -> float:
+    """Seconds for the yardstick's 8,760 hourly steps."""
+    start = time.perf_counter()
+    Yardstick().run_until(YEAR_H)
+    return time.perf_counter() - start
+
+
+def setup():
+    """The default configuration, the Baltic scenario over a year, and a quiet year of it."""
     register_configs()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("config")
-    scenario = load_scenario(library()[cfg.scenario.name])
-    params, measures = model_params(cfg), measure_settings(cfg)
-    workers = args.workers or default_workers(args.replications)
+    busy = dataclasses.replace(load_scenario(library()["baltic_air_policing"]), horizon_h=YEAR_H)
+    quiet = dataclasses.replace(
+        busy, injects=(), exercises=(), background=(),
+        forces=tuple(dataclasses.replace(f, sorties_per_day=0.0) for f in busy.forces),
+    )
+    return cfg, busy, quiet, model_params(cfg), measure_settings(cfg)
 
-    run_times, write_times = [], []
-    for _ in range(args.repeat):
+
+def year(scenario, params, measures, k: int, reps: int = 4) -> float:
+    """Median seconds for one year replication (``reps`` of them, replications k*reps...)."""
+    times = []
+    for i in range(k * reps, (k + 1) * reps):
         start = time.perf_counter()
-        ensemble = run_replications(scenario, params, measures, n=args.replications, seed=0, workers=workers)
-        run_times.append(time.perf_counter() - start)
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            write_replications(ensemble, Path(tmp) / "replications.csv")
-            write_timeseries(ensemble, Path(tmp) / "timeseries.csv")
-            write_events(ensemble, Path(tmp) / "events.jsonl")
-            write_times.append(time.perf_counter() - start)
+        EscalationModel(scenario, params, build(measures), seed=replication_seed(0, i), record_events=False).run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
-    figures = {
-        "scenario": scenario.name,
-        "horizon_days": scenario.horizon_h / 24,
-        "replications": args.replications,
-        "workers": workers,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "replications_seconds_median": round(statistics.median(run_times), 2),
-        "replications_seconds_all": [round(t, 2) for t in run_times],
-        "ms_per_replication_per_worker": round(1000 * statistics.median(run_times) * workers / args.replications, 1),
-        "write_outputs_seconds_median": round(statistics.median(write_times), 2),
-        "date": time.strftime("%Y-%m-%d"),
+
+def cli_seconds(exe: str, *args: str, repeat: int = 5) -> float:
+    """Median wall time of ``escalation ARGS``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([exe, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def end_to_end(exe: str, cfg, params, measures) -> dict[str, float]:
+    """CPU of ``escalation run replications=1000`` (with its workers) and of simulating those replications."""
+    scenario = load_scenario(library()[cfg.scenario.name])
+    with tempfile.TemporaryDirectory() as tmp:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.perf_counter()
+        subprocess.run([exe, "run", "replications=1000", f"hydra.run.dir={Path(tmp) / 'run'}"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
+        wall = time.perf_counter() - wall
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    command_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    start = time.process_time()
+    for i in range(1000):  # the same replications, as the job simulates them (event log and change points kept)
+        run_replication(scenario, params, measures, int(cfg.seed), i, True, True)
+    simulate_cpu = time.process_time() - start
+    return {"command_cpu_s": round(command_cpu, 2), "command_wall_s": round(wall, 2),
+            "simulate_cpu_s": round(simulate_cpu, 2), "simulating_share": round(simulate_cpu / command_cpu, 3)}
+
+
+PARTS = (  # where a function's own time goes, by the file and name it lives in
+    ("engine: event list, clock, change points", ("model.py:run_until", "model.py:_pass_time", "model.py:_note_state",
+                                                   "model.py:at", "model.py:later", "heappush", "heappop", "math.exp")),
+    ("activity: sorties, scrambles, hazards", ("agents.py:schedule_next_sortie", "agents.py:start_sortie", "agents.py:end_sortie",
+                                               "agents.py:scramble", "agents.py:arrive", "agents.py:land", "agents.py:fire",
+                                               "model.py:_compute_hazards", "model.py:_draw_next_incident",
+                                               "model.py:_activity_incident", "model.py:flight_near_border",
+                                               "model.py:scramble_against", "model.py:activity_changed", "theatre.py")),
+    ("random numbers (numpy)", ("numpy.random", "Generator", "exponential", "random' of", "normal' of")),
+)
+
+
+def profile(scenario, params, measures) -> list[tuple[str, float]]:
+    """Share of a year replication's own time (cProfile tottime) by part of the model."""
+    prof = cProfile.Profile()
+    prof.enable()
+    EscalationModel(scenario, params, build(measures), seed=replication_seed(0, 99), record_events=False).run()
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    shares = dict.fromkeys([p for p, _ in PARTS] + ["incidents, perception, decisions, statements (the rest of sim.core)", "other"], 0.0)
+    total = 0.0
+    for (file, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.items():
+        total += tottime
+        label = f"{Path(file).name}:{name}" if file != "~" else name
+        for part, needles in PARTS:
+            if any(n in label for n in needles):
+                shares[part] += tottime
+                break
+        else:
+            key = "incidents, perception, decisions, statements (the rest of sim.core)" if "/sim/core/" in file else "other"
+            shares[key] += tottime
+    return [(k, round(v / total, 3)) for k, v in shares.items()]
+
+
+def main() -> None:
+    """Measure every target and write the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--factorial", action="store_true", help="time the eln_seven_factorial experiment instead")
+    parser.add_argument("--replications", type=int, default=200, help="replications per job for --factorial")
+    parser.add_argument("--n-jobs", type=int, default=2, help="joblib workers for --factorial")
+    parser.add_argument("--skip-end-to-end", action="store_true", help="leave out the 1,000-replication command")
+    args = parser.parse_args()
+    if args.factorial:
+        factorial(args.replications, args.n_jobs)
+        return
+    cfg, busy, quiet, params, measures = setup()
+    exe = shutil.which("escalation", path=str(Path(sys.executable).parent)) or "escalation"
+    year(busy, params, measures, 99, reps=1)  # warm up
+    rounds: dict[str, list[float]] = {"yardstick_s": [], "busy_year_s": [], "quiet_year_s": []}
+    for k in range(args.rounds):
+        rounds["yardstick_s"].append(yardstick())
+        rounds["busy_year_s"].append(year(busy, params, measures, k))
+        rounds["quiet_year_s"].append(year(quiet, params, measures, k))
+        print(f"round {k + 1}/{args.rounds}: " + ", ".join(f"{n} {v[-1] * 1000:.1f} ms" for n, v in rounds.items()), file=sys.stderr)
+    med = {n: statistics.median(v) for n, v in rounds.items()}
+    probe = EscalationModel(busy, params, build(measures), seed=replication_seed(0, 0), record_events=False)
+    probe.run()
+    figures: dict = {
+        "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "python": platform.python_version(),
+        "rounds": args.rounds,
+        "yardstick_ms": round(1000 * med["yardstick_s"], 1),
+        "busy_year_ms": round(1000 * med["busy_year_s"], 1),
+        "busy_year_incidents": probe.outcome()["incidents"],
+        "quiet_year_ms": round(1000 * med["quiet_year_s"], 2),
+        "year_over_yardstick": round(med["busy_year_s"] / med["yardstick_s"], 3),
+        "quiet_over_busy": round(med["quiet_year_s"] / med["busy_year_s"], 4),
+        "year_runs_per_hour_on_2_cores": int(2 * 3600 / med["busy_year_s"]),
+        "help_s": round(cli_seconds(exe, "--help"), 3),
+        "scenarios_s": round(cli_seconds(exe, "scenarios"), 3),
+        "profile_year_share": profile(busy, params, measures),
     }
+    if not args.skip_end_to_end:
+        figures["end_to_end_1000"] = end_to_end(exe, cfg, params, measures)
     out = REPO_ROOT / "bench_results"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n")

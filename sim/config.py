@@ -55,6 +55,7 @@ class OutputConf:
     """Which output files a run writes."""
 
     timeseries: bool = True
+    hourly_csv: bool = False
     events: bool = True
     plot: bool = True
     report: bool = True

@@ -274,10 +274,11 @@ def execute(cfg, out: Path, overrides: list[str]):
     counts = np.zeros((int(round(scenario.horizon_h)) + 1, 8), dtype=np.int64)  # replications per hour and rung
 
     def tally(rep) -> None:
-        rung = np.asarray(rep.timeseries["rung"], dtype=np.int64)
+        rung = rep.rung_by_hour()
         counts[np.arange(len(rung)), rung] += 1
 
-    with RunWriter(out, seed, timeseries=bool(cfg.output.timeseries), events=record_events) as writer:
+    with RunWriter(out, seed, timeseries=bool(cfg.output.timeseries), events=record_events,
+                   hourly_csv=bool(cfg.output.hourly_csv)) as writer:
         started = time.perf_counter()
         first = run_replication(scenario, params, measures, seed, 0, record_events, True)
         bytes_one = writer.add(first)

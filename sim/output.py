@@ -14,7 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from sim.runner import TIMESERIES_COLUMNS, Ensemble, Replication
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.runner import Ensemble, Replication
+from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly
+
+ROW_GROUP_ROWS = 100_000  # change points buffered before a Parquet row group is written
 
 FLOAT_FORMAT = "%.6g"
 
@@ -46,32 +54,32 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def write_replications(ensemble: Ensemble, path: Path) -> None:
-    """``replications.csv``: one row per replication."""
-    df = ensemble.outcomes()
-    atomic_write(path, lambda f: df.to_csv(f, index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
-
-
-def write_timeseries(ensemble: Ensemble, path: Path) -> None:
-    """``timeseries.csv``: one row per replication and hour."""
-    df = ensemble.timeseries()
-    atomic_write(path, lambda f: df.to_csv(f, index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
-
-
-def write_events(ensemble: Ensemble, path: Path) -> None:
-    """``events.jsonl``: the narrative log, one JSON object per line, replications in order."""
-
-    def write(f: IO[str]) -> None:
+def write_ensemble(ensemble: Ensemble, out: Path, timeseries: bool = True, events: bool = True, hourly_csv: bool = False) -> None:
+    """An ensemble's files in ``out``, written by :class:`RunWriter` as a job writes them."""
+    with RunWriter(out, ensemble.seed, timeseries=timeseries, events=events, hourly_csv=hourly_csv) as writer:
         for rep in ensemble.replications:
-            for event in rep.events:
-                f.write(json.dumps({"replication": rep.index, **_clean(event)}, ensure_ascii=False) + "\n")
-
-    atomic_write(path, write)
+            writer.add(rep)
 
 
 def write_summary(summary: dict[str, Any], path: Path) -> None:
     """``summary.json``: headline outcomes with 95% intervals and the run's settings."""
     atomic_write(path, lambda f: f.write(json.dumps(_clean(summary), indent=2, ensure_ascii=False) + "\n"))
+
+
+def read_changes(path: Path) -> tuple[pd.DataFrame, Relaxation | None]:
+    """A ``timeseries.parquet`` table and how its state relaxes between change points."""
+    table = pq.read_table(path)
+    meta = (table.schema.metadata or {}).get(b"relaxation")
+    return table.to_pandas(), (Relaxation(**json.loads(meta)) if meta else None)
+
+
+def hourly_from_changes(changes: pd.DataFrame, relax: Relaxation) -> pd.DataFrame:
+    """The hourly table (``timeseries.csv``) from a change-point table."""
+    frames = []
+    for rep, part in changes.groupby("replication", sort=True):
+        series = hourly(part[list(CHANGE_COLUMNS)].to_numpy(dtype=float), relax)
+        frames.append(pd.DataFrame({"replication": rep, "hour": range(len(series["rung"])), **series}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["replication", "hour", *TIMESERIES_COLUMNS])
 
 
 def _cell(value: Any) -> str:
@@ -85,30 +93,50 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+CHANGE_SCHEMA = pa.schema(
+    [("replication", pa.int64()), ("time_h", pa.float64()), ("rung", pa.int8())]
+    + [(c, pa.float64()) for c in CHANGE_COLUMNS[2:]]
+)
+
+
 class RunWriter:
     """Streams a job's replications to disk as they finish; files get their final names on ``commit``.
 
-    Memory stays flat however many replications a job runs: each replication is written and
-    dropped. On ``abort`` (or an exception inside ``with``) the temporary files are removed.
+    Files: ``replications.csv``; ``timeseries.parquet`` (the change points of the state, with how
+    tension relaxes between them in the file's metadata); ``timeseries.csv`` only when asked
+    (``hourly_csv``: the state at each whole hour, resampled from the change points);
+    ``events.jsonl``. Memory stays flat however many replications a job runs: each replication is
+    written and dropped (change points in Parquet row groups of ``ROW_GROUP_ROWS``). On ``abort``
+    (or an exception inside ``with``) the temporary files are removed.
     """
 
-    def __init__(self, out: Path, seed: int, timeseries: bool = True, events: bool = True):
+    def __init__(self, out: Path, seed: int, timeseries: bool = True, events: bool = True, hourly_csv: bool = False):
         self.out, self.seed = out, seed
         out.mkdir(parents=True, exist_ok=True)
-        names = ["replications.csv"] + (["timeseries.csv"] if timeseries else []) + (["events.jsonl"] if events else [])
+        wanted = ["replications.csv"] + (["timeseries.parquet"] if timeseries else [])
+        wanted += (["timeseries.csv"] if hourly_csv else []) + (["events.jsonl"] if events else [])
         self._files: dict[str, tuple[Path, IO[str]]] = {}
-        for name in names:
+        self._tmp: dict[str, Path] = {}
+        for name in wanted:
             fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-            self._files[name] = (Path(tmp), os.fdopen(fd, "w", encoding="utf-8", newline=""))
+            self._tmp[name] = Path(tmp)
+            if name.endswith(".parquet"):
+                os.close(fd)
+            else:
+                self._files[name] = (Path(tmp), os.fdopen(fd, "w", encoding="utf-8", newline=""))
+        self._parquet: pq.ParquetWriter | None = None
+        self._pending: list[np.ndarray] = []
+        self._pending_index: list[int] = []
+        self._pending_rows = 0
         self._header_written = False
-        if timeseries:
+        if hourly_csv:
             self._files["timeseries.csv"][1].write("replication,hour," + ",".join(TIMESERIES_COLUMNS) + "\n")
 
     def add(self, rep: Replication) -> int:
-        """Append one replication to every file; return the number of characters written."""
+        """Append one replication to every file; return the number of bytes written (change points: as stored)."""
+        written = 0
         row = {"replication": rep.index, "seed": self.seed, **rep.outcome}
         f = self._files["replications.csv"][1]
-        written = 0
         if not self._header_written:
             header = ",".join(row) + "\n"
             f.write(header)
@@ -117,8 +145,19 @@ class RunWriter:
         line = ",".join(_cell(v) for v in row.values()) + "\n"
         f.write(line)
         written += len(line)
-        if "timeseries.csv" in self._files and rep.timeseries is not None:
-            cols = [rep.timeseries[k] for k in TIMESERIES_COLUMNS]
+        if "timeseries.parquet" in self._tmp and rep.changes is not None:
+            if self._parquet is None:
+                meta = {b"relaxation": json.dumps(rep.relaxation.to_dict() if rep.relaxation else None).encode()}
+                self._parquet = pq.ParquetWriter(self._tmp["timeseries.parquet"], CHANGE_SCHEMA.with_metadata(meta))
+            self._pending.append(rep.changes)
+            self._pending_index.append(rep.index)
+            self._pending_rows += len(rep.changes)
+            written += rep.changes.nbytes // 3  # about what Parquet stores (compressed)
+            if self._pending_rows >= ROW_GROUP_ROWS:
+                self._flush_changes()
+        if "timeseries.csv" in self._files and rep.changes is not None and rep.relaxation is not None:
+            series = hourly(rep.changes, rep.relaxation)
+            cols = [series[k] for k in TIMESERIES_COLUMNS]
             lines = [
                 f"{rep.index},{hour}," + ",".join(_cell(float(c[hour]) if k else int(c[hour])) for k, c in enumerate(cols)) + "\n"
                 for hour in range(len(cols[0]))
@@ -131,30 +170,53 @@ class RunWriter:
             written += sum(map(len, lines))
         return written
 
+    def _flush_changes(self) -> None:
+        if not self._pending:
+            return
+        block = np.concatenate(self._pending)
+        index = np.repeat(np.asarray(self._pending_index, dtype=np.int64), [len(c) for c in self._pending])
+        arrays = [pa.array(index), pa.array(block[:, 0]), pa.array(block[:, 1].astype(np.int8))]
+        arrays += [pa.array(block[:, k]) for k in range(2, block.shape[1])]
+        self._parquet.write_table(pa.Table.from_arrays(arrays, schema=self._parquet.schema))  # type: ignore[union-attr]
+        self._pending, self._pending_index, self._pending_rows = [], [], 0
+
     def commit(self) -> None:
         """Close the files and give them their final names."""
         umask = os.umask(0)
         os.umask(umask)
         try:
+            if "timeseries.parquet" in self._tmp:
+                if self._parquet is None:  # no replication: an empty table with the columns
+                    self._parquet = pq.ParquetWriter(self._tmp["timeseries.parquet"], CHANGE_SCHEMA)
+                self._flush_changes()
+                self._parquet.close()
+                self._parquet = None
             for _name, (_tmp, handle) in self._files.items():
                 handle.close()  # a full disk shows here: then no file gets its final name
         except BaseException:
             self.abort()
             raise
-        for name, (tmp, _handle) in self._files.items():
+        for name, tmp in self._tmp.items():
             os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, self.out / name)
-        self._files = {}
+        self._files, self._tmp = {}, {}
 
     def abort(self) -> None:
         """Close and remove the temporary files (also when closing fails, e.g. on a full disk)."""
-        for tmp, handle in self._files.values():
+        if self._parquet is not None:
+            try:
+                self._parquet.close()
+            except OSError:
+                pass
+            self._parquet = None
+        for _tmp, handle in self._files.values():
             try:
                 handle.close()
             except OSError:
                 pass
+        for tmp in self._tmp.values():
             tmp.unlink(missing_ok=True)
-        self._files = {}
+        self._files, self._tmp = {}, {}
 
     def __enter__(self) -> RunWriter:
         return self
@@ -162,5 +224,5 @@ class RunWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.abort()
-        elif self._files:
+        elif self._tmp:
             self.commit()

@@ -28,6 +28,7 @@ from sim.errors import UserError
 from sim.output import _clean, atomic_write
 from sim.runner import run_replications
 from sim.saves import SIDES, GameSettings, save_content
+from sim.series import rung_by_hour
 from sim.stats import wilson
 
 
@@ -90,7 +91,9 @@ class Game:
 
     def rung_series(self) -> list[int]:
         """The rung at each completed hour so far."""
-        return [row[0] for row in self.model.datacollector.model_vars["state"]]
+        m = self.model
+        times = np.array([c[0] for c in m.changes])
+        return rung_by_hour(times, np.array([c[1] for c in m.changes]), float(int(m.time))).tolist()
 
     # ------------------------------------------------------------------ commands
     def advance(self, hours: float | None = None) -> DecisionPoint | None:
@@ -194,7 +197,7 @@ class Game:
             ensemble = run_replications(s.scenario, s.params, s.measures, n=replications, seed=s.seed, workers=workers,
                                         record_events=False, progress=progress)
         peaks = np.array([r.outcome["peak_rung"] for r in ensemble.replications])
-        series = np.array([r.timeseries["rung"] for r in ensemble.replications])
+        series = np.array([r.rung_by_hour() for r in ensemble.replications])
         player = self.model.outcome()
         return Debrief(player_peak=int(player["peak_rung"]), player_crisis_days=float(player["crisis_days"]),
                        player_series=self.rung_series(), model_peaks=peaks, model_series=series,

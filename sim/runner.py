@@ -25,19 +25,32 @@ from sim.core.ladder import Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.core.spec import ModelParams, ScenarioSpec
+from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
 from sim.stats import mean_ci, wilson
 
-TIMESERIES_COLUMNS = ("rung", "tension_nato", "tension_russia", "trust_nato", "trust_russia")
 
 
 @dataclass
 class Replication:
-    """What one replication produced."""
+    """What one replication produced: its outcome, the change points of its state, its event log."""
 
     index: int
     outcome: dict[str, Any]
-    timeseries: dict[str, list[float]] | None
+    changes: np.ndarray | None  # one row per change point: CHANGE_COLUMNS
     events: list[dict[str, Any]]
+    relaxation: Relaxation | None = None
+
+    @property
+    def timeseries(self) -> dict[str, np.ndarray] | None:
+        """The state at each whole hour, resampled from the change points (None if not recorded)."""
+        if self.changes is None or self.relaxation is None:
+            return None
+        return hourly(self.changes, self.relaxation)
+
+    def rung_by_hour(self) -> np.ndarray:
+        """The rung at each whole hour."""
+        assert self.changes is not None and self.relaxation is not None
+        return rung_by_hour(self.changes[:, 0], self.changes[:, 1], self.relaxation.horizon_h)
 
 
 def run_replication(
@@ -50,13 +63,13 @@ def run_replication(
     record_timeseries: bool = True,
 ) -> Replication:
     """Build and run replication ``index`` (measures are built fresh: they hold per-run state)."""
-    model = EscalationModel(scenario, params, build(measures), seed=replication_seed(seed, index), record_events=record_events)
+    model = EscalationModel(scenario, params, build(measures), seed=replication_seed(seed, index),
+                            record_events=record_events, record_changes=record_timeseries)
     model.run()
-    series = None
-    if record_timeseries:
-        columns = zip(*model.datacollector.model_vars["state"], strict=True)
-        series = dict(zip(TIMESERIES_COLUMNS, (list(c) for c in columns), strict=True))
-    return Replication(index, model.outcome(), series, model.events)
+    changes = np.array(model.changes, dtype=float) if record_timeseries else None
+    relax = Relaxation(scenario.horizon_h, params.tension_relax_h,
+                       scenario.baseline_tension["nato"], scenario.baseline_tension["russia"])
+    return Replication(index, model.outcome(), changes, model.events, relax)
 
 
 def _run_chunk(args: tuple) -> list[Replication]:
@@ -88,23 +101,34 @@ class Ensemble:
         rows = [{"replication": r.index, "seed": self.seed, **r.outcome} for r in self.replications]
         return pd.DataFrame(rows)
 
+    def changes(self) -> pd.DataFrame:
+        """One row per replication and change point of the state (``timeseries.parquet``)."""
+        reps = [r for r in self.replications if r.changes is not None]
+        if not reps:
+            return pd.DataFrame(columns=["replication", *CHANGE_COLUMNS])
+        frames = np.concatenate([r.changes for r in reps])  # type: ignore[misc]
+        data = {"replication": np.repeat([r.index for r in reps], [len(r.changes) for r in reps])}  # type: ignore[arg-type]
+        for k, name in enumerate(CHANGE_COLUMNS):
+            data[name] = frames[:, k].astype(np.int64) if name == "rung" else frames[:, k]
+        return pd.DataFrame(data)
+
     def timeseries(self) -> pd.DataFrame:
-        """One row per replication and hour (hour 0 is the initial state)."""
-        reps = [r for r in self.replications if r.timeseries is not None]
+        """One row per replication and whole hour (hour 0 is the initial state), resampled from the change points."""
+        reps = [(r.index, r.timeseries) for r in self.replications if r.changes is not None]
         if not reps:
             return pd.DataFrame(columns=["replication", "hour", *TIMESERIES_COLUMNS])
-        lengths = [len(r.timeseries["rung"]) for r in reps]  # type: ignore[index]
+        lengths = [len(ts["rung"]) for _, ts in reps]  # type: ignore[index]
         data = {
-            "replication": np.repeat([r.index for r in reps], lengths),
+            "replication": np.repeat([i for i, _ in reps], lengths),
             "hour": np.concatenate([np.arange(k) for k in lengths]),
         }
         for k in TIMESERIES_COLUMNS:
-            data[k] = np.concatenate([np.asarray(r.timeseries[k]) for r in reps])  # type: ignore[index]
+            data[k] = np.concatenate([np.asarray(ts[k]) for _, ts in reps])  # type: ignore[index]
         return pd.DataFrame(data)
 
     def rung_matrix(self) -> np.ndarray:
         """Rung by replication (rows) and hour (columns)."""
-        return np.array([r.timeseries["rung"] for r in self.replications if r.timeseries is not None])
+        return np.array([r.rung_by_hour() for r in self.replications if r.changes is not None])
 
     def summary(self) -> dict[str, Any]:
         """Headline outcomes with 95% intervals (Wilson for probabilities, Student t for means)."""

@@ -65,7 +65,7 @@ def test_a_measure_with_its_mechanism_switched_off_changes_nothing(scenarios, pa
     for name, off in null_baseline.items():
         on = run(scenarios[name], params, settings(measure, **overrides), 12, record_events=True, record_timeseries=True)
         pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
-        pd.testing.assert_frame_equal(off.timeseries(), on.timeseries())
+        pd.testing.assert_frame_equal(off.changes(), on.changes())
         strip = lambda ens: [[e for e in r.events if e["kind"] != "meeting"] for r in ens.replications]  # noqa: E731
         assert strip(off) == strip(on)
 
@@ -161,7 +161,7 @@ def test_exercise_measures_have_no_phantom_effect_without_exercises(scenarios, p
     off = run(sc, params, settings(), 20, record_events=True, record_timeseries=True)
     on = run(sc, params, settings(measure), 20, record_events=True, record_timeseries=True)
     pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
-    pd.testing.assert_frame_equal(off.timeseries(), on.timeseries())
+    pd.testing.assert_frame_equal(off.changes(), on.changes())
 
 
 @pytest.mark.parametrize("measure", ["nuclear_posture_transparency", "zero_option"])

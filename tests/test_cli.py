@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.output import hourly_from_changes, read_changes
+
 EXE = Path(sys.executable).with_name("escalation")
 
 
@@ -21,15 +23,21 @@ def escalation(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_run_writes_every_output_and_prints_a_verdict(tmp_path):
     out = tmp_path / "run"
-    proc = escalation("run", "replications=6", "workers=1", "seed=3", "measures.hotline.enabled=true", f"hydra.run.dir={out}", cwd=tmp_path)
+    proc = escalation("run", "replications=6", "workers=1", "seed=3", "measures.hotline.enabled=true", "output.hourly_csv=true",
+                      f"hydra.run.dir={out}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "P(peak rung >= 4" in proc.stdout and "Verdict:" in proc.stdout
-    for name in ("replications.csv", "timeseries.csv", "events.jsonl", "summary.json", "escalation_curve.png"):
+    for name in ("replications.csv", "timeseries.parquet", "timeseries.csv", "events.jsonl", "summary.json", "escalation_curve.png"):
         assert (out / name).stat().st_size > 0, name
     reps = pd.read_csv(out / "replications.csv")
     assert list(reps["replication"]) == list(range(6))
     ts = pd.read_csv(out / "timeseries.csv")
     assert len(ts) == 6 * (30 * 24 + 1) and ts["rung"].between(0, 7).all()
+    # The hourly table is the change points resampled: the same rung at every hour, the same tension.
+    changes, relax = read_changes(out / "timeseries.parquet")
+    assert list(changes.columns) == ["replication", "time_h", "rung", "tension_nato", "tension_russia", "trust_nato", "trust_russia"]
+    assert relax is not None and relax.horizon_h == 30 * 24
+    pd.testing.assert_frame_equal(hourly_from_changes(changes, relax), ts, check_dtype=False, atol=1e-5, rtol=1e-5)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["measures"] == ["hotline"] and summary["replications"] == 6
     lo, hi = summary["outcomes"]["p_peak_rung_ge_4"]["ci95"]

@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 
 from conftest import run, settings
-from sim.output import write_events, write_replications, write_timeseries
+from sim.output import write_ensemble
 from sim.runner import Ensemble
 from sim.stats import wilson
 
 
 def files(ens: Ensemble, folder) -> dict[str, bytes]:
-    folder.mkdir()
-    write_replications(ens, folder / "replications.csv")
-    write_timeseries(ens, folder / "timeseries.csv")
-    write_events(ens, folder / "events.jsonl")
+    """The files a job writes (through the job's own writer), with the hourly table too."""
+    write_ensemble(ens, folder, hourly_csv=True)
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 

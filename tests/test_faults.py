@@ -153,9 +153,9 @@ def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
-    def flowing() -> bool:  # the pool is up and results are coming back (~36 kB of time series per replication)
-        series = list(out.glob(".timeseries.csv.*.tmp"))
-        return len(_children(proc.pid)) >= 3 and bool(series) and series[0].stat().st_size > 150_000
+    def flowing() -> bool:  # the pool is up and results are coming back (~1 kB of the event log per replication)
+        log = list(out.glob(".events.jsonl.*.tmp"))
+        return len(_children(proc.pid)) >= 3 and bool(log) and log[0].stat().st_size > 150_000
 
     _wait_for(flowing)
     tree = _children(proc.pid)

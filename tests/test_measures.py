@@ -47,7 +47,7 @@ def test_exercise_distance_rule_has_no_phantom_effect_where_geography_prevents_i
     off = run(sc, params, settings(), 30, record_events=True, record_timeseries=True)
     on = run(sc, params, settings("exercise_distance_rule"), 30, record_events=True, record_timeseries=True)
     pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
-    pd.testing.assert_frame_equal(off.timeseries(), on.timeseries())
+    pd.testing.assert_frame_equal(off.changes(), on.changes())
     assert [r.events for r in off.replications] == [r.events for r in on.replications]
 
 
@@ -65,7 +65,7 @@ def test_incidents_at_sea_rules_leave_a_land_only_scenario_unchanged(scenarios, 
     on = run(land, params, settings("incidents_at_sea"), 20, record_events=True, record_timeseries=True)
     assert off.outcomes()["incidents"].sum() > 0  # the exercises still produce incidents
     pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
-    pd.testing.assert_frame_equal(off.timeseries(), on.timeseries())
+    pd.testing.assert_frame_equal(off.changes(), on.changes())
 
 
 def test_every_measure_is_documented_and_has_a_config(base_cfg):

@@ -128,7 +128,7 @@ def test_a_crashing_job_loses_no_other_job_and_resume_skips_finished_ones(tmp_pa
 
 def _sweep_files(sweep: Path) -> dict[str, bytes]:
     return {f"{job.name}/{name}": (job / name).read_bytes() for job in sorted(sweep.iterdir()) if job.is_dir()
-            for name in ("replications.csv", "timeseries.csv", "events.jsonl")}
+            for name in ("replications.csv", "timeseries.parquet", "events.jsonl")}
 
 
 SWEEP = ["run", "-m", "measures=none,hotline", "scenario=black_sea_transit", "replications=4", "workers=1", "output.report=false"]

@@ -14,6 +14,8 @@ arrives later does not.
 
 from __future__ import annotations
 
+import bisect
+
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -80,18 +82,32 @@ class Platform(mesa.Agent):
         super().__init__(model)
         self.spec = spec
         self.side = spec.side
+        self.domain = spec.domain
         self.traits = traits
-        self.on_sortie = False
+        self._on_sortie = False
         self.scrambled = False
         self.lost = False  # shot down or disabled: out of the scenario
         self.zone = spec.base
+        self._sortie_clock = 0  # only the latest drawn sortie start fires
+        self._sortie_pending = False
         total = sum(spec.patrol.values())
         self._patrol_zones = list(spec.patrol)
-        self._patrol_cdf = np.cumsum([w / total for w in spec.patrol.values()])
+        self._patrol_cdf = np.cumsum([w / total for w in spec.patrol.values()]).tolist()
         m = MEMBERS.get(spec.member or ("ru" if spec.side is Side.RUSSIA else "allied"))
         adjective = m.adjective if m else ""
         self.member = m.id if m else ""
         self.display = spec.name if not adjective or spec.name.startswith(adjective) else f"{adjective} {spec.name}"
+
+    @property
+    def on_sortie(self) -> bool:
+        """Out on a sortie or a scramble (the model keeps the set of those at sea or in the air)."""
+        return self._on_sortie
+
+    @on_sortie.setter
+    def on_sortie(self, out: bool) -> None:
+        self._on_sortie = out
+        if self.domain != "land":
+            (self.model.airborne_or_at_sea.add if out else self.model.airborne_or_at_sea.discard)(self)
 
     @property
     def name(self) -> str:
@@ -107,27 +123,36 @@ class Platform(mesa.Agent):
         """Draw the gap to the next sortie (Poisson process whose rate rises with posture)."""
         if self.lost:
             return
+        self._sortie_clock += 1
+        self._sortie_pending = True  # waiting for the next sortie, even if none falls within the horizon
         rate_per_h = self.spec.sorties_per_day / 24.0 * self.model.activity_multiplier(self.side)
         for m in self.model.measures:
             rate_per_h *= m.sortie_rate_factor(self.model, self)
         if rate_per_h <= 0:
             return
         gap = self.model.streams["activity"].exponential(1.0 / rate_per_h)
-        self.model.later(gap, self.start_sortie)
+        if self.model.time + gap <= self.model.horizon_h:
+            self.model.later(gap, _SortieDue(self, self._sortie_clock).fire)
+
+    def redraw_sortie(self) -> None:
+        """The sortie rate changed: draw the wait for the next sortie again (memoryless, so exact)."""
+        if self._sortie_pending:
+            self.schedule_next_sortie()
 
     def start_sortie(self) -> None:
         """Go out to a patrol zone drawn by its weight; a flight near the other side draws a scramble."""
+        self._sortie_pending = False
         u = self.model.streams["activity"].random()
         if self.lost:
             return
         if self.on_sortie:  # still out on a scramble: this patrol is skipped
             self.schedule_next_sortie()
             return
-        self.zone = self._patrol_zones[min(int(np.searchsorted(self._patrol_cdf, u)), len(self._patrol_zones) - 1)]
+        self.zone = self._patrol_zones[min(bisect.bisect_left(self._patrol_cdf, u), len(self._patrol_zones) - 1)]
         self.on_sortie = True
         self.model.activity_changed()
         self.model.later(self.spec.sortie_hours, self.end_sortie)
-        if self.spec.domain == "air":
+        if self.domain == "air":
             self.model.flight_near_border(self)
 
     def end_sortie(self) -> None:
@@ -168,6 +193,19 @@ class Platform(mesa.Agent):
         self.on_sortie, self.scrambled = False, False
         self.zone = self.spec.base
         self.model.activity_changed()
+
+
+class _SortieDue:
+    """A platform's next sortie, unless its rate changed since it was drawn."""
+
+    __slots__ = ("platform", "clock")
+
+    def __init__(self, platform: Platform, clock: int):
+        self.platform, self.clock = platform, clock
+
+    def fire(self) -> None:
+        if self.clock == self.platform._sortie_clock:
+            self.platform.start_sortie()
 
 
 class DecisionMaker(mesa.Agent):

@@ -1,18 +1,26 @@
 """The escalation model: a Mesa model of NATO members and Russia meeting in incidents.
 
-Time unit: one hour. ``step`` (one hour) relaxes tension, samples encounters and airspace
-violations from current activity, and collects data. Everything finer happens as Mesa events at
-exact times: sorties start and end, quick-reaction pairs scramble against flights near their
-airspace, reports arrive after reporting delays, calls arrive after the channel's latency,
-decisions fall when the decision time is up, signals (protests, stand-downs, suspensions) reach
-the other side, injects and exercises fire on schedule.
+Time unit: one hour, but nothing happens by the hour. The model moves from event to event
+(docs/ENGINE.md): sorties start and end, quick-reaction pairs scramble against flights near their
+airspace, encounters and airspace violations arrive as the next events of a Poisson process whose
+rate is the current activity's (redrawn whenever activity changes: exact for piecewise-constant
+rates), reports arrive after reporting delays, calls after the channel's latency, decisions fall
+when the decision time is up, signals reach the other side, injects and exercises fire on schedule,
+levels step down when their hold time is up. Between events tension and public pressure relax
+analytically toward their baselines.
 
-Every scheduled callback is held by the model until it fires (:meth:`later`): Mesa keeps only a
-weak reference, so a call that arrives after its decision would otherwise vanish unseen.
+The event list is a plain priority queue inside the model (``heapq`` of time, sequence number,
+callback): it holds every callback strongly until it fires, costs about a tenth of Mesa's event
+machinery per event, and keeps Mesa's order (time, then first scheduled first). Mesa's Model and
+agents are kept; Mesa's hourly step and its weakly-held event list are not used.
+
+The state is recorded only when an event changes it (:attr:`changes`): time, rung, tension and
+trust per side. ``sim.series`` resamples it to hours when asked.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import zlib
 from collections import Counter
@@ -93,20 +101,6 @@ def clock(time_h: float) -> str:
     return f"day {day + 1} {rem // 60:02d}:{rem % 60:02d}"
 
 
-class _Call:
-    """A scheduled callback the model holds until it fires (Mesa holds only a weak reference)."""
-
-    __slots__ = ("fn", "live", "__weakref__")
-
-    def __init__(self, live: set, fn: Callable[[], None]):
-        self.fn, self.live = fn, live
-        live.add(self)
-
-    def fire(self) -> None:
-        self.live.discard(self)
-        self.fn()
-
-
 class EscalationModel(mesa.Model):
     """NATO-Russia incident escalation in one scenario, with a set of risk-reduction measures.
 
@@ -117,7 +111,12 @@ class EscalationModel(mesa.Model):
         seed: a ``SeedSequence`` (one per replication) or an int.
         record_events: keep the narrative event log (off for speed when not needed).
         players: sides played by people (``sim.core.players``): their decisions stop the model.
+        record_changes: keep the change points of the state (:attr:`changes`).
     """
+
+    # Mesa's ``time`` is an observable: every read and write goes through a signal descriptor.
+    # Nothing observes this model's clock, so it is a plain attribute here.
+    time: float = 0.0
 
     def __init__(
         self,
@@ -127,6 +126,7 @@ class EscalationModel(mesa.Model):
         seed: np.random.SeedSequence | int = 0,
         record_events: bool = True,
         players: Iterable[Side] = (),
+        record_changes: bool = True,
     ):
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         seqs = {
@@ -134,6 +134,9 @@ class EscalationModel(mesa.Model):
             for k, name in enumerate(STREAMS)
         }
         super().__init__(rng=np.random.default_rng(seqs["mesa"]))
+        self._default_schedule.stop()  # no hourly step: time moves from event to event
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = 0
         # One generator per mechanism: a measure that changes how often one mechanism draws does
         # not shift the draws of the others (better common random numbers between configurations).
         self.streams = {name: np.random.default_rng(s) for name, s in seqs.items() if name != "mesa"}
@@ -147,16 +150,15 @@ class EscalationModel(mesa.Model):
         self.theatre = Theatre(scenario.zones, scenario.links)
         extra = [ch for m in self.measures for ch in m.channels(scenario)]
         self.comms = CommsNetwork(scenario, extra, params.internal_relay_h)
-        self._live: set[_Call] = set()
 
         self.sides = {
             side: SideState(tension=scenario.baseline_tension[side.value], trust=scenario.baseline_trust[side.value])
             for side in Side
         }
-        self._relaxing = [(self.sides[s], scenario.baseline_tension[s.value]) for s in Side]
+        self._relaxing = [(self.sides[s], scenario.baseline_tension[s.value]) for s in (Side.NATO, Side.RUSSIA)]
         self._level_until = dict.fromkeys(Side, 0.0)
         self._incident_until = 0.0
-        self._relax = math.exp(-1.0 / params.tension_relax_h)
+        self._relax_h = params.tension_relax_h
         p, th = params, self.theatre
         # Encounter rate of a co-located pair falls off with the distance between their zones;
         # the violation hazard with the distance from the zone to the other side's territory.
@@ -190,10 +192,11 @@ class EscalationModel(mesa.Model):
         self.peak_rung = 0
         self._peak_time: float | None = None
         self._back_time: float | None = None
-        self.crisis_hours = 0
+        self.crisis_hours = 0.0
         self.exercise_boost = dict.fromkeys(Side, 0.0)
 
         forces = [f for f in scenario.forces if not any(m.withdraws(self, f) for m in self.measures)]
+        self.airborne_or_at_sea: set[Platform] = set()
         self.platforms = [Platform(self, f, self._jitter(f.traits)) for f in forces]
         self.commands: dict[Side, Command] = {}
         self.leadership: dict[Side, Leadership] = {}
@@ -204,6 +207,10 @@ class EscalationModel(mesa.Model):
                 self.leadership.setdefault(a.side, Leadership(self, a, self._jitter(a.traits)))
         self._hazards: list[tuple[str, Platform, Platform | None, float]] | None = None
         self._hazard_total = 0.0
+        self._pair_rate: dict[tuple[Platform, Platform, str, str], float] = {}
+        self._air_rate: dict[tuple[Platform, str], float] = {}
+        self._redraw = False  # the activity changed: draw the next encounter or violation again
+        self._incident_at = math.inf  # when the next encounter or violation is due
 
         for inject in scenario.injects:
             self.at(inject.at_h, InjectRun(self, inject).fire)
@@ -218,10 +225,9 @@ class EscalationModel(mesa.Model):
         for pl in self.platforms:
             pl.schedule_next_sortie()
 
-        # One reporter returning a tuple: DataCollector deep-copies each value on every collect,
-        # so one small tuple an hour costs a fifth of five separate reporters.
-        self.datacollector = mesa.DataCollector(model_reporters={"state": "state"})
-        self.datacollector.collect(self)
+        self.record_changes = record_changes
+        self._last = self.state
+        self.changes: list[tuple[float, int, float, float, float, float]] = [(0.0, *self._last)] if record_changes else []
 
     # ------------------------------------------------------------------ state read-outs
     @property
@@ -231,10 +237,10 @@ class EscalationModel(mesa.Model):
         return max(self.sides[Side.NATO].level, self.sides[Side.RUSSIA].level, incident)
 
     @property
-    def state(self) -> HourlyRecord:
-        """(rung, tension NATO, tension Russia, trust NATO, trust Russia): the hourly record."""
+    def state(self) -> tuple[int, float, float, float, float]:
+        """(rung, tension NATO, tension Russia, trust NATO, trust Russia): what :attr:`changes` records."""
         nato, russia = self.sides[Side.NATO], self.sides[Side.RUSSIA]
-        return HourlyRecord((self.rung, nato.tension, russia.tension, nato.trust, russia.trust))
+        return (self.rung, nato.tension, russia.tension, nato.trust, russia.trust)
 
     @property
     def tension_nato(self) -> float:  # noqa: D102
@@ -253,30 +259,98 @@ class EscalationModel(mesa.Model):
         return self.sides[Side.RUSSIA].trust
 
     # ------------------------------------------------------------------ time
-    def step(self) -> None:
-        """One hour: relax tension, sample incidents from activity, record the state."""
-        for state, baseline in self._relaxing:
-            state.relax(baseline, self._relax)
-        self._sample_activity_incidents()
-        rung = self.rung
-        self._note_rung(rung)
-        if rung >= Rung.SHOW_OF_FORCE:
-            self.crisis_hours += 1
-        if self._peak_time is not None and self._back_time is None and rung <= Rung.HEIGHTENED_VIGILANCE:
-            self._back_time = self.time
-        self.datacollector.collect(self)
-
     def run(self) -> None:
         """Run to the scenario's horizon."""
         self.run_until(self.horizon_h)
 
+    def run_until(self, end_time: float) -> None:
+        """Fire every event due up to ``end_time`` in time order, then move the clock to ``end_time``.
+
+        A player's decision point stops the loop (``PlayerTurn``) at its event's time; the events
+        still due stay queued, and the next call goes on from there."""
+        queue = self._queue
+        self._note_state()  # what a player did since the last call
+        while True:
+            if self._redraw:
+                self._draw_next_incident()
+            t = queue[0][0] if queue else math.inf
+            if self._incident_at < t:  # the next encounter or violation is held apart: it is redrawn often
+                t, fn = self._incident_at, self._activity_incident
+            else:
+                fn = None
+            if t > end_time:
+                break
+            if fn is None:
+                fn = heapq.heappop(queue)[2]
+            if t > self.time:
+                self._pass_time(t)
+            fn()
+            self._note_state()
+        if end_time > self.time:
+            self._pass_time(end_time)
+
+    def step(self) -> None:
+        """Mesa's step: one hour of model time, event by event."""
+        self.run_until(self.time + 1.0)
+
     def later(self, delay_h: float, fn: Callable[[], None]) -> None:
         """Call ``fn`` after ``delay_h`` hours (the model holds it until then)."""
-        self.schedule_event(_Call(self._live, fn).fire, after=delay_h)
+        self.at(self.time + delay_h, fn)
 
     def at(self, time_h: float, fn: Callable[[], None]) -> None:
-        """Call ``fn`` at model time ``time_h``."""
-        self.schedule_event(_Call(self._live, fn).fire, at=time_h)
+        """Call ``fn`` at model time ``time_h`` (after the calls already due then)."""
+        if time_h < self.time:
+            raise ValueError(f"cannot schedule at {time_h} h: the model is at {self.time} h")
+        self._seq += 1
+        heapq.heappush(self._queue, (time_h, self._seq, fn))
+
+    def schedule_event(self, function: Callable, *, at: float | None = None, after: float | None = None, priority: Any = None) -> None:
+        """Mesa's one-off event, on this model's event list (held strongly; ``priority`` is not used)."""
+        if (at is None) == (after is None):
+            raise ValueError("Specify exactly one of 'at' or 'after'")
+        self.at(at if at is not None else self.time + after, function)  # type: ignore[operator]
+
+    def schedule_recurring(self, function: Callable, schedule: Any, priority: Any = None) -> None:
+        """Mesa's recurring event (a ``mesa.time.Schedule``), on this model's event list."""
+        Recurring(self, function, schedule).next(schedule.start if schedule.start is not None else None)
+
+    def _pass_time(self, t: float) -> None:
+        """Move the clock to ``t``: tension and pressure relax analytically, crisis time accrues."""
+        last = self._last
+        dt, rung = t - self.time, last[0]
+        if rung >= Rung.SHOW_OF_FORCE:
+            self.crisis_hours += dt
+        factor = math.exp(-dt / self._relax_h)
+        (nato, nato_base), (russia, russia_base) = self._relaxing
+        nato.tension = nato_base + (nato.tension - nato_base) * factor
+        nato.audience *= factor
+        nato.threat *= factor
+        russia.tension = russia_base + (russia.tension - russia_base) * factor
+        russia.audience *= factor
+        russia.threat *= factor
+        self.time = t
+        self._last = (rung, nato.tension, russia.tension, last[3], last[4])  # relaxing is not a change
+
+    def _note_state(self) -> None:
+        """Record a change point if an event changed the state; follow the rung's peak and return."""
+        (nato, _), (russia, _) = self._relaxing
+        rung = nato.level if nato.level > russia.level else russia.level
+        if rung < Rung.DANGEROUS_INCIDENT and self.time < self._incident_until:
+            rung = int(Rung.DANGEROUS_INCIDENT)
+        now = (rung, nato.tension, russia.tension, nato.trust, russia.trust)
+        if now == self._last:
+            return
+        rung = now[0]
+        if rung != self._last[0]:
+            self._note_rung(rung)
+            if self._peak_time is not None and self._back_time is None and rung <= Rung.HEIGHTENED_VIGILANCE:
+                self._back_time = self.time
+        self._last = now
+        if self.record_changes:
+            if self.changes[-1][0] == self.time:
+                self.changes[-1] = (self.time, *now)
+            else:
+                self.changes.append((self.time, *now))
 
     def _note_rung(self, rung: int) -> None:
         if rung > self.peak_rung:
@@ -370,64 +444,92 @@ class EscalationModel(mesa.Model):
         return 1.0 + self.params.posture_activity_gain * self.sides[side].posture + self.exercise_boost[side]
 
     def activity_changed(self) -> None:
-        """A platform went out or came back: the hazards must be recomputed."""
+        """A platform went out or came back, or a posture changed: the hazards must be recomputed
+        and the next encounter or violation drawn again (memoryless, so exact)."""
         self._hazards = None
+        self._redraw = True
+
+    def rates_changed(self, side: Side) -> None:
+        """``side``'s sortie rate changed (posture, exercise, restraint): redraw its pending sorties."""
+        for pl in self.platforms:
+            if pl.side is side:
+                pl.redraw_sortie()
 
     def _compute_hazards(self) -> None:
         """Pairs that can meet, by who does what: fighters intercept aircraft; ships meet ships;
         fighters, bombers and patrol aircraft make passes at ships. Reconnaissance and transport
         aircraft are met, they do not meet anyone on their own."""
-        active = [pl for pl in self.platforms if pl.on_sortie and pl.spec.domain != "land"]
+        active = sorted(self.airborne_or_at_sea, key=_creation_order)
+        nato = [pl for pl in active if pl.side is Side.NATO]
+        russia = [pl for pl in active if pl.side is not Side.NATO]
         hazards: list[tuple[str, Platform, Platform | None, float]] = []
-        proximity, exposure = self._proximity, self._exposure
-        for a in active:
-            if a.side is not Side.NATO:
-                continue
-            for b in active:
-                if b.side is Side.NATO or not _can_meet(a, b):
-                    continue
-                rate = proximity[a.zone, b.zone]
-                if a.spec.domain != b.spec.domain:
-                    rate *= self.params.air_sea_factor  # aircraft watch ships far more often than they buzz them
-                for m in self.measures:
-                    rate *= m.encounter_rate_factor(self, a, b)
+        pair_rate, air_rate = self._pair_rate, self._air_rate
+        for a in nato:
+            for b in russia:
+                key = (a, b, a.zone, b.zone)
+                rate = pair_rate.get(key)
+                if rate is None:
+                    rate = pair_rate[key] = self._encounter_rate(a, b)
                 if rate > 0:
                     hazards.append(("encounter", a, b, rate))
         for a in active:
-            if a.spec.domain != "air" or a.scrambled:
+            if a.domain != "air" or a.scrambled:
                 continue  # ships enter claimed waters by inject (e.g. a transit), not at random
-            rate = exposure[a.side][a.zone] * 2 * (1 - a.traits.rule_adherence)
-            for m in self.measures:
-                rate *= m.violation_rate_factor(self, a)
+            key2 = (a, a.zone)
+            rate = air_rate.get(key2)
+            if rate is None:
+                rate = air_rate[key2] = self._violation_rate(a)
             if rate > 0:
                 hazards.append(("violation", a, None, rate))
         self._hazards = hazards
         self._hazard_total = sum(h[3] for h in hazards)
 
-    def _sample_activity_incidents(self) -> None:
+    def _encounter_rate(self, a: Platform, b: Platform) -> float:
+        """Hazard (per hour) of an encounter between ``a`` (NATO) and ``b`` where they now are.
+
+        Cached per pair and zones: a measure's factors depend on the platforms and their zones only."""
+        if not _can_meet(a, b):
+            return 0.0
+        rate = self._proximity[a.zone, b.zone]
+        if a.domain != b.domain:
+            rate *= self.params.air_sea_factor  # aircraft watch ships far more often than they buzz them
+        for m in self.measures:
+            rate *= m.encounter_rate_factor(self, a, b)
+        return rate
+
+    def _violation_rate(self, a: Platform) -> float:
+        """Hazard (per hour) of aircraft ``a`` straying into the other side's airspace from its zone."""
+        rate = self._exposure[a.side][a.zone] * 2 * (1 - a.traits.rule_adherence)
+        for m in self.measures:
+            rate *= m.violation_rate_factor(self, a)
+        return rate
+
+    def _draw_next_incident(self) -> None:
+        """Draw when the next encounter or violation happens, from the current total hazard."""
+        self._redraw = False
         if self._hazards is None:
             self._compute_hazards()
-        hazards, total = self._hazards, self._hazard_total  # incidents below may invalidate the cache
+        self._incident_at = math.inf
+        total = self._hazard_total
         if total <= 0:
             return
-        rng = self.streams["activity"]
-        # Poisson count by inversion of one uniform: cheap in the many hours with no incident.
-        u, p = rng.random(), math.exp(-total)
-        n, cdf = 0, p
-        while u > cdf and p > 0:
-            n += 1
-            p *= total / n
-            cdf += p
-        for _ in range(n):
-            u = rng.random() * total
-            for kind, a, b, rate in hazards:  # type: ignore[union-attr]
-                u -= rate
-                if u <= 0:
-                    break
-            if kind == "encounter":
-                self._encounter(a, b)  # type: ignore[arg-type]
-            else:
-                self._violation(a)
+        t = self.time + self.streams["activity"].exponential(1.0 / total)
+        if t <= self.horizon_h:
+            self._incident_at = t
+
+    def _activity_incident(self) -> None:
+        """An encounter or violation is due: which pair or aircraft, in proportion to its hazard."""
+        self._redraw = True  # the next one is drawn afresh after this event
+        self._incident_at = math.inf
+        u = self.streams["activity"].random() * self._hazard_total
+        for kind, a, b, rate in self._hazards:  # type: ignore[union-attr]
+            u -= rate
+            if u <= 0:
+                break
+        if kind == "encounter":
+            self._encounter(a, b)  # type: ignore[arg-type]
+        else:
+            self._violation(a)
 
     def flight_near_border(self, aircraft: Platform) -> None:
         """A flight close to the other side's airspace draws a quick-reaction scramble, or not."""
@@ -456,7 +558,7 @@ class EscalationModel(mesa.Model):
             return
         act = self._incident_act(target, fighter, "air_intercept", target.zone, on_scene=True)
         self.record_incident(act, observer_delay_h=fighter.traits.reporting_delay_h,
-                             text=incident_text(act, self.theatre.zone(act.zone).name, scrambled=True))
+                             text=incident_text(act, self.theatre.zone(act.zone).name, scrambled=True) if self.record_events else None)
 
     def engage_violator(self, fighter: Platform, violator: Platform, violation: Act) -> None:
         """A member whose national rules allow it fires on a violator that ignores warnings."""
@@ -550,14 +652,17 @@ class EscalationModel(mesa.Model):
         decision); a dangerous one shows on the ladder for the hold time."""
         self.incident_counts[act.category.value] += 1  # type: ignore[union-attr]
         self.incident_counts[act.type] += 1
-        made_public = "; it is made public" if act.public and act.rung >= Rung.DANGEROUS_INCIDENT else ""
-        self.log(
-            "incident", act.side, actors=[act.actor, act.target], zone=act.zone, type=act.type,
-            severity=act.severity, category=act.category.value, rung=act.rung,  # type: ignore[union-attr]
-            text=(text or incident_text(act, self.theatre.zone(act.zone).name)) + made_public,
-        )
+        if self.record_events:
+            made_public = "; it is made public" if act.public and act.rung >= Rung.DANGEROUS_INCIDENT else ""
+            self.log(
+                "incident", act.side, actors=[act.actor, act.target], zone=act.zone, type=act.type,
+                severity=act.severity, category=act.category.value, rung=act.rung,  # type: ignore[union-attr]
+                text=(text or incident_text(act, self.theatre.zone(act.zone).name)) + made_public,
+            )
         if act.rung >= Rung.DANGEROUS_INCIDENT:
-            self._incident_until = max(self._incident_until, self.time + self.params.rung_hold_h)
+            if self.time + self.params.rung_hold_h > self._incident_until:
+                self._incident_until = self.time + self.params.rung_hold_h
+                self.at(self._incident_until, _nothing)  # the rung may fall then: a change point
             self._note_rung(int(Rung.DANGEROUS_INCIDENT) if act.rung < Rung.LIMITED_FORCE else act.rung)
         self.send_report(act, delay_h=observer_delay_h)
 
@@ -769,7 +874,7 @@ class EscalationModel(mesa.Model):
         elif old > 0 and x < cuts[old - 1] - p.posture_hysteresis:
             s.posture = old - 1
         if s.posture != old:
-            self.activity_changed()
+            self.rates_changed(side)
             why = f" after {short(about)}" if about is not None else ""
             self.log("posture", side, actors=[leader.name],
                      text=f"{leader.name} sets a {POSTURES[s.posture]} posture{why}: replies up to "
@@ -1040,13 +1145,37 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 3)
 
 
-class HourlyRecord(tuple):
-    """An immutable hourly record; DataCollector's deep copy of it is the record itself."""
+class Recurring:
+    """A callback repeated on a ``mesa.time.Schedule`` (interval, start, end, count), up to the horizon."""
 
-    __slots__ = ()
+    def __init__(self, model: EscalationModel, fn: Callable[[], None], schedule: Any):
+        self.model, self.fn, self.schedule, self.done = model, fn, schedule, 0
 
-    def __deepcopy__(self, memo: dict) -> HourlyRecord:
-        return self
+    def interval(self) -> float:
+        i = self.schedule.interval
+        return float(i(self.model) if callable(i) else i)
+
+    def next(self, at: float | None = None) -> None:
+        s, model = self.schedule, self.model
+        t = model.time + self.interval() if at is None else at
+        if (s.count is not None and self.done >= s.count) or (s.end is not None and t > s.end) or t > model.horizon_h:
+            return
+        model.at(t, self.fire)
+
+    def fire(self) -> None:
+        self.done += 1
+        self.fn()
+        self.next()
+
+
+def _creation_order(pl: Platform) -> int:
+    return pl.unique_id
+
+
+def _nothing() -> None:
+    """An event that only marks a time (a dangerous incident leaves the ladder then)."""
+
+
 
 
 class LevelDecay:
@@ -1157,10 +1286,12 @@ class ExerciseRun:
         model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=text)
         self.boost = p.exercise_activity_gain * proximity * min(1.0, troops_factor)
         model.exercise_boost[s.side] += self.boost
+        model.rates_changed(s.side)
         model.later(s.duration_h * duration_factor, self.end)
 
     def end(self) -> None:
         self.model.exercise_boost[self.spec.side] -= self.boost
+        self.model.rates_changed(self.spec.side)
         self.model.log("exercise_end", self.spec.side, text=f"{self.spec.name} ends")
 
 

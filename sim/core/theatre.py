@@ -46,6 +46,10 @@ class Theatre:
             i, j = self.index[a], self.index[b]
             self.graph.add_edge(i, j, distance_km=float(self.distance_km[i, j]))
         self._to_territory = {side: self._distance_to_owner(side.value) for side in Side}
+        # Plain-float look-ups: the model asks for these thousands of times a run.
+        self._distance = {(a.id, b.id): float(self.distance_km[i, j]) for i, a in enumerate(zones) for j, b in enumerate(zones)}
+        self._territory = {(z.id, side): float(self._to_territory[side][i]) for i, z in enumerate(zones) for side in Side}
+        self._nearest: dict[tuple[str, Side], str] = {}
 
     def _distance_to_owner(self, owner: str) -> np.ndarray:
         owned = [i for i, z in enumerate(self.zones) if z.owner == owner]
@@ -62,11 +66,11 @@ class Theatre:
 
     def distance(self, a: str, b: str) -> float:
         """km between the centres of zones ``a`` and ``b``."""
-        return float(self.distance_km[self.index[a], self.index[b]])
+        return self._distance[a, b]
 
     def distance_to_territory(self, zone_id: str, side: Side) -> float:
         """km from a zone to the nearest zone owned by ``side`` (0 if ``side`` owns it)."""
-        return float(self._to_territory[side][self.index[zone_id]])
+        return self._territory[zone_id, side]
 
     def zones_owned_by(self, owner: str) -> list[str]:
         """Ids of zones with the given owner."""
@@ -74,6 +78,12 @@ class Theatre:
 
     def nearest_territory(self, zone_id: str, side: Side) -> str:
         """Id of the zone owned by ``side`` nearest to ``zone_id`` (edge to edge; ``zone_id`` if owned)."""
+        key = (zone_id, side)
+        if key not in self._nearest:
+            self._nearest[key] = self._nearest_territory(zone_id, side)
+        return self._nearest[key]
+
+    def _nearest_territory(self, zone_id: str, side: Side) -> str:
         i = self.index[zone_id]
         owned = [j for j, z in enumerate(self.zones) if z.owner == side.value]
         radius = [z.radius_km for z in self.zones]

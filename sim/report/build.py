@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
 from sim.errors import UserError
 from sim.report import figures as fig
+from sim.series import hours, rung_by_hour
 
-REQUIRED = ("summary.json", "replications.csv", "timeseries.csv", "events.jsonl", ".hydra/config.yaml")
+REQUIRED = ("summary.json", "replications.csv", "timeseries.parquet", "events.jsonl", ".hydra/config.yaml")
 FIGURES = {
     "escalation_curve": "Escalation curve: median rung with 50% and 90% bands",
     "spaghetti": "Individual replications",
@@ -73,7 +75,7 @@ def load_run(path: Path, label: str | None = None, summary: dict | None = None, 
         ids = np.sort(reps["replication"].to_numpy())
         rows = np.random.default_rng(0).choice(len(ids), size=min(sample, len(ids)), replace=False)
         sampled = {int(i): k for k, i in enumerate(ids[np.sort(rows)])}
-        counts, sample_rungs = _read_timeseries(path / "timeseries.csv", sampled)
+        counts, sample_rungs = _read_changes(path / "timeseries.parquet", sampled)
         picks = pick_stories(reps)
         events, zones = _read_events(path / "events.jsonl", set(picks.values()))
     except (ValueError, OSError, KeyError) as exc:
@@ -82,25 +84,34 @@ def load_run(path: Path, label: str | None = None, summary: dict | None = None, 
     return Run(path, label or measures, summary, reps, counts, sample_rungs, events, zones, picks, cfg)  # type: ignore[arg-type]
 
 
-def _read_timeseries(path: Path, sampled: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Counts per hour and rung, and the rung paths of the ``sampled`` replications, in chunks."""
-    counts = np.zeros((0, fig.TOP_RUNG + 1), dtype=np.int64)
-    paths: dict[int, list[np.ndarray]] = {k: [] for k in sampled}
-    for chunk in pd.read_csv(path, usecols=["replication", "hour", "rung"], chunksize=200_000):
-        hour = chunk["hour"].to_numpy(dtype=np.int64)
-        rung = chunk["rung"].to_numpy(dtype=np.int64)
-        if len(hour) and (rung.min() < 0 or rung.max() > fig.TOP_RUNG):
-            raise ValueError("timeseries.csv: rung outside 0-7")
-        if len(hour) and hour.max() >= counts.shape[0]:
-            counts = np.vstack([counts, np.zeros((hour.max() + 1 - counts.shape[0], counts.shape[1]), dtype=np.int64)])
-        np.add.at(counts, (hour, rung), 1)
-        keep = chunk["replication"].isin(list(sampled))
-        for rep, part in chunk[keep].groupby("replication"):
-            paths[int(rep)].append(part.sort_values("hour")["rung"].to_numpy())
-    series = [np.concatenate(paths[k]) if paths[k] else np.zeros(0, dtype=np.int64) for k in sorted(sampled)]
-    width = counts.shape[0]
-    sample = np.array([np.pad(s, (0, width - len(s)), mode="edge") if 0 < len(s) < width else s for s in series if len(s)])
-    return counts, sample.reshape(len(sample), width) if len(sample) else np.zeros((0, width), dtype=np.int64)
+def _read_changes(path: Path, sampled: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Replications per hour and rung, and the hourly rung paths of the ``sampled`` replications,
+    from the change points, one Parquet row group at a time."""
+    meta = pq.read_schema(path).metadata or {}
+    relax = json.loads(meta.get(b"relaxation", b"null"))
+    if not relax:
+        raise ValueError("timeseries.parquet: no horizon in its metadata (not written by escalation run)")
+    grid = hours(relax["horizon_h"])
+    counts = np.zeros((len(grid), fig.TOP_RUNG + 1), dtype=np.int64)
+    paths: dict[int, np.ndarray] = {}
+    file = pq.ParquetFile(path)
+    carry: pd.DataFrame | None = None  # a replication's rows may run on into the next row group
+    for k in range(file.num_row_groups):
+        chunk = file.read_row_group(k, columns=["replication", "time_h", "rung"]).to_pandas()
+        if carry is not None:
+            chunk = pd.concat([carry, chunk], ignore_index=True)
+        last = chunk["replication"].iloc[-1] if len(chunk) else None
+        done = chunk[chunk["replication"] != last] if k < file.num_row_groups - 1 else chunk
+        carry = chunk[chunk["replication"] == last] if k < file.num_row_groups - 1 else None
+        if len(done) and (done["rung"].min() < 0 or done["rung"].max() > fig.TOP_RUNG):
+            raise ValueError("timeseries.parquet: rung outside 0-7")
+        for rep, part in done.groupby("replication", sort=False):
+            rung = rung_by_hour(part["time_h"].to_numpy(), part["rung"].to_numpy(), relax["horizon_h"])
+            counts[np.arange(len(rung)), rung] += 1
+            if int(rep) in sampled:
+                paths[int(rep)] = rung
+    sample = [paths[k] for k in sorted(sampled) if k in paths]
+    return counts, np.array(sample) if sample else np.zeros((0, len(grid)), dtype=np.int64)
 
 
 def _read_events(path: Path, stories: set[int]) -> tuple[pd.DataFrame, pd.Series]:

@@ -1,0 +1,210 @@
+"""Is the event-driven engine the same model as the hourly one? Two-sample tests on every library scenario.
+
+Usage (from the project root, in the project's virtual environment):
+    python experiments/engine_equivalence.py [--n 2000] [--ref 8ec2038] [--write docs/engine_equivalence.md]
+
+The hourly engine is the commit ``--ref`` (the last one before the event-driven engine, 8ec2038):
+the script checks it out in a temporary git worktree and runs the same replications there, in a
+subprocess, with the same scenario, parameters (defaults, no measures) and seeds. Both engines' outcomes
+are cached under ``bench_results/equivalence/`` (keyed by commit and n), so a re-run only simulates what
+changed.
+
+For each scenario it compares, between the engines:
+- the peak rung distribution: a chi-square test of homogeneity (rungs seen fewer than 5 times in both
+  engines pooled with their neighbour);
+- the incident count: a two-sample Anderson-Darling test (scipy's ``anderson_ksamp``, permutation
+  p-value) and the difference in means with its 95% interval;
+- P(rung >= 4) in each engine with Wilson intervals.
+
+With 20 tests at the 5% level one or so is expected to fail by chance; the report lists each p-value
+and a Holm-corrected verdict. The tests of the suite (``tests/test_engine.py``) check the event
+engine against a reference summary of the hourly one that this script writes
+(``tests/data/hourly_engine_reference.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench_results" / "equivalence"
+REFERENCE = ROOT / "tests" / "data" / "hourly_engine_reference.json"
+
+# Runs in either engine's tree: only APIs both have.
+RUNNER = r"""
+import sys, json
+from hydra import compose, initialize_config_dir
+from sim.config import measure_settings, model_params, register_configs
+from sim.paths import CONF_DIR
+from sim.runner import run_replications
+from sim.scenario_io import library, load_scenario
+name, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+register_configs()
+with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+    cfg = compose("config", overrides=[f"scenario={name}"])
+scenario = load_scenario(library()[name])
+ens = run_replications(scenario, model_params(cfg), measure_settings(cfg), n=n, seed=2026, workers=2,
+                       record_events=False, record_timeseries=False)
+ens.outcomes().to_csv(out, index=False)
+"""
+
+
+def scenarios() -> list[str]:
+    """Every library scenario, by name."""
+    return sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+
+
+def head() -> str:
+    """The working tree's commit (with ``+`` when it has uncommitted changes)."""
+    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "sim", "conf"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return sha + ("+" if dirty else "")
+
+
+def outcomes(tree: Path, label: str, name: str, n: int) -> pd.DataFrame:
+    """Outcomes of ``n`` replications of scenario ``name`` in the engine at ``tree`` (cached)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{label}_{name}_{n}.csv"
+    if not path.exists() or label.endswith("+"):
+        tmp = path.with_suffix(".tmp")
+        print(f"  {label}: {name} x {n} ...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-c", RUNNER, name, str(n), str(tmp)], cwd=tree, check=True,
+                       env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+        tmp.replace(path)
+    return pd.read_csv(path)
+
+
+def peak_test(a: pd.Series, b: pd.Series) -> float:
+    """Chi-square homogeneity p-value of two peak-rung samples (sparse rungs pooled upward)."""
+    rungs = range(0, 8)
+    table = np.array([[int((a == r).sum()) for r in rungs], [int((b == r).sum()) for r in rungs]])
+    table = table[:, table.sum(axis=0) > 0]
+    cols: list[np.ndarray] = []
+    acc = np.zeros(2, dtype=int)
+    for col in table.T:
+        acc = acc + col
+        if acc.sum() >= 10:
+            cols.append(acc)
+            acc = np.zeros(2, dtype=int)
+    if acc.sum():
+        if cols:
+            cols[-1] = cols[-1] + acc
+        else:
+            cols.append(acc)
+    if len(cols) < 2:
+        return 1.0
+    return float(stats.chi2_contingency(np.array(cols).T)[1])
+
+
+def count_test(a: pd.Series, b: pd.Series) -> float:
+    """Two-sample Anderson-Darling p-value (permutation) of two count samples."""
+    if a.nunique() == 1 and b.nunique() == 1 and a.iloc[0] == b.iloc[0]:
+        return 1.0
+    res = stats.anderson_ksamp([a.to_numpy(), b.to_numpy()], method=stats.PermutationMethod(n_resamples=999, random_state=1))
+    return float(res.pvalue)
+
+
+def wilson(k: int, n: int) -> tuple[float, float, float]:
+    """Proportion and its 95% Wilson interval."""
+    ci = stats.binomtest(k, n).proportion_ci(method="wilson")
+    return k / n, ci.low, ci.high
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table."""
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def holm(pvalues: list[float]) -> list[bool]:
+    """Holm's step-down rejections at the 5% family-wise level."""
+    order = np.argsort(pvalues)
+    reject = [False] * len(pvalues)
+    for rank, i in enumerate(order):
+        if pvalues[i] <= 0.05 / (len(pvalues) - rank):
+            reject[i] = True
+        else:
+            break
+    return reject
+
+
+def main() -> None:
+    """Run both engines on every scenario and compare."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--ref", default="8ec2038", help="the hourly engine's commit")
+    parser.add_argument("--only", nargs="*", help="scenarios (default: all)")
+    parser.add_argument("--write", type=Path, help="write the report (Markdown) here")
+    parser.add_argument("--reference", action="store_true", help=f"also write {REFERENCE.relative_to(ROOT)}")
+    args = parser.parse_args()
+    names = args.only or scenarios()
+    new_label = head()
+    rows, reference = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        old_tree = Path(tmp) / "hourly"
+        subprocess.run(["git", "worktree", "add", "--detach", str(old_tree), args.ref], cwd=ROOT, check=True, capture_output=True)
+        try:
+            for name in names:
+                old = outcomes(old_tree, args.ref, name, args.n)
+                new = outcomes(ROOT, new_label, name, args.n)
+                p_old, lo_old, hi_old = wilson(int(old["reached_rung_4"].sum()), len(old))
+                p_new, lo_new, hi_new = wilson(int(new["reached_rung_4"].sum()), len(new))
+                diff = new["incidents"].mean() - old["incidents"].mean()
+                se = np.sqrt(new["incidents"].var() / len(new) + old["incidents"].var() / len(old))
+                rows.append({
+                    "scenario": name,
+                    "incidents hourly": f"{old['incidents'].mean():.1f}",
+                    "incidents event": f"{new['incidents'].mean():.1f}",
+                    "difference [95% CI]": f"{diff:+.2f} [{diff - 1.96 * se:+.2f}, {diff + 1.96 * se:+.2f}]",
+                    "p incidents (AD)": count_test(old["incidents"], new["incidents"]),
+                    "mean peak hourly": f"{old['peak_rung'].mean():.3f}",
+                    "mean peak event": f"{new['peak_rung'].mean():.3f}",
+                    "p peak (chi2)": peak_test(old["peak_rung"], new["peak_rung"]),
+                    "P(rung>=4) hourly": f"{100 * p_old:.1f}% [{100 * lo_old:.1f}, {100 * hi_old:.1f}]",
+                    "P(rung>=4) event": f"{100 * p_new:.1f}% [{100 * lo_new:.1f}, {100 * hi_new:.1f}]",
+                })
+                reference[name] = {
+                    "n": len(old),
+                    "peak_rung_counts": {str(k): int(v) for k, v in old["peak_rung"].value_counts().sort_index().items()},
+                    "incidents": old["incidents"].tolist(),
+                }
+                print(f"{name}: incidents p={rows[-1]['p incidents (AD)']:.3f}, peak p={rows[-1]['p peak (chi2)']:.3f}", file=sys.stderr)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT, capture_output=True)
+    table = pd.DataFrame(rows)
+    pvals = list(table["p incidents (AD)"]) + list(table["p peak (chi2)"])
+    rejected = holm(pvals)
+    k = len(table)
+    table["differs (Holm, 5%)"] = [
+        ", ".join(w for w, r in (("incidents", rejected[i]), ("peak", rejected[k + i])) if r) or "no" for i in range(k)
+    ]
+    for col in ("p incidents (AD)", "p peak (chi2)"):
+        table[col] = table[col].map(lambda p: f"{p:.3f}")
+    text = (
+        f"# The event-driven engine against the hourly one\n\n"
+        f"Generated by `python experiments/engine_equivalence.py --n {args.n} --write {args.write}`: "
+        f"{args.n:,} replications of each library scenario in each engine (hourly: commit {args.ref}; "
+        f"event-driven: {new_label}), defaults, no measures, seed 2026. Tests: Anderson-Darling (incidents), "
+        f"chi-square of homogeneity (peak rung); Holm's correction over all {2 * k} tests.\n\n"
+        + markdown(table)
+        + "\n"
+    )
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+    if args.reference:
+        REFERENCE.write_text(json.dumps({"ref": args.ref, "seed": 2026, "scenarios": reference}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
