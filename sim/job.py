@@ -281,6 +281,7 @@ def execute(cfg, out: Path, overrides: list[str]):
                    hourly_csv=bool(cfg.output.hourly_csv)) as writer:
         started = time.perf_counter()
         first = run_replication(scenario, params, measures, seed, 0, record_events, True)
+        first_seconds = time.perf_counter() - started  # sizes the chunks the workers get
         bytes_one = writer.add(first)
         if n > 1:
             print(f"escalation: {estimate(n, workers, time.perf_counter() - started, bytes_one, out)}", file=sys.stderr, flush=True)
@@ -289,7 +290,8 @@ def execute(cfg, out: Path, overrides: list[str]):
         progress.update(1)
         try:
             for rep in iter_replications(scenario, params, measures, seed, range(1, n), workers,
-                                         record_events=record_events, record_timeseries=True):
+                                         record_events=record_events, record_timeseries=True,
+                                         seconds_per_replication=first_seconds):
                 writer.add(rep)
                 tally(rep)
                 progress.update(1)

@@ -211,6 +211,18 @@ def effective_workers(workers: int) -> int:
     return 1 if workers > 1 and in_parallel_worker() else workers
 
 
+CHUNK_SECONDS = 0.5  # a chunk of replications should cost about this much (process pool round trip: ~1 ms)
+MAX_CHUNK = 200  # replications per chunk at most (what a chunk holds in memory until handed on)
+
+
+def chunk_size(n: int, workers: int, seconds_per_replication: float | None) -> int:
+    """Replications per task: about CHUNK_SECONDS of work, at least four tasks per worker."""
+    fair = max(1, math.ceil(n / (workers * 4)))
+    if seconds_per_replication is None or seconds_per_replication <= 0:
+        return min(25, fair)
+    return max(1, min(fair, MAX_CHUNK, math.ceil(CHUNK_SECONDS / seconds_per_replication)))
+
+
 def iter_replications(
     scenario: ScenarioSpec,
     params: ModelParams,
@@ -220,10 +232,14 @@ def iter_replications(
     workers: int = 1,
     record_events: bool = True,
     record_timeseries: bool = True,
+    seconds_per_replication: float | None = None,
 ) -> Iterator[Replication]:
     """Yield replications ``indices`` in index order as they finish (workers > 1: a process pool).
 
-    At most ``2 x workers`` chunks are in flight, and a result is dropped once handed on, so
+    Replications go to the workers in chunks: big enough that a chunk takes about
+    ``CHUNK_SECONDS`` (when ``seconds_per_replication`` is known, e.g. timed on the first one), so
+    that scheduling and pickling are a small share; small enough that every worker gets at least
+    four. At most ``2 x workers`` chunks are in flight, and a result is dropped once handed on, so
     memory does not grow with the number of replications. If the consumer stops (an error,
     Ctrl-C), pending chunks are cancelled and the workers stopped at once.
     """
@@ -234,7 +250,7 @@ def iter_replications(
         for i in indices:
             yield run_replication(*common, i, record_events, record_timeseries)
         return
-    chunk = max(1, min(25, math.ceil(len(indices) / (workers * 4))))
+    chunk = chunk_size(len(indices), workers, seconds_per_replication)
     chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.runner"])

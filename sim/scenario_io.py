@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from sim.core.alliance import NATO_MEMBERS
-from sim.core.comms import forces_node
 from sim.core.spec import (
+    forces_node,
     INCIDENT_TYPES,
     ActorSpec,
     BackgroundSpec,

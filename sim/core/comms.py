@@ -13,18 +13,13 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from sim.core.spec import ChannelSpec, ScenarioSpec, Side
+from sim.core.spec import ChannelSpec, ScenarioSpec, Side, forces_node
 
 ON_SCENE_KINDS = frozenset({"on_scene_radio", "standard_signals"})
 # Channels a side may cut as a sanction or after a lethal incident: military contacts and the
 # NATO-Russia Council. Diplomatic relations, leaders' hotlines and crews' radios stay.
 NOT_SUSPENDABLE = frozenset({"diplomatic", "hotline", "on_scene_radio", "standard_signals", "placebo"})
 INTERNAL = "internal"
-
-
-def forces_node(side: Side) -> str:
-    """The on-scene node of a side's crews."""
-    return f"{side.value}_forces"
 
 
 @dataclass(frozen=True)

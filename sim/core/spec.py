@@ -26,6 +26,11 @@ class Side(str, Enum):
         return "NATO" if self is Side.NATO else "Russia"
 
 
+def forces_node(side: Side) -> str:
+    """The on-scene node of a side's crews in the communication network."""
+    return f"{side.value}_forces"
+
+
 INCIDENT_TYPES = (
     "air_intercept",
     "at_sea_close_encounter",
