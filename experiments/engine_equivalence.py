@@ -48,14 +48,16 @@ from sim.paths import CONF_DIR
 from sim.runner import run_replications
 from sim.scenario_io import library, load_scenario
 name, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+workers = 2
 if sys.argv[4:] == ["keep-waits"]:  # the ablation: sortie waits not redrawn when a side's rate changes
     import sim.core.model
     sim.core.model.EscalationModel.rates_changed = lambda self, side: None
+    workers = 1  # worker processes would import the model afresh, without the ablation
 register_configs()
 with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
     cfg = compose("config", overrides=[f"scenario={name}"])
 scenario = load_scenario(library()[name])
-ens = run_replications(scenario, model_params(cfg), measure_settings(cfg), n=n, seed=2026, workers=2,
+ens = run_replications(scenario, model_params(cfg), measure_settings(cfg), n=n, seed=2026, workers=workers,
                        record_events=False, record_timeseries=False)
 ens.outcomes().to_csv(out, index=False)
 """

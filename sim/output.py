@@ -43,6 +43,17 @@ def atomic_write(path: Path, write: Callable[[IO[str]], None]) -> None:
         raise
 
 
+def event_line(replication: int, event: dict[str, Any]) -> str:
+    """One line of ``events.jsonl``: an event of the log (flat: text, numbers, None, a list of names)."""
+    row = {"replication": replication}
+    for k, v in event.items():
+        row[k] = None if v.__class__ is float and not math.isfinite(v) else v
+    return _ENCODE(row) + "\n"
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
 def _clean(value: Any) -> Any:
     """JSON has no NaN: write null instead."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -165,7 +176,7 @@ class RunWriter:
             self._files["timeseries.csv"][1].writelines(lines)
             written += sum(map(len, lines))
         if "events.jsonl" in self._files:
-            lines = [json.dumps({"replication": rep.index, **_clean(e)}, ensure_ascii=False) + "\n" for e in rep.events]
+            lines = [event_line(rep.index, e) for e in rep.events]
             self._files["events.jsonl"][1].writelines(lines)
             written += sum(map(len, lines))
         return written

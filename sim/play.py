@@ -25,7 +25,7 @@ from sim.core.model import EscalationModel, clock, replication_seed
 from sim.core.players import DecisionPoint
 from sim.core.spec import InjectSpec, Side
 from sim.errors import UserError
-from sim.output import _clean, atomic_write
+from sim.output import atomic_write, event_line
 from sim.runner import run_replications
 from sim.saves import SIDES, GameSettings, save_content
 from sim.series import rung_by_hour
@@ -181,7 +181,7 @@ class Game:
 
     def events_jsonl(self) -> str:
         """The game log in the same ``events.jsonl`` format as a run (replication 0)."""
-        return "".join(json.dumps({"replication": 0, **_clean(e)}, ensure_ascii=False) + "\n" for e in self.events)
+        return "".join(event_line(0, e) for e in self.events)
 
     def export_events(self, path: Path) -> None:
         """Write the game log atomically."""

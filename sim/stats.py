@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 Z95 = 1.959963984540054
 
@@ -33,5 +32,7 @@ def mean_ci(values: np.ndarray | list[float]) -> tuple[float, float, float, int]
     m = float(x.mean())
     if n == 1:
         return m, math.nan, math.nan, 1
+    from scipy import stats  # here, not at import: workers that only simulate never load scipy.stats
+
     half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return m, m - half, m + half, n

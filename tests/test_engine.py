@@ -23,23 +23,11 @@ def quiet(scenario):
     return dataclasses.replace(scenario, injects=(), exercises=(), background=())
 
 
-@pytest.mark.parametrize("name", ["baltic_air_policing", "black_sea_transit", "snap_exercise"])
-def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios, params, name):
-    """Against 2,000 replications of the hourly engine (commit 8ec2038, written by
-    experiments/engine_equivalence.py --reference), 300 of the event engine: the peak rung
-    (chi-square of homogeneity) and the incident count (Anderson-Darling) do not differ at the
-    1% level; the mean incident count is within 4% of the hourly engine's."""
-    ref = json.loads(REFERENCE.read_text())["scenarios"][name]
-    ens = run(scenarios[name], params, settings(), 300, seed=77)
-    df = ens.outcomes()
-    old_incidents = np.asarray(ref["incidents"])
-    ad = stats.anderson_ksamp([old_incidents, df["incidents"].to_numpy()], method=stats.PermutationMethod(n_resamples=499, random_state=0))
-    assert ad.pvalue > 0.01, (name, ad.pvalue)
-    assert df["incidents"].mean() == pytest.approx(old_incidents.mean(), rel=0.04)
-    old_peaks = {int(k): v for k, v in ref["peak_rung_counts"].items()}
-    rungs = sorted(set(old_peaks) | set(df["peak_rung"].unique()))
-    table = np.array([[old_peaks.get(r, 0) for r in rungs], [int((df["peak_rung"] == r).sum()) for r in rungs]])
-    # pool rungs seen fewer than 10 times in both samples into their upper neighbour
+def _peak_p(ref_counts: dict[str, int], peaks) -> float:
+    """Chi-square p of homogeneity of two peak-rung samples (rungs seen fewer than 10 times pooled upward)."""
+    old_peaks = {int(k): v for k, v in ref_counts.items()}
+    rungs = sorted(set(old_peaks) | set(int(r) for r in peaks.unique()))
+    table = np.array([[old_peaks.get(r, 0) for r in rungs], [int((peaks == r).sum()) for r in rungs]])
     cols, acc = [], np.zeros(2, dtype=int)
     for col in table.T:
         acc = acc + col
@@ -48,8 +36,29 @@ def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios,
             acc = np.zeros(2, dtype=int)
     if acc.sum() and cols:
         cols[-1] = cols[-1] + acc
-    if len(cols) >= 2:
-        assert stats.chi2_contingency(np.array(cols).T)[1] > 0.01, (name, table)
+    return float(stats.chi2_contingency(np.array(cols).T)[1]) if len(cols) >= 2 else 1.0
+
+
+@pytest.mark.parametrize("name", ["baltic_air_policing", "black_sea_transit", "snap_exercise"])
+def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios, params, name, monkeypatch):
+    """Against 2,000 replications of the hourly engine (commit 8ec2038, written by
+    experiments/engine_equivalence.py --reference), 300 of the event engine on other seeds.
+
+    With the one deliberate change switched off (sortie waits redrawn when a side's rate changes),
+    the incident count (Anderson-Darling) and the peak rung (chi-square) do not differ at the 1%
+    level. With it on (the engine as it is), the peak rung still does not differ, and the mean
+    incident count is within 4% (measured on 2,000: +0.0% to +2.0%, docs/engine_equivalence.md)."""
+    ref = json.loads(REFERENCE.read_text())["scenarios"][name]
+    old_incidents = np.asarray(ref["incidents"])
+    df = run(scenarios[name], params, settings(), 300, seed=77).outcomes()
+    assert _peak_p(ref["peak_rung_counts"], df["peak_rung"]) > 0.01
+    assert df["incidents"].mean() == pytest.approx(old_incidents.mean(), rel=0.04)
+    monkeypatch.setattr(EscalationModel, "rates_changed", lambda self, side: None)
+    kept = run(scenarios[name], params, settings(), 300, seed=77).outcomes()
+    ad = stats.anderson_ksamp([old_incidents, kept["incidents"].to_numpy()], variant="midrank",
+                              method=stats.PermutationMethod(n_resamples=499, random_state=0))
+    assert ad.pvalue > 0.01, (name, ad.pvalue)
+    assert _peak_p(ref["peak_rung_counts"], kept["peak_rung"]) > 0.01
 
 
 def test_tension_relaxes_exactly_between_events_and_the_hourly_table_follows(scenarios, params):

@@ -123,6 +123,13 @@ def _read_events(path: Path, stories: set[int]) -> tuple[pd.DataFrame, pd.Series
         for line in handle:
             if not line.strip():
                 continue
+            incident = '"kind": "incident"' in line  # quotes inside a JSON text are escaped: only the key can match
+            if not incident and line.startswith('{"replication": '):
+                # what the run wrote: the replication number first; skip other kinds of events
+                # of replications that are not stories without parsing the line
+                head = line[16:line.find(",", 16)]
+                if head.isdigit() and int(head) not in stories:
+                    continue
             e = json.loads(line)
             rep = e.get("replication")
             incident = e.get("kind") == "incident"
