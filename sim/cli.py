@@ -127,14 +127,14 @@ def scenarios_command(args: list[str]) -> int:
 def measures_command(args: list[str]) -> int:
     """List the measures (name, source, mechanism, parameters), or show one in full."""
     from sim.core.measures import registry
-    from sim.paths import REPO_ROOT
+    from sim.paths import DATA_ROOT
     from sim.provenance import catalogue_file, collect, describe_measure, expand_source
 
     measures = registry()
     found, _ = collect()
 
     def params_of(name: str):
-        return [p for p in found[catalogue_file(name).relative_to(REPO_ROOT).as_posix()] if p.key != "enabled"]
+        return [p for p in found[catalogue_file(name).relative_to(DATA_ROOT).as_posix()] if p.key != "enabled"]
 
     if len(args) > 1:
         return fail(f"'escalation measures' takes at most one measure name, got {' '.join(args)!r}")

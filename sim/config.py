@@ -27,7 +27,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from sim.core.measures import registry
 from sim.core.spec import ModelParams
-from sim.paths import CONF_DIR, EXPERIMENTS_DIR
+from sim.paths import CONF_DIR
 from sim.scenario_io import library
 
 
@@ -95,7 +95,7 @@ class RootConf:
     model: Any = field(default_factory=ModelConf)
     measures: Any = field(default_factory=MeasuresConf)
     output: OutputConf = field(default_factory=OutputConf)
-    sensitivity: Any = None  # a sensitivity design (experiments/sensitivity.yaml): this job takes row `row`
+    sensitivity: Any = None  # a sensitivity design (conf/experiment/sensitivity.yaml): this job takes row `row`
     objective: Any = None  # {costs: {measure: cost}, threshold: p}: the job returns [cost, P(rung >= 4)]
 
 
@@ -116,9 +116,7 @@ def register_configs() -> None:
         members = [n for n, c in registry().items() if f"000 rec. {k}" in c.source]
         cs.store(group=f"eln_rec{k}", name="on", node={"measures": {m: {"enabled": True} for m in members}}, package="_global_")
         cs.store(group=f"eln_rec{k}", name="off", node={}, package="_global_")
-    # Experiments live in experiments/*.yaml (each starts with `# @package _global_`): `+experiment=NAME`.
-    for path in sorted(EXPERIMENTS_DIR.glob("*.yaml")):
-        cs.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
+    # Experiments are the config group conf/experiment/ (each file starts with `# @package _global_`): `+experiment=NAME`.
 
 
 def model_params(cfg: DictConfig) -> ModelParams:

@@ -1,8 +1,17 @@
-"""Where the project's data lives: configs, scenario library, experiments (beside the package)."""
+"""Where the project's data lives: the configs (experiments included) and the scenario library.
+
+In a source checkout (and an editable install) they are the folders beside the package:
+``conf/`` and ``scenarios/``. A wheel carries the same folders inside the package, under
+``sim/_data/`` (pyproject.toml maps them there), so an installed ``escalation`` finds them wherever
+it runs. ``DATA_ROOT`` is the folder that holds both; paths shown to users are relative to it
+(``conf/measures/...``) either way.
+"""
 
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CONF_DIR = REPO_ROOT / "conf"
-SCENARIO_DIR = REPO_ROOT / "scenarios"
-EXPERIMENTS_DIR = REPO_ROOT / "experiments"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent  # the source checkout (docs/, tests/); not meaningful in a wheel
+DATA_ROOT = PACKAGE_DIR / "_data" if (PACKAGE_DIR / "_data" / "conf").is_dir() else REPO_ROOT
+CONF_DIR = DATA_ROOT / "conf"
+SCENARIO_DIR = DATA_ROOT / "scenarios"
+EXPERIMENTS_DIR = CONF_DIR / "experiment"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sim.core.measures import Measure, param_names, registry
 from sim.core.spec import ModelParams
-from sim.paths import CONF_DIR, REPO_ROOT
+from sim.paths import CONF_DIR, DATA_ROOT, REPO_ROOT
 
 LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_]\w*):(?P<value>[^#]*?)\s*(?:#\s*(?P<comment>.*))?$")
 COMMENT = re.compile(
@@ -97,7 +97,7 @@ class Interval:
 
 def parse(path: Path) -> tuple[list[Parameter], list[str]]:
     """Parameters of one config file, and the problems found in it."""
-    rel = path.relative_to(REPO_ROOT).as_posix()
+    rel = path.relative_to(DATA_ROOT).as_posix()
     params: list[Parameter] = []
     problems: list[str] = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -144,12 +144,12 @@ def collect() -> tuple[dict[str, list[Parameter]], list[str]]:
     problems: list[str] = []
     for path, keys in expected.items():
         if not path.exists():
-            problems.append(f"{path.relative_to(REPO_ROOT).as_posix()}: missing")
+            problems.append(f"{path.relative_to(DATA_ROOT).as_posix()}: missing")
             continue
         params, file_problems = parse(path)
         problems += file_problems
         have = {p.key for p in params}
-        rel = path.relative_to(REPO_ROOT).as_posix()
+        rel = path.relative_to(DATA_ROOT).as_posix()
         problems += [f"{rel}: {k}: not documented" for k in keys if k not in have and not any(k in q for q in file_problems)]
         problems += [f"{rel}: {k}: not a parameter of the code" for k in have - set(keys)]
         found[rel] = params
@@ -249,7 +249,7 @@ def measures_markdown() -> str:
         "",
     ]
     for name, cls in registry().items():
-        lines += describe_measure(name, cls, found[catalogue_file(name).relative_to(REPO_ROOT).as_posix()])
+        lines += describe_measure(name, cls, found[catalogue_file(name).relative_to(DATA_ROOT).as_posix()])
     return "\n".join(lines)
 
 
