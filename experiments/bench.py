@@ -89,7 +89,10 @@ def setup():
         cfg = compose("config")
     busy = dataclasses.replace(load_scenario(library()["baltic_air_policing"]), horizon_h=YEAR_H)
     quiet = dataclasses.replace(
-        busy, injects=(), exercises=(), background=(),
+        busy,
+        injects=(),
+        exercises=(),
+        background=(),
         forces=tuple(dataclasses.replace(f, sorties_per_day=0.0) for f in busy.forces),
     )
     return cfg, busy, quiet, model_params(cfg), measure_settings(cfg)
@@ -123,7 +126,9 @@ def event_list_us(n: int = 20_000) -> dict[str, float]:
     mesa_model.run_until(n * 1e-3 + 1)
     mesa_us = (time.perf_counter() - start) / n * 1e6
     cfg, busy, quiet, params, measures = setup()
-    model = EscalationModel(dataclasses.replace(quiet, forces=()), params, build(measures), seed=0, record_changes=False)
+    model = EscalationModel(
+        dataclasses.replace(quiet, forces=()), params, build(measures), seed=0, record_changes=False
+    )
     fired = [0]
 
     def tick() -> None:
@@ -151,7 +156,8 @@ def cli_seconds(exe: str, *args: str, repeat: int = 5) -> float:
 def tree_cpu_seconds(proc: psutil.Popen) -> float:
     """Wait for ``proc``, sampling every 0.1 s the CPU time of it and every descendant (worker
     processes are the forkserver's children, which ``RUSAGE_CHILDREN`` does not count); the last
-    sample of each process counts, so each may be short by up to 0.1 s."""
+    sample of each process counts, so each may be short by up to 0.1 s.
+    """
     seen: dict[int, float] = {}
     while proc.poll() is None:
         try:
@@ -173,8 +179,12 @@ def end_to_end(exe: str, cfg, params, measures) -> dict[str, float]:
     scenario = load_scenario(library()[cfg.scenario.name])
     with tempfile.TemporaryDirectory() as tmp:
         wall = time.perf_counter()
-        proc = psutil.Popen([exe, "run", "replications=1000", f"hydra.run.dir={Path(tmp) / 'run'}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
+        proc = psutil.Popen(
+            [exe, "run", "replications=1000", f"hydra.run.dir={Path(tmp) / 'run'}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=tmp,
+        )
         command_cpu = tree_cpu_seconds(proc)
         wall = time.perf_counter() - wall
         if proc.returncode != 0:
@@ -183,18 +193,47 @@ def end_to_end(exe: str, cfg, params, measures) -> dict[str, float]:
     for i in range(1000):  # the same replications, as the job simulates them (event log and change points kept)
         run_replication(scenario, params, measures, int(cfg.seed), i, True, True)
     simulate_cpu = time.process_time() - start
-    return {"command_cpu_s": round(command_cpu, 2), "command_wall_s": round(wall, 2),
-            "simulate_cpu_s": round(simulate_cpu, 2), "simulating_share": round(simulate_cpu / command_cpu, 3)}
+    return {
+        "command_cpu_s": round(command_cpu, 2),
+        "command_wall_s": round(wall, 2),
+        "simulate_cpu_s": round(simulate_cpu, 2),
+        "simulating_share": round(simulate_cpu / command_cpu, 3),
+    }
 
 
 PARTS = (  # where a function's own time goes, by the file and name it lives in
-    ("engine: event list, clock, change points", ("model.py:run_until", "model.py:_pass_time", "model.py:_note_state",
-                                                   "model.py:at", "model.py:later", "heappush", "heappop", "math.exp")),
-    ("activity: sorties, scrambles, hazards", ("agents.py:schedule_next_sortie", "agents.py:start_sortie", "agents.py:end_sortie",
-                                               "agents.py:scramble", "agents.py:arrive", "agents.py:land", "agents.py:fire",
-                                               "model.py:_compute_hazards", "model.py:_draw_next_incident",
-                                               "model.py:_activity_incident", "model.py:flight_near_border",
-                                               "model.py:scramble_against", "model.py:activity_changed", "theatre.py")),
+    (
+        "engine: event list, clock, change points",
+        (
+            "model.py:run_until",
+            "model.py:_pass_time",
+            "model.py:_note_state",
+            "model.py:at",
+            "model.py:later",
+            "heappush",
+            "heappop",
+            "math.exp",
+        ),
+    ),
+    (
+        "activity: sorties, scrambles, hazards",
+        (
+            "agents.py:schedule_next_sortie",
+            "agents.py:start_sortie",
+            "agents.py:end_sortie",
+            "agents.py:scramble",
+            "agents.py:arrive",
+            "agents.py:land",
+            "agents.py:fire",
+            "model.py:_compute_hazards",
+            "model.py:_draw_next_incident",
+            "model.py:_activity_incident",
+            "model.py:flight_near_border",
+            "model.py:scramble_against",
+            "model.py:activity_changed",
+            "theatre.py",
+        ),
+    ),
 )  # numpy's random draws do not show in cProfile: their time is in their callers' own time
 
 
@@ -205,7 +244,9 @@ def profile(scenario, params, measures) -> list[tuple[str, float]]:
     EscalationModel(scenario, params, build(measures), seed=replication_seed(0, 99), record_events=False).run()
     prof.disable()
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    shares = dict.fromkeys([p for p, _ in PARTS] + ["incidents, perception, decisions, statements (the rest of sim.core)", "other"], 0.0)
+    shares = dict.fromkeys(
+        [p for p, _ in PARTS] + ["incidents, perception, decisions, statements (the rest of sim.core)", "other"], 0.0
+    )
     total = 0.0
     for (file, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.items():
         total += tottime
@@ -215,7 +256,11 @@ def profile(scenario, params, measures) -> list[tuple[str, float]]:
                 shares[part] += tottime
                 break
         else:
-            key = "incidents, perception, decisions, statements (the rest of sim.core)" if "/sim/core/" in file else "other"
+            key = (
+                "incidents, perception, decisions, statements (the rest of sim.core)"
+                if "/sim/core/" in file
+                else "other"
+            )
             shares[key] += tottime
     return [(k, round(v / total, 3)) for k, v in shares.items()]
 
@@ -240,12 +285,17 @@ def main() -> None:
         rounds["yardstick_s"].append(yardstick())
         rounds["busy_year_s"].append(year(busy, params, measures, k))
         rounds["quiet_year_s"].append(year(quiet, params, measures, k))
-        print(f"round {k + 1}/{args.rounds}: " + ", ".join(f"{n} {v[-1] * 1000:.1f} ms" for n, v in rounds.items()), file=sys.stderr)
+        print(
+            f"round {k + 1}/{args.rounds}: " + ", ".join(f"{n} {v[-1] * 1000:.1f} ms" for n, v in rounds.items()),
+            file=sys.stderr,
+        )
     med = {n: statistics.median(v) for n, v in rounds.items()}
     probe = EscalationModel(busy, params, build(measures), seed=replication_seed(0, 0), record_events=False)
     probe.run()
     figures: dict = {
-        "date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
         "rounds": args.rounds,
         "yardstick_ms": round(1000 * med["yardstick_s"], 1),
         "busy_year_ms": round(1000 * med["busy_year_s"], 1),
@@ -273,9 +323,21 @@ def factorial(replications: int, n_jobs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sweep = Path(tmp) / "factorial"
         start = time.perf_counter()
-        subprocess.run([exe, "run", "-m", "+experiment=eln_seven_factorial", "hydra/launcher=joblib",
-                        f"hydra.launcher.n_jobs={n_jobs}", f"replications={replications}", f"hydra.sweep.dir={sweep}"],
-                       check=True, stdout=subprocess.DEVNULL, cwd=tmp)
+        subprocess.run(
+            [
+                exe,
+                "run",
+                "-m",
+                "+experiment=eln_seven_factorial",
+                "hydra/launcher=joblib",
+                f"hydra.launcher.n_jobs={n_jobs}",
+                f"replications={replications}",
+                f"hydra.sweep.dir={sweep}",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            cwd=tmp,
+        )
         sweep_s = time.perf_counter() - start
         jobs = sum(1 for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
         start = time.perf_counter()

@@ -46,16 +46,25 @@ def peak(n: int, workers: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", PROBE, "run", f"replications={n}", f"workers={workers}",
-                               f"hydra.run.dir={out}"], capture_output=True, text=True, cwd=tmp)
+        proc = subprocess.run(
+            [sys.executable, "-c", PROBE, "run", f"replications={n}", f"workers={workers}", f"hydra.run.dir={out}"],
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+        )
         seconds = time.perf_counter() - start
         line = next((x for x in proc.stderr.splitlines() if x.startswith("PEAK ")), None)
         if proc.returncode != 0 or line is None:
             raise SystemExit(f"run of {n} failed:\n{proc.stderr[-3000:]}")
         self_kb, rc = (int(x) for x in line.split()[1:])
         sizes = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
-    return {"replications": n, "main_peak_mb": self_kb / 1024, "seconds": seconds, "exit": rc,
-            "output_mb": sum(sizes.values()) / 1e6}
+    return {
+        "replications": n,
+        "main_peak_mb": self_kb / 1024,
+        "seconds": seconds,
+        "exit": rc,
+        "output_mb": sum(sizes.values()) / 1e6,
+    }
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -77,14 +86,28 @@ def tree_rss_mb(pid: int) -> float:
 def sweep(launcher: str, jobs: int, n: int) -> dict:
     """A multirun of ``jobs`` jobs of ``n`` replications; peak RSS of the process tree, throughput."""
     exe = str(Path(sys.executable).with_name("escalation"))
-    chosen = {"joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
-              "ray": ["hydra/launcher=ray"]}[launcher]
+    chosen = {"joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], "ray": ["hydra/launcher=ray"]}[launcher]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "sweep"
         start = time.perf_counter()
-        proc = subprocess.Popen([exe, "run", "-m", f"seed=range(0,{jobs})", f"replications={n}", "output.events=false",
-                                 "output.report=false", "output.plot=false", *chosen, f"hydra.sweep.dir={out}"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp)
+        proc = subprocess.Popen(
+            [
+                exe,
+                "run",
+                "-m",
+                f"seed=range(0,{jobs})",
+                f"replications={n}",
+                "output.events=false",
+                "output.report=false",
+                "output.plot=false",
+                *chosen,
+                f"hydra.sweep.dir={out}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp,
+        )
         peak_mb, samples = 0.0, []
         while proc.poll() is None:
             rss = tree_rss_mb(proc.pid)
@@ -98,10 +121,19 @@ def sweep(launcher: str, jobs: int, n: int) -> dict:
         written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         done = sum(1 for p in out.glob("*/summary.json"))
     total = jobs * n
-    return {"launcher": launcher, "jobs": jobs, "replications_per_job": n, "replications": total, "jobs_complete": done,
-            "tree_peak_mb": round(peak_mb), "seconds": round(seconds, 1), "replications_per_second": round(total / seconds, 1),
-            "replications_per_core_second": round(total / seconds / 2, 1), "written_mb": round(written / 1e6, 1),
-            "rss_samples_mb_every_5s": samples[::10]}
+    return {
+        "launcher": launcher,
+        "jobs": jobs,
+        "replications_per_job": n,
+        "replications": total,
+        "jobs_complete": done,
+        "tree_peak_mb": round(peak_mb),
+        "seconds": round(seconds, 1),
+        "replications_per_second": round(total / seconds, 1),
+        "replications_per_core_second": round(total / seconds / 2, 1),
+        "written_mb": round(written / 1e6, 1),
+        "rss_samples_mb_every_5s": samples[::10],
+    }
 
 
 def main() -> None:
@@ -117,26 +149,41 @@ def main() -> None:
         for n in args.replications:
             rows.append(sweep(args.sweep, args.jobs, n))
             r = rows[-1]
-            print(f"{r['replications']:>7,} replications ({args.jobs} jobs) on {args.sweep}: tree peak {r['tree_peak_mb']} MB, "
-                  f"{r['seconds']} s, {r['replications_per_core_second']} replications per core-second, {r['written_mb']} MB written",
-                  flush=True)
+            print(
+                f"{r['replications']:>7,} replications ({args.jobs} jobs) on {args.sweep}: tree peak {r['tree_peak_mb']} MB, "
+                f"{r['seconds']} s, {r['replications_per_core_second']} replications per core-second, {r['written_mb']} MB written",
+                flush=True,
+            )
         ratio = rows[-1]["tree_peak_mb"] / rows[0]["tree_peak_mb"]
         print(f"peak ratio {rows[-1]['replications']:,} / {rows[0]['replications']:,}: {ratio:.3f}")
         folder = REPO_ROOT / "bench_results"
         folder.mkdir(exist_ok=True)
-        result = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(), "runs": rows, "tree_peak_ratio": round(ratio, 3)}
+        result = {
+            "date": time.strftime("%Y-%m-%d"),
+            "python": platform.python_version(),
+            "runs": rows,
+            "tree_peak_ratio": round(ratio, 3),
+        }
         (folder / f"bench_memory_sweep_{args.sweep}.json").write_text(json.dumps(result, indent=2) + "\n")
         return
     rows = []
     for n in args.replications:
         row = peak(n, args.workers)
         rows.append(row)
-        print(f"{n:>7} replications: main process peak {row['main_peak_mb']:.0f} MB, {row['output_mb']:.0f} MB written, "
-              f"{row['seconds']:.0f} s", flush=True)
+        print(
+            f"{n:>7} replications: main process peak {row['main_peak_mb']:.0f} MB, {row['output_mb']:.0f} MB written, "
+            f"{row['seconds']:.0f} s",
+            flush=True,
+        )
     ratio = rows[-1]["main_peak_mb"] / rows[0]["main_peak_mb"]
     print(f"peak RSS ratio {rows[-1]['replications']:,} / {rows[0]['replications']:,} replications: {ratio:.3f}")
-    result = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(), "machine": platform.machine(),
-              "runs": rows, "main_peak_ratio": ratio}
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "runs": rows,
+        "main_peak_ratio": ratio,
+    }
     folder = REPO_ROOT / "bench_results"
     folder.mkdir(exist_ok=True)
     (folder / "bench_memory.json").write_text(json.dumps(result, indent=2) + "\n")

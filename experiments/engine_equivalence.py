@@ -70,8 +70,12 @@ def scenarios() -> list[str]:
 
 def head() -> str:
     """The working tree's commit (with ``+`` when it has uncommitted changes)."""
-    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "sim", "conf"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "sim", "conf"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return sha + ("+" if dirty else "")
 
 
@@ -82,8 +86,12 @@ def outcomes(tree: Path, label: str, name: str, n: int, ablation: str = "") -> p
     if not path.exists() or label.endswith("+"):
         tmp = path.with_suffix(".tmp")
         print(f"  {label} {ablation}: {name} x {n} ...", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, "-c", RUNNER, name, str(n), str(tmp), *([ablation] if ablation else [])], cwd=tree, check=True,
-                       env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+        subprocess.run(
+            [sys.executable, "-c", RUNNER, name, str(n), str(tmp), *([ablation] if ablation else [])],
+            cwd=tree,
+            check=True,
+            env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
+        )
         tmp.replace(path)
     return pd.read_csv(path)
 
@@ -114,8 +122,9 @@ def count_test(a: pd.Series, b: pd.Series) -> float:
     """Two-sample Anderson-Darling p-value (permutation) of two count samples."""
     if a.nunique() == 1 and b.nunique() == 1 and a.iloc[0] == b.iloc[0]:
         return 1.0
-    res = stats.anderson_ksamp([a.to_numpy(), b.to_numpy()], variant="midrank",
-                               method=stats.PermutationMethod(n_resamples=999, random_state=1))
+    res = stats.anderson_ksamp(
+        [a.to_numpy(), b.to_numpy()], variant="midrank", method=stats.PermutationMethod(n_resamples=999, random_state=1)
+    )
     return float(res.pvalue)
 
 
@@ -158,7 +167,9 @@ def main() -> None:
     rows, reference = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         old_tree = Path(tmp) / "hourly"
-        subprocess.run(["git", "worktree", "add", "--detach", str(old_tree), args.ref], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(old_tree), args.ref], cwd=ROOT, check=True, capture_output=True
+        )
         try:
             for name in names:
                 old = outcomes(old_tree, args.ref, name, args.n)
@@ -168,26 +179,33 @@ def main() -> None:
                 p_new, lo_new, hi_new = wilson(int(new["reached_rung_4"].sum()), len(new))
                 diff = new["incidents"].mean() - old["incidents"].mean()
                 se = np.sqrt(new["incidents"].var() / len(new) + old["incidents"].var() / len(old))
-                rows.append({
-                    "scenario": name,
-                    "incidents hourly": f"{old['incidents'].mean():.1f}",
-                    "incidents event": f"{new['incidents'].mean():.1f}",
-                    "difference [95% CI]": f"{diff:+.2f} [{diff - 1.96 * se:+.2f}, {diff + 1.96 * se:+.2f}]",
-                    "p incidents (AD)": count_test(old["incidents"], new["incidents"]),
-                    "incidents event, waits kept": f"{kept['incidents'].mean():.1f}",
-                    "p (waits kept)": count_test(old["incidents"], kept["incidents"]),
-                    "mean peak hourly": f"{old['peak_rung'].mean():.3f}",
-                    "mean peak event": f"{new['peak_rung'].mean():.3f}",
-                    "p peak (chi2)": peak_test(old["peak_rung"], new["peak_rung"]),
-                    "P(rung>=4) hourly": f"{100 * p_old:.1f}% [{100 * lo_old:.1f}, {100 * hi_old:.1f}]",
-                    "P(rung>=4) event": f"{100 * p_new:.1f}% [{100 * lo_new:.1f}, {100 * hi_new:.1f}]",
-                })
+                rows.append(
+                    {
+                        "scenario": name,
+                        "incidents hourly": f"{old['incidents'].mean():.1f}",
+                        "incidents event": f"{new['incidents'].mean():.1f}",
+                        "difference [95% CI]": f"{diff:+.2f} [{diff - 1.96 * se:+.2f}, {diff + 1.96 * se:+.2f}]",
+                        "p incidents (AD)": count_test(old["incidents"], new["incidents"]),
+                        "incidents event, waits kept": f"{kept['incidents'].mean():.1f}",
+                        "p (waits kept)": count_test(old["incidents"], kept["incidents"]),
+                        "mean peak hourly": f"{old['peak_rung'].mean():.3f}",
+                        "mean peak event": f"{new['peak_rung'].mean():.3f}",
+                        "p peak (chi2)": peak_test(old["peak_rung"], new["peak_rung"]),
+                        "P(rung>=4) hourly": f"{100 * p_old:.1f}% [{100 * lo_old:.1f}, {100 * hi_old:.1f}]",
+                        "P(rung>=4) event": f"{100 * p_new:.1f}% [{100 * lo_new:.1f}, {100 * hi_new:.1f}]",
+                    }
+                )
                 reference[name] = {
                     "n": len(old),
-                    "peak_rung_counts": {str(k): int(v) for k, v in old["peak_rung"].value_counts().sort_index().items()},
+                    "peak_rung_counts": {
+                        str(k): int(v) for k, v in old["peak_rung"].value_counts().sort_index().items()
+                    },
                     "incidents": old["incidents"].tolist(),
                 }
-                print(f"{name}: incidents p={rows[-1]['p incidents (AD)']:.3f}, peak p={rows[-1]['p peak (chi2)']:.3f}", file=sys.stderr)
+                print(
+                    f"{name}: incidents p={rows[-1]['p incidents (AD)']:.3f}, peak p={rows[-1]['p peak (chi2)']:.3f}",
+                    file=sys.stderr,
+                )
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT, capture_output=True)
     table = pd.DataFrame(rows)
@@ -210,9 +228,7 @@ def main() -> None:
         "piecewise-constant rate. The hourly engine kept the wait drawn at the old rate, so a raised posture "
         "flew fewer sorties than it should. The column *waits kept* runs the event engine with that redraw "
         "switched off (an ablation in this script only): where the two engines differ in incidents, it shows "
-        "whether the redraw accounts for it.\n\n"
-        + markdown(table)
-        + "\n"
+        "whether the redraw accounts for it.\n\n" + markdown(table) + "\n"
     )
     print(text)
     if args.write:

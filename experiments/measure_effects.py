@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scenarios", nargs="+", default=["baltic_air_policing", "black_sea_transit"])
     ap.add_argument("--measures", nargs="+", default=sorted(registry()))
-    ap.add_argument("--write", metavar="PATH", help="also write the table, with how it was made, to PATH (docs/measure_effects.md)")
+    ap.add_argument(
+        "--write", metavar="PATH", help="also write the table, with how it was made, to PATH (docs/measure_effects.md)"
+    )
     args = ap.parse_args(argv)
     register_configs()
     lines: list[str] = []
@@ -66,16 +68,34 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         lines.append(line)
 
-    emit("| scenario | measure | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] | mechanism outcome: Δ [95% CI] | backfire [95% CI] |")
+    emit(
+        "| scenario | measure | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] | mechanism outcome: Δ [95% CI] | backfire [95% CI] |"
+    )
     emit("|---|---|---|---|---|---|")
     for name in args.scenarios:
         cfg = config([f"scenario={name}"])
         spec, params = load_configured_scenario(cfg), model_params(cfg)
-        off = run_replications(spec, params, measure_settings(cfg), n=args.n, seed=args.seed, workers=args.workers,
-                               record_events=False, record_timeseries=False).outcomes()
+        off = run_replications(
+            spec,
+            params,
+            measure_settings(cfg),
+            n=args.n,
+            seed=args.seed,
+            workers=args.workers,
+            record_events=False,
+            record_timeseries=False,
+        ).outcomes()
         for measure in args.measures:
-            on = run_replications(spec, params, measure_settings(config([f"scenario={name}", f"measures={measure}"])),
-                                  n=args.n, seed=args.seed, workers=args.workers, record_events=False, record_timeseries=False).outcomes()
+            on = run_replications(
+                spec,
+                params,
+                measure_settings(config([f"scenario={name}", f"measures={measure}"])),
+                n=args.n,
+                seed=args.seed,
+                workers=args.workers,
+                record_events=False,
+                record_timeseries=False,
+            ).outcomes()
             cells = []
             for col in ("reached_rung_4", "peak_rung", MECHANISM_OUTCOME[measure]):
                 m, lo, hi, _ = mean_ci((on[col] - off[col]).to_numpy(dtype=float))

@@ -24,8 +24,12 @@ from sim.paths import CONF_DIR  # noqa: E402
 from sim.runner import run_replications  # noqa: E402
 
 FILE = ROOT / "tests" / "data" / "regression_summary.json"
-CASES = [("baltic_air_policing", "none"), ("black_sea_transit", "none"), ("baltic_air_policing", "eln_seven"),
-         ("drone_shootdown", "hotline")]
+CASES = [
+    ("baltic_air_policing", "none"),
+    ("black_sea_transit", "none"),
+    ("baltic_air_policing", "eln_seven"),
+    ("drone_shootdown", "hotline"),
+]
 REPLICATIONS, SEED, DIGITS = 30, 2024, 9
 
 
@@ -36,8 +40,16 @@ def summary() -> dict[str, dict[str, float]]:
     for scenario, measures in CASES:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             cfg = compose("config", overrides=[f"scenario={scenario}", f"measures={measures}"])
-        ens = run_replications(load_configured_scenario(cfg), model_params(cfg), measure_settings(cfg), n=REPLICATIONS,
-                               seed=SEED, workers=1, record_events=False, record_timeseries=False)
+        ens = run_replications(
+            load_configured_scenario(cfg),
+            model_params(cfg),
+            measure_settings(cfg),
+            n=REPLICATIONS,
+            seed=SEED,
+            workers=1,
+            record_events=False,
+            record_timeseries=False,
+        )
         means = ens.outcomes().mean(numeric_only=True)
         out[f"{scenario}/{measures}"] = {k: round(float(v), DIGITS) for k, v in means.items()}
     return out

@@ -35,8 +35,10 @@ from sim.stats import mean_ci, wilson  # noqa: E402
 
 def scaled(spec, factor: float):
     """Every force's and actor's aggressiveness times ``factor`` (clipped to [0, 1])."""
+
     def tr(t):
         return dataclasses.replace(t, aggressiveness=min(1.0, t.aggressiveness * factor))
+
     return dataclasses.replace(
         spec,
         forces=tuple(dataclasses.replace(f, traits=tr(f.traits)) for f in spec.forces),
@@ -55,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     spec, params, measures = load_configured_scenario(cfg), model_params(cfg), measure_settings(cfg)
 
     def p4(s, p) -> str:
-        out = run_replications(s, p, measures, n=args.n, seed=args.seed, workers=2, record_events=False,
-                               record_timeseries=False).outcomes()
+        out = run_replications(
+            s, p, measures, n=args.n, seed=args.seed, workers=2, record_events=False, record_timeseries=False
+        ).outcomes()
         est, lo, hi = wilson(int(out["reached_rung_4"].sum()), len(out))
         return f"{est:.1%} [{lo:.1%}, {hi:.1%}]"
 
@@ -64,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"P(rung >= 4) defaults:               {p4(spec, params)}")
     print(f"P(rung >= 4) aggressiveness -30%:    {p4(scaled(spec, 0.7), params)}")
     print(f"P(rung >= 4) aggressiveness +30%:    {p4(scaled(spec, 1.3), params)}")
-    print(f"P(rung >= 4) encounter rate halved:  {p4(spec, dataclasses.replace(params, encounter_rate_per_h=params.encounter_rate_per_h / 2))}")
+    print(
+        f"P(rung >= 4) encounter rate halved:  {p4(spec, dataclasses.replace(params, encounter_rate_per_h=params.encounter_rate_per_h / 2))}"
+    )
 
     incidents = referrals = triaged = late = 0
     known, noise, trust = [], [], []
@@ -79,13 +84,19 @@ def main(argv: list[str] | None = None) -> int:
         known += [k for k, _ in m.decision_record]
         noise += [z for _, z in m.decision_record]
         trust.append(out["final_trust_nato"])
-    print(f"incidents per run {incidents / args.n:.1f}; handled by standing rules {triaged / incidents:.0%}; "
-          f"leading to a proposal to the leadership {referrals / incidents:.1%}")
-    print(f"command replies: {len(known) / args.n:.1f} per run; sd of what is known {np.std(known):.2f}, "
-          f"sd of the disturbance {np.std(noise):.2f} (ratio of variances {np.var(known) / np.var(noise):.1f})")
+    print(
+        f"incidents per run {incidents / args.n:.1f}; handled by standing rules {triaged / incidents:.0%}; "
+        f"leading to a proposal to the leadership {referrals / incidents:.1%}"
+    )
+    print(
+        f"command replies: {len(known) / args.n:.1f} per run; sd of what is known {np.std(known):.2f}, "
+        f"sd of the disturbance {np.std(noise):.2f} (ratio of variances {np.var(known) / np.var(noise):.1f})"
+    )
     m_, lo, hi, _ = mean_ci(trust)
-    print(f"final NATO trust {m_:.3f} [{lo:.3f}, {hi:.3f}] (baseline {spec.baseline_trust['nato']:.2f}); "
-          f"calls too late per run {late / args.n:.2f} (all logged)")
+    print(
+        f"final NATO trust {m_:.3f} [{lo:.3f}, {hi:.3f}] (baseline {spec.baseline_trust['nato']:.2f}); "
+        f"calls too late per run {late / args.n:.2f} (all logged)"
+    )
     return 0
 
 

@@ -78,13 +78,17 @@ def paired_differences(results: pd.DataFrame, base_of: dict[str, str]) -> pd.Dat
             m, lo, hi, _ = mean_ci((a[col] - b[col]).to_numpy(float))
             row |= {f"diff_{col}": m, f"diff_{col}_lo": lo, f"diff_{col}_hi": hi}
         worse = int((a["peak_rung"] > b["peak_rung"]).sum())
-        row["backfire"], row["backfire_lo"], row["backfire_hi"] = wilson(worse, len(common)) if len(common) else (math.nan,) * 3
+        row["backfire"], row["backfire_lo"], row["backfire_hi"] = (
+            wilson(worse, len(common)) if len(common) else (math.nan,) * 3
+        )
         row["improved"] = float((a["peak_rung"] < b["peak_rung"]).mean()) if len(common) else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def factorial_effects(results: pd.DataFrame, factors: list[str], outcome: str = "reached_rung_4") -> tuple[pd.DataFrame, pd.DataFrame]:
+def factorial_effects(
+    results: pd.DataFrame, factors: list[str], outcome: str = "reached_rung_4"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Main effects and two-way interactions of two-level factors, by OLS on +/-1 coding.
 
     An effect is the average change in the outcome when the factor goes from off to on (twice the
@@ -108,7 +112,9 @@ def factorial_effects(results: pd.DataFrame, factors: list[str], outcome: str = 
     sigma2 = float(resid @ resid) / dof
     cov = sigma2 * np.linalg.pinv(design.T @ design)
     se = np.sqrt(np.diag(cov))
-    table = pd.DataFrame({"term": names, "effect": 2 * beta, "ci_lo": 2 * (beta - 1.96 * se), "ci_hi": 2 * (beta + 1.96 * se)})
+    table = pd.DataFrame(
+        {"term": names, "effect": 2 * beta, "ci_lo": 2 * (beta - 1.96 * se), "ci_hi": 2 * (beta + 1.96 * se)}
+    )
     main = table[table["term"].isin(factors)].reset_index(drop=True)
     inter = table[table["term"].str.contains(":")].reset_index(drop=True)
     return main, inter

@@ -191,7 +191,9 @@ def report_command(args: list[str]) -> int:
         from sim.report.build import build_report
 
         labels = [x.strip() for x in ns.labels.split(",")] if ns.labels else None
-        out = build_report(ns.runs, labels=labels, out=ns.out, formats=[f.strip() for f in ns.formats.split(",")], sample=ns.sample)
+        out = build_report(
+            ns.runs, labels=labels, out=ns.out, formats=[f.strip() for f in ns.formats.split(",")], sample=ns.sample
+        )
     except UserError as exc:
         return fail(str(exc))
     print(f"Report: {out / 'report.html'} (and report.md, figures beside it)")
@@ -219,8 +221,11 @@ def run_command(args: list[str]) -> int:
     SWEEP.clear()
     _hydra_app()
     if SWEEP.get("failed"):
-        print(f"escalation: error: {SWEEP['failed']} of {SWEEP['jobs']} jobs failed (each has a FAILED file with its error "
-              f"in {SWEEP['dir']}; escalation compare analyses the rest)", file=sys.stderr)
+        print(
+            f"escalation: error: {SWEEP['failed']} of {SWEEP['jobs']} jobs failed (each has a FAILED file with its error "
+            f"in {SWEEP['dir']}; escalation compare analyses the rest)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -33,8 +33,10 @@ def gather(sweep: Path) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
     """The tidy results (one row per job x replication), the factor names, and the failed jobs."""
     if not sweep.is_dir():
         raise UserError(f"{sweep}: not a folder")
-    jobs = sorted((p for p in sweep.iterdir() if p.is_dir() and (p / ".hydra" / "overrides.yaml").exists()),
-                  key=lambda p: (len(p.name), p.name))
+    jobs = sorted(
+        (p for p in sweep.iterdir() if p.is_dir() and (p / ".hydra" / "overrides.yaml").exists()),
+        key=lambda p: (len(p.name), p.name),
+    )
     if not jobs:
         raise UserError(f"{sweep}: no jobs found (expected numbered job folders with .hydra/overrides.yaml)")
     frames, failed, factor_order = [], [], []
@@ -49,12 +51,24 @@ def gather(sweep: Path) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
             failed.append({"job": job.name, "config": config, "error": _failure(job / "FAILED")})
             continue
         if not (job / "summary.json").exists() or not (job / "replications.csv").exists():
-            failed.append({"job": job.name, "config": config, "error": "incomplete (no summary.json): interrupted? re-run with resume=true"})
+            failed.append(
+                {
+                    "job": job.name,
+                    "config": config,
+                    "error": "incomplete (no summary.json): interrupted? re-run with resume=true",
+                }
+            )
             continue
         try:
             df = pd.read_csv(job / "replications.csv")
         except (ValueError, OSError) as exc:  # empty, truncated or unreadable
-            failed.append({"job": job.name, "config": config, "error": f"replications.csv unreadable ({str(exc).splitlines()[0]})"})
+            failed.append(
+                {
+                    "job": job.name,
+                    "config": config,
+                    "error": f"replications.csv unreadable ({str(exc).splitlines()[0]})",
+                }
+            )
             continue
         df.insert(0, "config", config)
         df.insert(0, "job", int(job.name) if job.name.isdigit() else job.name)
@@ -66,7 +80,11 @@ def gather(sweep: Path) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
     results = pd.concat(frames, ignore_index=True)
     factors = [f for f in factor_order if f in results.columns and results[f].nunique() > 1]
     # Label each configuration by the overrides that vary across the sweep.
-    label = results[factors].astype(str).apply(lambda r: " ".join(f"{k}={v}" for k, v in r.items()), axis=1) if factors else "default"
+    label = (
+        results[factors].astype(str).apply(lambda r: " ".join(f"{k}={v}" for k, v in r.items()), axis=1)
+        if factors
+        else "default"
+    )
     results["config"] = label
     return results, factors, pd.DataFrame(failed, columns=["job", "config", "error"])
 
@@ -78,15 +96,21 @@ def compare(sweep: Path, out: Path | None = None) -> Path:
     results, factors, failed = gather(Path(sweep))
     out = Path(out) if out else Path(sweep) / "comparison"
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "results.csv", lambda f: results.to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+    atomic_write(
+        out / "results.csv", lambda f: results.to_csv(f, index=False, float_format="%.6g", lineterminator="\n")
+    )
     tmp = out / ".results.parquet.tmp"
     results.to_parquet(tmp, index=False)
     tmp.replace(out / "results.parquet")
     summary = analysis.summarise(results, factors)
-    atomic_write(out / "summary.csv", lambda f: summary.to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+    atomic_write(
+        out / "summary.csv", lambda f: summary.to_csv(f, index=False, float_format="%.6g", lineterminator="\n")
+    )
     base_of = analysis.baselines(summary, factors)
     diffs = analysis.paired_differences(results, base_of)
-    atomic_write(out / "paired_differences.csv", lambda f: diffs.to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+    atomic_write(
+        out / "paired_differences.csv", lambda f: diffs.to_csv(f, index=False, float_format="%.6g", lineterminator="\n")
+    )
 
     fig.use_style()
     figures = {}
@@ -97,8 +121,13 @@ def compare(sweep: Path, out: Path | None = None) -> Path:
     full_factorial = len(two_level) >= 2 and results[two_level].drop_duplicates().shape[0] == 2 ** len(two_level)
     if full_factorial:  # only a complete, balanced two-level design (not an optimiser's trials)
         main, inter = analysis.factorial_effects(results, two_level)
-        atomic_write(out / "factorial_effects.csv", lambda f: pd.concat([main, inter]).to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
-        figures["interactions"] = fig.save(fig.interaction_heatmap(main, inter, two_level), out / "interactions", ["png", "svg"])[0]
+        atomic_write(
+            out / "factorial_effects.csv",
+            lambda f: pd.concat([main, inter]).to_csv(f, index=False, float_format="%.6g", lineterminator="\n"),
+        )
+        figures["interactions"] = fig.save(
+            fig.interaction_heatmap(main, inter, two_level), out / "interactions", ["png", "svg"]
+        )[0]
     first = summary["config"].iloc[0] if not base_of else next(iter(base_of.values()))
     ns = [n for n in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if n <= summary["n"].max()]
     widths = analysis.interval_width_by_n(results, first, ns)
@@ -128,14 +157,27 @@ def _sensitivity(sweep: Path, results: pd.DataFrame, out: Path, figures: dict) -
     rows = len(sensitivity.design(settings))
     by_row = results.groupby(results["sensitivity.row"].astype(int))["reached_rung_4"].mean()
     if len(by_row) != rows:
-        return ["## Sensitivity", "", f"Only {len(by_row)} of the design's {rows} rows finished: Morris indices need all of them "
-                "(re-run the sweep with resume=true).", ""]
+        return [
+            "## Sensitivity",
+            "",
+            f"Only {len(by_row)} of the design's {rows} rows finished: Morris indices need all of them "
+            "(re-run the sweep with resume=true).",
+            "",
+        ]
     indices = sensitivity.morris_indices(settings, by_row.sort_index().to_numpy())
-    atomic_write(out / "sensitivity.csv", lambda f: indices.to_csv(f, index=False, float_format="%.6g", lineterminator="\n"))
+    atomic_write(
+        out / "sensitivity.csv", lambda f: indices.to_csv(f, index=False, float_format="%.6g", lineterminator="\n")
+    )
     figures["sensitivity"] = fig.save(fig.sensitivity_bars(indices), out / "sensitivity", ["png", "svg"])[0]
-    lines = ["## Sensitivity (Morris) of P(rung ≥ 4)", "",
-             f"{settings['trajectories']} trajectories, {rows} design rows; μ* ranks overall influence, σ flags "
-             "non-linearity or interactions.", "", "| parameter | μ* [± 95%] | σ |", "|---|---|---|"]
+    lines = [
+        "## Sensitivity (Morris) of P(rung ≥ 4)",
+        "",
+        f"{settings['trajectories']} trajectories, {rows} design rows; μ* ranks overall influence, σ flags "
+        "non-linearity or interactions.",
+        "",
+        "| parameter | μ* [± 95%] | σ |",
+        "|---|---|---|",
+    ]
     for r in indices.sort_values("mu_star", ascending=False).itertuples():
         lines.append(f"| {r.parameter} | {r.mu_star:.3f} ± {r.mu_star_conf:.3f} | {r.sigma:.3f} |")
     return [*lines, "", f"![sensitivity]({figures['sensitivity'].name})", ""]
@@ -150,13 +192,26 @@ def _pareto(sweep: Path, results: pd.DataFrame) -> list[str]:
         on = sorted(k.split(".")[1] for k, v in sol["params"].items() if v in (True, "true", "True"))
         rows.append({"cost": sol["values"][0], "p": sol["values"][1], "measures": ", ".join(on) or "none"})
     rows.sort(key=lambda r: (r["cost"], r["p"]))
-    lines = ["## Cheapest bundle (Optuna, Pareto front of cost against P(rung ≥ 4))", "",
-             "| cost | P(rung ≥ 4) | measures on |", "|---|---|---|"]
+    lines = [
+        "## Cheapest bundle (Optuna, Pareto front of cost against P(rung ≥ 4))",
+        "",
+        "| cost | P(rung ≥ 4) | measures on |",
+        "|---|---|---|",
+    ]
     lines += [f"| {r['cost']:g} | {_pct(r['p'])} | {r['measures']} |" for r in rows]
     feasible = [r for r in rows if r["p"] <= threshold]
-    lines += ["", f"**Cheapest bundle with P(rung ≥ 4) ≤ {_pct(threshold)}:** "
-              + (f"{feasible[0]['measures']} (cost {feasible[0]['cost']:g}, P = {_pct(feasible[0]['p'])})" if feasible else "none found"),
-              "", "P is estimated from each trial's replications; check the chosen bundle with more replications.", ""]
+    lines += [
+        "",
+        f"**Cheapest bundle with P(rung ≥ 4) ≤ {_pct(threshold)}:** "
+        + (
+            f"{feasible[0]['measures']} (cost {feasible[0]['cost']:g}, P = {_pct(feasible[0]['p'])})"
+            if feasible
+            else "none found"
+        ),
+        "",
+        "P is estimated from each trial's replications; check the chosen bundle with more replications.",
+        "",
+    ]
     return lines
 
 
@@ -165,13 +220,22 @@ def _pct(x: float) -> str:
 
 
 def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, figures, base_config, extra=()) -> None:
-    lines = [f"# Comparison of `{sweep}`", "",
-             f"{summary.shape[0]} configurations, {len(results)} replications. Every configuration used the same "
-             "replication seeds, so differences are paired (common random numbers).", ""]
+    lines = [
+        f"# Comparison of `{sweep}`",
+        "",
+        f"{summary.shape[0]} configurations, {len(results)} replications. Every configuration used the same "
+        "replication seeds, so differences are paired (common random numbers).",
+        "",
+    ]
     if not failed.empty:
         lines += [f"**{len(failed)} job(s) failed or are incomplete** (their results are not included):", ""]
         lines += [f"- job {r.job} ({r.config}): {r.error}" for r in failed.itertuples()] + [""]
-    lines += ["## Configurations", "", "| configuration | n | P(rung ≥ 4) [95% CI] | P(rung ≥ 5) [95% CI] | mean peak rung [95% CI] | crisis days [95% CI] |", "|---|---|---|---|---|---|"]
+    lines += [
+        "## Configurations",
+        "",
+        "| configuration | n | P(rung ≥ 4) [95% CI] | P(rung ≥ 5) [95% CI] | mean peak rung [95% CI] | crisis days [95% CI] |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in summary.itertuples():
         lines.append(
             f"| {r.config} | {r.n} | {_pct(r.p_rung_ge_4)} [{_pct(r.p_rung_ge_4_lo)}, {_pct(r.p_rung_ge_4_hi)}] | "
@@ -181,35 +245,60 @@ def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, fi
         )
     if not diffs.empty:
         placebo = next((r for r in diffs.itertuples() if "placebo_channel" in str(r.config)), None)
-        lines += ["", "## Effects against the baseline (paired)", "",
-                  "Difference in P(rung ≥ 4) and in mean peak rung, configuration minus its baseline (the same "
-                  "setting with no measure), with 95% intervals; *backfire* is the share of paired replications in "
-                  "which the configuration's peak rung was higher than the baseline's, with its 95% (Wilson) interval. "
-                  "Read it against the placebo channel's, a line that never connects and so changes nothing: "
-                  + (f"here {_pct(placebo.backfire)} [{_pct(placebo.backfire_lo)}, {_pct(placebo.backfire_hi)}]. "
-                     if placebo is not None else "add `placebo_channel` to the sweep to show it (its share is 0 by construction). ")
-                  + "A backfire share whose interval lies above the placebo's is the measure's own.", "",
-                  "| configuration | baseline | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] | backfire [95% CI] | improved |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Effects against the baseline (paired)",
+            "",
+            "Difference in P(rung ≥ 4) and in mean peak rung, configuration minus its baseline (the same "
+            "setting with no measure), with 95% intervals; *backfire* is the share of paired replications in "
+            "which the configuration's peak rung was higher than the baseline's, with its 95% (Wilson) interval. "
+            "Read it against the placebo channel's, a line that never connects and so changes nothing: "
+            + (
+                f"here {_pct(placebo.backfire)} [{_pct(placebo.backfire_lo)}, {_pct(placebo.backfire_hi)}]. "
+                if placebo is not None
+                else "add `placebo_channel` to the sweep to show it (its share is 0 by construction). "
+            )
+            + "A backfire share whose interval lies above the placebo's is the measure's own.",
+            "",
+            "| configuration | baseline | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] | backfire [95% CI] | improved |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in diffs.itertuples():
-            lines.append(f"| {r.config} | {r.baseline} | {100 * r.diff_reached_rung_4:+.1f} pts [{100 * r.diff_reached_rung_4_lo:+.1f}, {100 * r.diff_reached_rung_4_hi:+.1f}] | "
-                         f"{r.diff_peak_rung:+.2f} [{r.diff_peak_rung_lo:+.2f}, {r.diff_peak_rung_hi:+.2f}] | "
-                         f"{_pct(r.backfire)} [{_pct(r.backfire_lo)}, {_pct(r.backfire_hi)}] | {_pct(r.improved)} |")
+            lines.append(
+                f"| {r.config} | {r.baseline} | {100 * r.diff_reached_rung_4:+.1f} pts [{100 * r.diff_reached_rung_4_lo:+.1f}, {100 * r.diff_reached_rung_4_hi:+.1f}] | "
+                f"{r.diff_peak_rung:+.2f} [{r.diff_peak_rung_lo:+.2f}, {r.diff_peak_rung_hi:+.2f}] | "
+                f"{_pct(r.backfire)} [{_pct(r.backfire_lo)}, {_pct(r.backfire_hi)}] | {_pct(r.improved)} |"
+            )
         if "forest" in figures:
             lines += ["", f"![forest plot]({figures['forest'].name})"]
     if main is not None:
-        lines += ["", "## Factorial: main effects and two-way interactions on P(rung ≥ 4)", "",
-                  "An effect is the average change in P(rung ≥ 4) when a factor is switched on (OLS on ±1 coding, "
-                  "a linear probability model); an interaction is how much one factor's effect changes when the other is on.", "",
-                  "| term | effect [95% CI] |", "|---|---|"]
+        lines += [
+            "",
+            "## Factorial: main effects and two-way interactions on P(rung ≥ 4)",
+            "",
+            "An effect is the average change in P(rung ≥ 4) when a factor is switched on (OLS on ±1 coding, "
+            "a linear probability model); an interaction is how much one factor's effect changes when the other is on.",
+            "",
+            "| term | effect [95% CI] |",
+            "|---|---|",
+        ]
         for r in pd.concat([main, inter]).itertuples():
             lines.append(f"| {r.term} | {100 * r.effect:+.1f} pts [{100 * r.ci_lo:+.1f}, {100 * r.ci_hi:+.1f}] |")
         lines += ["", f"![interactions]({figures['interactions'].name})"]
     if "replications" in figures:
-        lines += ["", "## How many replications are enough?", "",
-                  f"Width of the 95% interval of each headline outcome for `{base_config}` using its first n replications.",
-                  "", f"![interval width against replications]({figures['replications'].name})"]
+        lines += [
+            "",
+            "## How many replications are enough?",
+            "",
+            f"Width of the 95% interval of each headline outcome for `{base_config}` using its first n replications.",
+            "",
+            f"![interval width against replications]({figures['replications'].name})",
+        ]
     lines += ["", *extra]
-    lines += ["", "Tables: `results.parquet` / `results.csv` (one row per job × replication, every override a column), "
-              "`summary.csv`, `paired_differences.csv`" + (", `factorial_effects.csv`" if main is not None else "") + "."]
+    lines += [
+        "",
+        "Tables: `results.parquet` / `results.csv` (one row per job × replication, every override a column), "
+        "`summary.csv`, `paired_differences.csv`" + (", `factorial_effects.csv`" if main is not None else "") + ".",
+    ]
     (out / "comparison.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out / "failed_jobs.json").write_text(json.dumps(failed.to_dict("records"), indent=2) + "\n")

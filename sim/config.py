@@ -12,11 +12,10 @@ naming the key) and the ConfigStore entries that the YAML under ``conf/`` compos
 
 from __future__ import annotations
 
-import sys
-
 import dataclasses
 import functools
 import math
+import sys
 import typing
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
@@ -114,7 +113,12 @@ def register_configs() -> None:
     # it, "off" changes nothing; the factorial experiment sweeps them.
     for k in range(1, 8):
         members = [n for n, c in registry().items() if f"000 rec. {k}" in c.source]
-        cs.store(group=f"eln_rec{k}", name="on", node={"measures": {m: {"enabled": True} for m in members}}, package="_global_")
+        cs.store(
+            group=f"eln_rec{k}",
+            name="on",
+            node={"measures": {m: {"enabled": True} for m in members}},
+            package="_global_",
+        )
         cs.store(group=f"eln_rec{k}", name="off", node={}, package="_global_")
     # Experiments are the config group conf/experiment/ (each file starts with `# @package _global_`): `+experiment=NAME`.
 

@@ -1,6 +1,5 @@
 """Errors a user can fix: reported as one line and exit code 2, never as a traceback."""
 
-
 import sys
 
 
@@ -14,7 +13,9 @@ def fail(message: str) -> int:
     return 2
 
 
-def read_bounded(path, limit: int, what: str, error: type[UserError] = UserError, missing: str = "no such file") -> bytes:
+def read_bounded(
+    path, limit: int, what: str, error: type[UserError] = UserError, missing: str = "no such file"
+) -> bytes:
     """The bytes of ``path``, a regular file of at most ``limit`` bytes; ``error`` (one line naming it) otherwise.
 
     Untrusted input is read this way: a device (``/dev/zero``), a pipe or a folder is refused
@@ -39,4 +40,3 @@ def read_bounded(path, limit: int, what: str, error: type[UserError] = UserError
     if len(raw) > limit:
         raise error(f"{path}: too large (a {what} is at most {limit:,} bytes)")
     return raw
-

@@ -72,7 +72,9 @@ def prepare_ray_auth(environ=None) -> None:
     environ = os.environ if environ is None else environ
     if "RAY_AUTH_MODE" in environ:
         return
-    path = Path(environ.get("RAY_AUTH_TOKEN_PATH") or Path(environ.get("HOME", str(Path.home()))) / ".ray" / "auth_token")
+    path = Path(
+        environ.get("RAY_AUTH_TOKEN_PATH") or Path(environ.get("HOME", str(Path.home()))) / ".ray" / "auth_token"
+    )
     if environ.get("RAY_AUTH_TOKEN") or path.is_file():
         environ["RAY_AUTH_MODE"] = "token"
 
@@ -138,8 +140,9 @@ def remove_stale_temporaries(out: Path) -> None:
                     p.unlink(missing_ok=True)
 
 
-def remove_created(out: Path, at_start: set[str], sweep_job: bool = False,
-                   hydra_own: frozenset[str] | set[str] = frozenset({".hydra"})) -> None:
+def remove_created(
+    out: Path, at_start: set[str], sweep_job: bool = False, hydra_own: frozenset[str] | set[str] = frozenset({".hydra"})
+) -> None:
     """After a failure: remove what this job created in ``out``, nothing that was there before.
 
     A single run removes its folder too when Hydra made it for this run (a new time-stamped or
@@ -173,7 +176,8 @@ def remove_created(out: Path, at_start: set[str], sweep_job: bool = False,
 # ---------------------------------------------------------------------------------- progress
 class Progress:
     """Progress on stderr: a bar on a terminal; otherwise a line at each tenth (at least 2 s and at most
-    a minute apart) and a final line, so a log or a CI job shows a long run moving."""
+    a minute apart) and a final line, so a log or a CI job shows a long run moving.
+    """
 
     def __init__(self, total: int, desc: str = "replications", stream=None):
         self.stream = stream or sys.stderr
@@ -199,14 +203,21 @@ class Progress:
             self.last = now
             elapsed = now - self.start
             left = elapsed / self.done * (self.total - self.done)
-            print(f"{self.desc}: {self.done}/{self.total} ({self.done / self.total:.0%}), "
-                  f"{_duration(elapsed)} elapsed, about {_duration(left)} left", file=self.stream, flush=True)
+            print(
+                f"{self.desc}: {self.done}/{self.total} ({self.done / self.total:.0%}), "
+                f"{_duration(elapsed)} elapsed, about {_duration(left)} left",
+                file=self.stream,
+                flush=True,
+            )
 
     def close(self) -> None:  # noqa: D102
         if self.bar is not None:
             self.bar.close()
-        print(f"{self.desc}: {self.done}/{self.total} done in {_duration(time.monotonic() - self.start)}",
-              file=self.stream, flush=True)
+        print(
+            f"{self.desc}: {self.done}/{self.total} done in {_duration(time.monotonic() - self.start)}",
+            file=self.stream,
+            flush=True,
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -234,8 +245,10 @@ def estimate(n: int, workers: int, seconds_one: float, bytes_one: int, out: Path
             f"{n} replications need about {_size(disk)} of output and {out} has {_size(free)} free: "
             "run fewer replications, or write fewer files (output.timeseries=false, output.events=false)"
         )
-    return (f"{n} replications on {workers} worker{'s' if workers != 1 else ''}: about {_duration(seconds)} "
-            f"and {_size(disk)} of output (estimated from the first replication)")
+    return (
+        f"{n} replications on {workers} worker{'s' if workers != 1 else ''}: about {_duration(seconds)} "
+        f"and {_size(disk)} of output (estimated from the first replication)"
+    )
 
 
 # ---------------------------------------------------------------------------------- the steps
@@ -267,8 +280,11 @@ def execute(cfg, out: Path, overrides: list[str]):
     n, seed = int(cfg.replications), int(cfg.seed)
     workers = effective_workers(int(cfg.workers) or default_workers(n))
     if int(cfg.workers) > 1 and workers == 1:
-        print(f"escalation: workers={cfg.workers} ignored: the launcher already runs jobs in parallel, "
-              "so each job runs its replications in one process", file=sys.stderr)
+        print(
+            f"escalation: workers={cfg.workers} ignored: the launcher already runs jobs in parallel, "
+            "so each job runs its replications in one process",
+            file=sys.stderr,
+        )
     enabled = [k for k, v in measures.items() if v.get("enabled")]
     record_events = bool(cfg.output.events)
     counts = np.zeros((int(round(scenario.horizon_h)) + 1, 8), dtype=np.int64)  # replications per hour and rung
@@ -277,21 +293,34 @@ def execute(cfg, out: Path, overrides: list[str]):
         rung = rep.rung_by_hour()
         counts[np.arange(len(rung)), rung] += 1
 
-    with RunWriter(out, seed, timeseries=bool(cfg.output.timeseries), events=record_events,
-                   hourly_csv=bool(cfg.output.hourly_csv)) as writer:
+    with RunWriter(
+        out, seed, timeseries=bool(cfg.output.timeseries), events=record_events, hourly_csv=bool(cfg.output.hourly_csv)
+    ) as writer:
         started = time.perf_counter()
         first = run_replication(scenario, params, measures, seed, 0, record_events, True)
         first_seconds = time.perf_counter() - started  # sizes the chunks the workers get
         bytes_one = writer.add(first)
         if n > 1:
-            print(f"escalation: {estimate(n, workers, time.perf_counter() - started, bytes_one, out)}", file=sys.stderr, flush=True)
+            print(
+                f"escalation: {estimate(n, workers, time.perf_counter() - started, bytes_one, out)}",
+                file=sys.stderr,
+                flush=True,
+            )
         tally(first)
         progress = Progress(n)
         progress.update(1)
         try:
-            for rep in iter_replications(scenario, params, measures, seed, range(1, n), workers,
-                                         record_events=record_events, record_timeseries=True,
-                                         seconds_per_replication=first_seconds):
+            for rep in iter_replications(
+                scenario,
+                params,
+                measures,
+                seed,
+                range(1, n),
+                workers,
+                record_events=record_events,
+                record_timeseries=True,
+                seconds_per_replication=first_seconds,
+            ):
                 writer.add(rep)
                 tally(rep)
                 progress.update(1)
@@ -305,8 +334,10 @@ def execute(cfg, out: Path, overrides: list[str]):
         summary["design_point"] = design_point
     if cfg.get("objective") is not None:
         costs = cfg.objective.costs
-        summary["objective"] = {"cost": float(sum(costs.get(m, 0.0) for m in enabled)),
-                                "p_peak_rung_ge_4": summary["outcomes"]["p_peak_rung_ge_4"]["estimate"]}
+        summary["objective"] = {
+            "cost": float(sum(costs.get(m, 0.0) for m in enabled)),
+            "p_peak_rung_ge_4": summary["outcomes"]["p_peak_rung_ge_4"]["estimate"],
+        }
     if cfg.output.plot:
         from sim.report import figures
 
@@ -345,4 +376,3 @@ def _apply_design_point(cfg) -> dict[str, Any] | None:
         OmegaConf.update(cfg, key, value)
     check_ranges(cfg)
     return point
-

@@ -65,7 +65,9 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def write_ensemble(ensemble: Ensemble, out: Path, timeseries: bool = True, events: bool = True, hourly_csv: bool = False) -> None:
+def write_ensemble(
+    ensemble: Ensemble, out: Path, timeseries: bool = True, events: bool = True, hourly_csv: bool = False
+) -> None:
     """An ensemble's files in ``out``, written by :class:`RunWriter` as a job writes them."""
     with RunWriter(out, ensemble.seed, timeseries=timeseries, events=events, hourly_csv=hourly_csv) as writer:
         for rep in ensemble.replications:
@@ -90,7 +92,11 @@ def hourly_from_changes(changes: pd.DataFrame, relax: Relaxation) -> pd.DataFram
     for rep, part in changes.groupby("replication", sort=True):
         series = hourly(part[list(CHANGE_COLUMNS)].to_numpy(dtype=float), relax)
         frames.append(pd.DataFrame({"replication": rep, "hour": range(len(series["rung"])), **series}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["replication", "hour", *TIMESERIES_COLUMNS])
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["replication", "hour", *TIMESERIES_COLUMNS])
+    )
 
 
 def _cell(value: Any) -> str:
@@ -170,7 +176,9 @@ class RunWriter:
             series = hourly(rep.changes, rep.relaxation)
             cols = [series[k] for k in TIMESERIES_COLUMNS]
             lines = [
-                f"{rep.index},{hour}," + ",".join(_cell(float(c[hour]) if k else int(c[hour])) for k, c in enumerate(cols)) + "\n"
+                f"{rep.index},{hour},"
+                + ",".join(_cell(float(c[hour]) if k else int(c[hour])) for k, c in enumerate(cols))
+                + "\n"
                 for hour in range(len(cols[0]))
             ]
             self._files["timeseries.csv"][1].writelines(lines)

@@ -40,8 +40,11 @@ class Game:
             raise UserError(f"side={settings.side}: must be one of nato, russia, both")
         self.settings = settings
         self.model = EscalationModel(
-            settings.scenario, settings.params, build(settings.measures),
-            seed=replication_seed(settings.seed, 0), players=SIDES[settings.side],
+            settings.scenario,
+            settings.params,
+            build(settings.measures),
+            seed=replication_seed(settings.seed, 0),
+            players=SIDES[settings.side],
         )
         self.commands: list[dict[str, Any]] = []
 
@@ -83,7 +86,10 @@ class Game:
         """Clock, rung and each side's tension and trust."""
         m = self.model
         return {
-            "time_h": self.time_h, "clock": self.clock, "rung": m.rung, "rung_label": Rung(m.rung).label,
+            "time_h": self.time_h,
+            "clock": self.clock,
+            "rung": m.rung,
+            "rung_label": Rung(m.rung).label,
             "peak_rung": m.peak_rung,
             **{f"tension_{s.value}": round(m.sides[s].tension, 3) for s in Side},
             **{f"trust_{s.value}": round(m.sides[s].trust, 3) for s in Side},
@@ -127,19 +133,37 @@ class Game:
         self.commands.append({"op": "decide", "choice": choice.name.lower()})
         return self.model.player_decide(choice).value
 
-    def inject(self, *, type: str, initiator: str, zone: str, severity: float, deliberate: bool, text: str = "") -> None:
+    def inject(
+        self, *, type: str, initiator: str, zone: str, severity: float, deliberate: bool, text: str = ""
+    ) -> None:
         """A facilitator's inject, happening now."""
         if not 0.0 <= severity <= 1.0:
             raise UserError(f"inject severity {severity}: must be between 0 and 1")
-        spec = InjectSpec(id=f"facilitator_{len(self.commands)}", at_h=self.time_h, type=type, initiator=initiator,
-                          zone=zone, severity=float(severity), deliberate=bool(deliberate),
-                          text=text or f"Facilitator inject: {type.replace('_', ' ')}")
+        spec = InjectSpec(
+            id=f"facilitator_{len(self.commands)}",
+            at_h=self.time_h,
+            type=type,
+            initiator=initiator,
+            zone=zone,
+            severity=float(severity),
+            deliberate=bool(deliberate),
+            text=text or f"Facilitator inject: {type.replace('_', ' ')}",
+        )
         try:
             self.model.inject_now(spec)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        self.commands.append({"op": "inject", "type": type, "initiator": initiator, "zone": zone,
-                              "severity": float(severity), "deliberate": bool(deliberate), "text": spec.text})
+        self.commands.append(
+            {
+                "op": "inject",
+                "type": type,
+                "initiator": initiator,
+                "zone": zone,
+                "severity": float(severity),
+                "deliberate": bool(deliberate),
+                "text": spec.text,
+            }
+        )
 
     def apply(self, command: dict[str, Any]) -> None:
         """Replay one saved command."""
@@ -152,9 +176,14 @@ class Game:
         elif op == "decide":
             self.decide(str(command["choice"]))
         elif op == "inject":
-            self.inject(type=str(command["type"]), initiator=str(command["initiator"]), zone=str(command["zone"]),
-                        severity=float(command["severity"]), deliberate=bool(command["deliberate"]),
-                        text=str(command.get("text", "")))
+            self.inject(
+                type=str(command["type"]),
+                initiator=str(command["initiator"]),
+                zone=str(command["zone"]),
+                severity=float(command["severity"]),
+                deliberate=bool(command["deliberate"]),
+                text=str(command.get("text", "")),
+            )
         else:
             raise UserError(f"unknown command {op!r}")
 
@@ -189,20 +218,34 @@ class Game:
         atomic_write(Path(path), lambda f: f.write(text))
 
     # ------------------------------------------------------------------ debrief
-    def debrief(self, replications: int = 200, workers: int = 1,
-                progress: Callable[[int], None] | None = None, ensemble=None) -> Debrief:
+    def debrief(
+        self, replications: int = 200, workers: int = 1, progress: Callable[[int], None] | None = None, ensemble=None
+    ) -> Debrief:
         """The player's path against the model's outcomes from the same starting point (``ensemble``: runs already made)."""
         s = self.settings
         if ensemble is None:
-            ensemble = run_replications(s.scenario, s.params, s.measures, n=replications, seed=s.seed, workers=workers,
-                                        record_events=False, progress=progress)
+            ensemble = run_replications(
+                s.scenario,
+                s.params,
+                s.measures,
+                n=replications,
+                seed=s.seed,
+                workers=workers,
+                record_events=False,
+                progress=progress,
+            )
         peaks = np.array([r.outcome["peak_rung"] for r in ensemble.replications])
         series = np.array([r.rung_by_hour() for r in ensemble.replications])
         player = self.model.outcome()
-        return Debrief(player_peak=int(player["peak_rung"]), player_crisis_days=float(player["crisis_days"]),
-                       player_series=self.rung_series(), model_peaks=peaks, model_series=series,
-                       model_crisis_days=np.array([r.outcome["crisis_days"] for r in ensemble.replications]),
-                       decisions=[c for c in self.commands if c["op"] in ("decide", "channel")])
+        return Debrief(
+            player_peak=int(player["peak_rung"]),
+            player_crisis_days=float(player["crisis_days"]),
+            player_series=self.rung_series(),
+            model_peaks=peaks,
+            model_series=series,
+            model_crisis_days=np.array([r.outcome["crisis_days"] for r in ensemble.replications]),
+            decisions=[c for c in self.commands if c["op"] in ("decide", "channel")],
+        )
 
 
 @dataclass
@@ -235,13 +278,19 @@ class Debrief:
         k = int(np.sum(self.model_peaks >= Rung.LIMITED_FORCE))
         p4, lo, hi = wilson(k, self.n)
         return {
-            "player_peak": self.player_peak, "player_peak_label": Rung(self.player_peak).label,
-            "player_crisis_days": round(self.player_crisis_days, 2), "replications": self.n,
-            "model_peak_distribution": {int(r): int(np.sum(self.model_peaks == r)) for r in range(int(Rung.NUCLEAR_THRESHOLD) + 1)},
-            "model_p_rung_4": p4, "model_p_rung_4_interval": [lo, hi],
+            "player_peak": self.player_peak,
+            "player_peak_label": Rung(self.player_peak).label,
+            "player_crisis_days": round(self.player_crisis_days, 2),
+            "replications": self.n,
+            "model_peak_distribution": {
+                int(r): int(np.sum(self.model_peaks == r)) for r in range(int(Rung.NUCLEAR_THRESHOLD) + 1)
+            },
+            "model_p_rung_4": p4,
+            "model_p_rung_4_interval": [lo, hi],
             "model_share_at_least_player_peak": self.share_at_least(self.player_peak),
             "model_mean_crisis_days": float(np.mean(self.model_crisis_days)),
-            "player_percentile": self.percentile(), "decisions": len([d for d in self.decisions if d["op"] == "decide"]),
+            "player_percentile": self.percentile(),
+            "decisions": len([d for d in self.decisions if d["op"] == "decide"]),
         }
 
     def text(self) -> str:

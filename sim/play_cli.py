@@ -27,6 +27,8 @@ Any time:       [Enter] / n       run on to the next decision (or the end)
                 st                status                 h        this help
                 q                 quit (no debrief)
 """
+
+
 def parse_args(args: list[str]) -> tuple[dict[str, str], list[str]]:
     """Split play's own keys from Hydra overrides."""
     own, overrides = {}, []
@@ -132,7 +134,9 @@ class Terminal:
                 raise UserError("no decision is waiting: nothing to call about")
             channels = g.point.channels()
             if len(words) != 2 or not words[1].isdigit() or not 1 <= int(words[1]) <= len(channels):
-                raise UserError(f"c NUMBER: a channel from 1 to {len(channels)}" if channels else "no channel left to try")
+                raise UserError(
+                    f"c NUMBER: a channel from 1 to {len(channels)}" if channels else "no channel left to try"
+                )
             label = channels[int(words[1]) - 1].label
             up = g.call_channel(label)
             self.say(f"  {label}: " + ("the call gets through; you will hear back shortly." if up else "no answer."))
@@ -153,8 +157,13 @@ class Terminal:
                 severity = float(words[4])
             except ValueError:
                 raise UserError(f"severity {words[4]!r} is not a number") from None
-            g.inject(type=words[1], initiator=words[2], zone=words[3], severity=severity,
-                     deliberate=len(words) == 6 and words[5].lower() in ("deliberate", "yes", "true", "1"))
+            g.inject(
+                type=words[1],
+                initiator=words[2],
+                zone=words[3],
+                severity=severity,
+                deliberate=len(words) == 6 and words[5].lower() in ("deliberate", "yes", "true", "1"),
+            )
         elif head in ("s", "e"):
             if len(words) != 2:
                 raise UserError(f"{head} FILE")
@@ -176,35 +185,46 @@ class Terminal:
         return True
 
     def show_events(self) -> None:  # noqa: D102
-        for e in self.game.events[self.shown:]:
+        for e in self.game.events[self.shown :]:
             if e["kind"] != "decision point":
                 self.say(f"  {e['clock']}  {e['text']}")
         self.shown = len(self.game.events)
 
     def show_status(self) -> None:  # noqa: D102
         st = self.game.status()
-        self.say(f"  {st['clock']}: rung {st['rung']} ({st['rung_label']}), peak {st['peak_rung']}; "
-                 f"tension NATO {st['tension_nato']:.2f} / Russia {st['tension_russia']:.2f}; "
-                 f"trust NATO {st['trust_nato']:.2f} / Russia {st['trust_russia']:.2f}")
+        self.say(
+            f"  {st['clock']}: rung {st['rung']} ({st['rung_label']}), peak {st['peak_rung']}; "
+            f"tension NATO {st['tension_nato']:.2f} / Russia {st['tension_russia']:.2f}; "
+            f"trust NATO {st['trust_nato']:.2f} / Russia {st['trust_russia']:.2f}"
+        )
 
     def show_point(self) -> None:  # noqa: D102
         b: dict[str, Any] = self.game.briefing()  # type: ignore[assignment]
         w, k = b["what"], b["known"]
         side = "NATO" if b["side"] == "nato" else "Russia"
         self.say(f"\n=== Decision {b['number']} for {side} ({b['decider']}) ===")
-        self.say(f"What happened: {w['type'].replace('_', ' ')} by {w['by']} against {w['against']} in {w['zone']}; "
-                 f"reported as rung {w['reported_rung']} ({w['reported_rung_label']}).")
-        self.say(f"What is known: severity assessed {k['perceived_severity']:.2f} (+/- {k['severity_uncertainty']:.2f}); "
-                 f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}"
-                 + (f"; the other side's account came over {', '.join(k['clarified_by'])} (true, a denial, a warning or a threat: see the log)."
-                    if k["clarified_by"] else "; no word from the other side yet."))
+        self.say(
+            f"What happened: {w['type'].replace('_', ' ')} by {w['by']} against {w['against']} in {w['zone']}; "
+            f"reported as rung {w['reported_rung']} ({w['reported_rung_label']})."
+        )
+        self.say(
+            f"What is known: severity assessed {k['perceived_severity']:.2f} (+/- {k['severity_uncertainty']:.2f}); "
+            f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}"
+            + (
+                f"; the other side's account came over {', '.join(k['clarified_by'])} (true, a denial, a warning or a threat: see the log)."
+                if k["clarified_by"]
+                else "; no word from the other side yet."
+            )
+        )
         for label, up in b["tried"].items():
             self.say(f"  tried {label}: {'answered' if up else 'no answer'}")
         self.show_status()
         if b["channels"]:
             self.say("Channels (c N):")
             for i, c in enumerate(b["channels"], 1):
-                self.say(f"  c {i}. {c['label']}: answer in {c['latency_h']:.1f} h, up {c['availability']:.0%} of the time")
+                self.say(
+                    f"  c {i}. {c['label']}: answer in {c['latency_h']:.1f} h, up {c['availability']:.0%} of the time"
+                )
         self.say("Responses:")
         for i, o in enumerate(b["options"], 1):
             self.say(f"  {i}. {o['response']} (rung {o['rung']}): {o['help']}")

@@ -29,7 +29,6 @@ from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, r
 from sim.stats import mean_ci, wilson
 
 
-
 @dataclass
 class Replication:
     """What one replication produced: its outcome, the change points of its state, its event log."""
@@ -63,12 +62,22 @@ def run_replication(
     record_timeseries: bool = True,
 ) -> Replication:
     """Build and run replication ``index`` (measures are built fresh: they hold per-run state)."""
-    model = EscalationModel(scenario, params, build(measures), seed=replication_seed(seed, index),
-                            record_events=record_events, record_changes=record_timeseries)
+    model = EscalationModel(
+        scenario,
+        params,
+        build(measures),
+        seed=replication_seed(seed, index),
+        record_events=record_events,
+        record_changes=record_timeseries,
+    )
     model.run()
     changes = np.array(model.changes, dtype=float) if record_timeseries else None
-    relax = Relaxation(scenario.horizon_h, params.tension_relax_h,
-                       scenario.baseline_tension["nato"], scenario.baseline_tension["russia"])
+    relax = Relaxation(
+        scenario.horizon_h,
+        params.tension_relax_h,
+        scenario.baseline_tension["nato"],
+        scenario.baseline_tension["russia"],
+    )
     return Replication(index, model.outcome(), changes, model.events, relax)
 
 
@@ -148,7 +157,9 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str]) -
         out = {"estimate": m, "ci95": [lo, hi], "method": "Student t"}
         if k != n:
             out["n"] = k
-            out["note"] = f"mean over the {k} replications where it is defined (peak above vigilance and back within the horizon)"
+            out["note"] = (
+                f"mean over the {k} replications where it is defined (peak above vigilance and back within the horizon)"
+            )
         return out
 
     peak_counts = df["peak_rung"].value_counts().to_dict()
@@ -171,8 +182,16 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str]) -
     }
 
 
-SUMMARY_COLUMNS = ("peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days", "days_back_to_vigilance",
-                   "incidents_near_routine", "incidents_serious", "incidents_high_risk")
+SUMMARY_COLUMNS = (
+    "peak_rung",
+    "reached_rung_4",
+    "reached_rung_5",
+    "crisis_days",
+    "days_back_to_vigilance",
+    "incidents_near_routine",
+    "incidents_serious",
+    "incidents_high_risk",
+)
 
 
 def _worker_init() -> None:

@@ -40,7 +40,14 @@ OPS = {
     "advance": {"until": "number"},
     "channel": {"label": "text"},
     "decide": {"choice": "name"},
-    "inject": {"type": "name", "initiator": "name", "zone": "name", "severity": "number", "deliberate": "bool", "text": "text?"},
+    "inject": {
+        "type": "name",
+        "initiator": "name",
+        "zone": "name",
+        "severity": "number",
+        "deliberate": "bool",
+        "text": "text?",
+    },
 }
 _hydra_lock = threading.Lock()
 SIDES = {"nato": (Side.NATO,), "russia": (Side.RUSSIA,), "both": (Side.NATO, Side.RUSSIA)}
@@ -61,10 +68,10 @@ class GameSettings:
     scenario_data: dict[str, Any] | None = None  # the scenario as data, when it came from the user's own file
 
 
-
 # ---------------------------------------------------------------------------------- settings
-def compose_settings(overrides: list[str], side: str, seed: int | None = None, scenario_data: dict | None = None,
-                     where: str = "settings"):
+def compose_settings(
+    overrides: list[str], side: str, seed: int | None = None, scenario_data: dict | None = None, where: str = "settings"
+):
     """Game settings from Hydra overrides (``scenario=...``, ``measures=...``, ``seed=...``).
 
     ``scenario_data``: a scenario embedded in a save file, used instead of ``scenario=``.
@@ -110,9 +117,17 @@ def compose_settings(overrides: list[str], side: str, seed: int | None = None, s
             name = scenario.name
         else:
             name = cfg.scenario.name
-    return GameSettings(scenario_name=name, scenario=scenario, params=model_params(cfg), measures=measure_settings(cfg),
-                        seed=int(cfg.seed), side=side, overrides=list(overrides),
-                        era=str(cfg.era.name) if cfg.get("era") is not None else None, scenario_data=scenario_data)
+    return GameSettings(
+        scenario_name=name,
+        scenario=scenario,
+        params=model_params(cfg),
+        measures=measure_settings(cfg),
+        seed=int(cfg.seed),
+        side=side,
+        overrides=list(overrides),
+        era=str(cfg.era.name) if cfg.get("era") is not None else None,
+        scenario_data=scenario_data,
+    )
 
 
 def default_model_params() -> dict[str, Any]:
@@ -137,15 +152,25 @@ def save_content(settings, commands: list[dict[str, Any]], time_h: float) -> dic
 
     defaults = default_model_params()
     model = {k: v for k, v in dataclasses.asdict(settings.params).items() if v != defaults.get(k)}
-    measures = {name: {k: v for k, v in conf.items() if k != "enabled"} for name, conf in settings.measures.items()
-                if conf.get("enabled")}
+    measures = {
+        name: {k: v for k, v in conf.items() if k != "enabled"}
+        for name, conf in settings.measures.items()
+        if conf.get("enabled")
+    }
     content: dict[str, Any] = {"format": SAVE_FORMAT}
     if settings.scenario_data is not None:
         content["scenario_data"] = settings.scenario_data
     else:
         content["scenario"] = settings.scenario_name
-    content.update(era=settings.era, measures=measures, model=model, seed=settings.seed, side=settings.side,
-                   time_h=time_h, commands=list(commands))
+    content.update(
+        era=settings.era,
+        measures=measures,
+        model=model,
+        seed=settings.seed,
+        side=settings.side,
+        time_h=time_h,
+        commands=list(commands),
+    )
     return content
 
 
@@ -165,7 +190,9 @@ def settings_from_save(save: dict[str, Any], where: str):
         else:
             overrides.append(f"model.{key}={_literal(value)}")
     try:
-        return compose_settings(overrides, save["side"], seed=save["seed"], scenario_data=save.get("scenario_data"), where=where)
+        return compose_settings(
+            overrides, save["side"], seed=save["seed"], scenario_data=save.get("scenario_data"), where=where
+        )
     except UserError as exc:
         if str(exc).startswith(f"{where}:"):
             raise
@@ -230,8 +257,14 @@ def _kind(value: Any) -> str:
     """What a value is, without echoing text from the file."""
     if isinstance(value, bool):
         return "a boolean"
-    return {int: "a number", float: "a number", str: "a string", list: "a list", dict: "a mapping",
-            type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+        type(None): "nothing",
+    }.get(type(value), type(value).__name__)
 
 
 def _shown(value: Any) -> str:
@@ -241,6 +274,7 @@ def _shown(value: Any) -> str:
 
 def check_save(data: Any, where: str) -> dict[str, Any]:
     """Validate a save file's content; return it in the current format. Errors name the field, never echo its text."""
+
     def fail(field: str, problem: str) -> None:
         raise UserError(f"{where}: {field}: {problem}")
 
@@ -254,7 +288,10 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
     allowed = {"format", "scenario", "scenario_data", "era", "measures", "model", "seed", "side", "time_h", "commands"}
     for key in data:
         if key not in allowed:
-            fail(_shown(key) if isinstance(key, str) else "(key)", f"unknown field (allowed: {', '.join(sorted(allowed))})")
+            fail(
+                _shown(key) if isinstance(key, str) else "(key)",
+                f"unknown field (allowed: {', '.join(sorted(allowed))})",
+            )
     if ("scenario" in data) == ("scenario_data" in data):
         fail("scenario", "give exactly one of scenario (a library name) and scenario_data")
     if "scenario" in data:
@@ -273,8 +310,11 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
     model = _check_model(data.get("model", {}), fail)
     seed = data.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        fail("seed", f"must be a whole number from 0 to 2^63-1, got {_kind(seed)}"
-             + (f" ({seed})" if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 10**20 else ""))
+        fail(
+            "seed",
+            f"must be a whole number from 0 to 2^63-1, got {_kind(seed)}"
+            + (f" ({seed})" if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 10**20 else ""),
+        )
     side = data.get("side")
     if side not in SIDES:
         fail("side", f"must be one of nato, russia, both, got {_shown(side)}")
@@ -287,8 +327,16 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
     if len(commands) > MAX_COMMANDS:
         fail("commands", f"at most {MAX_COMMANDS:,} moves, got {len(commands):,}")
     checked = [_check_command(c, f"commands[{i}]", fail) for i, c in enumerate(commands)]
-    out = {"format": SAVE_FORMAT, "era": era, "measures": measures, "model": model, "seed": seed, "side": side,
-           "time_h": float(time_h), "commands": checked}
+    out = {
+        "format": SAVE_FORMAT,
+        "era": era,
+        "measures": measures,
+        "model": model,
+        "seed": seed,
+        "side": side,
+        "time_h": float(time_h),
+        "commands": checked,
+    }
     if "scenario" in data:
         out["scenario"] = data["scenario"]
     else:
@@ -384,7 +432,9 @@ def _check_command(c: Any, field: str, fail) -> dict[str, Any]:
                 continue
             fail(f"{field}.{key}", "missing")
         v = c[key]
-        if kind == "number" and (isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or abs(v) > 1e7):
+        if kind == "number" and (
+            isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or abs(v) > 1e7
+        ):
             fail(f"{field}.{key}", f"expected a finite number, got {_kind(v)}")
         if kind == "bool" and not isinstance(v, bool):
             fail(f"{field}.{key}", f"expected true or false, got {_kind(v)}")
@@ -421,8 +471,10 @@ def _convert_v1(data: dict[str, Any], where: str) -> dict[str, Any]:
     for i, o in enumerate(overrides):
         m = V1_OVERRIDE.match(o) if isinstance(o, str) else None
         if m is None:
-            raise UserError(f"{where}: overrides[{i}]: not allowed in a save file (only scenario, era, measures, "
-                            "measure and model parameters by value; no files, no interpolations)")
+            raise UserError(
+                f"{where}: overrides[{i}]: not allowed in a save file (only scenario, era, measures, "
+                "measure and model parameters by value; no files, no interpolations)"
+            )
         if m["top"] == "scenario":
             out["scenario"] = m["name"]
         elif m["top"] == "era":

@@ -17,7 +17,6 @@ import yaml
 
 from sim.core.alliance import NATO_MEMBERS
 from sim.core.spec import (
-    forces_node,
     INCIDENT_TYPES,
     ActorSpec,
     BackgroundSpec,
@@ -29,6 +28,7 @@ from sim.core.spec import (
     Side,
     Traits,
     ZoneSpec,
+    forces_node,
 )
 from sim.errors import UserError, read_bounded
 from sim.paths import SCENARIO_DIR
@@ -63,23 +63,36 @@ class ScenarioError(UserError):
 MAX_BYTES = 1_000_000  # a scenario file is at most 1 MB (the library's largest is ~10 kB)
 MAX_DEPTH = 32  # nesting levels (the format needs 5)
 MAX_VALUES = 100_000  # values after expanding aliases ("billion laughs" stop here)
-LIMITS = {"theatre.zones": 200, "forces": 300, "commands": 2, "leadership": 2, "channels": 200, "exercises": 100,
-          "background": 100, "injects": 1000, "sources": 100, "incident_types": 50}
+LIMITS = {
+    "theatre.zones": 200,
+    "forces": 300,
+    "commands": 2,
+    "leadership": 2,
+    "channels": 200,
+    "exercises": 100,
+    "background": 100,
+    "injects": 1000,
+    "sources": 100,
+    "incident_types": 50,
+}
 MAX_TEXT = 5000  # characters in one text field
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe YAML with the YAML 1.2 core scalars: no sexagesimal ``1:30`` (= 90), no ``yes``/``on`` booleans,
-    no octal ``010``, no timestamps; libyaml's C parser where installed."""
+    no octal ``010``, no timestamps; libyaml's C parser where installed.
+    """
 
 
 _Loader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
-    ("tag:yaml.org,2002:float",
-     r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$",
-     "-+0123456789."),
+    (
+        "tag:yaml.org,2002:float",
+        r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$",
+        "-+0123456789.",
+    ),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
 ):
     _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
@@ -157,7 +170,9 @@ def _refuse_code(value: Any, path: str, source: str) -> None:
         elif isinstance(item, list):
             stack.extend((sub, f"{where}[{i}]", depth + 1) for i, sub in enumerate(item))
         elif isinstance(item, str) and "${" in item:
-            raise ScenarioError(f"{source}: {where}: interpolations ('${{...}}') are not allowed (scenario files are plain data)")
+            raise ScenarioError(
+                f"{source}: {where}: interpolations ('${{...}}') are not allowed (scenario files are plain data)"
+            )
 
 
 def _safe_yaml(text: str, source: str) -> Any:
@@ -188,12 +203,16 @@ def _check_events(text: str, source: str) -> None:
     for event in yaml.parse(text, Loader=_Loader):
         tag = getattr(event, "tag", None)
         if tag is not None:
-            raise ScenarioError(f"{source}: {at(event)}: YAML tag {tag!r} is not allowed (scenario files are plain data)")
+            raise ScenarioError(
+                f"{source}: {at(event)}: YAML tag {tag!r} is not allowed (scenario files are plain data)"
+            )
         if isinstance(event, yaml.ScalarEvent):
             try:
                 event.value.encode("utf-8")
             except UnicodeEncodeError:
-                raise ScenarioError(f"{source}: {at(event)}: text with an invalid character (a lone surrogate)") from None
+                raise ScenarioError(
+                    f"{source}: {at(event)}: text with an invalid character (a lone surrogate)"
+                ) from None
             parent = stack[-1] if stack else None
             if parent is not None and parent["kind"] == "map" and parent["expect_key"]:
                 if event.value in parent["keys"]:
@@ -269,7 +288,9 @@ class _Reader:
             self.fail(path, "contains an invalid character (a lone surrogate)")
         return value.strip()
 
-    def number(self, value: Any, path: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False) -> float:
+    def number(
+        self, value: Any, path: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False
+    ) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, f"expected a number, got {_kind(value)}")
         x = float(value)
@@ -299,7 +320,11 @@ class _Reader:
         return name
 
     def ref(self, value: Any, path: str, known: dict | set, what: str) -> str:
-        name = self.text(value, path) if isinstance(value, str) else self.fail(path, f"expected a {what} id, got {_kind(value)}")
+        name = (
+            self.text(value, path)
+            if isinstance(value, str)
+            else self.fail(path, f"expected a {what} id, got {_kind(value)}")
+        )
         if name not in known:
             self.fail(path, f"unknown {what} {name!r} (known: {', '.join(sorted(known))})")
         return name
@@ -320,11 +345,38 @@ class _Reader:
     # -- sections --------------------------------------------------------------------------
     def scenario(self, data: Any, default_name: str) -> ScenarioSpec:
         top = self.mapping(
-            data, "",
-            allowed={"format", "name", "title", "description", "era", "horizon_days", "baseline", "theatre", "forces",
-                     "commands", "leadership", "channels", "exercises", "background", "injects", "sources",
-                     "incident_types", "agreements"},
-            required=("description", "horizon_days", "baseline", "theatre", "forces", "commands", "leadership", "sources"),
+            data,
+            "",
+            allowed={
+                "format",
+                "name",
+                "title",
+                "description",
+                "era",
+                "horizon_days",
+                "baseline",
+                "theatre",
+                "forces",
+                "commands",
+                "leadership",
+                "channels",
+                "exercises",
+                "background",
+                "injects",
+                "sources",
+                "incident_types",
+                "agreements",
+            },
+            required=(
+                "description",
+                "horizon_days",
+                "baseline",
+                "theatre",
+                "forces",
+                "commands",
+                "leadership",
+                "sources",
+            ),
         )
         name = self.text(top.get("name", default_name), "name")
         version = top.get("format", 1)
@@ -340,13 +392,18 @@ class _Reader:
         zones, links = self.theatre(top["theatre"])
         zone_ids = {z.id: z for z in zones}
         ids: set[str] = set()
-        forces = tuple(self.force(f, f"forces[{i}]", zone_ids, ids) for i, f in enumerate(self.seq(top["forces"], "forces")))
+        forces = tuple(
+            self.force(f, f"forces[{i}]", zone_ids, ids) for i, f in enumerate(self.seq(top["forces"], "forces"))
+        )
         if not forces:
             self.fail("forces", "at least one force is needed")
-        actors = self.actors(top["commands"], "commands", "command", ids) + self.actors(top["leadership"], "leadership", "leadership", ids)
+        actors = self.actors(top["commands"], "commands", "command", ids) + self.actors(
+            top["leadership"], "leadership", "leadership", ids
+        )
         side_of = {a.id: a.side for a in actors} | {forces_node(s): s for s in Side}
         channels = tuple(
-            self.channel(c, f"channels[{i}]", side_of) for i, c in enumerate(self.seq(top.get("channels", []), "channels"))
+            self.channel(c, f"channels[{i}]", side_of)
+            for i, c in enumerate(self.seq(top.get("channels", []), "channels"))
         )
         force_ids = {f.id: f for f in forces}
         exercise_ids: set[str] = set()
@@ -381,19 +438,32 @@ class _Reader:
             )
         else:
             agreements = tuple(
-                self.choice(a, f"agreements[{i}]", AGREEMENTS) for i, a in enumerate(self.seq(top.get("agreements", []), "agreements"))
+                self.choice(a, f"agreements[{i}]", AGREEMENTS)
+                for i, a in enumerate(self.seq(top.get("agreements", []), "agreements"))
             )
         if not sources:
             self.fail("sources", "name at least one source for the numbers used")
         return ScenarioSpec(
-            name=name, title=self.text(top.get("title", name), "title"),
-            description=self.text(top["description"], "description"), horizon_h=horizon_h,
-            zones=zones, links=links, forces=forces, actors=actors, channels=channels,
-            injects=tuple(sorted(injects, key=lambda j: (j.at_h, j.id))), exercises=exercises, background=background,
+            name=name,
+            title=self.text(top.get("title", name), "title"),
+            description=self.text(top["description"], "description"),
+            horizon_h=horizon_h,
+            zones=zones,
+            links=links,
+            forces=forces,
+            actors=actors,
+            channels=channels,
+            injects=tuple(sorted(injects, key=lambda j: (j.at_h, j.id))),
+            exercises=exercises,
+            background=background,
             incident_types=incident_types,
-            baseline_tension=tension, baseline_trust=trust,
-            era=self.text(top["era"], "era") if "era" in top else "", sources=sources,
-            agreements=agreements, format_version=FORMAT, notices=notices,
+            baseline_tension=tension,
+            baseline_trust=trust,
+            era=self.text(top["era"], "era") if "era" in top else "",
+            sources=sources,
+            agreements=agreements,
+            format_version=FORMAT,
+            notices=notices,
         )
 
     def side_values(self, value: Any, path: str) -> dict[str, float]:
@@ -406,21 +476,31 @@ class _Reader:
         zones = []
         for i, z in enumerate(self.seq(data["zones"], "theatre.zones")):
             path = f"theatre.zones[{i}]"
-            z = self.mapping(z, path, {"id", "name", "lat", "lon", "owner", "domain", "radius_km", "member"},
-                             ("id", "name", "lat", "lon", "owner", "domain"))
-            zones.append(ZoneSpec(
-                id=self.ident(z["id"], f"{path}.id", seen), name=self.text(z["name"], f"{path}.name"),
-                lat=self.number(z["lat"], f"{path}.lat", -90, 90), lon=self.number(z["lon"], f"{path}.lon", -180, 180),
-                owner=self.choice(z["owner"], f"{path}.owner", OWNERS),
-                domain=self.choice(z["domain"], f"{path}.domain", ZONE_DOMAINS),
-                radius_km=self.number(z.get("radius_km", 0), f"{path}.radius_km", *BOUNDS["radius_km"]),
-                member=self.zone_member(z, path),
-            ))
+            z = self.mapping(
+                z,
+                path,
+                {"id", "name", "lat", "lon", "owner", "domain", "radius_km", "member"},
+                ("id", "name", "lat", "lon", "owner", "domain"),
+            )
+            zones.append(
+                ZoneSpec(
+                    id=self.ident(z["id"], f"{path}.id", seen),
+                    name=self.text(z["name"], f"{path}.name"),
+                    lat=self.number(z["lat"], f"{path}.lat", -90, 90),
+                    lon=self.number(z["lon"], f"{path}.lon", -180, 180),
+                    owner=self.choice(z["owner"], f"{path}.owner", OWNERS),
+                    domain=self.choice(z["domain"], f"{path}.domain", ZONE_DOMAINS),
+                    radius_km=self.number(z.get("radius_km", 0), f"{path}.radius_km", *BOUNDS["radius_km"]),
+                    member=self.zone_member(z, path),
+                )
+            )
         if not zones:
             self.fail("theatre.zones", "at least one zone is needed")
         for side in Side:
             if not any(z.owner == side.value for z in zones):
-                self.fail("theatre.zones", f"no zone is owned by {side.value}: distances to its territory are undefined")
+                self.fail(
+                    "theatre.zones", f"no zone is owned by {side.value}: distances to its territory are undefined"
+                )
         links = []
         for i, link in enumerate(self.seq(data.get("links", []), "theatre.links")):
             path = f"theatre.links[{i}]"
@@ -431,9 +511,24 @@ class _Reader:
         return tuple(zones), tuple(links)
 
     def force(self, value: Any, path: str, zones: dict, ids: set[str]) -> ForceSpec:
-        f = self.mapping(value, path,
-                         {"id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours", "traits", "member"},
-                         ("id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours"))
+        f = self.mapping(
+            value,
+            path,
+            {
+                "id",
+                "side",
+                "name",
+                "kind",
+                "domain",
+                "base",
+                "patrol",
+                "sorties_per_day",
+                "sortie_hours",
+                "traits",
+                "member",
+            },
+            ("id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours"),
+        )
         patrol_raw = self.mapping(f["patrol"], f"{path}.patrol")
         patrol = {}
         for zone, weight in patrol_raw.items():
@@ -443,10 +538,14 @@ class _Reader:
             self.fail(f"{path}.patrol", "needs at least one zone with a positive weight")
         side = Side(self.choice(f["side"], f"{path}.side", ("nato", "russia")))
         return ForceSpec(
-            id=self.ident(f["id"], f"{path}.id", ids), side=side, member=self.force_member(f, path, side),
-            name=self.text(f["name"], f"{path}.name"), kind=self.text(f["kind"], f"{path}.kind"),
+            id=self.ident(f["id"], f"{path}.id", ids),
+            side=side,
+            member=self.force_member(f, path, side),
+            name=self.text(f["name"], f"{path}.name"),
+            kind=self.text(f["kind"], f"{path}.kind"),
             domain=self.choice(f["domain"], f"{path}.domain", FORCE_DOMAINS),
-            base=self.ref(f["base"], f"{path}.base", zones, "zone"), patrol=patrol,
+            base=self.ref(f["base"], f"{path}.base", zones, "zone"),
+            patrol=patrol,
             sorties_per_day=self.number(f["sorties_per_day"], f"{path}.sorties_per_day", *BOUNDS["sorties_per_day"]),
             sortie_hours=self.number(f["sortie_hours"], f"{path}.sortie_hours", *BOUNDS["sortie_hours"], lo_open=True),
             traits=self.traits(f.get("traits"), f"{path}.traits", decides=False),
@@ -475,11 +574,15 @@ class _Reader:
         for i, a in enumerate(self.seq(value, key)):
             path = f"{key}[{i}]"
             a = self.mapping(a, path, {"id", "side", "name", "traits"}, ("id", "side", "name"))
-            actors.append(ActorSpec(
-                id=self.ident(a["id"], f"{path}.id", ids), side=Side(self.choice(a["side"], f"{path}.side", ("nato", "russia"))),
-                name=self.text(a["name"], f"{path}.name"), role=role,
-                traits=self.traits(a.get("traits"), f"{path}.traits", decides=True),
-            ))
+            actors.append(
+                ActorSpec(
+                    id=self.ident(a["id"], f"{path}.id", ids),
+                    side=Side(self.choice(a["side"], f"{path}.side", ("nato", "russia"))),
+                    name=self.text(a["name"], f"{path}.name"),
+                    role=role,
+                    traits=self.traits(a.get("traits"), f"{path}.traits", decides=True),
+                )
+            )
         for side in Side:
             count = sum(a.side is side for a in actors)
             if count != 1:
@@ -487,8 +590,12 @@ class _Reader:
         return tuple(actors)
 
     def channel(self, value: Any, path: str, side_of: dict[str, Side]) -> ChannelSpec:
-        c = self.mapping(value, path, {"between", "kind", "latency_h", "availability", "quality", "member"},
-                         ("between", "kind", "latency_h", "availability", "quality"))
+        c = self.mapping(
+            value,
+            path,
+            {"between", "kind", "latency_h", "availability", "quality", "member"},
+            ("between", "kind", "latency_h", "availability", "quality"),
+        )
         pair = self.seq(c["between"], f"{path}.between")
         if len(pair) != 2:
             self.fail(f"{path}.between", f"a channel joins exactly two actors, got {len(pair)}")
@@ -497,7 +604,9 @@ class _Reader:
         if side_of[a] is side_of[b]:
             self.fail(f"{path}.between", "a channel must join the two sides")
         return ChannelSpec(
-            a=a, b=b, kind=self.text(c["kind"], f"{path}.kind"),
+            a=a,
+            b=b,
+            kind=self.text(c["kind"], f"{path}.kind"),
             latency_h=self.number(c["latency_h"], f"{path}.latency_h", *BOUNDS["latency_h"]),
             availability=self.number(c["availability"], f"{path}.availability", 0, 1),
             quality=self.number(c["quality"], f"{path}.quality", 0, 1),
@@ -505,8 +614,12 @@ class _Reader:
         )
 
     def exercise(self, value: Any, path: str, zones: dict, horizon_h: float, ids: set[str]) -> ExerciseSpec:
-        e = self.mapping(value, path, {"id", "name", "side", "zone", "start_day", "duration_days", "troops", "snap"},
-                         ("id", "name", "side", "zone", "start_day", "duration_days", "troops"))
+        e = self.mapping(
+            value,
+            path,
+            {"id", "name", "side", "zone", "start_day", "duration_days", "troops", "snap"},
+            ("id", "name", "side", "zone", "start_day", "duration_days", "troops"),
+        )
         start_h = (self.number(e["start_day"], f"{path}.start_day", 1, 367) - 1) * 24
         if start_h >= horizon_h:
             self.fail(f"{path}.start_day", f"starts after the horizon ({horizon_h / 24:g} days)")
@@ -514,20 +627,29 @@ class _Reader:
         if troops != int(troops):
             self.fail(f"{path}.troops", f"must be a whole number, got {e['troops']}")
         return ExerciseSpec(
-            id=self.ident(e["id"], f"{path}.id", ids), name=self.text(e["name"], f"{path}.name"),
+            id=self.ident(e["id"], f"{path}.id", ids),
+            name=self.text(e["name"], f"{path}.name"),
             side=Side(self.choice(e["side"], f"{path}.side", ("nato", "russia"))),
-            zone=self.ref(e["zone"], f"{path}.zone", zones, "zone"), start_h=start_h,
-            duration_h=self.number(e["duration_days"], f"{path}.duration_days", *BOUNDS["duration_days"], lo_open=True) * 24,
+            zone=self.ref(e["zone"], f"{path}.zone", zones, "zone"),
+            start_h=start_h,
+            duration_h=self.number(e["duration_days"], f"{path}.duration_days", *BOUNDS["duration_days"], lo_open=True)
+            * 24,
             troops=int(troops),
             snap=self.flag(e.get("snap", False), f"{path}.snap"),
         )
 
     def background(self, value: Any, path: str, zones: dict, ids: set[str]) -> BackgroundSpec:
-        b = self.mapping(value, path, {"id", "type", "side", "actor", "zone", "rate_per_day", "severity", "deliberate_probability", "text"},
-                         ("id", "type", "side", "actor", "zone", "rate_per_day", "severity", "deliberate_probability", "text"))
+        b = self.mapping(
+            value,
+            path,
+            {"id", "type", "side", "actor", "zone", "rate_per_day", "severity", "deliberate_probability", "text"},
+            ("id", "type", "side", "actor", "zone", "rate_per_day", "severity", "deliberate_probability", "text"),
+        )
         return BackgroundSpec(
-            id=self.ident(b["id"], f"{path}.id", ids), type=self.choice(b["type"], f"{path}.type", INCIDENT_TYPES),
-            side=Side(self.choice(b["side"], f"{path}.side", ("nato", "russia"))), actor=self.text(b["actor"], f"{path}.actor"),
+            id=self.ident(b["id"], f"{path}.id", ids),
+            type=self.choice(b["type"], f"{path}.type", INCIDENT_TYPES),
+            side=Side(self.choice(b["side"], f"{path}.side", ("nato", "russia"))),
+            actor=self.text(b["actor"], f"{path}.actor"),
             zone=self.ref(b["zone"], f"{path}.zone", zones, "zone"),
             rate_per_day=self.number(b["rate_per_day"], f"{path}.rate_per_day", *BOUNDS["rate_per_day"]),
             severity=self.number(b["severity"], f"{path}.severity", 0, 1),
@@ -536,24 +658,34 @@ class _Reader:
         )
 
     def inject(self, value: Any, path: str, zones: dict, forces: dict, horizon_h: float, ids: set[str]) -> InjectSpec:
-        j = self.mapping(value, path, {"id", "day", "time", "type", "initiator", "zone", "severity", "deliberate", "text"},
-                         ("id", "day", "type", "initiator", "zone", "severity", "deliberate", "text"))
+        j = self.mapping(
+            value,
+            path,
+            {"id", "day", "time", "type", "initiator", "zone", "severity", "deliberate", "text"},
+            ("id", "day", "type", "initiator", "zone", "severity", "deliberate", "text"),
+        )
         day = self.number(j["day"], f"{path}.day", 1, 367)
         hours = self.clock(j.get("time", "00:00"), f"{path}.time")
         at_h = (day - 1) * 24 + hours
         if at_h >= horizon_h:
             self.fail(f"{path}.day", f"falls after the horizon ({horizon_h / 24:g} days)")
         return InjectSpec(
-            id=self.ident(j["id"], f"{path}.id", ids), at_h=at_h,
+            id=self.ident(j["id"], f"{path}.id", ids),
+            at_h=at_h,
             type=self.choice(j["type"], f"{path}.type", INCIDENT_TYPES),
             initiator=self.ref(j["initiator"], f"{path}.initiator", forces, "force"),
             zone=self.ref(j["zone"], f"{path}.zone", zones, "zone"),
             severity=self.number(j["severity"], f"{path}.severity", 0, 1),
-            deliberate=self.flag(j["deliberate"], f"{path}.deliberate"), text=self.text(j["text"], f"{path}.text"),
+            deliberate=self.flag(j["deliberate"], f"{path}.deliberate"),
+            text=self.text(j["text"], f"{path}.text"),
         )
 
     def clock(self, value: Any, path: str) -> float:
-        text = self.text(value, path) if isinstance(value, str) else self.fail(path, f'expected "HH:MM", got {_kind(value)}')
+        text = (
+            self.text(value, path)
+            if isinstance(value, str)
+            else self.fail(path, f'expected "HH:MM", got {_kind(value)}')
+        )
         m = CLOCK.match(text)
         if m is None:
             self.fail(path, f'expected "HH:MM" (00:00 to 23:59), got {text[:20]!r}')
@@ -567,9 +699,16 @@ def _join(path: str, key: str) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a mapping"}.get(
-        type(value), type(value).__name__
-    ) + (f" ({value!r})" if isinstance(value, bool | int | float | str) and len(repr(value)) < 40 else "")
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__) + (
+        f" ({value!r})" if isinstance(value, bool | int | float | str) and len(repr(value)) < 40 else ""
+    )
 
 
 ROLE_NODES = {"leadership", "command", "forces"}
@@ -593,9 +732,16 @@ def apply_era(spec: ScenarioSpec, era: dict[str, Any]) -> ScenarioSpec:
         pair = reader.seq(c.get("between"), f"channels[{i}].between")
         c["between"] = [node.get(str(e), "") or reader.ref(e, f"channels[{i}].between", node, "role") for e in pair]
         channels.append(reader.channel(c, f"channels[{i}]", side_of))
-    agreements = tuple(reader.choice(a, f"agreements[{i}]", AGREEMENTS) for i, a in enumerate(reader.seq(era.get("agreements", []), "agreements")))
+    agreements = tuple(
+        reader.choice(a, f"agreements[{i}]", AGREEMENTS)
+        for i, a in enumerate(reader.seq(era.get("agreements", []), "agreements"))
+    )
     return dataclasses.replace(
-        spec, era=str(era.get("name", "")), baseline_tension=tension, baseline_trust=trust, channels=tuple(channels),
+        spec,
+        era=str(era.get("name", "")),
+        baseline_tension=tension,
+        baseline_trust=trust,
+        channels=tuple(channels),
         agreements=agreements,
     )
 
@@ -604,25 +750,42 @@ def describe(spec: ScenarioSpec) -> str:
     """A readable account of a scenario, injects included (``escalation scenarios show``)."""
     from sim.core.model import clock
 
-    lines = [f"{spec.title} ({spec.name})", "", spec.description, "",
-             f"era: {spec.era or '-'}   horizon: {spec.horizon_h / 24:g} days   "
-             f"baseline tension NATO {spec.baseline_tension['nato']:.2f} / Russia {spec.baseline_tension['russia']:.2f}, "
-             f"trust {spec.baseline_trust['nato']:.2f} / {spec.baseline_trust['russia']:.2f}",
-             f"agreements in force: {', '.join(spec.agreements) or 'none'}   format: {spec.format_version}", "", "Zones:"]
-    lines += [f"  {z.id:24s} {z.name} ({z.owner}{', ' + z.member if z.member else ''}, {z.domain}, {z.lat:.2f}N {z.lon:.2f}E)"
-              for z in spec.zones]
+    lines = [
+        f"{spec.title} ({spec.name})",
+        "",
+        spec.description,
+        "",
+        f"era: {spec.era or '-'}   horizon: {spec.horizon_h / 24:g} days   "
+        f"baseline tension NATO {spec.baseline_tension['nato']:.2f} / Russia {spec.baseline_tension['russia']:.2f}, "
+        f"trust {spec.baseline_trust['nato']:.2f} / {spec.baseline_trust['russia']:.2f}",
+        f"agreements in force: {', '.join(spec.agreements) or 'none'}   format: {spec.format_version}",
+        "",
+        "Zones:",
+    ]
+    lines += [
+        f"  {z.id:24s} {z.name} ({z.owner}{', ' + z.member if z.member else ''}, {z.domain}, {z.lat:.2f}N {z.lon:.2f}E)"
+        for z in spec.zones
+    ]
     lines += ["", "Forces:"]
-    lines += [f"  {f.side.label:6s} {f.member or '-':6s} {f.name} [{f.kind}, {f.domain}] from {f.base}, {f.sorties_per_day:g} sorties/day"
-              for f in spec.forces]
+    lines += [
+        f"  {f.side.label:6s} {f.member or '-':6s} {f.name} [{f.kind}, {f.domain}] from {f.base}, {f.sorties_per_day:g} sorties/day"
+        for f in spec.forces
+    ]
     lines += ["", "Decision-makers:"] + [f"  {a.side.label:6s} {a.role:10s} {a.name}" for a in spec.actors]
-    lines += ["", "Channels:"] + [f"  {c.a} <-> {c.b}: {c.kind}, {c.latency_h:g} h, available {c.availability:.0%}" for c in spec.channels]
+    lines += ["", "Channels:"] + [
+        f"  {c.a} <-> {c.b}: {c.kind}, {c.latency_h:g} h, available {c.availability:.0%}" for c in spec.channels
+    ]
     if spec.exercises:
         lines += ["", "Exercises:"] + [
             f"  {clock(e.start_h)}  {e.name}: {e.troops:,} troops in {e.zone} for {e.duration_h / 24:g} days{' (snap)' if e.snap else ''}"
             for e in spec.exercises
         ]
     if spec.background:
-        lines += ["", "Background activity:"] + [f"  {b.rate_per_day:g}/day  {b.type}: {b.text}" for b in spec.background]
-    lines += ["", "Injects (master scenario events list):"] + [f"  {clock(j.at_h)}  [{j.type}] {j.text}" for j in spec.injects]
+        lines += ["", "Background activity:"] + [
+            f"  {b.rate_per_day:g}/day  {b.type}: {b.text}" for b in spec.background
+        ]
+    lines += ["", "Injects (master scenario events list):"] + [
+        f"  {clock(j.at_h)}  [{j.type}] {j.text}" for j in spec.injects
+    ]
     lines += ["", "Sources:"] + [f"  - {s}" for s in spec.sources]
     return "\n".join(lines)

@@ -24,7 +24,10 @@ def problem(settings: dict[str, Any]) -> dict[str, Any]:
 def design(settings: dict[str, Any]) -> np.ndarray:
     """The Morris design: ``trajectories x (k + 1)`` rows, one per job."""
     return morris_sample.sample(
-        problem(settings), N=int(settings["trajectories"]), num_levels=int(settings["levels"]), seed=int(settings["seed"])
+        problem(settings),
+        N=int(settings["trajectories"]),
+        num_levels=int(settings["levels"]),
+        seed=int(settings["seed"]),
     )
 
 
@@ -39,7 +42,20 @@ def design_point(settings: dict[str, Any], row: int) -> dict[str, float]:
 def morris_indices(settings: dict[str, Any], outcomes: np.ndarray, seed: int = 0) -> pd.DataFrame:
     """Morris mu*, its 95% confidence half-width and sigma for each parameter."""
     prob = problem(settings)
-    res = morris_analyze.analyze(prob, design(settings), np.asarray(outcomes, float), num_levels=int(settings["levels"]),
-                                 seed=seed, print_to_console=False)
-    return pd.DataFrame({"parameter": prob["names"], "mu_star": res["mu_star"], "mu_star_conf": res["mu_star_conf"],
-                         "sigma": res["sigma"], "mu": res["mu"]})
+    res = morris_analyze.analyze(
+        prob,
+        design(settings),
+        np.asarray(outcomes, float),
+        num_levels=int(settings["levels"]),
+        seed=seed,
+        print_to_console=False,
+    )
+    return pd.DataFrame(
+        {
+            "parameter": prob["names"],
+            "mu_star": res["mu_star"],
+            "mu_star_conf": res["mu_star_conf"],
+            "sigma": res["sigma"],
+            "mu": res["mu"],
+        }
+    )

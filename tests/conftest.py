@@ -38,7 +38,9 @@ def scenarios():
 
 def settings(*enabled: str, **overrides) -> dict:
     """Measure settings with the named measures enabled (defaults from conf/), plus overrides."""
-    cfg = compose_config([f"measures.{m}.enabled=true" for m in enabled] + [f"measures.{k}={v}" for k, v in overrides.items()])
+    cfg = compose_config(
+        [f"measures.{m}.enabled=true" for m in enabled] + [f"measures.{k}={v}" for k, v in overrides.items()]
+    )
     return measure_settings(cfg)
 
 

@@ -41,13 +41,21 @@ def app_url(tmp_path_factory):
         pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
     port = _free_port()
     closed = f"http://127.0.0.1:{_free_port()}"  # nothing listens there: any outside request fails
-    env = {**os.environ, "HTTP_PROXY": closed, "HTTPS_PROXY": closed, "http_proxy": closed, "https_proxy": closed,
-           "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    env = {
+        **os.environ,
+        "HTTP_PROXY": closed,
+        "HTTPS_PROXY": closed,
+        "http_proxy": closed,
+        "https_proxy": closed,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
     log = tmp_path_factory.mktemp("app") / "server.log"
     cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
     with log.open("w") as handle:
-        server = subprocess.Popen([*cmd, "app", "--port", str(port)], stdout=handle, stderr=subprocess.STDOUT, env=env,
-                                  cwd=log.parent)
+        server = subprocess.Popen(
+            [*cmd, "app", "--port", str(port)], stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=log.parent
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     while True:
@@ -103,10 +111,16 @@ def _run_and_read(pg) -> tuple[str, str, str]:
     old = pg.locator(".verdict").inner_text() if pg.locator(".verdict").count() else ""
     pg.get_by_role("button", name="Run", exact=True).click()
     pg.wait_for_function(
-        "old => { const v = document.querySelector('.verdict'); return v && v.innerText !== old; }", arg=old, timeout=WAIT_MS
+        "old => { const v = document.querySelector('.verdict'); return v && v.innerText !== old; }",
+        arg=old,
+        timeout=WAIT_MS,
     )
     pg.locator(".escalation-curve img").wait_for(timeout=WAIT_MS)
-    return pg.locator(".verdict").inner_text(), _image_digest(pg, ".escalation-curve img"), pg.locator(".event-log").inner_text()
+    return (
+        pg.locator(".verdict").inner_text(),
+        _image_digest(pg, ".escalation-curve img"),
+        pg.locator(".event-log").inner_text(),
+    )
 
 
 def _image_digest(pg, selector: str) -> str:
@@ -167,9 +181,15 @@ def test_play_a_side_take_decisions_and_facilitate(page):
     page.get_by_text("Inject added").wait_for(timeout=WAIT_MS)
     assert "Facilitator inject" in page.locator(".event-log").inner_text()
     page.get_by_role("button", name="Resume clock").click()
-    page.wait_for_function("old => { const c = document.querySelector('.decision-card'); return c && c.innerText !== old; }",
-                           arg=first, timeout=WAIT_MS)
-    assert "Decision 2" in page.locator(".decision-card").inner_text() or "Decision 3" in page.locator(".decision-card").inner_text()
+    page.wait_for_function(
+        "old => { const c = document.querySelector('.decision-card'); return c && c.innerText !== old; }",
+        arg=first,
+        timeout=WAIT_MS,
+    )
+    assert (
+        "Decision 2" in page.locator(".decision-card").inner_text()
+        or "Decision 3" in page.locator(".decision-card").inner_text()
+    )
     page.screenshot(path=str(ARTIFACTS / "app_play_facilitator.png"), full_page=True)
 
 
@@ -186,8 +206,11 @@ def test_play_a_whole_game_to_the_debrief(page):
             title = page.locator(".decision-card").inner_text()
             page.get_by_role("button", name="hold (rung 1)").click()
             decisions += 1
-            page.wait_for_function("old => { const c = document.querySelector('.decision-card'); return !c || c.innerText !== old; }",
-                                   arg=title, timeout=WAIT_MS)
+            page.wait_for_function(
+                "old => { const c = document.querySelector('.decision-card'); return !c || c.innerText !== old; }",
+                arg=title,
+                timeout=WAIT_MS,
+            )
         else:
             page.get_by_role("button", name="Run to next decision").click()
             page.locator(".decision-card").or_(debrief_button).first.wait_for(timeout=WAIT_MS)

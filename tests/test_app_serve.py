@@ -20,10 +20,16 @@ def app(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--host", "0.0.0.0"], "add --public"), (["--host", "192.168.1.10"], "add --public"),
-     (["--port", "0"], "between 1 and 65535"), (["--host", "my laptop"], "not an IP address"), (["--colour"], "unrecognized"),
-     (["--allow-host", "laptop"], "add --public"), (["--max-replications", "0"], "between 1 and"),
-     (["--host", "0.0.0.0", "--public", "--allow-host", "http://x"], "without port or scheme")],
+    [
+        (["--host", "0.0.0.0"], "add --public"),
+        (["--host", "192.168.1.10"], "add --public"),
+        (["--port", "0"], "between 1 and 65535"),
+        (["--host", "my laptop"], "not an IP address"),
+        (["--colour"], "unrecognized"),
+        (["--allow-host", "laptop"], "add --public"),
+        (["--max-replications", "0"], "between 1 and"),
+        (["--host", "0.0.0.0", "--public", "--allow-host", "http://x"], "without port or scheme"),
+    ],
 )
 def test_bad_or_exposing_options_are_refused_with_exit_2(tmp_path, args, message):
     proc = app(*args, cwd=tmp_path)
@@ -90,7 +96,9 @@ def test_the_running_app_refuses_cross_origin_http_and_websocket(tmp_path):
 
     port = _free_port()
     cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
-    server = subprocess.Popen([*cmd, "app", "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*cmd, "app", "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
     def request(path: str, headers: dict[str, str]) -> int:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -116,10 +124,21 @@ def test_the_running_app_refuses_cross_origin_http_and_websocket(tmp_path):
         assert request("/", {"Host": f"localhost:{port}"}) == 200
         assert request("/", {"Host": f"attacker.example:{port}"}) == 403
         assert request("/", {**own, "Origin": "http://attacker.example"}) == 403
-        upgrade = {**own, "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
-        assert request("/jupyter/api/kernels/k/channels?session_id=s", {**upgrade, "Origin": "http://attacker.example"}) == 403
-        assert request("/jupyter/api/kernels/k/channels?session_id=s", {**upgrade, "Origin": f"http://127.0.0.1:{port}"}) != 403
+        upgrade = {
+            **own,
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        }
+        assert (
+            request("/jupyter/api/kernels/k/channels?session_id=s", {**upgrade, "Origin": "http://attacker.example"})
+            == 403
+        )
+        assert (
+            request("/jupyter/api/kernels/k/channels?session_id=s", {**upgrade, "Origin": f"http://127.0.0.1:{port}"})
+            != 403
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -15,13 +15,13 @@ import dataclasses
 
 import pandas as pd
 import pytest
-
 from conftest import compose_config, run, settings
+from test_measures import assert_reduces
+
 from sim.config import measure_settings
 from sim.core.measures import registry
 from sim.core.spec import ForceSpec, Side
 from sim.stats import wilson
-from test_measures import assert_reduces
 
 N = 200
 RECOMMENDED = sorted(name for name, cls in registry().items() if not cls.control)
@@ -53,17 +53,22 @@ def test_every_measure_has_a_null_setting():
 @pytest.fixture(scope="module")
 def null_baseline(scenarios, params):
     """No measure, 12 replications of each scenario with every output: the reference of the null tests."""
-    return {name: run(scenarios[name], params, settings(), 12, record_events=True, record_timeseries=True)
-            for name in ("black_sea_transit", "baltic_air_policing")}
+    return {
+        name: run(scenarios[name], params, settings(), 12, record_events=True, record_timeseries=True)
+        for name in ("black_sea_transit", "baltic_air_policing")
+    }
 
 
 @pytest.mark.parametrize("measure", sorted(NULL))
 def test_a_measure_with_its_mechanism_switched_off_changes_nothing(scenarios, params, null_baseline, measure):
     """Black Sea (every kind of act, incl. a bomber) and Baltic (exercises), 12 replications each: identical
-    outcomes, hourly series and event logs except the measure's own meeting notices."""
+    outcomes, hourly series and event logs except the measure's own meeting notices.
+    """
     overrides = {f"{measure}.{k}": v for k, v in NULL[measure].items()}
     for name, off in null_baseline.items():
-        on = run(scenarios[name], params, settings(measure, **overrides), 12, record_events=True, record_timeseries=True)
+        on = run(
+            scenarios[name], params, settings(measure, **overrides), 12, record_events=True, record_timeseries=True
+        )
         pd.testing.assert_frame_equal(off.outcomes(), on.outcomes())
         pd.testing.assert_frame_equal(off.changes(), on.changes())
         strip = lambda ens: [[e for e in r.events if e["kind"] != "meeting"] for r in ens.replications]  # noqa: E731
@@ -112,7 +117,8 @@ def test_measure_moves_its_mechanism_outcome(measure_on, baseline, measure, outc
 def test_a_channel_can_backfire_and_the_backfire_is_read_against_the_placebo(measure_on, baseline):
     """Baltic, 200 pairs: with a liaison mission the peak rung is higher in 8.5% [5.4%, 13.2%] of pairs
     (calls about deliberate acts bring warnings and threats); the placebo never backfires (0 [0, 1.9%]).
-    The liaison mission's backfire share is above the placebo's, interval against interval."""
+    The liaison mission's backfire share is above the placebo's, interval against interval.
+    """
     backfire = {}
     for measure in ("liaison_mission", "placebo_channel"):
         on = measure_on(measure)
@@ -124,10 +130,21 @@ def test_a_channel_can_backfire_and_the_backfire_is_read_against_the_placebo(mea
 def test_zero_option_acts_only_where_intermediate_range_missiles_are(scenarios, params):
     """Black Sea drone shoot-down with a Russian intermediate-range missile battalion added, hotline on,
     40 pairs: facing the missiles, NATO's leaders decide on a use of force within minutes and the hotline
-    call comes too late; with the zero option the battalion is withdrawn and calls are heard in time."""
+    call comes too late; with the zero option the battalion is withdrawn and calls are heard in time.
+    """
     sc = scenarios["drone_shootdown"]
-    inf = ForceSpec("ru_ssc8", Side.RUSSIA, "9M729 ground-launched cruise missile battalion", "intermediate_range_missile",
-                    "land", "crimea", {"crimea": 1.0}, 0.0, 1.0, member="ru")
+    inf = ForceSpec(
+        "ru_ssc8",
+        Side.RUSSIA,
+        "9M729 ground-launched cruise missile battalion",
+        "intermediate_range_missile",
+        "land",
+        "crimea",
+        {"crimea": 1.0},
+        0.0,
+        1.0,
+        member="ru",
+    )
     armed = dataclasses.replace(sc, forces=(*sc.forces, inf))
     facing = run(armed, params, settings("hotline"), 40).outcomes()
     withdrawn = run(armed, params, settings("hotline", "zero_option"), 40).outcomes()
@@ -152,7 +169,10 @@ def test_unilateral_restraint_is_withdrawn_when_never_returned(scenarios, params
     assert texts[0].startswith("NATO announces restraint step 1")
     assert any("withdraws" in t for t in texts) and not any("reciprocates" in t for t in texts)
     texts = notices(**{"unilateral_restraint.reciprocate_above_trust": 0.0, "unilateral_restraint.initiator": "russia"})
-    assert texts[:2] == ["Russia announces restraint step 1: fewer sorties near the border", "NATO reciprocates with restraint step 1"]
+    assert texts[:2] == [
+        "Russia announces restraint step 1: fewer sorties near the border",
+        "NATO reciprocates with restraint step 1",
+    ]
 
 
 @pytest.mark.parametrize("measure", ["exercise_notification", "reduced_exercise_scale", "exercise_distance_rule"])
@@ -184,7 +204,9 @@ def test_all_is_the_union_of_its_parts():
 
 
 def test_bundles_combine_with_single_toggles():
-    cfg = compose_config(["measures=eln_riac_basic", "measures.liaison_mission.enabled=true", "measures.hotline.latency_h=2"])
+    cfg = compose_config(
+        ["measures=eln_riac_basic", "measures.liaison_mission.enabled=true", "measures.hotline.latency_h=2"]
+    )
     enabled = {m for m, v in cfg.measures.items() if v.enabled}
     assert enabled == {"nrc_rhythm", "mil_to_mil_meetings", "hotline", "liaison_mission"}
     assert cfg.measures.hotline.latency_h == 2

@@ -23,11 +23,26 @@ def escalation(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_run_writes_every_output_and_prints_a_verdict(tmp_path):
     out = tmp_path / "run"
-    proc = escalation("run", "replications=6", "workers=1", "seed=3", "measures.hotline.enabled=true", "output.hourly_csv=true",
-                      f"hydra.run.dir={out}", cwd=tmp_path)
+    proc = escalation(
+        "run",
+        "replications=6",
+        "workers=1",
+        "seed=3",
+        "measures.hotline.enabled=true",
+        "output.hourly_csv=true",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "P(peak rung >= 4" in proc.stdout and "Verdict:" in proc.stdout
-    for name in ("replications.csv", "timeseries.parquet", "timeseries.csv", "events.jsonl", "summary.json", "escalation_curve.png"):
+    for name in (
+        "replications.csv",
+        "timeseries.parquet",
+        "timeseries.csv",
+        "events.jsonl",
+        "summary.json",
+        "escalation_curve.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     reps = pd.read_csv(out / "replications.csv")
     assert list(reps["replication"]) == list(range(6))
@@ -35,7 +50,15 @@ def test_run_writes_every_output_and_prints_a_verdict(tmp_path):
     assert len(ts) == 6 * (30 * 24 + 1) and ts["rung"].between(0, 7).all()
     # The hourly table is the change points resampled: the same rung at every hour, the same tension.
     changes, relax = read_changes(out / "timeseries.parquet")
-    assert list(changes.columns) == ["replication", "time_h", "rung", "tension_nato", "tension_russia", "trust_nato", "trust_russia"]
+    assert list(changes.columns) == [
+        "replication",
+        "time_h",
+        "rung",
+        "tension_nato",
+        "tension_russia",
+        "trust_nato",
+        "trust_russia",
+    ]
     assert relax is not None and relax.horizon_h == 30 * 24
     pd.testing.assert_frame_equal(hourly_from_changes(changes, relax), ts, check_dtype=False, atol=1e-5, rtol=1e-5)
     summary = json.loads((out / "summary.json").read_text())
@@ -43,15 +66,40 @@ def test_run_writes_every_output_and_prints_a_verdict(tmp_path):
     lo, hi = summary["outcomes"]["p_peak_rung_ge_4"]["ci95"]
     assert 0 <= lo <= summary["outcomes"]["p_peak_rung_ge_4"]["estimate"] <= hi <= 1
     first = json.loads((out / "events.jsonl").read_text().splitlines()[0])
-    assert {"time_h", "clock", "kind", "actors", "zone", "type", "severity", "perceived_severity", "channel", "response", "text"} <= set(first)
+    assert {
+        "time_h",
+        "clock",
+        "kind",
+        "actors",
+        "zone",
+        "type",
+        "severity",
+        "perceived_severity",
+        "channel",
+        "response",
+        "text",
+    } <= set(first)
     assert (out / ".hydra" / "config.yaml").exists()  # the saved config re-runs the job exactly
 
 
 @pytest.mark.slow
 def test_rerun_from_saved_config_gives_identical_results(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
-    assert escalation("run", "replications=3", "workers=1", "seed=5", "scenario=black_sea_transit", f"hydra.run.dir={first}", cwd=tmp_path).returncode == 0
-    proc = escalation("run", f"--config-path={first / '.hydra'}", "--config-name=config", f"hydra.run.dir={second}", cwd=tmp_path)
+    assert (
+        escalation(
+            "run",
+            "replications=3",
+            "workers=1",
+            "seed=5",
+            "scenario=black_sea_transit",
+            f"hydra.run.dir={first}",
+            cwd=tmp_path,
+        ).returncode
+        == 0
+    )
+    proc = escalation(
+        "run", f"--config-path={first / '.hydra'}", "--config-name=config", f"hydra.run.dir={second}", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert (first / "replications.csv").read_bytes() == (second / "replications.csv").read_bytes()
 
@@ -69,7 +117,10 @@ def test_rerun_from_saved_config_gives_identical_results(tmp_path):
         ("model.rung_hold_h=-5", "model.rung_hold_h=-5 is out of range"),
         ("model.severity_sd=nan", "model.severity_sd: must be a finite number"),
         ("measures.hotline.latency_h=inf", "measures.hotline.latency_h: must be a finite number"),
-        ("measures.unilateral_restraint.initiator=nowhere", "initiator=nowhere is not allowed: must be one of nato, russia"),
+        (
+            "measures.unilateral_restraint.initiator=nowhere",
+            "initiator=nowhere is not allowed: must be one of nato, russia",
+        ),
         ("scenario_file=/nonexistent/mine.yaml", "/nonexistent/mine.yaml: no such file"),
     ],
 )
@@ -97,8 +148,15 @@ def test_scenarios_and_measures_listings(tmp_path):
     assert proc.returncode == 0
     assert "baltic_air_policing" in proc.stdout and "black_sea_transit" in proc.stdout
     proc = escalation("scenarios", "show", "black_sea_transit", cwd=tmp_path)
-    assert proc.returncode == 0 and "[inject" not in proc.stdout and "Cape Fiolent" in proc.stdout and "day 6 09:30" in proc.stdout
-    proc = escalation("scenarios", "check", str(Path(__file__).parents[1] / "scenarios" / "high_north.yaml"), cwd=tmp_path)
+    assert (
+        proc.returncode == 0
+        and "[inject" not in proc.stdout
+        and "Cape Fiolent" in proc.stdout
+        and "day 6 09:30" in proc.stdout
+    )
+    proc = escalation(
+        "scenarios", "check", str(Path(__file__).parents[1] / "scenarios" / "high_north.yaml"), cwd=tmp_path
+    )
     assert proc.returncode == 0 and ": ok (" in proc.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ndescription: y\n")
@@ -106,11 +164,19 @@ def test_scenarios_and_measures_listings(tmp_path):
     assert proc.returncode == 2 and f"{bad}: horizon_days: missing required field" in proc.stderr
     proc = escalation("measures", cwd=tmp_path)
     assert proc.returncode == 0
-    assert '"The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" (February 2022), recommendation 2' in proc.stdout
+    assert (
+        '"The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" (February 2022), recommendation 2'
+        in proc.stdout
+    )
     assert "incidents_at_sea" in proc.stdout and "_3d696065" not in proc.stdout  # cited by title, not by file name
     assert escalation("frobnicate", cwd=tmp_path).returncode == 2
     proc = escalation("measures", "unilateral_restraint", cwd=tmp_path)
-    assert proc.returncode == 0 and "recommendation 4" in proc.stdout and "patience_days" in proc.stdout and "[days]" not in proc.stdout
+    assert (
+        proc.returncode == 0
+        and "recommendation 4" in proc.stdout
+        and "patience_days" in proc.stdout
+        and "[days]" not in proc.stdout
+    )
     assert "| `patience_days` | 9 | days |" in proc.stdout
     proc = escalation("measures", "nope", cwd=tmp_path)
     assert proc.returncode == 2 and "unknown measure 'nope'" in proc.stderr
@@ -122,4 +188,3 @@ def test_version_has_one_source(tmp_path):
     declared = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["version"]
     proc = escalation("--version", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.strip() == f"escalation {declared}"
-

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import compose_config
 from hydra.errors import ConfigCompositionException
 
-from conftest import compose_config
 from sim.config import model_params
 from sim.paths import CONF_DIR
 from sim.scenario_io import library
@@ -26,7 +26,10 @@ def test_every_scenario_is_a_group_option(scenario):
 
 def test_model_config_fills_every_parameter():
     params = model_params(compose_config(["model=default"]))
-    assert params.political_approval_rung == 3 and set(params.severity_base) >= {"air_intercept", "exercise_near_border"}
+    assert params.political_approval_rung == 3 and set(params.severity_base) >= {
+        "air_intercept",
+        "exercise_near_border",
+    }
 
 
 def test_documented_overrides_work():

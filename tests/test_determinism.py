@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import run, settings
+
 from sim.output import write_ensemble
 from sim.runner import Ensemble
 from sim.stats import wilson

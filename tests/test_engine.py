@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run, settings
 from scipy import stats
 
-from conftest import run, settings
 from sim.core.measures import build
 from sim.core.model import EscalationModel
 from sim.core.spec import Side
@@ -47,7 +47,8 @@ def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios,
     With the one deliberate change switched off (sortie waits redrawn when a side's rate changes),
     the incident count (Anderson-Darling) and the peak rung (chi-square) do not differ at the 1%
     level. With it on (the engine as it is), the peak rung still does not differ, and the mean
-    incident count is within 4% (measured on 2,000: +0.0% to +2.0%, docs/engine_equivalence.md)."""
+    incident count is within 4% (measured on 2,000: +0.0% to +2.0%, docs/engine_equivalence.md).
+    """
     ref = json.loads(REFERENCE.read_text())["scenarios"][name]
     old_incidents = np.asarray(ref["incidents"])
     df = run(scenarios[name], params, settings(), 300, seed=77).outcomes()
@@ -55,15 +56,19 @@ def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios,
     assert df["incidents"].mean() == pytest.approx(old_incidents.mean(), rel=0.04)
     monkeypatch.setattr(EscalationModel, "rates_changed", lambda self, side: None)
     kept = run(scenarios[name], params, settings(), 300, seed=77).outcomes()
-    ad = stats.anderson_ksamp([old_incidents, kept["incidents"].to_numpy()], variant="midrank",
-                              method=stats.PermutationMethod(n_resamples=499, random_state=0))
+    ad = stats.anderson_ksamp(
+        [old_incidents, kept["incidents"].to_numpy()],
+        variant="midrank",
+        method=stats.PermutationMethod(n_resamples=499, random_state=0),
+    )
     assert ad.pvalue > 0.01, (name, ad.pvalue)
     assert _peak_p(ref["peak_rung_counts"], kept["peak_rung"]) > 0.01
 
 
 def test_tension_relaxes_exactly_between_events_and_the_hourly_table_follows(scenarios, params):
     """A model with nothing happening: tension relaxes as baseline + excess * exp(-t / relax); the
-    hourly table resampled from the single change point gives the same values at each hour."""
+    hourly table resampled from the single change point gives the same values at each hour.
+    """
     sc = dataclasses.replace(quiet(scenarios["baltic_air_policing"]), forces=())
     m = EscalationModel(sc, params, build({}), seed=1)
     base = sc.baseline_tension["nato"]
@@ -81,10 +86,13 @@ def test_a_rate_change_redraws_the_wait_for_the_next_sortie(scenarios, params):
     """One aircraft flying once every 10 days; at day 10 its side's activity rises fivefold. With the
     wait redrawn (memoryless, so exact) it flies about 5 times in days 10-20 (300 runs, within 10%).
     Keeping the wait drawn at the slow rate (mean 10 days) would lose much of the busier period; a
-    wait drawn beyond the horizon must be redrawn too (a bug that gave 2.9 here)."""
+    wait drawn beyond the horizon must be redrawn too (a bug that gave 2.9 here).
+    """
     sc = quiet(scenarios["baltic_air_policing"])
     su27 = next(f for f in sc.forces if f.id == "ru_su27")
-    sc = dataclasses.replace(sc, forces=(dataclasses.replace(su27, sorties_per_day=0.1, sortie_hours=0.5),), horizon_h=20 * 24.0)
+    sc = dataclasses.replace(
+        sc, forces=(dataclasses.replace(su27, sorties_per_day=0.1, sortie_hours=0.5),), horizon_h=20 * 24.0
+    )
     p = dataclasses.replace(params, qra_scramble_probability=0.0)
     counts = []
     for seed in range(300):

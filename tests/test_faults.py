@@ -1,5 +1,6 @@
 """Faults as a careless user or a bad day brings them: failing runs in the user's folders, a full disk,
-kills at the wrong moment, Ctrl-C. Each test failed before the fix it guards."""
+kills at the wrong moment, Ctrl-C. Each test failed before the fix it guards.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +43,14 @@ def files_of(folder: Path) -> dict[str, bytes]:
 def test_a_failed_run_never_deletes_the_users_files(tmp_path, run_dir):
     folder = tmp_path / "existing"
     before = user_files(folder)
-    proc = escalation("run", "replications=2", "workers=1", f"hydra.run.dir={run_dir}", FAIL_INSIDE_JOB, cwd=folder if run_dir == "." else tmp_path)
+    proc = escalation(
+        "run",
+        "replications=2",
+        "workers=1",
+        f"hydra.run.dir={run_dir}",
+        FAIL_INSIDE_JOB,
+        cwd=folder if run_dir == "." else tmp_path,
+    )
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("escalation: error: sensitivity")
     assert "Traceback" not in proc.stderr
     assert files_of(folder) == before  # the user's files, and nothing the failed run wrote (.hydra, the log)
@@ -53,8 +61,14 @@ def test_a_failed_run_in_a_new_folder_leaves_nothing(tmp_path):
     proc = escalation("run", "replications=2", "workers=1", "hydra.run.dir=new/run", FAIL_INSIDE_JOB, cwd=tmp_path)
     assert proc.returncode == 2
     assert not (tmp_path / "new" / "run").exists()
-    proc = escalation("run", "replications=2", "workers=1", FAIL_INSIDE_JOB, cwd=tmp_path)  # the default, time-stamped folder
-    assert proc.returncode == 2 and not list((tmp_path / "outputs").rglob("*.csv")) and not list((tmp_path / "outputs").rglob(".hydra"))
+    proc = escalation(
+        "run", "replications=2", "workers=1", FAIL_INSIDE_JOB, cwd=tmp_path
+    )  # the default, time-stamped folder
+    assert (
+        proc.returncode == 2
+        and not list((tmp_path / "outputs").rglob("*.csv"))
+        and not list((tmp_path / "outputs").rglob(".hydra"))
+    )
 
 
 def _in_small_disk(tmp_path: Path, size_kb: int, script: str) -> subprocess.CompletedProcess:
@@ -64,7 +78,9 @@ def _in_small_disk(tmp_path: Path, size_kb: int, script: str) -> subprocess.Comp
     disk = tmp_path / "disk"
     disk.mkdir()
     inner = f"mount -t tmpfs -o size={size_kb}k tmpfs {disk} && cd {disk} && {script}"
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {disk}"], capture_output=True)
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {disk}"], capture_output=True
+    )
     if probe.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here ({probe.stderr.decode().strip()})")
     return subprocess.run(["unshare", "-rm", "sh", "-c", inner], capture_output=True, text=True, timeout=300)
@@ -73,9 +89,11 @@ def _in_small_disk(tmp_path: Path, size_kb: int, script: str) -> subprocess.Comp
 @pytest.mark.slow
 def test_a_full_disk_fails_each_job_cleanly_and_the_sweep_goes_on(tmp_path):
     cmd = " ".join(CMD)
-    script = (f"{cmd} run -m replications=20,3 'hydra.sweep.dir=sw'; echo rc=$?; "
-              "find . -name '*.tmp'; for d in sw/*/; do echo \"$d $(ls -A $d | tr '\\n' ' ')\"; head -1 $d/FAILED; done; "
-              f"{cmd} compare sw; echo compare_rc=$?")
+    script = (
+        f"{cmd} run -m replications=20,3 'hydra.sweep.dir=sw'; echo rc=$?; "
+        "find . -name '*.tmp'; for d in sw/*/; do echo \"$d $(ls -A $d | tr '\\n' ' ')\"; head -1 $d/FAILED; done; "
+        f"{cmd} compare sw; echo compare_rc=$?"
+    )
     proc = _in_small_disk(tmp_path, 2400, script)  # the first job starts (~2 MB estimated), then the disk fills
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out and "IndexError" not in out
@@ -88,8 +106,10 @@ def test_a_full_disk_fails_each_job_cleanly_and_the_sweep_goes_on(tmp_path):
 @pytest.mark.slow
 def test_a_single_run_on_a_full_disk_is_one_line_and_keeps_the_users_files(tmp_path):
     cmd = " ".join(CMD)
-    script = (f"mkdir mine && echo precious > mine/notes.txt && {cmd} run replications=30 hydra.run.dir=mine; echo rc=$?; "
-              "ls -A mine; find . -name '*.tmp'")
+    script = (
+        f"mkdir mine && echo precious > mine/notes.txt && {cmd} run replications=30 hydra.run.dir=mine; echo rc=$?; "
+        "ls -A mine; find . -name '*.tmp'"
+    )
     proc = _in_small_disk(tmp_path, 1200, script)
     assert "rc=2" in proc.stdout and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("escalation: error:")
@@ -130,15 +150,21 @@ def _wait_for(predicate, timeout: float = 120.0) -> None:
 @pytest.mark.slow
 def test_a_killed_run_leaves_no_orphan_workers_and_the_next_run_cleans_its_temporaries(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen([*CMD, "run", "replications=3000", "workers=2", f"hydra.run.dir={out}"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*CMD, "run", "replications=3000", "workers=2", f"hydra.run.dir={out}"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait_for(lambda: len(_children(proc.pid)) >= 3 and list(out.glob(".*.tmp")))  # forkserver + 2 workers, writing
     tree = _children(proc.pid)
     proc.kill()
     proc.wait()
     _wait_for(lambda: not any(_alive(p) for p in tree), timeout=10)  # the workers die with their parent
     assert list(out.glob(".*.tmp"))  # what a kill leaves ...
-    again = escalation("run", "replications=2", "workers=1", "output.report=false", f"hydra.run.dir={out}", cwd=tmp_path)
+    again = escalation(
+        "run", "replications=2", "workers=1", "output.report=false", f"hydra.run.dir={out}", cwd=tmp_path
+    )
     assert again.returncode == 0, again.stderr
     assert not list(out.glob(".*.tmp"))  # ... the next run into that folder removes
 
@@ -149,9 +175,15 @@ def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
     # As from a terminal: Ctrl-C at its default. (A shell starts background jobs with SIGINT ignored, and
     # Python keeps an inherited "ignore": when CI itself runs in the background, the run must still be
     # started the way a person at a terminal starts it.)
-    proc = subprocess.Popen([*CMD, "run", "replications=5000", "workers=2", f"hydra.run.dir={out}"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [*CMD, "run", "replications=5000", "workers=2", f"hydra.run.dir={out}"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
     def flowing() -> bool:  # the pool is up and results are coming back (~1 kB of the event log per replication)
         log = list(out.glob(".events.jsonl.*.tmp"))
@@ -196,8 +228,15 @@ def test_a_run_that_cannot_fit_on_the_disk_is_refused_before_it_writes(tmp_path)
 
 @pytest.mark.slow
 def test_a_long_run_says_what_it_will_cost_and_shows_progress_without_a_terminal(tmp_path):
-    proc = escalation("run", "replications=60", "workers=1", "output.report=false", "output.plot=false",
-                      f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path)
+    proc = escalation(
+        "run",
+        "replications=60",
+        "workers=1",
+        "output.report=false",
+        "output.plot=false",
+        f"hydra.run.dir={tmp_path / 'r'}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()
     estimate = next(line for line in lines if line.startswith("escalation: 60 replications on 1 worker: about"))
@@ -230,7 +269,17 @@ def test_a_failed_run_keeps_the_users_files_when_a_config_file_names_the_folder(
     conf = tmp_path / "myconf"
     conf.mkdir()
     (conf / "mine.yaml").write_text(f"defaults:\n  - config\n  - _self_\nhydra:\n  run:\n    dir: {folder}\n")
-    proc = escalation("run", f"--config-path={conf}", "--config-name=mine", f"--config-dir={Path(__file__).parents[1] / 'conf'}",
-                      "replications=2", "workers=1", FAIL_INSIDE_JOB, cwd=tmp_path)
+    proc = escalation(
+        "run",
+        f"--config-path={conf}",
+        "--config-name=mine",
+        f"--config-dir={Path(__file__).parents[1] / 'conf'}",
+        "replications=2",
+        "workers=1",
+        FAIL_INSIDE_JOB,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2, proc.stderr
-    assert {k: v for k, v in files_of(folder).items() if not k.startswith(".hydra/") and not k.endswith(".log")} == before
+    assert {
+        k: v for k, v in files_of(folder).items() if not k.startswith(".hydra/") and not k.endswith(".log")
+    } == before

@@ -12,9 +12,11 @@ import re
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
 from conftest import compose_config, run, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
 from sim.core.model import EscalationModel
 from sim.core.spec import INCIDENT_TYPES
 from sim.paths import REPO_ROOT
@@ -67,7 +69,8 @@ def _params():
 
 def test_eras_order_the_risk(scenarios, params):
     """High North, 200 pairs: mean peak rung cooperative_2004 <= confrontation_2014 <= crisis_2022, and the
-    first below the last (measured 2.01, 2.03, 2.04: the eras differ in tension, trust and channels)."""
+    first below the last (measured 2.01, 2.03, 2.04: the eras differ in tension, trust and channels).
+    """
     from omegaconf import OmegaConf
 
     spec = scenarios["high_north"]
@@ -89,9 +92,15 @@ def test_the_worked_example_in_the_docs_runs(params):
 
 BALTIC = yaml.safe_load((REPO_ROOT / "scenarios" / "baltic_air_policing.yaml").read_text())
 ODD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 100_000), st.floats(-1e3, 1e6, allow_nan=False),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8), st.lists(st.integers(0, 3), max_size=3),
-    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2), st.sampled_from(["atlantis", "nato", "russia", "sea", "${x}", "12:99"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 100_000),
+    st.floats(-1e3, 1e6, allow_nan=False),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+    st.sampled_from(["atlantis", "nato", "russia", "sea", "${x}", "12:99"]),
 )
 
 

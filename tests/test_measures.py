@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run, settings
+
 from sim.core.measures import Measure, registry
 from sim.stats import mean_ci
 
@@ -85,7 +85,8 @@ MECHANISMS = {"channel", "activity", "rules", "information", "time", "signals", 
 def test_no_measure_touches_a_decision_trust_or_tension():
     """A measure acts through hooks (channels, activity, rules, information): no measure module writes a
     side's trust, tension, public pressure, posture or level, and the base class offers no hook that
-    would shift a decision (the first model's decision_shift, hostility_shift and firebreak_shift)."""
+    would shift a decision (the first model's decision_shift, hostility_shift and firebreak_shift).
+    """
     import ast
     import inspect
 
@@ -95,7 +96,13 @@ def test_no_measure_touches_a_decision_trust_or_tension():
     for name, cls in registry().items():
         tree = ast.parse(inspect.getsource(inspect.getmodule(cls)))
         for node in ast.walk(tree):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AugAssign)
+                else []
+            )
             for t in targets:
                 assert not (isinstance(t, ast.Attribute) and t.attr in forbidden), f"{name} writes .{t.attr}"
     hooks = {n for n, _ in inspect.getmembers(pkg.Measure, inspect.isfunction)}

@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run, settings, with_params
+
 from sim.core.agents import Act, Deliberation, Platform
 from sim.core.ladder import Response, Rung
 from sim.core.measures import build
@@ -26,8 +26,23 @@ def platform(m: EscalationModel, force_id: str) -> Platform:
 
 def act_by(m, pl: Platform, severity=0.6, deliberate=True, rung=2, itype="air_intercept", target=None) -> Act:
     category = m.categorise(severity)
-    return Act(m.time, pl.side, pl.name, target.name if target else "x", pl.zone, itype, rung, severity, deliberate, True,
-               category, pl.spec.kind, actor_platform=pl, target_platform=target, member=pl.member)
+    return Act(
+        m.time,
+        pl.side,
+        pl.name,
+        target.name if target else "x",
+        pl.zone,
+        itype,
+        rung,
+        severity,
+        deliberate,
+        True,
+        category,
+        pl.spec.kind,
+        actor_platform=pl,
+        target_platform=target,
+        member=pl.member,
+    )
 
 
 # ---------------------------------------------------------------------------------- activity
@@ -45,9 +60,22 @@ def test_encounter_rate_falls_with_distance_and_activity_rises_with_posture(scen
 
 def test_who_meets_whom(scenarios, params):
     """Fighters intercept aircraft; reconnaissance and transport aircraft never meet anyone on their own;
-    ships meet ships; fighters, bombers and patrol aircraft make passes at ships."""
+    ships meet ships; fighters, bombers and patrol aircraft make passes at ships.
+    """
     m = model_for(scenarios["baltic_air_policing"], params)
-    p = {f: platform(m, f) for f in ("nato_typhoons", "nato_p8", "nato_rc135", "nato_snmg1", "ru_su27", "ru_il20", "ru_transit", "ru_corvette")}
+    p = {
+        f: platform(m, f)
+        for f in (
+            "nato_typhoons",
+            "nato_p8",
+            "nato_rc135",
+            "nato_snmg1",
+            "ru_su27",
+            "ru_il20",
+            "ru_transit",
+            "ru_corvette",
+        )
+    }
     assert _can_meet(p["nato_typhoons"], p["ru_il20"]) and _can_meet(p["nato_rc135"], p["ru_su27"])
     assert not _can_meet(p["nato_rc135"], p["ru_il20"]) and not _can_meet(p["nato_p8"], p["ru_transit"])
     assert _can_meet(p["nato_snmg1"], p["ru_corvette"]) and _can_meet(p["nato_p8"], p["ru_corvette"])
@@ -56,7 +84,8 @@ def test_who_meets_whom(scenarios, params):
 
 def test_an_air_policing_month_is_dominated_by_air_intercepts(scenarios, params):
     """Baltic, 40 replications: air intercepts outnumber at-sea encounters at least three to one (measured ~6.6x),
-    and quick-reaction scrambles are in the log."""
+    and quick-reaction scrambles are in the log.
+    """
     ens = run(scenarios["baltic_air_policing"], params, settings(), 40, record_events=True)
     out = ens.outcomes()
     assert out["incidents_air_intercept"].sum() > 3 * out["incidents_at_sea_close_encounter"].sum()
@@ -79,7 +108,8 @@ def test_a_flight_near_the_border_draws_a_scramble_from_the_airspace_owner(scena
 
 def test_a_member_with_national_rules_fires_alone_on_a_violator(scenarios, params):
     """A Turkish pair may fire on a violator that ignores warnings (no alliance decision); the deaths lead
-    Russia to suspend military contacts with Turkey. A Romanian pair under ordinary rules only warns."""
+    Russia to suspend military contacts with Turkey. A Romanian pair under ordinary rules only warns.
+    """
     sc = scenarios["black_sea_transit"]
     hot = with_params(params, warning_compliance=0.0, hit_probability=1.0, casualty_probability=1.0)
     m = model_for(sc, hot)
@@ -88,7 +118,12 @@ def test_a_member_with_national_rules_fires_alone_on_a_violator(scenarios, param
     m._violation(su24)
     m.run_until(m.time + 6)
     force = [e for e in m.events if e["kind"] == "force"]
-    assert force and force[0]["text"].startswith("Turkish F-16 pair") and "Su-24" in force[0]["text"] and "killed" in force[0]["text"]
+    assert (
+        force
+        and force[0]["text"].startswith("Turkish F-16 pair")
+        and "Su-24" in force[0]["text"]
+        and "killed" in force[0]["text"]
+    )
     assert any(e["kind"] == "rules of engagement" for e in m.events)
     assert not any(e["kind"] == "referral" and e["side"] == "nato" for e in m.events)  # no NAC decision was needed
     assert su24.lost and m.casualties == 2 and m.peak_rung >= Rung.LIMITED_FORCE
@@ -127,8 +162,10 @@ def test_clock_reads_as_day_and_time():
 
 def test_exercise_threat_falls_with_distance_from_the_border(scenarios, params):
     sc = scenarios["baltic_air_policing"]
-    near, far = (dataclasses.replace(sc, exercises=(dataclasses.replace(sc.exercises[0], zone=z),), injects=())
-                 for z in ("pskov", "novgorod"))
+    near, far = (
+        dataclasses.replace(sc, exercises=(dataclasses.replace(sc.exercises[0], zone=z),), injects=())
+        for z in ("pskov", "novgorod")
+    )
     sev = {}
     for name, spec in (("near", near), ("far", far)):
         m = model_for(spec, params)
@@ -159,7 +196,9 @@ def test_bilateral_incsea_agreements_cut_unsafe_conduct_at_sea_and_measures_add_
     with_measure = model_for(scenarios["black_sea_transit"], params, settings("incidents_at_sea"))
     reduction = with_measure.measures[0].params.unsafe_reduction
     assert with_measure.rules_reduction("at_sea_close_encounter", ro, ru) == reduction
-    assert with_measure.rules_reduction("at_sea_close_encounter", uk, ru) == max(reduction, params.incsea_unsafe_reduction)
+    assert with_measure.rules_reduction("at_sea_close_encounter", uk, ru) == max(
+        reduction, params.incsea_unsafe_reduction
+    )
 
 
 # ---------------------------------------------------------------------------------- perception and beliefs
@@ -228,10 +267,16 @@ def test_routine_incidents_in_calm_times_are_handled_by_standing_rules(scenarios
 
 def test_decisions_respond_to_their_inputs_more_than_to_their_noise(scenarios, params):
     """Baltic, 60 replications: across every command reply, what the command knows varies at least four
-    times as much as the disturbance (measured about 13x), so replies are not a lottery."""
+    times as much as the disturbance (measured about 13x), so replies are not a lottery.
+    """
     known, noise = [], []
     for i in range(60):
-        m = model_for(scenarios["baltic_air_policing"], params, seed=np.random.SeedSequence(5, spawn_key=(i,)), record_events=False)
+        m = model_for(
+            scenarios["baltic_air_policing"],
+            params,
+            seed=np.random.SeedSequence(5, spawn_key=(i,)),
+            record_events=False,
+        )
         m.run()
         known += [k for k, _ in m.decision_record]
         noise += [n for _, n in m.decision_record]
@@ -313,8 +358,12 @@ def test_a_use_of_force_has_an_actor_a_target_and_a_consequence(scenarios, param
     assert set(m.sides[Side.RUSSIA].suspended) == {"de"}  # fired under national rules: answered nationally
     typhoon.zone = platform(m, "ru_il20").zone = "central_baltic"
     platform(m, "ru_il20").on_sortie = True
-    m.military_act(Side.NATO, Response.LIMITED_FORCE, act_by(m, platform(m, "ru_il20"), 0.8, target=typhoon),
-                   decider=m.leadership[Side.NATO])
+    m.military_act(
+        Side.NATO,
+        Response.LIMITED_FORCE,
+        act_by(m, platform(m, "ru_il20"), 0.8, target=typhoon),
+        decider=m.leadership[Side.NATO],
+    )
     m.run_until(m.time + 3)
     assert "" in m.sides[Side.RUSSIA].suspended  # an alliance decision: Russia cuts contacts with NATO
     # With no unit of the other side within reach, an order to fire becomes a show of force.
@@ -341,7 +390,9 @@ def test_a_call_carries_stated_intent_which_can_be_a_bluff(scenarios, params):
     m.sides[Side.RUSSIA].posture = params.threat_posture
     m_honest = model_for(sc, with_params(params, bluff_propensity=0.0))
     m_honest.sides[Side.RUSSIA].posture = params.threat_posture
-    assert m_honest.state_intent(act_by(m_honest, platform(m_honest, "ru_su27"), deliberate=True), route).kind == "threat"
+    assert (
+        m_honest.state_intent(act_by(m_honest, platform(m_honest, "ru_su27"), deliberate=True), route).kind == "threat"
+    )
 
 
 def test_a_warning_raises_the_hostility_read_into_an_act_and_a_reassurance_lowers_it_by_trust(scenarios, params):
@@ -366,13 +417,19 @@ def test_a_call_that_arrives_after_the_decision_is_logged_not_lost(scenarios, pa
     slow = run(sc, params, settings("liaison_mission", **{"liaison_mission.latency_h": 50}), 20, record_events=True)
     out = slow.outcomes()
     assert out["calls_too_late"].sum() > 0
-    late = [e for r in slow.replications for e in r.events if e["kind"] == "clarification" and "after it has decided" in e["text"]]
+    late = [
+        e
+        for r in slow.replications
+        for e in r.events
+        if e["kind"] == "clarification" and "after it has decided" in e["text"]
+    ]
     assert len(late) == out["calls_too_late"].sum()
 
 
 def test_a_hotline_slower_than_every_decision_changes_nothing_but_the_late_calls(scenarios, params):
     """Common random numbers per call: with the hotline slower than any leader decides, every outcome but the
-    count of late calls is identical to no hotline (the mechanism is the call arriving in time)."""
+    count of late calls is identical to no hotline (the mechanism is the call arriving in time).
+    """
     sc = scenarios["drone_shootdown"]
     off = run(sc, params, settings(), 40, record_timeseries=True)
     slow = run(sc, params, settings("hotline", **{"hotline.latency_h": 500}), 40, record_timeseries=True)

@@ -12,8 +12,8 @@ import pytest
 
 from sim.errors import UserError
 from sim.play import Game
-from sim.saves import compose_settings, read_save, settings_from_save
 from sim.runner import run_replications
+from sim.saves import compose_settings, read_save, settings_from_save
 
 EXE = Path(sys.executable).with_name("escalation")
 
@@ -79,8 +79,16 @@ def test_escalating_players_reach_higher_rungs_than_restrained_ones_on_common_ra
     """Same seeds, opposite policies: always escalating must end higher, by at least one rung on average."""
     hawk, dove = [], []
     for seed in range(6):
-        hawk.append(play_through(new_game("scenario=black_sea_transit", side="nato", seed=seed), lambda b: "escalate").model.peak_rung)
-        dove.append(play_through(new_game("scenario=black_sea_transit", side="nato", seed=seed), lambda b: "de_escalate").model.peak_rung)
+        hawk.append(
+            play_through(
+                new_game("scenario=black_sea_transit", side="nato", seed=seed), lambda b: "escalate"
+            ).model.peak_rung
+        )
+        dove.append(
+            play_through(
+                new_game("scenario=black_sea_transit", side="nato", seed=seed), lambda b: "de_escalate"
+            ).model.peak_rung
+        )
     assert all(h >= d for h, d in zip(hawk, dove, strict=True))
     assert np.mean(hawk) - np.mean(dove) >= 1.0, (hawk, dove)
 
@@ -144,16 +152,23 @@ def test_game_log_has_the_run_events_format(tmp_path):
     game.export_events(tmp_path / "events.jsonl")
     rows = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     settings = game.settings
-    run_events = run_replications(settings.scenario, settings.params, settings.measures, n=1, seed=0).replications[0].events
+    run_events = (
+        run_replications(settings.scenario, settings.params, settings.measures, n=1, seed=0).replications[0].events
+    )
     assert set(rows[0]) == {"replication", *run_events[0]}
     assert any(r["kind"] == "response" and r["response"] == "protest" and r["side"] == "nato" for r in rows)
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("not json", "invalid JSON"), ('{"format": "other"}', "format"),
-     ('{"format": "escalation-game/1", "scenario": "baltic_air_policing", "side": "nato", "seed": 0, "overrides": [], "commands": [{"op": "fly"}]}',
-      "commands[0]")],
+    [
+        ("not json", "invalid JSON"),
+        ('{"format": "other"}', "format"),
+        (
+            '{"format": "escalation-game/1", "scenario": "baltic_air_policing", "side": "nato", "seed": 0, "overrides": [], "commands": [{"op": "fly"}]}',
+            "commands[0]",
+        ),
+    ],
 )
 def test_bad_save_files_are_named_with_the_problem(tmp_path, content, message):
     path = tmp_path / "bad.json"
@@ -173,8 +188,15 @@ def play(*args: str, stdin: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_terminal_play_with_scripted_input_reaches_the_debrief_and_saves(tmp_path):
     # channel 1 first, then the lowest response, then run on; junk lines are answered, not fatal
     script = "h\nfly away\n" + "c 1\n\n1\n\n" * 60
-    proc = play("scenario=black_sea_transit", "side=nato", "debrief=30", "save=game.json", "log=events.jsonl",
-                stdin=script, cwd=tmp_path)
+    proc = play(
+        "scenario=black_sea_transit",
+        "side=nato",
+        "debrief=30",
+        "save=game.json",
+        "log=events.jsonl",
+        stdin=script,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "=== Decision 1 for NATO" in out and "Channels (c N):" in out and "Responses:" in out
@@ -194,12 +216,14 @@ def test_terminal_play_with_scripted_input_reaches_the_debrief_and_saves(tmp_pat
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["scenario=black_sea_transit"], "side= is required"),
-     (["side=martians"], "side=martians"),
-     (["side=nato", "scenario=atlantis"], "atlantis"),
-     (["side=nato", "measures=none,all"], "sweeps"),
-     (["load=missing.json"], "missing.json: no such save file"),
-     (["side=nato", "debrief=0"], "debrief=0")],
+    [
+        (["scenario=black_sea_transit"], "side= is required"),
+        (["side=martians"], "side=martians"),
+        (["side=nato", "scenario=atlantis"], "atlantis"),
+        (["side=nato", "measures=none,all"], "sweeps"),
+        (["load=missing.json"], "missing.json: no such save file"),
+        (["side=nato", "debrief=0"], "debrief=0"),
+    ],
 )
 def test_terminal_play_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     proc = play(*args, stdin="", cwd=tmp_path)

@@ -22,8 +22,10 @@ def test_generated_docs_are_current():
 
 def test_a_parameter_without_unit_or_basis_is_reported(tmp_path: Path, monkeypatch):
     conf = tmp_path / "x.yaml"
-    conf.write_text("a: 1  # [h] fine | assumption\nb: 2  # no unit\nc: 3  # [km] no basis\nd:   # [h] empty | assumption\n")
-    monkeypatch.setattr(provenance, "REPO_ROOT", tmp_path)
+    conf.write_text(
+        "a: 1  # [h] fine | assumption\nb: 2  # no unit\nc: 3  # [km] no basis\nd:   # [h] empty | assumption\n"
+    )
+    monkeypatch.setattr(provenance, "DATA_ROOT", tmp_path)
     params, problems = provenance.parse(conf)
     assert [p.key for p in params] == ["a", "d"]
     assert any("b: needs" in q for q in problems) and any("c: needs" in q for q in problems)
@@ -32,7 +34,9 @@ def test_a_parameter_without_unit_or_basis_is_reported(tmp_path: Path, monkeypat
 
 def test_sources_are_cited_by_title_organisation_and_date():
     text = provenance.expand_source("000 rec. 2; 001 basic menu")
-    assert text.startswith('European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" '
-                           "(February 2022), recommendation 2; ")
+    assert text.startswith(
+        'European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" '
+        "(February 2022), recommendation 2; "
+    )
     assert '"Towards a More Stable NATO-Russia Relationship"' in text and text.endswith(", basic menu")
     assert ".txt" not in text

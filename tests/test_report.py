@@ -29,8 +29,15 @@ def runs(tmp_path_factory):
     """Two small runs of the Black Sea scenario, without and with the hotline (same seeds)."""
     base = tmp_path_factory.mktemp("runs")
     for name, measures in (("none", "none"), ("hotline", "hotline")):
-        proc = escalation("run", "scenario=black_sea_transit", f"measures={measures}", "replications=12", "workers=1",
-                          f"hydra.run.dir={base / name}", cwd=base)
+        proc = escalation(
+            "run",
+            "scenario=black_sea_transit",
+            f"measures={measures}",
+            "replications=12",
+            "workers=1",
+            f"hydra.run.dir={base / name}",
+            cwd=base,
+        )
         assert proc.returncode == 0, proc.stderr
     return base
 
@@ -42,13 +49,17 @@ def test_a_run_writes_its_report_unless_switched_off(runs, tmp_path):
         if key != "comparison":
             assert (report / f"{key}.png").stat().st_size > 10_000 and (report / f"{key}.svg").exists(), key
     assert (report / "report.html").exists() and (report / "report.md").exists()
-    proc = escalation("run", "replications=2", "workers=1", "output.report=false", f"hydra.run.dir={tmp_path / 'x'}", cwd=tmp_path)
+    proc = escalation(
+        "run", "replications=2", "workers=1", "output.report=false", f"hydra.run.dir={tmp_path / 'x'}", cwd=tmp_path
+    )
     assert proc.returncode == 0 and not (tmp_path / "x" / "report").exists()
 
 
 @pytest.mark.slow
 def test_comparison_report_of_two_runs(runs, tmp_path):
-    out = build_report([runs / "none", runs / "hotline"], labels=["none", "hotline"], out=tmp_path / "cmp", formats=["png"])
+    out = build_report(
+        [runs / "none", runs / "hotline"], labels=["none", "hotline"], out=tmp_path / "cmp", formats=["png"]
+    )
     assert (out / "comparison.png").exists() and (out / "peak_distribution.png").exists()
     md = (out / "report.md").read_text()
     assert "## Verdict: none" in md and "## Verdict: hotline" in md and "comparison.png" in md
@@ -76,8 +87,14 @@ def test_stories_tell_the_median_and_the_worst_replication(runs):
 
 
 def test_story_picks():
-    reps = pd.DataFrame({"replication": range(5), "peak_rung": [2, 3, 2, 5, 2], "crisis_days": [0, 1, 0, 3, 0],
-                         "incidents": [10, 11, 14, 9, 12]})
+    reps = pd.DataFrame(
+        {
+            "replication": range(5),
+            "peak_rung": [2, 3, 2, 5, 2],
+            "crisis_days": [0, 1, 0, 3, 0],
+            "incidents": [10, 11, 14, 9, 12],
+        }
+    )
     assert pick_stories(reps) == {"median": 2, "worst": 3}
 
 
@@ -86,9 +103,21 @@ def test_curve_ticks_are_rung_names():
     rungs = np.random.default_rng(0).integers(0, 4, size=(10, 48))
     ax = figures.escalation_curve(rungs)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == [f"{r} {name}" for r, name in enumerate(
-        ["routine", "heightened vigilance", "dangerous incident", "show of force", "use of force, limited",
-         "armed clash", "regional war", "nuclear threshold"])]
+    assert labels == [
+        f"{r} {name}"
+        for r, name in enumerate(
+            [
+                "routine",
+                "heightened vigilance",
+                "dangerous incident",
+                "show of force",
+                "use of force, limited",
+                "armed clash",
+                "regional war",
+                "nuclear threshold",
+            ]
+        )
+    ]
     assert "days" in ax.get_xlabel()
     shading = [c for c in ax.collections]
     assert len(shading) == 2  # the 90% and the 50% band
@@ -112,7 +141,10 @@ def test_missing_file_gets_one_line_naming_it(runs, tmp_path):
 def test_turning_points_follow_the_second_models_event_kinds():
     from sim.report.build import is_turning_point
 
-    heard = {"kind": "clarification", "text": "Over the hotline, Russia says the air intercept by X was a deliberate warning"}
+    heard = {
+        "kind": "clarification",
+        "text": "Over the hotline, Russia says the air intercept by X was a deliberate warning",
+    }
     late = {"kind": "clarification", "text": "The hotline call reaches North Atlantic Council after it has decided"}
     assert is_turning_point(heard) and not is_turning_point(late)
     for kind in ("signal", "posture", "force", "rules of engagement", "meeting"):

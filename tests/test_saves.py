@@ -19,14 +19,31 @@ SECRET = "ghp_THIS_IS_A_SECRET_TOKEN_123"
 
 
 def v1(overrides, **extra) -> bytes:
-    save = {"format": "escalation-game/1", "scenario": "baltic_air_policing", "side": "nato", "seed": 0,
-            "overrides": overrides, "commands": [], **extra}
+    save = {
+        "format": "escalation-game/1",
+        "scenario": "baltic_air_policing",
+        "side": "nato",
+        "seed": 0,
+        "overrides": overrides,
+        "commands": [],
+        **extra,
+    }
     return json.dumps(save).encode()
 
 
 def v2(**fields) -> dict:
-    return {"format": SAVE_FORMAT, "scenario": "baltic_air_policing", "era": None, "measures": {}, "model": {}, "seed": 0,
-            "side": "nato", "time_h": 0.0, "commands": [], **fields}
+    return {
+        "format": SAVE_FORMAT,
+        "scenario": "baltic_air_policing",
+        "era": None,
+        "measures": {},
+        "model": {},
+        "seed": 0,
+        "side": "nato",
+        "time_h": 0.0,
+        "commands": [],
+        **fields,
+    }
 
 
 def refused(raw: bytes, expected: str) -> str:
@@ -53,7 +70,9 @@ def test_a_save_cannot_resolve_the_environment_or_set_hydra(monkeypatch):
     refused(v1(["model.encounter_rate_per_h=${oc.env:ESCALATION_TEST_SECRET}"]), "not allowed in a save file")
     refused(v1(["hydra.run.dir=/tmp/x"]), "not allowed in a save file")
     refused(v1(["+experiment=sensitivity"]), "not allowed in a save file")
-    refused(json.dumps(v2(measures={"hotline": {"latency_h": "${oc.env:ESCALATION_TEST_SECRET}"}})).encode(), "plain name")
+    refused(
+        json.dumps(v2(measures={"hotline": {"latency_h": "${oc.env:ESCALATION_TEST_SECRET}"}})).encode(), "plain name"
+    )
     refused(json.dumps(v2(model={"encounter_rate_per_h": SECRET})).encode(), "must be a number")
 
 
@@ -76,8 +95,24 @@ def test_arbitrary_or_out_of_range_parameters_are_refused():
         (v1([1, 2, 3]), "overrides[0]: not allowed"),
         (json.dumps(v2(seed=float("nan"))).encode(), "not a save file"),
         (json.dumps(v2(commands=[{"op": "advance", "until": 1e300}])).encode(), "commands[0].until"),
-        (json.dumps(v2(commands=[{"op": "inject", "type": "x", "initiator": "y", "zone": "z", "severity": 0.5,
-                                  "deliberate": True, "extra": SECRET}])).encode(), "not a field"),
+        (
+            json.dumps(
+                v2(
+                    commands=[
+                        {
+                            "op": "inject",
+                            "type": "x",
+                            "initiator": "y",
+                            "zone": "z",
+                            "severity": 0.5,
+                            "deliberate": True,
+                            "extra": SECRET,
+                        }
+                    ]
+                )
+            ).encode(),
+            "not a field",
+        ),
         (json.dumps([SECRET]).encode(), "expected a JSON object"),
     ],
 )
@@ -97,7 +132,11 @@ def test_read_save_refuses_special_and_huge_files(tmp_path):
 def test_a_game_from_a_users_file_embeds_the_scenario_and_replays_exactly(tmp_path):
     mine = tmp_path / "mine.yaml"
     mine.write_text((Path(__file__).parents[1] / "scenarios" / "black_sea_transit.yaml").read_text())
-    game = Game(compose_settings([f"scenario_file={mine}", "measures=eln_seven", "model.encounter_rate_per_h=0.2"], "both", seed=4))
+    game = Game(
+        compose_settings(
+            [f"scenario_file={mine}", "measures=eln_seven", "model.encounter_rate_per_h=0.2"], "both", seed=4
+        )
+    )
     while game.advance(24 * 5) is not None:
         game.decide("hold")
     game.save(tmp_path / "game.json")
@@ -111,12 +150,22 @@ def test_a_game_from_a_users_file_embeds_the_scenario_and_replays_exactly(tmp_pa
 
 
 def test_a_first_format_save_still_loads_and_replays_the_same_game(tmp_path):
-    game = Game(compose_settings(["scenario=black_sea_transit", "measures=eln_seven", "measures.hotline.latency_h=2"], "nato", seed=2))
+    game = Game(
+        compose_settings(
+            ["scenario=black_sea_transit", "measures=eln_seven", "measures.hotline.latency_h=2"], "nato", seed=2
+        )
+    )
     while game.advance(24 * 6) is not None:
         game.decide("protest")
-    old = {"format": "escalation-game/1", "scenario": "black_sea_transit", "side": "nato", "seed": 2,
-           "overrides": ["scenario=black_sea_transit", "measures=eln_seven", "measures.hotline.latency_h=2"],
-           "time_h": game.time_h, "commands": game.commands}
+    old = {
+        "format": "escalation-game/1",
+        "scenario": "black_sea_transit",
+        "side": "nato",
+        "seed": 2,
+        "overrides": ["scenario=black_sea_transit", "measures=eln_seven", "measures.hotline.latency_h=2"],
+        "time_h": game.time_h,
+        "commands": game.commands,
+    }
     save = parse_save(json.dumps(old).encode(), "old.json")
     loaded = Game.replay(settings_from_save(save, "old.json"), save["commands"])
     assert loaded.events == game.events

@@ -103,8 +103,32 @@ def test_absurd_values_are_refused(path, value, expected):
 NASTY = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0, -1, 1e300, -1e300, 1e-300, 366, 367, 1000, "1:30", "²:00", "", " ", "${oc.env:HOME}", "_target_",
-                     None, True, [], {}, "yes", "0x10", "24:00", "23:59"]),
+    st.sampled_from(
+        [
+            0,
+            -1,
+            1e300,
+            -1e300,
+            1e-300,
+            366,
+            367,
+            1000,
+            "1:30",
+            "²:00",
+            "",
+            " ",
+            "${oc.env:HOME}",
+            "_target_",
+            None,
+            True,
+            [],
+            {},
+            "yes",
+            "0x10",
+            "24:00",
+            "23:59",
+        ]
+    ),
     st.text(max_size=30),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=8), st.integers(), max_size=3),
@@ -148,7 +172,9 @@ def mutated(draw):
 def _in_range(spec) -> None:
     numbers = [spec.horizon_h, *spec.baseline_tension.values(), *spec.baseline_trust.values()]
     for f in spec.forces:
-        assert 0 <= f.sorties_per_day <= BOUNDS["sorties_per_day"][1] and 0 < f.sortie_hours <= BOUNDS["sortie_hours"][1]
+        assert (
+            0 <= f.sorties_per_day <= BOUNDS["sorties_per_day"][1] and 0 < f.sortie_hours <= BOUNDS["sortie_hours"][1]
+        )
         assert 0 < sum(f.patrol.values()) <= len(f.patrol) * BOUNDS["patrol_weight"][1]
         numbers += [f.traits.aggressiveness, f.traits.rule_adherence]
     for a in spec.actors:

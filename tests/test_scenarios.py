@@ -37,7 +37,11 @@ def mutate(edit) -> str:
         (lambda d: d.pop("sources"), "sources", "missing required field"),
         (lambda d: d["forces"][0]["traits"].update(agression=0.3), "forces[0].traits.agression", "unknown field"),
         (lambda d: d["theatre"]["zones"][0].update(lat=95), "theatre.zones[0].lat", "must be <= 90"),
-        (lambda d: d["channels"][0].update(between=["nato_nac", "nato_aircom"]), "channels[0].between", "join the two sides"),
+        (
+            lambda d: d["channels"][0].update(between=["nato_nac", "nato_aircom"]),
+            "channels[0].between",
+            "join the two sides",
+        ),
         (lambda d: d["injects"][0].update(initiator="ru_kremlin"), "injects[0].initiator", "unknown force"),
         (lambda d: d.update(horizon_days="thirty"), "horizon_days", "expected a number"),
     ],
@@ -90,8 +94,12 @@ def test_a_first_format_file_runs_and_the_cli_says_what_it_assumed(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "scenarios", "check", str(FORMAT1)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "scenarios", "check", str(FORMAT1)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("\n") == 1 and "converted to format 2" in proc.stderr
     assert proc.stdout.startswith(f"{FORMAT1}: ok")
@@ -110,7 +118,11 @@ def test_the_library_is_in_the_current_format_with_every_nato_force_naming_its_n
         (lambda d: d["forces"][0].update(member="xx"), "forces[0].member", "must be one of"),
         (lambda d: d.update(format=3), "format", "must be 1 or 2"),
         (lambda d: d.update(agreements=["start"]), "agreements[0]", "must be one of vienna_document"),
-        (lambda d: d["theatre"]["zones"][0].update(member="ee"), "theatre.zones[0].member", "only a zone owned by nato"),
+        (
+            lambda d: d["theatre"]["zones"][0].update(member="ee"),
+            "theatre.zones[0].member",
+            "only a zone owned by nato",
+        ),
     ],
 )
 def test_second_format_fields_are_checked(edit, field, problem):

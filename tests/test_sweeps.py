@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import compose_config
+
 from sim import analysis
 from sim.compare import compare
 from sim.core.measures import registry
@@ -44,9 +44,15 @@ def test_factorial_is_two_to_the_seven_over_the_recommendations():
     params = yaml.safe_load((EXPERIMENTS_DIR / "eln_seven_factorial.yaml").read_text())["hydra"]["sweeper"]["params"]
     assert sorted(params) == [f"+eln_rec{k}" for k in range(1, 8)] and all(v == "off,on" for v in params.values())
     on3 = compose_config(["+eln_rec3=on"])
-    assert {m for m, v in on3.measures.items() if v.enabled} == {"exercise_distance_rule", "exercise_notification", "reduced_exercise_scale"}
+    assert {m for m, v in on3.measures.items() if v.enabled} == {
+        "exercise_distance_rule",
+        "exercise_notification",
+        "reduced_exercise_scale",
+    }
     every = compose_config([f"+eln_rec{k}=on" for k in range(1, 8)])
-    assert {m for m, v in every.measures.items() if v.enabled} == {m for m, c in registry().items() if "000" in c.source}
+    assert {m for m, v in every.measures.items() if v.enabled} == {
+        m for m, c in registry().items() if "000" in c.source
+    }
 
 
 def _fake_job(folder: Path, overrides: list[str], rows: list[dict]) -> None:
@@ -57,8 +63,18 @@ def _fake_job(folder: Path, overrides: list[str], rows: list[dict]) -> None:
 
 
 def _rows(peaks: list[int]) -> list[dict]:
-    return [{"replication": i, "seed": 0, "peak_rung": p, "reached_rung_4": int(p >= 4), "reached_rung_5": int(p >= 5),
-             "crisis_days": float(p), "incidents": 10} for i, p in enumerate(peaks)]
+    return [
+        {
+            "replication": i,
+            "seed": 0,
+            "peak_rung": p,
+            "reached_rung_4": int(p >= 4),
+            "reached_rung_5": int(p >= 5),
+            "crisis_days": float(p),
+            "incidents": 10,
+        }
+        for i, p in enumerate(peaks)
+    ]
 
 
 def test_aggregation_matches_hand_computed_statistics(tmp_path):
@@ -67,7 +83,9 @@ def test_aggregation_matches_hand_computed_statistics(tmp_path):
     _fake_job(tmp_path / "0", ["measures=none", "replications=8"], _rows(base))
     _fake_job(tmp_path / "1", ["measures=hotline", "replications=8"], _rows(with_m))
     (tmp_path / "2" / ".hydra").mkdir(parents=True)
-    (tmp_path / "2" / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["measures=zero_option", "replications=8"]))
+    (tmp_path / "2" / ".hydra" / "overrides.yaml").write_text(
+        yaml.safe_dump(["measures=zero_option", "replications=8"])
+    )
     (tmp_path / "2" / "FAILED").write_text("ValueError: boom\n")
     out = compare(tmp_path)
     results = pd.read_parquet(out / "results.parquet")
@@ -97,11 +115,13 @@ def test_factorial_effects_match_differences_of_means():
         for b in ("off", "on"):
             p = 0.4 - 0.2 * (a == "on") - 0.1 * (b == "on") + 0.1 * (a == "on" and b == "on")
             for i in range(400):
-                rows.append({"config": f"{a}{b}", "A": a, "B": b, "replication": i, "reached_rung_4": int(rng.random() < p)})
+                rows.append(
+                    {"config": f"{a}{b}", "A": a, "B": b, "replication": i, "reached_rung_4": int(rng.random() < p)}
+                )
     df = pd.DataFrame(rows)
     main, inter = analysis.factorial_effects(df, ["A", "B"])
     cell = df.groupby(["A", "B"])["reached_rung_4"].mean()
-    effect_a = (cell["on"].mean() - cell["off"].mean())
+    effect_a = cell["on"].mean() - cell["off"].mean()
     assert main.set_index("term").loc["A", "effect"] == pytest.approx(effect_a)
     inter_ab = ((cell["on", "on"] - cell["off", "on"]) - (cell["on", "off"] - cell["off", "off"])) / 2
     assert inter.set_index("term").loc["A:B", "effect"] == pytest.approx(inter_ab)
@@ -111,8 +131,16 @@ def test_factorial_effects_match_differences_of_means():
 def test_a_crashing_job_loses_no_other_job_and_resume_skips_finished_ones(tmp_path):
     sweep = tmp_path / "sweep"
     # row 999 is outside the design: it passes composition and fails inside its job
-    args = ["run", "-m", "+experiment=sensitivity", "sensitivity.trajectories=2", "sensitivity.row=0,999",
-            "replications=3", "workers=1", f"hydra.sweep.dir={sweep}"]
+    args = [
+        "run",
+        "-m",
+        "+experiment=sensitivity",
+        "sensitivity.trajectories=2",
+        "sensitivity.row=0,999",
+        "replications=3",
+        "workers=1",
+        f"hydra.sweep.dir={sweep}",
+    ]
     proc = escalation(*args, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr  # a sweep with a failed job says so, with a count
     assert "1 of 2 jobs failed" in proc.stderr.splitlines()[-1]
@@ -127,17 +155,35 @@ def test_a_crashing_job_loses_no_other_job_and_resume_skips_finished_ones(tmp_pa
 
 
 def _sweep_files(sweep: Path) -> dict[str, bytes]:
-    return {f"{job.name}/{name}": (job / name).read_bytes() for job in sorted(sweep.iterdir()) if job.is_dir()
-            for name in ("replications.csv", "timeseries.parquet", "events.jsonl")}
+    return {
+        f"{job.name}/{name}": (job / name).read_bytes()
+        for job in sorted(sweep.iterdir())
+        if job.is_dir()
+        for name in ("replications.csv", "timeseries.parquet", "events.jsonl")
+    }
 
 
-SWEEP = ["run", "-m", "measures=none,hotline", "scenario=black_sea_transit", "replications=4", "workers=1", "output.report=false"]
+SWEEP = [
+    "run",
+    "-m",
+    "measures=none,hotline",
+    "scenario=black_sea_transit",
+    "replications=4",
+    "workers=1",
+    "output.report=false",
+]
 
 
 @pytest.mark.slow
 def test_basic_and_joblib_launchers_give_identical_bytes(tmp_path):
     assert escalation(*SWEEP, f"hydra.sweep.dir={tmp_path / 'basic'}", cwd=tmp_path).returncode == 0
-    proc = escalation(*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path / 'joblib'}", cwd=tmp_path)
+    proc = escalation(
+        *SWEEP,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={tmp_path / 'joblib'}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     basic, joblib = _sweep_files(tmp_path / "basic"), _sweep_files(tmp_path / "joblib")
     assert len(basic) == 6 and basic == joblib
@@ -146,7 +192,9 @@ def test_basic_and_joblib_launchers_give_identical_bytes(tmp_path):
 @pytest.mark.slow
 def test_joblib_sweep_with_default_workers_runs_every_job(tmp_path):
     """The default workers=0 under joblib: one level of parallelism, every job done, same bytes as basic."""
-    sweep = [a for a in SWEEP if not a.startswith("workers=")] + ["replications=100"]  # the basic launcher then uses 2 workers
+    sweep = [a for a in SWEEP if not a.startswith("workers=")] + [
+        "replications=100"
+    ]  # the basic launcher then uses 2 workers
     assert escalation(*sweep, f"hydra.sweep.dir={tmp_path / 'basic'}", cwd=tmp_path).returncode == 0
     proc = escalation(*sweep, "hydra/launcher=joblib", f"hydra.sweep.dir={tmp_path / 'joblib'}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -164,7 +212,8 @@ def _free_port() -> int:
 @pytest.mark.ray
 def test_both_ray_routes_in_either_order_give_identical_bytes(tmp_path):
     """Ray starting its own cluster (hydra/launcher=ray) leaves ~/.ray/auth_token; the cluster route run after it
-    (ray start --head, then hydra/launcher=ray_local) must still work. A fresh HOME: nothing from earlier runs counts."""
+    (ray start --head, then hydra/launcher=ray_local) must still work. A fresh HOME: nothing from earlier runs counts.
+    """
     pytest.importorskip("ray")
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
@@ -177,8 +226,14 @@ def test_both_ray_routes_in_either_order_give_identical_bytes(tmp_path):
     def sweep(name: str, *launcher: str) -> None:
         log = tmp_path / f"{name}.log"
         with log.open("w") as handle:  # a file, not a pipe: Ray's log forwarding keeps pipes open past the exit
-            proc = subprocess.run([*cmd, *SWEEP, *launcher, f"hydra.sweep.dir={tmp_path / name}"], cwd=tmp_path, stdout=handle,
-                                  stderr=subprocess.STDOUT, env=env, timeout=600)
+            proc = subprocess.run(
+                [*cmd, *SWEEP, *launcher, f"hydra.sweep.dir={tmp_path / name}"],
+                cwd=tmp_path,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=env,
+                timeout=600,
+            )
         assert proc.returncode == 0, log.read_text()[-3000:]
 
     sweep("basic")
@@ -187,14 +242,29 @@ def test_both_ray_routes_in_either_order_give_identical_bytes(tmp_path):
     port = _free_port()
     log = tmp_path / "ray_start.log"
     with log.open("w") as handle:  # not a pipe: Ray's daemons would hold it open and the call would never return
-        start = subprocess.run([ray, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-                                "--include-dashboard=false", "--disable-usage-stats"], stdout=handle, stderr=subprocess.STDOUT,
-                               env=env, timeout=180)
+        start = subprocess.run(
+            [
+                ray,
+                "start",
+                "--head",
+                "--node-ip-address=127.0.0.1",
+                f"--port={port}",
+                "--num-cpus=2",
+                "--include-dashboard=false",
+                "--disable-usage-stats",
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+            timeout=180,
+        )
     assert start.returncode == 0, log.read_text()
     try:
         sweep("ray_cluster", "hydra/launcher=ray_local", f"hydra.launcher.ray.init.address=127.0.0.1:{port}")
     finally:
-        subprocess.run([ray, "stop", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=120)
+        subprocess.run(
+            [ray, "stop", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=120
+        )
         time.sleep(1)
     basic = _sweep_files(tmp_path / "basic")
     assert basic == _sweep_files(tmp_path / "ray_own") == _sweep_files(tmp_path / "ray_cluster")
@@ -218,15 +288,33 @@ def test_ray_token_mode_follows_rays_own_rule(tmp_path):
 @pytest.mark.slow
 def test_sensitivity_pipeline_end_to_end(tmp_path):
     sweep = tmp_path / "sens"
-    proc = escalation("run", "-m", "+experiment=sensitivity", "replications=3", "sensitivity.trajectories=2",
-                      "sensitivity.row=range(0,16)", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                      f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    proc = escalation(
+        "run",
+        "-m",
+        "+experiment=sensitivity",
+        "replications=3",
+        "sensitivity.trajectories=2",
+        "sensitivity.row=range(0,16)",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     points = [json.loads((sweep / str(i) / "summary.json").read_text())["design_point"] for i in range(16)]
-    assert len({tuple(p.values()) for p in points}) > 8 and all(0.08 <= p["model.encounter_rate_per_h"] <= 0.24 for p in points)
+    assert len({tuple(p.values()) for p in points}) > 8 and all(
+        0.08 <= p["model.encounter_rate_per_h"] <= 0.24 for p in points
+    )
     out = compare(sweep)
     indices = pd.read_csv(out / "sensitivity.csv")
     assert len(indices) == 7 and np.isfinite(indices["mu_star"]).all() and (out / "sensitivity.png").exists()
-    bad = escalation("run", "+experiment=sensitivity", "replications=2", "sensitivity.row=999", "hydra.mode=RUN",
-                     f"hydra.run.dir={tmp_path / 'bad'}", cwd=tmp_path)
+    bad = escalation(
+        "run",
+        "+experiment=sensitivity",
+        "replications=2",
+        "sensitivity.row=999",
+        "hydra.mode=RUN",
+        f"hydra.run.dir={tmp_path / 'bad'}",
+        cwd=tmp_path,
+    )
     assert bad.returncode == 2 and "outside the design" in bad.stderr

@@ -53,8 +53,16 @@ class HostOriginGuard:
             return
         if scope["type"] == "http":
             body = b"Forbidden: this app answers only requests for the host it is served under.\n"
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
         else:  # refuse the handshake: the server answers 403
             message = await receive()

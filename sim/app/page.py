@@ -99,13 +99,21 @@ solara.lab.on_kernel_start(_track_session)  # registered, not decorated: the dec
 def _work(task, n: int, settings, start: float = 0.0, span: float = 100.0, record_events: bool = True):
     """``n`` replications for ``task``, in fair turns with the other participants; stops on Cancel or session end."""
     closed = _session_closed()
-    return run_bounded(settings, n, who=_session_id(), cancelled=lambda: closed.is_set() or not task.is_current(),
-                       progress=progress_into(task, n, start, span), record_events=record_events)
+    return run_bounded(
+        settings,
+        n,
+        who=_session_id(),
+        cancelled=lambda: closed.is_set() or not task.is_current(),
+        progress=progress_into(task, n, start, span),
+        record_events=record_events,
+    )
 
 
 def Md(text: str, style: str | None = None, classes: list[str] | None = None):
     """Markdown without Solara's math support (which would ask a CDN for KaTeX); text is escaped first."""
-    return solara.HTML(tag="div", unsafe_innerHTML=markdown(html.escape(text, quote=False)), style=style, classes=classes or [])
+    return solara.HTML(
+        tag="div", unsafe_innerHTML=markdown(html.escape(text, quote=False)), style=style, classes=classes or []
+    )
 
 
 def overrides_for(names) -> list[str]:
@@ -195,13 +203,18 @@ def EventLog(lines: tuple[str, ...], title: str = "Event log") -> None:
     """The narrative log, newest last, in a scrolling box."""
     rows = lines[-LOG_LINES:]
     Md(f"**{title}** ({len(rows)} events)")
-    solara.HTML(tag="pre", unsafe_innerHTML=html.escape("\n".join(rows)) or "(nothing yet)",
-                classes=["event-log"], style="max-height: 320px; overflow-y: auto; font-size: 12px; white-space: pre-wrap")
+    solara.HTML(
+        tag="pre",
+        unsafe_innerHTML=html.escape("\n".join(rows)) or "(nothing yet)",
+        classes=["event-log"],
+        style="max-height: 320px; overflow-y: auto; font-size: 12px; white-space: pre-wrap",
+    )
 
 
 @solara.component
 def MeasureToggles() -> None:
     """A switch per measure, with its one-line mechanism and its source."""
+
     def toggle(name: str, on: bool) -> None:
         names = set(enabled.value)
         names.add(name) if on else names.discard(name)
@@ -209,10 +222,18 @@ def MeasureToggles() -> None:
 
     Md("**Risk-reduction measures**")
     for name, cls in MEASURES.items():
-        solara.Checkbox(label=name, value=name in enabled.value, on_value=lambda on, n=name: toggle(n, on),
-                        style="margin-top: 0; padding-top: 0; height: 28px")
-        solara.HTML(tag="div", unsafe_innerHTML=f"{html.escape(cls.title)} <i>Source: {html.escape(expand_source(cls.source))}</i>",
-                    attributes={"title": cls.mechanism}, style="margin: 0 0 8px 32px; font-size: 12px; color: #555")
+        solara.Checkbox(
+            label=name,
+            value=name in enabled.value,
+            on_value=lambda on, n=name: toggle(n, on),
+            style="margin-top: 0; padding-top: 0; height: 28px",
+        )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"{html.escape(cls.title)} <i>Source: {html.escape(expand_source(cls.source))}</i>",
+            attributes={"title": cls.mechanism},
+            style="margin: 0 0 8px 32px; font-size: 12px; color: #555",
+        )
 
 
 @solara.component
@@ -223,8 +244,10 @@ def Settings() -> None:
         solara.InputInt(label="Replications", value=replications)
         solara.InputInt(label="Seed", value=seed)
     if not _request_ok():
-        solara.Error(f"Replications must be between 1 and {MAX_REPLICATIONS:,} (the facilitator's limit); "
-                     f"the seed between 0 and 2^63-1.")
+        solara.Error(
+            f"Replications must be between 1 and {MAX_REPLICATIONS:,} (the facilitator's limit); "
+            f"the seed between 0 and 2^63-1."
+        )
 
 
 def _request_ok() -> bool:
@@ -251,13 +274,23 @@ def RunTab() -> None:
             result = run_task.value
             if result is not None:
                 ens = result["ensemble"]
-                solara.HTML(tag="pre", unsafe_innerHTML=html.escape(result["verdict"]), classes=["verdict"],
-                            style="font-size: 12px; white-space: pre-wrap")
+                solara.HTML(
+                    tag="pre",
+                    unsafe_innerHTML=html.escape(result["verdict"]),
+                    classes=["verdict"],
+                    style="font-size: 12px; white-space: pre-wrap",
+                )
                 with solara.Div(classes=["escalation-curve"]):
-                    MemoFigure(lambda: curve_figure(ens.rung_matrix(), f"{ens.scenario}: measures {', '.join(ens.measures) or 'none'}"),
-                               key=id(ens))
+                    MemoFigure(
+                        lambda: curve_figure(
+                            ens.rung_matrix(), f"{ens.scenario}: measures {', '.join(ens.measures) or 'none'}"
+                        ),
+                        key=id(ens),
+                    )
                 EventLog(log_lines(ens.replications[0].events), title="Event log of replication 0")
-                solara.FileDownload(lambda: run_zip(ens), filename=f"{ens.scenario}_run.zip", label="Download outputs (zip)")
+                solara.FileDownload(
+                    lambda: run_zip(ens), filename=f"{ens.scenario}_run.zip", label="Download outputs (zip)"
+                )
 
 
 @solara.component
@@ -270,7 +303,12 @@ def CompareTab() -> None:
         solara.SelectMultiple("Measure set A", values=compare_a, all_values=names)
         solara.SelectMultiple("Measure set B", values=compare_b, all_values=names)
     with solara.Row():
-        solara.Button("Compare A and B", color="primary", on_click=compare_task, disabled=compare_task.pending or not _request_ok())
+        solara.Button(
+            "Compare A and B",
+            color="primary",
+            on_click=compare_task,
+            disabled=compare_task.pending or not _request_ok(),
+        )
         if compare_task.pending:
             solara.Button("Cancel", on_click=compare_task.cancel, classes=["cancel-compare"])
     if compare_task.pending:
@@ -288,8 +326,10 @@ def CompareTab() -> None:
         for label, ens in (("A", a), ("B", b)):
             with solara.Column():
                 p = ens.summary()["outcomes"]["p_peak_rung_ge_4"]
-                Md(f"**{label}: {', '.join(ens.measures) or 'no measures'}** — "
-                                f"P(peak rung ≥ 4) {p['estimate']:.1%} [{p['ci95'][0]:.1%}, {p['ci95'][1]:.1%}]")
+                Md(
+                    f"**{label}: {', '.join(ens.measures) or 'no measures'}** — "
+                    f"P(peak rung ≥ 4) {p['estimate']:.1%} [{p['ci95'][0]:.1%}, {p['ci95'][1]:.1%}]"
+                )
                 MemoFigure(lambda ens=ens, label=label: curve_figure(ens.rung_matrix(), label), key=id(ens))
     Md(
         f"**Paired difference B − A** on the same {len(ra)} replication seeds: P(peak rung ≥ 4) {d:+.1%} "
@@ -405,8 +445,11 @@ def DecisionCard(game: Game, rev: int) -> None:
             f"in {w['zone']}, reported as rung {w['reported_rung']} ({w['reported_rung_label']}).\n\n"
             f"**What is known.** Severity assessed at {k['perceived_severity']:.2f} (± {k['severity_uncertainty']:.2f}); "
             f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}. "
-            + (f"The other side has given its account over {', '.join(k['clarified_by'])} (see the log: it may be true, a denial, a warning or a threat)."
-               if k["clarified_by"] else "**Intent is uncertain**: no word from the other side yet.")
+            + (
+                f"The other side has given its account over {', '.join(k['clarified_by'])} (see the log: it may be true, a denial, a warning or a threat)."
+                if k["clarified_by"]
+                else "**Intent is uncertain**: no word from the other side yet."
+            )
         )
         for label, up in b["tried"].items():
             solara.Text(f"Tried {label}: {'answered' if up else 'no answer'}")
@@ -414,15 +457,22 @@ def DecisionCard(game: Game, rev: int) -> None:
             Md("**Use a channel first** (the answer comes after the channel's latency):")
             with solara.Row(style="flex-wrap: wrap"):
                 for c in b["channels"]:
-                    solara.Button(f"Call: {c['label'].replace('_', ' ')} ({c['latency_h']:.1f} h, up {c['availability']:.0%})",
-                                  on_click=lambda lab=c["label"]: _act(lambda g: f"{lab}: " + ("call got through" if g.call_channel(lab) else "no answer")),
-                                  outlined=True)
+                    solara.Button(
+                        f"Call: {c['label'].replace('_', ' ')} ({c['latency_h']:.1f} h, up {c['availability']:.0%})",
+                        on_click=lambda lab=c["label"]: _act(
+                            lambda g: f"{lab}: " + ("call got through" if g.call_channel(lab) else "no answer")
+                        ),
+                        outlined=True,
+                    )
         Md("**Respond:**")
         with solara.Row(style="flex-wrap: wrap"):
             for o in b["options"]:
-                solara.Button(f"{o['response']} (rung {o['rung']})",
-                              on_click=lambda ch=o["choice"]: _act(lambda g: f"You decided: {g.decide(ch)}"),
-                              color="error" if o["rung"] >= 3 else "primary", classes=["response-button"])
+                solara.Button(
+                    f"{o['response']} (rung {o['rung']})",
+                    on_click=lambda ch=o["choice"]: _act(lambda g: f"You decided: {g.decide(ch)}"),
+                    color="error" if o["rung"] >= 3 else "primary",
+                    classes=["response-button"],
+                )
         Md("; ".join(f"{o['response']}: {o['help']}" for o in b["options"]), style="font-size: 12px; color: #555")
 
 
@@ -436,22 +486,38 @@ def FacilitatorPanel(game: Game, rev: int) -> None:
                 solara.Button("Resume clock", on_click=resume, disabled=game.point is not None or game.finished)
             else:
                 solara.Button("Pause", on_click=lambda: paused.set(True))
-            solara.Button("Run to next decision", on_click=lambda: _act(lambda g: g.advance() and None),
-                          disabled=game.point is not None or game.finished or not paused.value)
+            solara.Button(
+                "Run to next decision",
+                on_click=lambda: _act(lambda g: g.advance() and None),
+                disabled=game.point is not None or game.finished or not paused.value,
+            )
         Md("**Add an inject now**")
         solara.Select("Type", values=list(INCIDENT_TYPES), value=inject_type)
         solara.Select("By force", values=[f.id for f in s.forces], value=inject_force)
         solara.Select("Zone", values=[z.id for z in s.zones], value=inject_zone)
         solara.SliderFloat(f"Severity {inject_severity.value:.2f}", value=inject_severity, min=0.0, max=1.0, step=0.05)
         solara.Checkbox(label="Deliberate", value=inject_deliberate)
-        solara.Button("Inject now", on_click=lambda: _act(lambda g: g.inject(
-            type=inject_type.value, initiator=inject_force.value, zone=inject_zone.value,
-            severity=float(inject_severity.value), deliberate=bool(inject_deliberate.value)) or "Inject added"),
-            disabled=game.finished)
+        solara.Button(
+            "Inject now",
+            on_click=lambda: _act(
+                lambda g: (
+                    g.inject(
+                        type=inject_type.value,
+                        initiator=inject_force.value,
+                        zone=inject_zone.value,
+                        severity=float(inject_severity.value),
+                        deliberate=bool(inject_deliberate.value),
+                    )
+                    or "Inject added"
+                )
+            ),
+            disabled=game.finished,
+        )
         Md("**Save, load, export**")
-        solara.FileDownload(lambda: json.dumps(game.to_dict(), indent=1).encode(), filename="game.json", label="Save game")
-        solara.FileDownload(lambda: game.events_jsonl().encode(),
-                            filename="events.jsonl", label="Export game log")
+        solara.FileDownload(
+            lambda: json.dumps(game.to_dict(), indent=1).encode(), filename="game.json", label="Save game"
+        )
+        solara.FileDownload(lambda: game.events_jsonl().encode(), filename="events.jsonl", label="Export game log")
         solara.FileDrop(label="Drop a saved game.json here to load it", on_file=load_game, lazy=False)
 
 
@@ -487,19 +553,26 @@ def PlayTab() -> None:
         solara.Select("Scenario", values=SCENARIOS, value=scenario)
         solara.ToggleButtonsSingle(value=game_side, values=["nato", "russia", "both"])
         solara.Button("New game", color="primary", on_click=start_game)
-    Md(f"Measures in force: {', '.join(enabled.value) or 'none'} (set on the Run tab); seed {seed.value}.", style="font-size: 13px")
+    Md(
+        f"Measures in force: {', '.join(enabled.value) or 'none'} (set on the Run tab); seed {seed.value}.",
+        style="font-size: 13px",
+    )
     if error.value:
         solara.Error(error.value)
     if game is None:
-        solara.Info("Choose a side and start a new game. At each decision you see what happened, what is known, "
-                    "and the channels you can use before you answer.")
+        solara.Info(
+            "Choose a side and start a new game. At each decision you see what happened, what is known, "
+            "and the channels you can use before you answer."
+        )
         return
     st = game.status()
     Md(
         f"### {st['clock']} — rung {st['rung']} ({st['rung_label']}), peak {st['peak_rung']}\n"
         f"Tension NATO {st['tension_nato']:.2f} / Russia {st['tension_russia']:.2f} · "
         f"trust NATO {st['trust_nato']:.2f} / Russia {st['trust_russia']:.2f} · "
-        + ("clock paused" if paused.value else "clock running"), classes=["game-status"])
+        + ("clock paused" if paused.value else "clock running"),
+        classes=["game-status"],
+    )
     if game_note.value:
         solara.Info(game_note.value)
     with solara.Columns([2, 1]):
@@ -507,9 +580,15 @@ def PlayTab() -> None:
             if game.point is not None:
                 DecisionCard(game, game_rev.value)
             elif game.finished:
-                solara.Success(f"The game is over after {game.horizon_h / 24:.0f} days. Peak rung {st['peak_rung']} "
-                               f"({Rung(st['peak_rung']).label}).")
-                done = debrief_task.value if debrief_task.value is not None and debrief_task.value["game"] is game else None
+                solara.Success(
+                    f"The game is over after {game.horizon_h / 24:.0f} days. Peak rung {st['peak_rung']} "
+                    f"({Rung(st['peak_rung']).label})."
+                )
+                done = (
+                    debrief_task.value
+                    if debrief_task.value is not None and debrief_task.value["game"] is game
+                    else None
+                )
                 if debrief_task.pending:
                     solara.ProgressLinear(debrief_task.progress or True)
                 elif done is None:  # (a debrief of an earlier game is not this game's)

@@ -29,19 +29,39 @@ class _Parser(argparse.ArgumentParser):
 def server_command(host: str, port: int) -> list[str]:
     """The ``solara run`` command line for the app."""
     page = Path(__file__).with_name("page.py")
-    return [sys.executable, "-m", "sim.app.server", "run", str(page), "--host", host, "--port", str(port), "--production",
-            "--no-check-version"]
+    return [
+        sys.executable,
+        "-m",
+        "sim.app.server",
+        "run",
+        str(page),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-check-version",
+    ]
 
 
-def server_env(host: str = LOOPBACK, port: int = DEFAULT_PORT, allow: list[str] | None = None,
-               max_replications: int = DEFAULT_MAX_REPLICATIONS) -> dict[str, str]:
+def server_env(
+    host: str = LOOPBACK,
+    port: int = DEFAULT_PORT,
+    allow: list[str] | None = None,
+    max_replications: int = DEFAULT_MAX_REPLICATIONS,
+) -> dict[str, str]:
     """Environment for the server: no telemetry, no CDN, assets from the install, the hosts and limits."""
     from sim.app.guard import allowed_hosts
 
-    return {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_TELEMETRY_SENTRY_ENABLE": "False",
-            "SOLARA_CDN": "", "MPLBACKEND": "Agg",
-            "ESCALATION_ALLOWED_HOSTS": ",".join(sorted(allowed_hosts(host, port, allow or []))),
-            "ESCALATION_MAX_REPLICATIONS": str(max_replications)}
+    return {
+        **os.environ,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_TELEMETRY_SENTRY_ENABLE": "False",
+        "SOLARA_CDN": "",
+        "MPLBACKEND": "Agg",
+        "ESCALATION_ALLOWED_HOSTS": ",".join(sorted(allowed_hosts(host, port, allow or []))),
+        "ESCALATION_MAX_REPLICATIONS": str(max_replications),
+    }
 
 
 def app_command(args: list[str]) -> int:
@@ -50,10 +70,19 @@ def app_command(args: list[str]) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--host", default=LOOPBACK, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--public", action="store_true", help="allow an address other than loopback")
-    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                        help="with --public: a name or address participants use to reach the app (repeatable)")
-    parser.add_argument("--max-replications", type=int, default=DEFAULT_MAX_REPLICATIONS,
-                        help=f"most replications one page may run at once (default {DEFAULT_MAX_REPLICATIONS})")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --public: a name or address participants use to reach the app (repeatable)",
+    )
+    parser.add_argument(
+        "--max-replications",
+        type=int,
+        default=DEFAULT_MAX_REPLICATIONS,
+        help=f"most replications one page may run at once (default {DEFAULT_MAX_REPLICATIONS})",
+    )
     opts = parser.parse_args(args)
     if opts.allow_host and not opts.public:
         parser.error("--allow-host exposes the app to other machines' names: add --public if you mean it")

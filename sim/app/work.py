@@ -80,9 +80,17 @@ def check_request(n: int, limit: int | None = None) -> int:
     return n
 
 
-def run_bounded(settings, n: int, *, who: str, cancelled: Callable[[], bool] = lambda: False,
-                progress: Callable[[int], None] | None = None, record_events: bool = True,
-                share: FairShare = SHARE, limit: int | None = None) -> Ensemble:
+def run_bounded(
+    settings,
+    n: int,
+    *,
+    who: str,
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[int], None] | None = None,
+    record_events: bool = True,
+    share: FairShare = SHARE,
+    limit: int | None = None,
+) -> Ensemble:
     """``n`` replications of ``settings`` (a ``GameSettings``), one fair turn each; ``Cancelled`` when cancelled."""
     check_request(n, limit)
     enabled = [k for k, v in settings.measures.items() if v.get("enabled")]
@@ -91,7 +99,9 @@ def run_bounded(settings, n: int, *, who: str, cancelled: Callable[[], bool] = l
         if cancelled():
             raise Cancelled
         with share.turn(who, cancelled):
-            rep = run_replication(settings.scenario, settings.params, settings.measures, settings.seed, i, record_events)
+            rep = run_replication(
+                settings.scenario, settings.params, settings.measures, settings.seed, i, record_events
+            )
         ensemble.replications.append(rep)
         if progress:
             progress(1)

@@ -11,8 +11,12 @@ import importlib
 from typing import Any
 
 _WHERE = {
-    "ElnCategory": "sim.core.ladder", "Response": "sim.core.ladder", "Rung": "sim.core.ladder",
-    "EscalationModel": "sim.core.model", "ModelParams": "sim.core.spec", "ScenarioSpec": "sim.core.spec",
+    "ElnCategory": "sim.core.ladder",
+    "Response": "sim.core.ladder",
+    "Rung": "sim.core.ladder",
+    "EscalationModel": "sim.core.model",
+    "ModelParams": "sim.core.spec",
+    "ScenarioSpec": "sim.core.spec",
 }
 
 __all__ = sorted(_WHERE)

@@ -15,7 +15,6 @@ arrives later does not.
 from __future__ import annotations
 
 import bisect
-
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,8 +34,17 @@ if TYPE_CHECKING:
 # intercepted, they do not intercept; aircraft that make passes at ships; crew sizes by kind.
 INTERCEPTOR_KINDS = frozenset({"fighter"})
 SHIP_PASS_KINDS = frozenset({"fighter", "bomber", "maritime_patrol", "attack"})
-CREW = {"fighter": 2, "bomber": 2, "reconnaissance": 10, "maritime_patrol": 9, "transport": 5, "drone": 0,
-        "electronic_warfare": 4, "warship": 30, "ground_formation": 20}
+CREW = {
+    "fighter": 2,
+    "bomber": 2,
+    "reconnaissance": 10,
+    "maritime_patrol": 9,
+    "transport": 5,
+    "drone": 0,
+    "electronic_warfare": 4,
+    "warship": 30,
+    "ground_formation": 20,
+}
 POSTURES = ("calm", "firm", "robust", "coercive", "combat", "war footing")
 
 
@@ -244,7 +252,9 @@ class Command(DecisionMaker):
     def index(self, d: Deliberation) -> tuple[float, float]:
         """(what the decision-maker knows, its disturbance): the reply index is their sum."""
         p, state = self.model.params, self.model.sides[self.side]
-        known = p.w_severity * d.perceived_severity + p.w_hostility * d.perceived_hostility + p.w_posture * state.posture
+        known = (
+            p.w_severity * d.perceived_severity + p.w_hostility * d.perceived_hostility + p.w_posture * state.posture
+        )
         return known, p.decision_noise_sd * self.model.streams["decisions"].normal()
 
     def choose(self, d: Deliberation) -> Response:
@@ -275,9 +285,13 @@ class Command(DecisionMaker):
         if response.rung >= self.model.params.political_approval_rung:
             leader = self.model.leadership[self.side]
             self.model.log(
-                "referral", self.side, actors=[self.name, leader.name], zone=d.act.zone,
+                "referral",
+                self.side,
+                actors=[self.name, leader.name],
+                zone=d.act.zone,
                 text=f"{self.name} proposes: {response.value}; the decision goes to {leader.name}",
-                response=response.value, rung=response.rung,
+                response=response.value,
+                rung=response.rung,
             )
             referred = Deliberation(self.model, leader, d.act, cap=response, parent=d)
             self.model.later(self.model.params.internal_relay_h, referred.open)
@@ -360,8 +374,12 @@ class Deliberation:
         if self.decided:
             self.model.calls_too_late += 1
             self.model.log(
-                "clarification", self.decider.side, actors=[self.decider.name], zone=self.act.zone,
-                channel=route.label, text=f"The {route.label.replace('_', ' ')} call reaches {self.decider.name} after it has decided",
+                "clarification",
+                self.decider.side,
+                actors=[self.decider.name],
+                zone=self.act.zone,
+                channel=route.label,
+                text=f"The {route.label.replace('_', ' ')} call reaches {self.decider.name} after it has decided",
             )
             return
         self.model.hear_statement(self, route)

@@ -74,15 +74,28 @@ def keyed_uniform(base: int, key: str) -> float:
     Calls and statements draw this way (splitmix64 of the seed and a CRC of the key) rather than
     from a shared sequence, so whether a given call about a given act gets through, and what the
     other side says, is the same in every configuration that makes that call: adding or removing
-    a channel does not shift the draws of other calls (common random numbers per decision)."""
+    a channel does not shift the draws of other calls (common random numbers per decision).
+    """
     z = (base ^ (zlib.crc32(key.encode()) * 0x9E3779B97F4A7C15)) & MASK64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
     return ((z ^ (z >> 31)) >> 11) * 2.0**-53
 
 
-STREAMS = ("mesa", "activity", "incidents", "perception", "decisions", "channels", "traits", "measures", "background",
-           "statements", "consequences", "posture")  # "channels" and "statements" are kept for positions; calls draw by key
+STREAMS = (
+    "mesa",
+    "activity",
+    "incidents",
+    "perception",
+    "decisions",
+    "channels",
+    "traits",
+    "measures",
+    "background",
+    "statements",
+    "consequences",
+    "posture",
+)  # "channels" and "statements" are kept for positions; calls draw by key
 AIR_SEA_TYPES = frozenset({"air_intercept", "at_sea_close_encounter", "collision", "weapons_lock", "drone_shootdown"})
 # Types whose ladder rung is fixed by what happened rather than by severity (PRODUCT.md ladder).
 FIXED_RUNG = {"drone_shootdown": int(Rung.LIMITED_FORCE)}
@@ -130,8 +143,7 @@ class EscalationModel(mesa.Model):
     ):
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         seqs = {
-            name: np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k))
-            for k, name in enumerate(STREAMS)
+            name: np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k)) for k, name in enumerate(STREAMS)
         }
         super().__init__(rng=np.random.default_rng(seqs["mesa"]))
         self._default_schedule.stop()  # no hourly step: time moves from event to event
@@ -140,7 +152,9 @@ class EscalationModel(mesa.Model):
         # One generator per mechanism: a measure that changes how often one mechanism draws does
         # not shift the draws of the others (better common random numbers between configurations).
         self.streams = {name: np.random.default_rng(s) for name, s in seqs.items() if name != "mesa"}
-        self._key_base = int(np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, len(STREAMS))).generate_state(1, np.uint64)[0])
+        self._key_base = int(
+            np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, len(STREAMS))).generate_state(1, np.uint64)[0]
+        )
         self.spec = scenario
         self.params = params
         self.measures = list(measures)
@@ -164,11 +178,13 @@ class EscalationModel(mesa.Model):
         # the violation hazard with the distance from the zone to the other side's territory.
         self._proximity = {
             (a.id, b.id): p.encounter_rate_per_h * math.exp(-th.distance(a.id, b.id) / p.encounter_range_km)
-            for a in scenario.zones for b in scenario.zones
+            for a in scenario.zones
+            for b in scenario.zones
         }
         self._exposure = {
             side: {
-                z.id: p.violation_rate_per_h * math.exp(-th.distance_to_territory(z.id, side.other) / p.violation_range_km)
+                z.id: p.violation_rate_per_h
+                * math.exp(-th.distance_to_territory(z.id, side.other) / p.violation_range_km)
                 for z in scenario.zones
             }
             for side in Side
@@ -227,7 +243,9 @@ class EscalationModel(mesa.Model):
 
         self.record_changes = record_changes
         self._last = self.state
-        self.changes: list[tuple[float, int, float, float, float, float]] = [(0.0, *self._last)] if record_changes else []
+        self.changes: list[tuple[float, int, float, float, float, float]] = (
+            [(0.0, *self._last)] if record_changes else []
+        )
 
     # ------------------------------------------------------------------ state read-outs
     @property
@@ -267,7 +285,8 @@ class EscalationModel(mesa.Model):
         """Fire every event due up to ``end_time`` in time order, then move the clock to ``end_time``.
 
         A player's decision point stops the loop (``PlayerTurn``) at its event's time; the events
-        still due stay queued, and the next call goes on from there."""
+        still due stay queued, and the next call goes on from there.
+        """
         queue = self._queue
         self._note_state()  # what a player did since the last call
         while True:
@@ -304,7 +323,9 @@ class EscalationModel(mesa.Model):
         self._seq += 1
         heapq.heappush(self._queue, (time_h, self._seq, fn))
 
-    def schedule_event(self, function: Callable, *, at: float | None = None, after: float | None = None, priority: Any = None) -> None:
+    def schedule_event(
+        self, function: Callable, *, at: float | None = None, after: float | None = None, priority: Any = None
+    ) -> None:
         """Mesa's one-off event, on this model's event list (held strongly; ``priority`` is not used)."""
         if (at is None) == (after is None):
             raise ValueError("Specify exactly one of 'at' or 'after'")
@@ -377,9 +398,16 @@ class EscalationModel(mesa.Model):
             self._decisions_opened += 1
             point = DecisionPoint(self._decisions_opened, self.time, d, self.player_routes(d))
             d.point = point  # type: ignore[attr-defined]
-            self.log("decision point", d.decider.side, actors=[d.decider.name], zone=d.act.zone, type=d.act.type,
-                     perceived_severity=d.perceived_severity, rung=d.act.rung,
-                     text=f"Decision {point.number} for {d.decider.side.label}: {d.act.actor} - {d.act.type.replace('_', ' ')}")
+            self.log(
+                "decision point",
+                d.decider.side,
+                actors=[d.decider.name],
+                zone=d.act.zone,
+                type=d.act.type,
+                perceived_severity=d.perceived_severity,
+                rung=d.act.rung,
+                text=f"Decision {point.number} for {d.decider.side.label}: {d.act.actor} - {d.act.type.replace('_', ' ')}",
+            )
         self.decision_points.append(point)
         raise PlayerTurn
 
@@ -405,8 +433,14 @@ class EscalationModel(mesa.Model):
         up = self.draw("call", d.decider.spec.id, _act_key(d.act), route.label, "player") < route.availability
         point.tried[label] = up
         if not up:
-            self.log("clarification", d.decider.side, actors=[d.decider.name], zone=d.act.zone, channel=label,
-                     text=f"{label} call by {d.decider.name} does not get through")
+            self.log(
+                "clarification",
+                d.decider.side,
+                actors=[d.decider.name],
+                zone=d.act.zone,
+                channel=label,
+                text=f"{label} call by {d.decider.name} does not get through",
+            )
             return False
         d.route = route
         self.decision_points.remove(point)
@@ -445,7 +479,8 @@ class EscalationModel(mesa.Model):
 
     def activity_changed(self) -> None:
         """A platform went out or came back, or a posture changed: the hazards must be recomputed
-        and the next encounter or violation drawn again (memoryless, so exact)."""
+        and the next encounter or violation drawn again (memoryless, so exact).
+        """
         self._hazards = None
         self._redraw = True
 
@@ -458,7 +493,8 @@ class EscalationModel(mesa.Model):
     def _compute_hazards(self) -> None:
         """Pairs that can meet, by who does what: fighters intercept aircraft; ships meet ships;
         fighters, bombers and patrol aircraft make passes at ships. Reconnaissance and transport
-        aircraft are met, they do not meet anyone on their own."""
+        aircraft are met, they do not meet anyone on their own.
+        """
         active = sorted(self.airborne_or_at_sea, key=_creation_order)
         nato = [pl for pl in active if pl.side is Side.NATO]
         russia = [pl for pl in active if pl.side is not Side.NATO]
@@ -487,7 +523,8 @@ class EscalationModel(mesa.Model):
     def _encounter_rate(self, a: Platform, b: Platform) -> float:
         """Hazard (per hour) of an encounter between ``a`` (NATO) and ``b`` where they now are.
 
-        Cached per pair and zones: a measure's factors depend on the platforms and their zones only."""
+        Cached per pair and zones: a measure's factors depend on the platforms and their zones only.
+        """
         if not _can_meet(a, b):
             return 0.0
         rate = self._proximity[a.zone, b.zone]
@@ -543,8 +580,11 @@ class EscalationModel(mesa.Model):
         """Launch the other side's nearest grounded fighter pair (the airspace owner's first)."""
         th = self.theatre
         owner = th.zone(th.nearest_territory(target.zone, target.side.other)).member
-        ready = [pl for pl in self.platforms
-                 if pl.side is target.side.other and pl.spec.kind in INTERCEPTOR_KINDS and not pl.on_sortie and not pl.lost]
+        ready = [
+            pl
+            for pl in self.platforms
+            if pl.side is target.side.other and pl.spec.kind in INTERCEPTOR_KINDS and not pl.on_sortie and not pl.lost
+        ]
         if not ready:
             return None
         fighter = min(ready, key=lambda pl: (pl.member != owner, th.distance(pl.spec.base, target.zone), pl.spec.id))
@@ -557,8 +597,11 @@ class EscalationModel(mesa.Model):
             self.engage_violator(fighter, target, violation)
             return
         act = self._incident_act(target, fighter, "air_intercept", target.zone, on_scene=True)
-        self.record_incident(act, observer_delay_h=fighter.traits.reporting_delay_h,
-                             text=incident_text(act, self.theatre.zone(act.zone).name, scrambled=True) if self.record_events else None)
+        self.record_incident(
+            act,
+            observer_delay_h=fighter.traits.reporting_delay_h,
+            text=incident_text(act, self.theatre.zone(act.zone).name, scrambled=True) if self.record_events else None,
+        )
 
     def engage_violator(self, fighter: Platform, violator: Platform, violation: Act) -> None:
         """A member whose national rules allow it fires on a violator that ignores warnings."""
@@ -566,14 +609,37 @@ class EscalationModel(mesa.Model):
         if member is None or not member.engage_violators:
             return
         if self.streams["consequences"].random() < self.params.warning_compliance:
-            self.log("incident", fighter.side, actors=[fighter.name, violator.name], zone=violator.zone,
-                     type="airspace_violation", text=f"{fighter.name} warns {violator.name}, which turns away")
+            self.log(
+                "incident",
+                fighter.side,
+                actors=[fighter.name, violator.name],
+                zone=violator.zone,
+                type="airspace_violation",
+                text=f"{fighter.name} warns {violator.name}, which turns away",
+            )
             return
-        self.log("rules of engagement", fighter.side, actors=[fighter.name], zone=violator.zone,
-                 text=f"Under {member.adjective} rules of engagement, {fighter.name} is cleared to fire after repeated warnings")
-        stimulus = Act(self.time, violator.side, violator.name, fighter.name, violator.zone, "airspace_violation",
-                       int(Rung.DANGEROUS_INCIDENT), violation.severity, violation.deliberate, True,
-                       actor_platform=violator, target_platform=fighter, member=violator.member)
+        self.log(
+            "rules of engagement",
+            fighter.side,
+            actors=[fighter.name],
+            zone=violator.zone,
+            text=f"Under {member.adjective} rules of engagement, {fighter.name} is cleared to fire after repeated warnings",
+        )
+        stimulus = Act(
+            self.time,
+            violator.side,
+            violator.name,
+            fighter.name,
+            violator.zone,
+            "airspace_violation",
+            int(Rung.DANGEROUS_INCIDENT),
+            violation.severity,
+            violation.deliberate,
+            True,
+            actor_platform=violator,
+            target_platform=fighter,
+            member=violator.member,
+        )
         self.military_act(fighter.side, Response.LIMITED_FORCE, stimulus, decider=None, unit=fighter)
 
     def _encounter(self, a: Platform, b: Platform) -> None:
@@ -595,7 +661,8 @@ class EscalationModel(mesa.Model):
 
         The bilateral incidents-at-sea agreements in force (era ``incsea_bilateral``) cover
         encounters at sea between Russia and a member that signed one; a measure may extend the
-        rules; the widest applicable rule counts, so a measure adds only its step beyond."""
+        rules; the widest applicable rule counts, so a measure adds only its step beyond.
+        """
         best = 0.0
         if "incsea_bilateral" in self.agreements and itype == "at_sea_close_encounter" and b is not None:
             nato = a if a.side is Side.NATO else b
@@ -617,10 +684,21 @@ class EscalationModel(mesa.Model):
         category = self.categorise(severity)
         target = other.name if other is not None else self._airspace(zone, initiator.side.other)
         return Act(
-            time_h=self.time, side=initiator.side, actor=initiator.name, target=target, zone=zone,
-            type=itype, rung=self.incident_rung(itype, category), severity=severity,
-            deliberate=deliberate, on_scene=on_scene, category=category, kind=initiator.spec.kind,
-            actor_platform=initiator, target_platform=other, member=initiator.member,
+            time_h=self.time,
+            side=initiator.side,
+            actor=initiator.name,
+            target=target,
+            zone=zone,
+            type=itype,
+            rung=self.incident_rung(itype, category),
+            severity=severity,
+            deliberate=deliberate,
+            on_scene=on_scene,
+            category=category,
+            kind=initiator.spec.kind,
+            actor_platform=initiator,
+            target_platform=other,
+            member=initiator.member,
             public=rng.random() < p.publicity[category.value],
         )
 
@@ -649,14 +727,21 @@ class EscalationModel(mesa.Model):
         """Log an incident and send the report to the other side.
 
         An incident does not move the initiator's own level (its posture is a leadership's
-        decision); a dangerous one shows on the ladder for the hold time."""
+        decision); a dangerous one shows on the ladder for the hold time.
+        """
         self.incident_counts[act.category.value] += 1  # type: ignore[union-attr]
         self.incident_counts[act.type] += 1
         if self.record_events:
             made_public = "; it is made public" if act.public and act.rung >= Rung.DANGEROUS_INCIDENT else ""
             self.log(
-                "incident", act.side, actors=[act.actor, act.target], zone=act.zone, type=act.type,
-                severity=act.severity, category=act.category.value, rung=act.rung,  # type: ignore[union-attr]
+                "incident",
+                act.side,
+                actors=[act.actor, act.target],
+                zone=act.zone,
+                type=act.type,
+                severity=act.severity,
+                category=act.category.value,
+                rung=act.rung,  # type: ignore[union-attr]
                 text=(text or incident_text(act, self.theatre.zone(act.zone).name)) + made_public,
             )
         if act.rung >= Rung.DANGEROUS_INCIDENT:
@@ -684,7 +769,8 @@ class EscalationModel(mesa.Model):
         Prior: the belief that the other side is not benign (1 - trust). Evidence: how the act
         looks (a weak, noisy signal of its true intent); for an exercise, an advance notification
         (the other side's stated intent, credible as far as it is trusted) and observers on site
-        (a direct, truthful look)."""
+        (a direct, truthful look).
+        """
         p, rng, state = self.params, self.streams["perception"], self.sides[side]
         noise = self.measure_noise_factor(side, act)
         severity = clip01(act.severity + p.perception_noise_sd * noise * rng.normal())
@@ -726,7 +812,8 @@ class EscalationModel(mesa.Model):
         """Place a call on the fastest open route to the other side that is up; ``None`` if none is.
 
         A channel that never connects (availability 0) is skipped without a draw, so it changes
-        nothing at all."""
+        nothing at all.
+        """
         for route in self.comms.routes[decider.spec.id]:
             if (route.on_scene and not act.on_scene) or route.availability <= 0 or not self.route_open(route):
                 continue
@@ -743,7 +830,8 @@ class EscalationModel(mesa.Model):
 
         An act that was not meant says so (truthfully). A deliberate act's author may deny it (a
         bluff, more likely from an actor with little regard for rules), threaten (when its
-        posture is at or above ``threat_posture``) or warn."""
+        posture is at or above ``threat_posture``) or warn.
+        """
         p = self.params
         if not act.deliberate:
             return Statement("reassurance", True)
@@ -762,13 +850,20 @@ class EscalationModel(mesa.Model):
         A reassurance counts as far as the sender is trusted; a warning or a threat costs the
         sender nothing to make credible, so it counts in full: both raise the hostility read into
         the act, and a threat also deters (the cuts for military replies rise). A bluff may later
-        be found out, and then trust falls. So a channel can make things worse."""
+        be found out, and then trust falls. So a channel can make things worse.
+        """
         p, side = self.params, d.decider.side
         self.channel_uses[route.label] += 1
         if route.quality <= 0:
             d.clarified_by.append(route.label)
-            self.log("clarification", side, actors=[d.decider.name], zone=d.act.zone, channel=route.label,
-                     text=f"A call over the {route.label.replace('_', ' ')} gets through but conveys nothing")
+            self.log(
+                "clarification",
+                side,
+                actors=[d.decider.name],
+                zone=d.act.zone,
+                channel=route.label,
+                text=f"A call over the {route.label.replace('_', ' ')} gets through but conveys nothing",
+            )
             return
         statement = self.state_intent(d.act, route)
         d.perceived_hostility = self.weigh(side, statement, route.quality, d.perceived_hostility)
@@ -782,15 +877,22 @@ class EscalationModel(mesa.Model):
             "warning": f"says {short(d.act)} was a deliberate warning",
             "threat": f"says {short(d.act)} was deliberate and threatens force if it is answered",
         }[statement.kind]
-        self.log("clarification", side, actors=[d.decider.name], zone=d.act.zone, channel=route.label,
-                 text=f"Over the {route.label.replace('_', ' ')}, {other.label} {said}")
+        self.log(
+            "clarification",
+            side,
+            actors=[d.decider.name],
+            zone=d.act.zone,
+            channel=route.label,
+            text=f"Over the {route.label.replace('_', ' ')}, {other.label} {said}",
+        )
         if not statement.truthful and self.draw("exposed", _act_key(d.act), route.label) < p.lie_detection:
             self.later(p.lie_detection_h, lambda: self._lie_found_out(side, d.act))
 
     def weigh(self, side: Side, statement: Statement, quality: float, hostility: float) -> float:
         """The hostility ``side`` reads into an act after hearing ``statement`` about it (and count it).
 
-        A reassurance counts as far as the sender is trusted; a warning or a threat in full."""
+        A reassurance counts as far as the sender is trusted; a warning or a threat in full.
+        """
         self.statements[statement.kind if statement.truthful else "bluff"] += 1
         credibility = self.sides[side].trust if statement.kind == "reassurance" else 1.0
         direction = -1.0 if statement.kind == "reassurance" else 1.0
@@ -799,13 +901,19 @@ class EscalationModel(mesa.Model):
     def _lie_found_out(self, side: Side, act: Act) -> None:
         self.lies_found_out += 1
         self.learn(side, 0.0, self.params.signal_weight)
-        self.log("signal", side, actors=[], zone=act.zone,
-                 text=f"{side.label} establishes that {side.other.label}'s account of {short(act)} was false; trust falls")
+        self.log(
+            "signal",
+            side,
+            actors=[],
+            zone=act.zone,
+            text=f"{side.label} establishes that {side.other.label}'s account of {short(act)} was false; trust falls",
+        )
 
     def signal(self, side: Side, kind: str, text: str | None, benign: float) -> None:
         """``side`` sends a signal (protest, stand-down, suspension, restoration, restraint): the
         other side's leadership perceives it after ``signal_delay_h`` and learns from it.
-        ``text`` is logged (``None`` when the decision's own log line already says it)."""
+        ``text`` is logged (``None`` when the decision's own log line already says it).
+        """
         if text is not None:
             self.log("signal", side, actors=[self.leadership[side].name], text=text)
         other = side.other
@@ -816,7 +924,8 @@ class EscalationModel(mesa.Model):
 
         Each account is a stated intent like a call's (true, a bluff, a warning or a threat),
         weighed by trust and the meeting's ``quality``; trust moves by what the account changed.
-        Returns how many acts were discussed."""
+        Returns how many acts were discussed.
+        """
         p, n = self.params, 0
         for side in Side:
             for act, severity, hostility in self.unexplained[side]:
@@ -856,12 +965,15 @@ class EscalationModel(mesa.Model):
         calls for, and falls one step at a time
         once the assessment is below the lower cut by a margin (crises are not called off lightly).
         Reaching ``sanction_posture`` suspends military contacts; a calm posture after
-        ``suspension_days`` restores them."""
+        ``suspension_days`` restores them.
+        """
         p, s = self.params, self.sides[side]
         leader = self.leadership[side]
         threat = max(threat, s.threat)  # the worst recent act still weighs until it fades
         x = (
-            p.posture_w_tension * s.tension + p.posture_w_audience * s.audience + p.posture_w_threat * threat
+            p.posture_w_tension * s.tension
+            + p.posture_w_audience * s.audience
+            + p.posture_w_threat * threat
             + p.posture_w_aggressiveness * (leader.traits.aggressiveness - 0.5)
             - p.posture_w_brink * max(0, self.rung - int(Rung.SHOW_OF_FORCE))
             + p.posture_noise_sd * self.streams["posture"].normal()
@@ -876,9 +988,13 @@ class EscalationModel(mesa.Model):
         if s.posture != old:
             self.rates_changed(side)
             why = f" after {short(about)}" if about is not None else ""
-            self.log("posture", side, actors=[leader.name],
-                     text=f"{leader.name} sets a {POSTURES[s.posture]} posture{why}: replies up to "
-                          f"{Rung(self.allowed_rung(side)).label} are authorised")
+            self.log(
+                "posture",
+                side,
+                actors=[leader.name],
+                text=f"{leader.name} sets a {POSTURES[s.posture]} posture{why}: replies up to "
+                f"{Rung(self.allowed_rung(side)).label} are authorised",
+            )
         if s.posture >= p.sanction_posture and "" not in s.suspended:
             self.suspend(side, "", "as a sanction")
         elif s.posture <= 1 and s.suspended:
@@ -888,7 +1004,8 @@ class EscalationModel(mesa.Model):
 
     def posture_cut(self, posture: int) -> float:
         """The assessment above which a leadership takes ``posture``: evenly spaced cuts, plus the
-        war firebreak for a posture that authorises armed clash or more."""
+        war firebreak for a posture that authorises armed clash or more.
+        """
         p = self.params
         lethal = self.allowed_rung_at(posture) >= Rung.ARMED_CLASH
         return p.posture_cut_first + (posture - 1) * p.posture_cut_step + (p.war_firebreak if lethal else 0.0)
@@ -939,9 +1056,16 @@ class EscalationModel(mesa.Model):
         elif d.parent is not None:
             verb = "approves"
         self.log(
-            "response", side, actors=[decider.name], zone=act.zone, type=act.type,
-            severity=act.severity, perceived_severity=d.perceived_severity,
-            channel=",".join(channels) or None, response=response.value, rung=response.rung,
+            "response",
+            side,
+            actors=[decider.name],
+            zone=act.zone,
+            type=act.type,
+            severity=act.severity,
+            perceived_severity=d.perceived_severity,
+            channel=",".join(channels) or None,
+            response=response.value,
+            rung=response.rung,
             text=f"{decider.name} {verb}{via}: {RESPONSE_PHRASE[response]} (answering {short(act)})",
         )
         if response is Response.DE_ESCALATE:
@@ -954,8 +1078,9 @@ class EscalationModel(mesa.Model):
         elif response is not Response.HOLD:
             self.raise_level(side, response.rung)
 
-    def military_act(self, side: Side, response: Response, stimulus: Act, decider: DecisionMaker | None,
-                     unit: Platform | None = None) -> None:
+    def military_act(
+        self, side: Side, response: Response, stimulus: Act, decider: DecisionMaker | None, unit: Platform | None = None
+    ) -> None:
         """A military reply: who does it, to whom, with what consequence; the other side learns of it."""
         p, rng = self.params, self.streams["consequences"]
         if unit is None and response.rung in (Rung.DANGEROUS_INCIDENT, Rung.LIMITED_FORCE):
@@ -999,14 +1124,33 @@ class EscalationModel(mesa.Model):
         severity = clip01(p.act_severity_per_rung * rung + p.casualty_severity * casualties)
         member = unit.member if unit is not None else ""
         act = Act(
-            time_h=self.time, side=side, actor=who, target=whom, zone=stimulus.zone, type="response", rung=rung,
-            severity=severity, deliberate=rung > stimulus.rung or rung >= Rung.LIMITED_FORCE,
-            on_scene=stimulus.on_scene and rung <= Rung.SHOW_OF_FORCE, kind="response",
-            actor_platform=unit, target_platform=target, member=member, public=rung >= Rung.LIMITED_FORCE,
+            time_h=self.time,
+            side=side,
+            actor=who,
+            target=whom,
+            zone=stimulus.zone,
+            type="response",
+            rung=rung,
+            severity=severity,
+            deliberate=rung > stimulus.rung or rung >= Rung.LIMITED_FORCE,
+            on_scene=stimulus.on_scene and rung <= Rung.SHOW_OF_FORCE,
+            kind="response",
+            actor_platform=unit,
+            target_platform=target,
+            member=member,
+            public=rung >= Rung.LIMITED_FORCE,
             casualties=casualties,
         )
-        self.log("force" if rung >= Rung.LIMITED_FORCE else "military act", side, actors=[who, whom], zone=stimulus.zone,
-                 severity=severity, rung=rung, response=response.value, text=text)
+        self.log(
+            "force" if rung >= Rung.LIMITED_FORCE else "military act",
+            side,
+            actors=[who, whom],
+            zone=stimulus.zone,
+            severity=severity,
+            rung=rung,
+            response=response.value,
+            text=text,
+        )
         self.raise_level(side, rung)
         self.send_report(act, delay_h=self.commands[side.other].traits.reporting_delay_h)
         if casualties:
@@ -1019,16 +1163,28 @@ class EscalationModel(mesa.Model):
 
     def _target_for(self, side: Side, zone: str) -> Platform | None:
         """A unit of the other side out in ``zone`` that ``side`` could fire on, if any."""
-        return next((pl for pl in self.platforms if pl.side is not side and pl.on_sortie and not pl.lost
-                     and pl.zone == zone and pl.spec.domain != "land"), None)
+        return next(
+            (
+                pl
+                for pl in self.platforms
+                if pl.side is not side and pl.on_sortie and not pl.lost and pl.zone == zone and pl.spec.domain != "land"
+            ),
+            None,
+        )
 
     def _unit_for(self, side: Side, zone: str) -> Platform | None:
         """The own platform to send: one already out in the zone, else the nearest fighter or warship."""
         th = self.theatre
-        out = [pl for pl in self.platforms if pl.side is side and pl.on_sortie and pl.zone == zone and pl.spec.domain != "land"]
+        out = [
+            pl
+            for pl in self.platforms
+            if pl.side is side and pl.on_sortie and pl.zone == zone and pl.spec.domain != "land"
+        ]
         if out:
             return out[0]
-        able = [pl for pl in self.platforms if pl.side is side and pl.spec.kind in ("fighter", "warship") and not pl.lost]
+        able = [
+            pl for pl in self.platforms if pl.side is side and pl.spec.kind in ("fighter", "warship") and not pl.lost
+        ]
         return min(able, key=lambda pl: (th.distance(pl.spec.base, zone), pl.spec.id)) if able else None
 
     def raise_level(self, side: Side, rung: int) -> None:
@@ -1176,8 +1332,6 @@ def _nothing() -> None:
     """An event that only marks a time (a dangerous incident leaves the ladder then)."""
 
 
-
-
 class LevelDecay:
     """A scheduled check that lowers a side's level one rung when its hold time has passed."""
 
@@ -1222,11 +1376,20 @@ class InjectRun:
         initiator = next(p for p in model.platforms if p.spec.id == s.initiator)
         category = model.categorise(s.severity)
         act = Act(
-            time_h=model.time, side=initiator.side, actor=initiator.name,
-            target=forces(initiator.side.other), zone=s.zone, type=s.type,
-            rung=model.incident_rung(s.type, category), severity=s.severity, deliberate=s.deliberate,
-            on_scene=s.type in AIR_SEA_TYPES, category=category, kind=initiator.spec.kind,
-            actor_platform=initiator, member=initiator.member,
+            time_h=model.time,
+            side=initiator.side,
+            actor=initiator.name,
+            target=forces(initiator.side.other),
+            zone=s.zone,
+            type=s.type,
+            rung=model.incident_rung(s.type, category),
+            severity=s.severity,
+            deliberate=s.deliberate,
+            on_scene=s.type in AIR_SEA_TYPES,
+            category=category,
+            kind=initiator.spec.kind,
+            actor_platform=initiator,
+            member=initiator.member,
             public=category is not ElnCategory.NEAR_ROUTINE,  # a scripted inject is the story of the day
         )
         delay = model.commands[initiator.side.other].traits.reporting_delay_h
@@ -1238,7 +1401,8 @@ class ExerciseRun:
 
     Under the Vienna Document (when in force) an exercise of ``notification_troops`` or more is
     notified in advance and one of ``observation_troops`` or more is open to observers; snap
-    exercises are not notified. A measure may notify and observe more."""
+    exercises are not notified. A measure may notify and observe more.
+    """
 
     def __init__(self, model: EscalationModel, spec: ExerciseSpec):
         self.model, self.spec = model, spec
@@ -1270,11 +1434,22 @@ class ExerciseRun:
         deliberate = model.streams["incidents"].random() < p.deliberate_gain * command.traits.aggressiveness
         category = model.categorise(severity)
         act = Act(
-            time_h=model.time, side=s.side, actor=s.name, target=f"{s.side.other.label}",
-            zone=zone, type="exercise_near_border", rung=model.incident_rung("exercise_near_border", category),
-            severity=severity, deliberate=deliberate, on_scene=False, category=category,
-            kind="snap_exercise" if s.snap else "exercise", member="ru" if s.side is Side.RUSSIA else "",
-            public=True, notified=notified, observed=observed,
+            time_h=model.time,
+            side=s.side,
+            actor=s.name,
+            target=f"{s.side.other.label}",
+            zone=zone,
+            type="exercise_near_border",
+            rung=model.incident_rung("exercise_near_border", category),
+            severity=severity,
+            deliberate=deliberate,
+            on_scene=False,
+            category=category,
+            kind="snap_exercise" if s.snap else "exercise",
+            member="ru" if s.side is Side.RUSSIA else "",
+            public=True,
+            notified=notified,
+            observed=observed,
         )
         moved = "" if zone == s.zone else f" (moved from {model.theatre.zone(s.zone).name} by rule)"
         shown = "; notified in advance" if notified else ""
@@ -1314,10 +1489,24 @@ class BackgroundRun:
         severity = clip01(s.severity + model.params.severity_sd * rng.normal())
         category = model.categorise(severity)
         act = Act(
-            time_h=model.time, side=s.side, actor=s.actor, target=forces(s.side.other), zone=s.zone,
-            type=s.type, rung=model.incident_rung(s.type, category), severity=severity,
-            deliberate=rng.random() < s.deliberate_probability, on_scene=False, category=category, kind="background",
-            member="ru" if s.side is Side.RUSSIA else "", public=rng.random() < model.params.publicity[category.value],
+            time_h=model.time,
+            side=s.side,
+            actor=s.actor,
+            target=forces(s.side.other),
+            zone=s.zone,
+            type=s.type,
+            rung=model.incident_rung(s.type, category),
+            severity=severity,
+            deliberate=rng.random() < s.deliberate_probability,
+            on_scene=False,
+            category=category,
+            kind="background",
+            member="ru" if s.side is Side.RUSSIA else "",
+            public=rng.random() < model.params.publicity[category.value],
         )
-        model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=f"{s.text} ({category.value.replace('_', '-')})")
+        model.record_incident(
+            act,
+            observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h,
+            text=f"{s.text} ({category.value.replace('_', '-')})",
+        )
         self.schedule_next()

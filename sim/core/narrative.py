@@ -16,7 +16,6 @@ def forces(side: Side) -> str:
     return "NATO forces" if side is Side.NATO else "Russian forces"
 
 
-
 def short(act: Act | None) -> str:
     """A few words for an act, for log lines (``the air intercept by the Su-27 pair``)."""
     if act is None:

@@ -73,15 +73,32 @@ class DecisionPoint:
             "time_h": round(self.opened_h, 2),
             "side": self.side.value,
             "decider": d.decider.name,
-            "what": {"type": act.type, "by": act.actor, "against": act.target, "zone": zone_name,
-                     "reported_rung": act.rung, "reported_rung_label": Rung(act.rung).label},
-            "known": {"perceived_severity": round(d.perceived_severity, 2),
-                      "severity_uncertainty": round(noise_sd, 2),
-                      "assessed_hostile_intent": round(d.perceived_hostility, 2),
-                      "clarified_by": list(d.clarified_by)},
-            "channels": [{"label": r.label, "latency_h": round(r.latency_h, 2), "availability": round(r.availability, 2),
-                          "quality": round(r.quality, 2)} for r in self.channels()],
+            "what": {
+                "type": act.type,
+                "by": act.actor,
+                "against": act.target,
+                "zone": zone_name,
+                "reported_rung": act.rung,
+                "reported_rung_label": Rung(act.rung).label,
+            },
+            "known": {
+                "perceived_severity": round(d.perceived_severity, 2),
+                "severity_uncertainty": round(noise_sd, 2),
+                "assessed_hostile_intent": round(d.perceived_hostility, 2),
+                "clarified_by": list(d.clarified_by),
+            },
+            "channels": [
+                {
+                    "label": r.label,
+                    "latency_h": round(r.latency_h, 2),
+                    "availability": round(r.availability, 2),
+                    "quality": round(r.quality, 2),
+                }
+                for r in self.channels()
+            ],
             "tried": dict(self.tried),
-            "options": [{"choice": c.name.lower(), "response": r.value, "rung": r.rung, "help": CHOICE_HELP[c]}
-                        for c, r in self.options()],
+            "options": [
+                {"choice": c.name.lower(), "response": r.value, "rung": r.rung, "help": CHOICE_HELP[c]}
+                for c, r in self.options()
+            ],
         }

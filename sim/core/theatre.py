@@ -34,9 +34,7 @@ class Theatre:
         self.index = {z.id: i for i, z in enumerate(zones)}
         self.graph = nx.Graph()
         for i, z in enumerate(zones):
-            self.graph.add_node(
-                i, zone_id=z.id, name=z.name, lat=z.lat, lon=z.lon, owner=z.owner, domain=z.domain
-            )
+            self.graph.add_node(i, zone_id=z.id, name=z.name, lat=z.lat, lon=z.lon, owner=z.owner, domain=z.domain)
         n = len(zones)
         self.distance_km = np.zeros((n, n))
         for i, a in enumerate(zones):
@@ -47,8 +45,12 @@ class Theatre:
             self.graph.add_edge(i, j, distance_km=float(self.distance_km[i, j]))
         self._to_territory = {side: self._distance_to_owner(side.value) for side in Side}
         # Plain-float look-ups: the model asks for these thousands of times a run.
-        self._distance = {(a.id, b.id): float(self.distance_km[i, j]) for i, a in enumerate(zones) for j, b in enumerate(zones)}
-        self._territory = {(z.id, side): float(self._to_territory[side][i]) for i, z in enumerate(zones) for side in Side}
+        self._distance = {
+            (a.id, b.id): float(self.distance_km[i, j]) for i, a in enumerate(zones) for j, b in enumerate(zones)
+        }
+        self._territory = {
+            (z.id, side): float(self._to_territory[side][i]) for i, z in enumerate(zones) for side in Side
+        }
         self._nearest: dict[tuple[str, Side], str] = {}
 
     def _distance_to_owner(self, owner: str) -> np.ndarray:
@@ -65,11 +67,11 @@ class Theatre:
         return self.zones[self.index[zone_id]]
 
     def distance(self, a: str, b: str) -> float:
-        """km between the centres of zones ``a`` and ``b``."""
+        """Km between the centres of zones ``a`` and ``b``."""
         return self._distance[a, b]
 
     def distance_to_territory(self, zone_id: str, side: Side) -> float:
-        """km from a zone to the nearest zone owned by ``side`` (0 if ``side`` owns it)."""
+        """Km from a zone to the nearest zone owned by ``side`` (0 if ``side`` owns it)."""
         return self._territory[zone_id, side]
 
     def zones_owned_by(self, owner: str) -> list[str]:
@@ -87,4 +89,6 @@ class Theatre:
         i = self.index[zone_id]
         owned = [j for j, z in enumerate(self.zones) if z.owner == side.value]
         radius = [z.radius_km for z in self.zones]
-        return self.zones[min(owned, key=lambda j: (0.0 if j == i else self.distance_km[i, j] - radius[i] - radius[j], j))].id
+        return self.zones[
+            min(owned, key=lambda j: (0.0 if j == i else self.distance_km[i, j] - radius[i] - radius[j], j))
+        ].id

@@ -52,7 +52,18 @@ class Run:
     cfg: DictConfig
 
 
-EVENT_COLUMNS = ["replication", "time_h", "clock", "kind", "category", "text", "channel", "zone", "response", "severity"]
+EVENT_COLUMNS = [
+    "replication",
+    "time_h",
+    "clock",
+    "kind",
+    "category",
+    "text",
+    "channel",
+    "zone",
+    "response",
+    "severity",
+]
 TIMELINE_REPLICATIONS = 30
 
 
@@ -65,7 +76,11 @@ def load_run(path: Path, label: str | None = None, summary: dict | None = None, 
         if name == "summary.json" and summary is not None:
             continue
         if not (path / name).is_file():
-            hint = " (was the run made with output.timeseries=false or output.events=false?)" if name in REQUIRED[2:4] else ""
+            hint = (
+                " (was the run made with output.timeseries=false or output.events=false?)"
+                if name in REQUIRED[2:4]
+                else ""
+            )
             raise UserError(f"{path / name}: missing{hint}")
     try:
         if summary is None:
@@ -86,7 +101,8 @@ def load_run(path: Path, label: str | None = None, summary: dict | None = None, 
 
 def _read_changes(path: Path, sampled: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Replications per hour and rung, and the hourly rung paths of the ``sampled`` replications,
-    from the change points, one Parquet row group at a time."""
+    from the change points, one Parquet row group at a time.
+    """
     meta = pq.read_schema(path).metadata or {}
     relax = json.loads(meta.get(b"relaxation", b"null"))
     if not relax:
@@ -127,7 +143,7 @@ def _read_events(path: Path, stories: set[int]) -> tuple[pd.DataFrame, pd.Series
             if not incident and line.startswith('{"replication": '):
                 # what the run wrote: the replication number first; skip other kinds of events
                 # of replications that are not stories without parsing the line
-                head = line[16:line.find(",", 16)]
+                head = line[16 : line.find(",", 16)]
                 if head.isdigit() and int(head) not in stories:
                     continue
             e = json.loads(line)
@@ -147,8 +163,7 @@ def _read_events(path: Path, stories: set[int]) -> tuple[pd.DataFrame, pd.Series
 
 def _model(run: Run):
     """A model built from the run's saved config (for the theatre, channels and exercise placement)."""
-    from sim.config import load_configured_scenario
-    from sim.config import measure_settings, model_params
+    from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.core.measures import build
     from sim.core.model import EscalationModel
 
@@ -162,8 +177,14 @@ def _exercise_table(model) -> pd.DataFrame:
         zone = e.zone
         for m in model.measures:
             zone = m.exercise_zone(model, e, zone)
-        rows.append({"name": e.name, "side": e.side.value, "zone": zone,
-                     "distance_km": model.theatre.distance_to_territory(zone, e.side.other)})
+        rows.append(
+            {
+                "name": e.name,
+                "side": e.side.value,
+                "zone": zone,
+                "distance_km": model.theatre.distance_to_territory(zone, e.side.other),
+            }
+        )
     return pd.DataFrame(rows, columns=["name", "side", "zone", "distance_km"])
 
 
@@ -180,7 +201,8 @@ TURNING_KINDS = frozenset({"signal", "meeting", "posture", "rules of engagement"
 
 def is_turning_point(event: dict) -> bool:
     """Moments that changed the course: a call heard in time, a signal (protest aside: it is a reply),
-    a meeting, a change of posture, a use of force, a reply taken after contact."""
+    a meeting, a change of posture, a use of force, a reply taken after contact.
+    """
     if event["kind"] == "clarification":
         return "after it has decided" not in event["text"] and "conveys nothing" not in event["text"]
     if event["kind"] in TURNING_KINDS:
@@ -219,7 +241,10 @@ def build_report(
     if bad:
         raise UserError(f"unknown figure format {bad[0]!r} (formats: png, svg, pdf)")
     summaries = list(summaries) if summaries is not None else [None] * len(run_dirs)
-    runs = [load_run(Path(p), labels[i] if labels else None, summary=summaries[i], sample=sample) for i, p in enumerate(run_dirs)]
+    runs = [
+        load_run(Path(p), labels[i] if labels else None, summary=summaries[i], sample=sample)
+        for i, p in enumerate(run_dirs)
+    ]
     main = runs[0]
     out = Path(out) if out else main.path / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -228,20 +253,28 @@ def build_report(
     horizon_days = model.horizon_h / 24
     drawn: dict[str, list[Path]] = {}
     title = f"{model.spec.title} | {main.label} | n={len(main.replications)}"
-    drawn["escalation_curve"] = fig.save(fig.escalation_curve(counts=main.counts, title=title), out / "escalation_curve", formats)
+    drawn["escalation_curve"] = fig.save(
+        fig.escalation_curve(counts=main.counts, title=title), out / "escalation_curve", formats
+    )
     drawn["spaghetti"] = fig.save(fig.spaghetti(main.sample, sample=sample), out / "spaghetti", formats)
     if len(runs) > 1:
         curves = [(r.label, r.counts) for r in runs]
         drawn["comparison"] = fig.save(fig.comparison(curves, title=model.spec.title), out / "comparison", formats)
-    drawn["incident_timeline"] = fig.save(fig.incident_timeline(main.events, horizon_days), out / "incident_timeline", formats)
+    drawn["incident_timeline"] = fig.save(
+        fig.incident_timeline(main.events, horizon_days), out / "incident_timeline", formats
+    )
     zones = pd.DataFrame([z.__dict__ for z in model.spec.zones])
     forces = pd.DataFrame([{"name": f.name, "side": f.side.value, "base": f.base} for f in model.spec.forces])
     drawn["theatre_map"] = fig.save(
-        fig.theatre_map(zones, model.spec.links, forces, main.incident_zones, _exercise_table(model)), out / "theatre_map", formats
+        fig.theatre_map(zones, model.spec.links, forces, main.incident_zones, _exercise_table(model)),
+        out / "theatre_map",
+        formats,
     )
     drawn["comms_network"] = fig.save(fig.comms_network(model.comms.graph), out / "comms_network", formats)
     drawn["peak_distribution"] = fig.save(
-        fig.peak_distribution([(r.label, r.replications["peak_rung"]) for r in runs]), out / "peak_distribution", formats
+        fig.peak_distribution([(r.label, r.replications["peak_rung"]) for r in runs]),
+        out / "peak_distribution",
+        formats,
     )
     picks = main.picks
     stories = {k: story(main.events, v) for k, v in picks.items()}
@@ -259,8 +292,12 @@ def _write_markdown(out, title, verdicts, drawn, stories, picks) -> None:
         png = next((p for p in paths if p.suffix == ".png"), paths[0])
         lines += [f"## {FIGURES[key]}", "", f"![{FIGURES[key]}]({png.name})", ""]
     for key, name in (("median", "a replication with the median peak"), ("worst", "the worst replication")):
-        lines += [f"## The story of {name} (replication {picks[key]})", "",
-                  "Moments where a channel or a measure changed the course are in **bold**.", ""]
+        lines += [
+            f"## The story of {name} (replication {picks[key]})",
+            "",
+            "Moments where a channel or a measure changed the course are in **bold**.",
+            "",
+        ]
         for e in stories[key]:
             text = f"{e['clock']} — {e['text']}"
             lines.append(f"- **{text}**" if e["turning_point"] else f"- {text}")
@@ -286,10 +323,15 @@ def _write_html(out, title, verdicts, drawn, stories, picks) -> None:
         if png is None:
             continue
         data = base64.b64encode(png.read_bytes()).decode("ascii")
-        parts += [f"<h2>{esc(FIGURES[key])}</h2>", f"<img alt='{esc(FIGURES[key])}' src='data:image/png;base64,{data}'>"]
+        parts += [
+            f"<h2>{esc(FIGURES[key])}</h2>",
+            f"<img alt='{esc(FIGURES[key])}' src='data:image/png;base64,{data}'>",
+        ]
     for key, name in (("median", "a replication with the median peak"), ("worst", "the worst replication")):
-        parts += [f"<h2>The story of {name} (replication {picks[key]})</h2>",
-                  "<p>Moments where a channel or a measure changed the course are highlighted.</p><ul>"]
+        parts += [
+            f"<h2>The story of {name} (replication {picks[key]})</h2>",
+            "<p>Moments where a channel or a measure changed the course are highlighted.</p><ul>",
+        ]
         for e in stories[key]:
             cls = " class='tp'" if e["turning_point"] else ""
             parts.append(f"<li{cls}>{esc(e['clock'])} — {esc(e['text'])}</li>")

@@ -79,8 +79,16 @@ def escalation_curve(
     days = np.arange(counts.shape[0]) / 24.0
     for i, (lo_q, hi_q) in enumerate(sorted(bands, key=lambda b: b[0] - b[1])):
         lo, hi = count_quantile(counts, lo_q), count_quantile(counts, hi_q)
-        ax.fill_between(days, lo, hi, step="post", color=colour, alpha=0.18 + 0.17 * i, linewidth=0,
-                        label=f"{round(100 * (hi_q - lo_q))}% of replications")
+        ax.fill_between(
+            days,
+            lo,
+            hi,
+            step="post",
+            color=colour,
+            alpha=0.18 + 0.17 * i,
+            linewidth=0,
+            label=f"{round(100 * (hi_q - lo_q))}% of replications",
+        )
     ax.step(days, count_quantile(counts, 0.5), where="post", color=colour, label=label)
     _rung_axis(ax)
     ax.set_xlim(0, max(days[-1], 1e-9))
@@ -112,10 +120,16 @@ def comparison(runs: Sequence[tuple[str, np.ndarray]], title: str = "", ax: Axes
     """
     ax = _new(ax)
     for i, (label, counts) in enumerate(runs):
-        escalation_curve(counts=counts, bands=((0.25, 0.75),), label=f"{label}: median", colour=PALETTE[i % len(PALETTE)], ax=ax)
+        escalation_curve(
+            counts=counts, bands=((0.25, 0.75),), label=f"{label}: median", colour=PALETTE[i % len(PALETTE)], ax=ax
+        )
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend([h for h, lab in zip(handles, labels, strict=True) if "median" in lab],
-              [lab for lab in labels if "median" in lab] , loc="upper right", title="shaded: 50% of replications")
+    ax.legend(
+        [h for h, lab in zip(handles, labels, strict=True) if "median" in lab],
+        [lab for lab in labels if "median" in lab],
+        loc="upper right",
+        title="shaded: 50% of replications",
+    )
     ax.set_title(title or "Escalation with and without measures")
     return ax
 
@@ -129,8 +143,15 @@ def incident_timeline(events: pd.DataFrame, horizon_days: float, sample: int = 3
     row = {r: i for i, r in enumerate(reps)}
     for cat, colour in CATEGORY_COLOURS.items():
         sel = inc[inc["category"] == cat]
-        ax.scatter(sel["time_h"] / 24, [row[r] for r in sel["replication"]], marker="|", s=160, linewidths=2.2,
-                   color=colour, label=cat.replace("_", "-"))
+        ax.scatter(
+            sel["time_h"] / 24,
+            [row[r] for r in sel["replication"]],
+            marker="|",
+            s=160,
+            linewidths=2.2,
+            color=colour,
+            label=cat.replace("_", "-"),
+        )
     ax.set_yticks(range(len(reps)), [str(r) for r in reps])
     ax.set_ylabel("replication")
     ax.set_xlabel("time (days)")
@@ -142,8 +163,14 @@ def incident_timeline(events: pd.DataFrame, horizon_days: float, sample: int = 3
     return ax
 
 
-def theatre_map(zones: pd.DataFrame, links: Sequence[tuple[str, str]], forces: pd.DataFrame, incidents: pd.Series,
-                exercises: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def theatre_map(
+    zones: pd.DataFrame,
+    links: Sequence[tuple[str, str]],
+    forces: pd.DataFrame,
+    incidents: pd.Series,
+    exercises: pd.DataFrame,
+    ax: Axes | None = None,
+) -> Axes:
     """Zones (circles of their radius, coloured by owner), links, forces at base, incident density, exercises.
 
     Args:
@@ -166,19 +193,40 @@ def theatre_map(zones: pd.DataFrame, links: Sequence[tuple[str, str]], forces: p
     total = max(incidents.sum(), 1)
     for name, count in incidents.items():
         if name in name_to_id and count > 0:
-            ax.scatter(*pos[name_to_id[name]], s=2000 * count / total + 20, color="#AA3377", alpha=0.45, zorder=3,
-                       edgecolors="none")
+            ax.scatter(
+                *pos[name_to_id[name]],
+                s=2000 * count / total + 20,
+                color="#AA3377",
+                alpha=0.45,
+                zorder=3,
+                edgecolors="none",
+            )
     ax.scatter([], [], s=120, color="#AA3377", alpha=0.45, label="incidents (area ~ count)")
     for side, grp in forces.groupby("side"):
         xy = np.array([pos[b] for b in grp["base"]])
         offsets = np.linspace(-0.15, 0.15, len(xy))
-        ax.scatter(xy[:, 0] + offsets, xy[:, 1] + 0.12, marker="^" if side == "nato" else "v", s=90,
-                   color=SIDE_COLOURS[side], edgecolors="black", linewidths=0.5, zorder=4, label=f"{side.upper() if side == 'nato' else side.title()} forces at base")
+        ax.scatter(
+            xy[:, 0] + offsets,
+            xy[:, 1] + 0.12,
+            marker="^" if side == "nato" else "v",
+            s=90,
+            color=SIDE_COLOURS[side],
+            edgecolors="black",
+            linewidths=0.5,
+            zorder=4,
+            label=f"{side.upper() if side == 'nato' else side.title()} forces at base",
+        )
     for e in exercises.itertuples():
         x, y = pos[e.zone]
         ax.scatter(x, y, marker="*", s=300, color="#CCBB44", edgecolors="black", zorder=5)
-        ax.annotate(f"{e.name}\n{e.distance_km:.0f} km from border", (x, y), fontsize=8, xytext=(8, 6),
-                    textcoords="offset points", zorder=6)
+        ax.annotate(
+            f"{e.name}\n{e.distance_km:.0f} km from border",
+            (x, y),
+            fontsize=8,
+            xytext=(8, 6),
+            textcoords="offset points",
+            zorder=6,
+        )
     ax.scatter([], [], marker="*", s=150, color="#CCBB44", edgecolors="black", label="exercise")
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
@@ -205,16 +253,37 @@ def comms_network(graph: nx.Graph, ax: Axes | None = None) -> Axes:
     for i, (u, v) in enumerate(cross):
         d = graph.edges[u, v]
         rad = 0.0 if levels[u] == levels[v] else 0.15
-        nx.draw_networkx_edges(graph, pos, edgelist=[(u, v)], ax=ax, width=2.5, edge_color=PALETTE[(i + 2) % 6],
-                               connectionstyle=f"arc3,rad={rad}", arrows=True, arrowstyle="-")
+        nx.draw_networkx_edges(
+            graph,
+            pos,
+            edgelist=[(u, v)],
+            ax=ax,
+            width=2.5,
+            edge_color=PALETTE[(i + 2) % 6],
+            connectionstyle=f"arc3,rad={rad}",
+            arrows=True,
+            arrowstyle="-",
+        )
         mid = ((pos[u][0] + pos[v][0]) / 2, (pos[u][1] + pos[v][1]) / 2 + 0.12 * (i % 2))
-        ax.annotate(f"{d['kind']}: {d['latency_h']:g} h, {d['availability']:.0%} up", mid, ha="center", fontsize=10,
-                    bbox={"boxstyle": "round", "fc": "white", "ec": PALETTE[(i + 2) % 6]})
+        ax.annotate(
+            f"{d['kind']}: {d['latency_h']:g} h, {d['availability']:.0%} up",
+            mid,
+            ha="center",
+            fontsize=10,
+            bbox={"boxstyle": "round", "fc": "white", "ec": PALETTE[(i + 2) % 6]},
+        )
     nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=900, node_color=[SIDE_COLOURS[sides[n]] for n in graph])
     names = nx.get_node_attributes(graph, "label")
     for n, (x, y) in pos.items():
-        ax.annotate(names.get(n, n.replace("_", " ")), (x, y), xytext=(-70 if x < 0 else 70, 0), textcoords="offset points",
-                    ha="right" if x < 0 else "left", va="center", fontsize=10)
+        ax.annotate(
+            names.get(n, n.replace("_", " ")),
+            (x, y),
+            xytext=(-70 if x < 0 else 70, 0),
+            textcoords="offset points",
+            ha="right" if x < 0 else "left",
+            va="center",
+            fontsize=10,
+        )
     ax.tick_params(left=True, bottom=True, labelleft=True, labelbottom=True)
     ax.set_yticks([0, 1, 2], ["crews", "command", "leadership"])
     ax.set_xticks([-1, 1], ["NATO", "Russia"])
@@ -231,8 +300,13 @@ def peak_distribution(runs: Sequence[tuple[str, pd.Series]], ax: Axes | None = N
     width = 0.8 / len(runs)
     for i, (label, peaks) in enumerate(runs):
         share = peaks.value_counts(normalize=True).reindex(range(TOP_RUNG + 1), fill_value=0.0)
-        ax.bar(np.arange(TOP_RUNG + 1) + (i - (len(runs) - 1) / 2) * width, 100 * share.to_numpy(), width=width,
-               label=f"{label} (n={len(peaks)})", color=PALETTE[i % len(PALETTE)])
+        ax.bar(
+            np.arange(TOP_RUNG + 1) + (i - (len(runs) - 1) / 2) * width,
+            100 * share.to_numpy(),
+            width=width,
+            label=f"{label} (n={len(peaks)})",
+            color=PALETTE[i % len(PALETTE)],
+        )
     ax.set_xticks(range(TOP_RUNG + 1), [f"{r}\n{RUNG_LABELS[r]}".replace(", ", ",\n") for r in RUNG_LABELS], fontsize=9)
     ax.set_xlabel("peak rung of the replication")
     ax.set_ylabel("share of replications (%)")
@@ -267,7 +341,9 @@ def forest(diffs: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def interaction_heatmap(main: pd.DataFrame, inter: pd.DataFrame, factors: Sequence[str], ax: Axes | None = None) -> Axes:
+def interaction_heatmap(
+    main: pd.DataFrame, inter: pd.DataFrame, factors: Sequence[str], ax: Axes | None = None
+) -> Axes:
     """Main effects on the diagonal, two-way interactions off it (percentage points of P(rung >= 4))."""
     ax = _new(ax, (8, 7))
     k = len(factors)
@@ -294,8 +370,9 @@ def interaction_heatmap(main: pd.DataFrame, inter: pd.DataFrame, factors: Sequen
 def interval_widths(widths: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Width of the 95% interval of the headline outcomes against the number of replications."""
     ax = _new(ax)
-    for i, (col, label) in enumerate((("p_rung_ge_4", "P(rung ≥ 4), ×100"), ("mean_peak_rung", "mean peak rung"),
-                                      ("crisis_days", "crisis days"))):
+    for i, (col, label) in enumerate(
+        (("p_rung_ge_4", "P(rung ≥ 4), ×100"), ("mean_peak_rung", "mean peak rung"), ("crisis_days", "crisis days"))
+    ):
         scale = 100 if col == "p_rung_ge_4" else 1
         ax.plot(widths["n"], scale * widths[col], marker="o", color=PALETTE[i], label=label)
     ax.set_xscale("log")

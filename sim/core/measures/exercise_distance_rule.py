@@ -50,7 +50,8 @@ class ExerciseDistanceRule(Measure):
         # On land an exercise stays on its own side's territory; at sea it may use international waters.
         owners = {exercise.side.value, "international"} if domain == "sea" else {exercise.side.value}
         candidates = [
-            z.id for z in th.zones
+            z.id
+            for z in th.zones
             if z.owner in owners and z.domain == domain and th.distance_to_territory(z.id, other) >= d_min
         ]
         if not candidates:

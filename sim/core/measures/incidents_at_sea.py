@@ -58,8 +58,12 @@ class IncidentsAtSea(Measure):
         p = self.params
         return [
             ChannelSpec(
-                forces_node(Side.NATO), forces_node(Side.RUSSIA), "standard_signals",
-                p.signals_latency_h, p.signals_availability, p.signals_quality,
+                forces_node(Side.NATO),
+                forces_node(Side.RUSSIA),
+                "standard_signals",
+                p.signals_latency_h,
+                p.signals_availability,
+                p.signals_quality,
             )
         ]
 

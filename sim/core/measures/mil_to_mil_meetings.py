@@ -74,7 +74,9 @@ class MilToMilMeetings(Measure):
         discussed = model.hold_meeting("mil_to_mil_meeting", p.quality)
         self.understanding = min(p.max_understanding, self.understanding + p.understanding_gain)
         model.log(
-            "meeting", Side.NATO, actors=["SACEUR / CMC", "Russian CHOD"],
+            "meeting",
+            Side.NATO,
+            actors=["SACEUR / CMC", "Russian CHOD"],
             text=f"Mil-to-mil meeting held: {discussed} dangerous acts accounted for; doctrine explained",
         )
 

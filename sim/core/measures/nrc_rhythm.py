@@ -61,8 +61,17 @@ class NrcRhythm(Measure):
         """An NRC meeting, unless the NRC is suspended."""
         model = self._model
         if any("" in s.suspended for s in model.sides.values()):
-            model.log("meeting", Side.NATO, actors=["NATO-Russia Council"], text="NATO-Russia Council meeting cancelled: suspended")
+            model.log(
+                "meeting",
+                Side.NATO,
+                actors=["NATO-Russia Council"],
+                text="NATO-Russia Council meeting cancelled: suspended",
+            )
             return
         discussed = model.hold_meeting("nrc", self.params.quality)
-        model.log("meeting", Side.NATO, actors=["NATO-Russia Council"],
-                  text=f"NATO-Russia Council meets: {discussed} dangerous acts accounted for")
+        model.log(
+            "meeting",
+            Side.NATO,
+            actors=["NATO-Russia Council"],
+            text=f"NATO-Russia Council meets: {discussed} dangerous acts accounted for",
+        )

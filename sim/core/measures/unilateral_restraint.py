@@ -70,19 +70,28 @@ class UnilateralRestraint(Measure):
         if model.time - self.last_reciprocated > p.patience_days * 24 and self.steps[init] > self.steps[other]:
             self.steps[init] = self.steps[other]
             model.rates_changed(init)
-            model.signal(init, "restraint", f"{init.label} withdraws the restraint the other side did not return", benign=0.0)
+            model.signal(
+                init, "restraint", f"{init.label} withdraws the restraint the other side did not return", benign=0.0
+            )
             self.last_reciprocated = model.time
             return
         if self.steps[init] < p.max_steps:
             self.steps[init] += 1
             model.rates_changed(init)
-            model.signal(init, "restraint", f"{init.label} announces restraint step {self.steps[init]}: fewer sorties near the border", benign=1.0)
+            model.signal(
+                init,
+                "restraint",
+                f"{init.label} announces restraint step {self.steps[init]}: fewer sorties near the border",
+                benign=1.0,
+            )
         state = model.sides[other]
         if self.steps[other] < self.steps[init] and state.posture == 0 and state.trust >= p.reciprocate_above_trust:
             self.steps[other] += 1
             model.rates_changed(other)
             self.last_reciprocated = model.time
-            model.signal(other, "restraint", f"{other.label} reciprocates with restraint step {self.steps[other]}", benign=1.0)
+            model.signal(
+                other, "restraint", f"{other.label} reciprocates with restraint step {self.steps[other]}", benign=1.0
+            )
 
     def sortie_rate_factor(self, model, platform):
         return (1.0 - self.params.sortie_reduction_per_step) ** self.steps[platform.side]
