@@ -71,6 +71,7 @@ class Yardstick(mesa.Model):
         self.dc = mesa.DataCollector(model_reporters={f"r{i}": (lambda m, i=i: m.steps + i) for i in range(5)})
 
     def step(self) -> None:
+        """One hour: every agent steps, the collector collects."""
         self.agents.do("step")
         self.dc.collect(self)
 
@@ -154,9 +155,10 @@ def cli_seconds(exe: str, *args: str, repeat: int = 5) -> float:
 
 
 def tree_cpu_seconds(proc: psutil.Popen) -> float:
-    """Wait for ``proc``, sampling every 0.1 s the CPU time of it and every descendant (worker
-    processes are the forkserver's children, which ``RUSAGE_CHILDREN`` does not count); the last
-    sample of each process counts, so each may be short by up to 0.1 s.
+    """Wait for ``proc`` and return the CPU seconds of it and every descendant.
+
+    Samples every 0.1 s (worker processes are the forkserver's children, which ``RUSAGE_CHILDREN``
+    does not count); the last sample of each process counts, so each may be short by up to 0.1 s.
     """
     seen: dict[int, float] = {}
     while proc.poll() is None:

@@ -14,8 +14,8 @@ is a peak that does not grow with the number of replications.
 
 Each run is `escalation run replications=N` in a fresh process, into a temporary folder. The
 figure is the peak resident set size of the main process, which gathers, writes and reports
-(a worker holds one chunk of replications at a time and does not grow). Memory is flat when the peak does not grow with N: the
-README states both figures and their ratio. Writes bench_results/bench_memory.json.
+(a worker holds one chunk of replications at a time and does not grow). Memory is flat when the
+peak does not grow with N: the README states both figures and their ratio. Writes bench_results/bench_memory.json.
 """
 
 from __future__ import annotations
@@ -150,8 +150,9 @@ def main() -> None:
             rows.append(sweep(args.sweep, args.jobs, n))
             r = rows[-1]
             print(
-                f"{r['replications']:>7,} replications ({args.jobs} jobs) on {args.sweep}: tree peak {r['tree_peak_mb']} MB, "
-                f"{r['seconds']} s, {r['replications_per_core_second']} replications per core-second, {r['written_mb']} MB written",
+                f"{r['replications']:>7,} replications ({args.jobs} jobs) on {args.sweep}: "
+                f"tree peak {r['tree_peak_mb']} MB, {r['seconds']} s, "
+                f"{r['replications_per_core_second']} replications per core-second, {r['written_mb']} MB written",
                 flush=True,
             )
         ratio = rows[-1]["tree_peak_mb"] / rows[0]["tree_peak_mb"]

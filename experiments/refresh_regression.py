@@ -56,6 +56,7 @@ def summary() -> dict[str, dict[str, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write (or with ``--check`` compare) the fixed-seed summary."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args(argv)

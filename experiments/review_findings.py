@@ -47,6 +47,7 @@ def scaled(spec, factor: float):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure and print the review's figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--seed", type=int, default=11)
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"P(rung >= 4) aggressiveness -30%:    {p4(scaled(spec, 0.7), params)}")
     print(f"P(rung >= 4) aggressiveness +30%:    {p4(scaled(spec, 1.3), params)}")
     print(
-        f"P(rung >= 4) encounter rate halved:  {p4(spec, dataclasses.replace(params, encounter_rate_per_h=params.encounter_rate_per_h / 2))}"
+        "P(rung >= 4) encounter rate halved:  "
+        f"{p4(spec, dataclasses.replace(params, encounter_rate_per_h=params.encounter_rate_per_h / 2))}"
     )
 
     incidents = referrals = triaged = late = 0

@@ -1,4 +1,4 @@
-"""The ``escalation`` command: ``run`` (Hydra app), ``scenarios``, ``measures``, ``report``, ``compare``, ``play``, ``app``.
+"""The ``escalation`` command: ``run``, ``scenarios``, ``measures``, ``report``, ``compare``, ``play``, ``app``.
 
 ``escalation run`` passes every following word to Hydra as an override (``-m`` included). Before
 Hydra creates any output folder the overrides are composed once (each sweep value once) with
@@ -222,7 +222,8 @@ def run_command(args: list[str]) -> int:
     _hydra_app()
     if SWEEP.get("failed"):
         print(
-            f"escalation: error: {SWEEP['failed']} of {SWEEP['jobs']} jobs failed (each has a FAILED file with its error "
+            f"escalation: error: {SWEEP['failed']} of {SWEEP['jobs']} jobs failed "
+            "(each has a FAILED file with its error "
             f"in {SWEEP['dir']}; escalation compare analyses the rest)",
             file=sys.stderr,
         )

@@ -233,7 +233,8 @@ def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, fi
     lines += [
         "## Configurations",
         "",
-        "| configuration | n | P(rung ≥ 4) [95% CI] | P(rung ≥ 5) [95% CI] | mean peak rung [95% CI] | crisis days [95% CI] |",
+        "| configuration | n | P(rung ≥ 4) [95% CI] | P(rung ≥ 5) [95% CI] "
+        "| mean peak rung [95% CI] | crisis days [95% CI] |",
         "|---|---|---|---|---|---|",
     ]
     for r in summary.itertuples():
@@ -260,12 +261,14 @@ def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, fi
             )
             + "A backfire share whose interval lies above the placebo's is the measure's own.",
             "",
-            "| configuration | baseline | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] | backfire [95% CI] | improved |",
+            "| configuration | baseline | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] "
+            "| backfire [95% CI] | improved |",
             "|---|---|---|---|---|---|",
         ]
         for r in diffs.itertuples():
             lines.append(
-                f"| {r.config} | {r.baseline} | {100 * r.diff_reached_rung_4:+.1f} pts [{100 * r.diff_reached_rung_4_lo:+.1f}, {100 * r.diff_reached_rung_4_hi:+.1f}] | "
+                f"| {r.config} | {r.baseline} | {100 * r.diff_reached_rung_4:+.1f} pts "
+                f"[{100 * r.diff_reached_rung_4_lo:+.1f}, {100 * r.diff_reached_rung_4_hi:+.1f}] | "
                 f"{r.diff_peak_rung:+.2f} [{r.diff_peak_rung_lo:+.2f}, {r.diff_peak_rung_hi:+.2f}] | "
                 f"{_pct(r.backfire)} [{_pct(r.backfire_lo)}, {_pct(r.backfire_hi)}] | {_pct(r.improved)} |"
             )

@@ -1,5 +1,6 @@
-"""Hydra configuration: structured schemas (so a misspelt key or a wrong type fails at once,
-naming the key) and the ConfigStore entries that the YAML under ``conf/`` composes with.
+"""Hydra configuration: structured schemas and the ConfigStore entries ``conf/`` composes with.
+
+The schemas make a misspelt key or a wrong type fail at once, naming the key.
 
 - ``config_schema``: the root schema; model parameters come from ``ModelParams`` and one node
   per registered measure from its ``Params`` dataclass, so the schema follows the code.
@@ -120,7 +121,8 @@ def register_configs() -> None:
             package="_global_",
         )
         cs.store(group=f"eln_rec{k}", name="off", node={}, package="_global_")
-    # Experiments are the config group conf/experiment/ (each file starts with `# @package _global_`): `+experiment=NAME`.
+    # Experiments are the config group conf/experiment/ (each file starts with `# @package _global_`):
+    # `+experiment=NAME`.
 
 
 def model_params(cfg: DictConfig) -> ModelParams:

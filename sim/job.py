@@ -175,8 +175,10 @@ def remove_created(
 
 # ---------------------------------------------------------------------------------- progress
 class Progress:
-    """Progress on stderr: a bar on a terminal; otherwise a line at each tenth (at least 2 s and at most
-    a minute apart) and a final line, so a log or a CI job shows a long run moving.
+    """Progress on stderr: a bar on a terminal, otherwise lines.
+
+    Off a terminal: a line at each tenth (at least 2 s and at most a minute apart) and a final line,
+    so a log or a CI job shows a long run moving.
     """
 
     def __init__(self, total: int, desc: str = "replications", stream=None):

@@ -221,7 +221,10 @@ class Game:
     def debrief(
         self, replications: int = 200, workers: int = 1, progress: Callable[[int], None] | None = None, ensemble=None
     ) -> Debrief:
-        """The player's path against the model's outcomes from the same starting point (``ensemble``: runs already made)."""
+        """The player's path against the model's outcomes from the same starting point.
+
+        ``ensemble``: the model's runs, if already made.
+        """
         s = self.settings
         if ensemble is None:
             ensemble = run_replications(
@@ -246,6 +249,9 @@ class Game:
             model_crisis_days=np.array([r.outcome["crisis_days"] for r in ensemble.replications]),
             decisions=[c for c in self.commands if c["op"] in ("decide", "channel")],
         )
+
+
+UNUSUAL = 0.25  # a peak reached (or not exceeded) by fewer than this share of the model's runs is unusual
 
 
 @dataclass
@@ -298,16 +304,26 @@ class Debrief:
         s = self.summary()
         lo, hi = s["model_p_rung_4_interval"]
         worse = s["model_share_at_least_player_peak"]
-        if s["player_percentile"] < 0.35:
-            verdict = "Your side's choices kept the crisis lower than the model usually does from this start."
-        elif s["player_percentile"] > 0.65:
-            verdict = "Your side's choices took the crisis higher than the model usually does from this start."
+        at_most = float(np.mean(self.model_peaks <= self.player_peak))
+        # Unusual means in a tail: fewer than a quarter of the model's runs got that high (or that low).
+        if worse < UNUSUAL:
+            verdict = (
+                f"Your side's choices took the crisis higher than the model usually does from this start: "
+                f"only {worse:.0%} of its runs got that high."
+            )
+        elif at_most < UNUSUAL:
+            verdict = (
+                f"Your side's choices kept the crisis lower than the model usually does from this start: "
+                f"only {at_most:.0%} of its runs stayed that low."
+            )
         else:
             verdict = "Your path was typical of what the model does from this start."
         return (
-            f"Your game peaked at rung {s['player_peak']} ({s['player_peak_label']}) with {s['player_crisis_days']:.2f} crisis days "
+            f"Your game peaked at rung {s['player_peak']} ({s['player_peak_label']}) "
+            f"with {s['player_crisis_days']:.2f} crisis days "
             f"after {s['decisions']} decisions.\n"
-            f"From the same start, with the model playing both sides, {worse:.0%} of {s['replications']} runs peaked at "
+            f"From the same start, with the model playing both sides, {worse:.0%} of {s['replications']} runs "
+            "peaked at "
             f"rung {s['player_peak']} or higher; P(peak rung >= 4) = {s['model_p_rung_4']:.1%} [{lo:.1%}, {hi:.1%}]; "
             f"mean crisis days {s['model_mean_crisis_days']:.2f}.\n{verdict}"
         )

@@ -211,7 +211,8 @@ class Terminal:
             f"What is known: severity assessed {k['perceived_severity']:.2f} (+/- {k['severity_uncertainty']:.2f}); "
             f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}"
             + (
-                f"; the other side's account came over {', '.join(k['clarified_by'])} (true, a denial, a warning or a threat: see the log)."
+                f"; the other side's account came over {', '.join(k['clarified_by'])} "
+                "(true, a denial, a warning or a threat: see the log)."
                 if k["clarified_by"]
                 else "; no word from the other side yet."
             )

@@ -3,8 +3,8 @@
 A parameter line reads ``key: value  # [unit] [lo, hi] meaning | basis``; the interval (round
 brackets for an open end) is the parameter's allowed range, required for every numeric
 parameter and checked whenever a configuration is composed (``sim.config.check_ranges``). A
-mapping-valued parameter carries the comment on its own line, its range applying to each entry. This module parses those lines,
-checks them against the schemas the code declares, and generates ``docs/parameters.md`` and
+mapping-valued parameter carries the comment on its own line, its range applying to each entry. This
+module parses those lines, checks them against the schemas the code declares, and generates ``docs/parameters.md`` and
 ``docs/MEASURES.md``:
 
     python -m sim.provenance --write     # regenerate the docs
@@ -32,9 +32,11 @@ COMMENT = re.compile(
 NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 # The three source documents, cited by title, organisation and date (a clone has no copy of them).
 SEED_TITLES = {
-    "000": 'European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" (February 2022)',
+    "000": 'European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. '
+    'Seven Recommendations" (February 2022)',
     "001": 'European Leadership Network and Russian International Affairs Council, "Towards a More Stable NATO-Russia '
-    'Relationship" (joint report, undated in the copy used; its "basic dialogue and stabilisation menu" and "enhanced set")',
+    'Relationship" (joint report, undated in the copy used; its "basic dialogue and stabilisation menu" '
+    'and "enhanced set")',
     "004": "Working Group on NATO-Russia Relations, report on the agenda of the NATO-Russia Council (2004-05)",
 }
 PARAMETERS_MD = REPO_ROOT / "docs" / "parameters.md"

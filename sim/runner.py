@@ -216,7 +216,10 @@ def _worker_init() -> None:
 
 
 def in_parallel_worker() -> bool:
-    """True inside a worker of a parallel launcher (joblib's loky processes, Ray workers), where a pool of our own fails."""
+    """True inside a worker of a parallel launcher (joblib's loky processes, Ray workers).
+
+    There a process pool of our own fails.
+    """
     ray = sys.modules.get("ray")
     return (
         mp.current_process().daemon

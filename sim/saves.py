@@ -218,7 +218,10 @@ def read_save(path: Path) -> dict[str, Any]:
 
 
 def parse_save(raw: bytes, where: str) -> dict[str, Any]:
-    """Check the bytes of a save file (from disk or an upload) against the schema; errors name ``where`` and the field."""
+    """Check the bytes of a save file (from disk or an upload) against the schema.
+
+    Errors name ``where`` and the field.
+    """
     if len(raw) > MAX_SAVE_BYTES:
         raise UserError(f"{where}: not a save file (larger than {MAX_SAVE_BYTES:,} bytes)")
     try:

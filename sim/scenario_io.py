@@ -79,8 +79,10 @@ MAX_TEXT = 5000  # characters in one text field
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML with the YAML 1.2 core scalars: no sexagesimal ``1:30`` (= 90), no ``yes``/``on`` booleans,
-    no octal ``010``, no timestamps; libyaml's C parser where installed.
+    """Safe YAML with the YAML 1.2 core scalars.
+
+    No sexagesimal ``1:30`` (= 90), no ``yes``/``on`` booleans, no octal ``010``, no timestamps;
+    libyaml's C parser where installed.
     """
 
 
@@ -766,9 +768,10 @@ def describe(spec: ScenarioSpec) -> str:
         f"  {z.id:24s} {z.name} ({z.owner}{', ' + z.member if z.member else ''}, {z.domain}, {z.lat:.2f}N {z.lon:.2f}E)"
         for z in spec.zones
     ]
-    lines += ["", "Forces:"]
+    lines += ["", "Forces (the id is what an inject names as its initiator):"]
     lines += [
-        f"  {f.side.label:6s} {f.member or '-':6s} {f.name} [{f.kind}, {f.domain}] from {f.base}, {f.sorties_per_day:g} sorties/day"
+        f"  {f.id:22s} {f.side.label:6s} {f.member or '-':6s} {f.name} [{f.kind}, {f.domain}] "
+        f"from {f.base}, {f.sorties_per_day:g} sorties/day"
         for f in spec.forces
     ]
     lines += ["", "Decision-makers:"] + [f"  {a.side.label:6s} {a.role:10s} {a.name}" for a in spec.actors]
@@ -777,7 +780,8 @@ def describe(spec: ScenarioSpec) -> str:
     ]
     if spec.exercises:
         lines += ["", "Exercises:"] + [
-            f"  {clock(e.start_h)}  {e.name}: {e.troops:,} troops in {e.zone} for {e.duration_h / 24:g} days{' (snap)' if e.snap else ''}"
+            f"  {clock(e.start_h)}  {e.name}: {e.troops:,} troops in {e.zone} "
+            f"for {e.duration_h / 24:g} days{' (snap)' if e.snap else ''}"
             for e in spec.exercises
         ]
     if spec.background:

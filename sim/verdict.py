@@ -26,7 +26,8 @@ def format_verdict(summary: dict[str, Any]) -> str:
     o = summary["outcomes"]
     measures = ", ".join(summary["measures"]) or "none"
     lines = [
-        f"Scenario {summary['scenario']} | measures: {measures} | {summary['replications']} replications | seed {summary['seed']}",
+        f"Scenario {summary['scenario']} | measures: {measures} | {summary['replications']} replications "
+        f"| seed {summary['seed']}",
         "  outcome (per replication)                 estimate  [95% interval]",
         f"  P(peak rung >= 4, use of force)           {_interval(o['p_peak_rung_ge_4'], _pct)}",
         f"  P(peak rung >= 5, armed clash)            {_interval(o['p_peak_rung_ge_5'], _pct)}",
@@ -43,7 +44,8 @@ def format_verdict(summary: dict[str, Any]) -> str:
         risk = f"No replication reached the use of force (95% upper bound {_pct(hi4)})"
         lines.append(
             f"Verdict: {risk}; a typical run peaks around rung {round(o['mean_peak_rung']['estimate'])} "
-            f"({Rung(round(o['mean_peak_rung']['estimate'])).label}) with {_num(o['crisis_days']['estimate'])} crisis days."
+            f"({Rung(round(o['mean_peak_rung']['estimate'])).label}) "
+            f"with {_num(o['crisis_days']['estimate'])} crisis days."
         )
         return "\n".join(lines)
     if hi4 < 0.05:

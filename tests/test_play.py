@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sim.errors import UserError
-from sim.play import Game
+from sim.play import Debrief, Game
 from sim.runner import run_replications
 from sim.saves import compose_settings, read_save, settings_from_save
 
@@ -147,6 +147,20 @@ def test_debrief_compares_with_the_model_from_the_same_start():
     assert f"rung {game.model.peak_rung}" in d.text()
 
 
+def test_a_typical_peak_is_called_typical_and_only_a_tail_is_called_unusual():
+    """A peak that 55% of the model's runs reach is typical, not "higher than the model usually does";
+    a peak only 10% reach is higher; one that only 10% stay at or below is lower.
+    """
+
+    def debrief(player: int, peaks: list[int]) -> str:
+        return Debrief(player, 0.0, [], np.array(peaks), np.zeros((len(peaks), 1)), np.zeros(len(peaks)), []).text()
+
+    mode = [2] * 45 + [3] * 50 + [4] * 5  # 55% reach rung 3
+    assert "typical" in debrief(3, mode)
+    assert "higher than the model usually does" in debrief(4, [2] * 60 + [3] * 30 + [4] * 10)
+    assert "lower than the model usually does" in debrief(2, [2] * 10 + [3] * 60 + [4] * 30)
+
+
 def test_game_log_has_the_run_events_format(tmp_path):
     game = play_through(new_game("scenario=black_sea_transit", side="nato"), lambda b: "protest")
     game.export_events(tmp_path / "events.jsonl")
@@ -165,7 +179,8 @@ def test_game_log_has_the_run_events_format(tmp_path):
         ("not json", "invalid JSON"),
         ('{"format": "other"}', "format"),
         (
-            '{"format": "escalation-game/1", "scenario": "baltic_air_policing", "side": "nato", "seed": 0, "overrides": [], "commands": [{"op": "fly"}]}',
+            '{"format": "escalation-game/1", "scenario": "baltic_air_policing", "side": "nato", "seed": 0, '
+            '"overrides": [], "commands": [{"op": "fly"}]}',
             "commands[0]",
         ),
     ],

@@ -44,6 +44,7 @@ class HostOriginGuard:
         return origin is None or origin.lower() in self.origins
 
     async def __call__(self, scope, receive, send):
+        """Pass a request on to the app, or refuse it with 403."""
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return

@@ -443,10 +443,12 @@ def DecisionCard(game: Game, rev: int) -> None:
         Md(
             f"**What happened.** {w['type'].replace('_', ' ').capitalize()} by {w['by']} against {w['against']} "
             f"in {w['zone']}, reported as rung {w['reported_rung']} ({w['reported_rung_label']}).\n\n"
-            f"**What is known.** Severity assessed at {k['perceived_severity']:.2f} (± {k['severity_uncertainty']:.2f}); "
+            f"**What is known.** Severity assessed at {k['perceived_severity']:.2f} "
+            f"(± {k['severity_uncertainty']:.2f}); "
             f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}. "
             + (
-                f"The other side has given its account over {', '.join(k['clarified_by'])} (see the log: it may be true, a denial, a warning or a threat)."
+                f"The other side has given its account over {', '.join(k['clarified_by'])} "
+                "(see the log: it may be true, a denial, a warning or a threat)."
                 if k["clarified_by"]
                 else "**Intent is uncertain**: no word from the other side yet."
             )

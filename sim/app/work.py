@@ -47,6 +47,7 @@ class FairShare:
 
     @contextmanager
     def turn(self, who: str, cancelled: Callable[[], bool] = lambda: False) -> Iterator[None]:
+        """Wait for ``who``'s turn (first come, first served), hold it while inside, then pass it on."""
         ticket = object()
         with self._cond:
             self._queue.append(ticket)

@@ -234,6 +234,7 @@ class DecisionMaker(mesa.Agent):
         return self.spec.name
 
     def decide(self, d: Deliberation) -> None:  # pragma: no cover - overridden
+        """Take the decision ``d`` asks for (a command and a leadership do it differently)."""
         raise NotImplementedError
 
 
@@ -402,8 +403,9 @@ class SideState:
     ``tension`` is felt threat (rises with perceived hostile acts, relaxes to the baseline);
     ``trust`` is the belief that the other side's acts and words are benign and honest (moves
     toward what the evidence shows, both ways); ``audience`` is public pressure from incidents
-    made public; ``threat`` is the worst recent act as perceived; ``posture`` is the crisis policy set by the leadership (0 calm ... 5 war
-    footing); ``level`` is the rung of the side's latest military act, held for a while.
+    made public; ``threat`` is the worst recent act as perceived; ``posture`` is the crisis policy
+    set by the leadership (0 calm ... 5 war footing); ``level`` is the rung of the side's latest
+    military act, held for a while.
     """
 
     tension: float

@@ -406,7 +406,8 @@ class EscalationModel(mesa.Model):
                 type=d.act.type,
                 perceived_severity=d.perceived_severity,
                 rung=d.act.rung,
-                text=f"Decision {point.number} for {d.decider.side.label}: {d.act.actor} - {d.act.type.replace('_', ' ')}",
+                text=f"Decision {point.number} for {d.decider.side.label}: "
+                f"{d.act.actor} - {d.act.type.replace('_', ' ')}",
             )
         self.decision_points.append(point)
         raise PlayerTurn
@@ -478,8 +479,10 @@ class EscalationModel(mesa.Model):
         return 1.0 + self.params.posture_activity_gain * self.sides[side].posture + self.exercise_boost[side]
 
     def activity_changed(self) -> None:
-        """A platform went out or came back, or a posture changed: the hazards must be recomputed
-        and the next encounter or violation drawn again (memoryless, so exact).
+        """Note that a platform went out, came back or moved.
+
+        The hazards must be recomputed and the next encounter or violation drawn again (memoryless,
+        so exact).
         """
         self._hazards = None
         self._redraw = True
@@ -491,9 +494,11 @@ class EscalationModel(mesa.Model):
                 pl.redraw_sortie()
 
     def _compute_hazards(self) -> None:
-        """Pairs that can meet, by who does what: fighters intercept aircraft; ships meet ships;
-        fighters, bombers and patrol aircraft make passes at ships. Reconnaissance and transport
-        aircraft are met, they do not meet anyone on their own.
+        """Find the pairs that can meet, and the aircraft that can stray, with their hazards.
+
+        Who does what: fighters intercept aircraft; ships meet ships; fighters, bombers and patrol
+        aircraft make passes at ships. Reconnaissance and transport aircraft are met, they do not
+        meet anyone on their own.
         """
         active = sorted(self.airborne_or_at_sea, key=_creation_order)
         nato = [pl for pl in active if pl.side is Side.NATO]
@@ -559,10 +564,11 @@ class EscalationModel(mesa.Model):
         self._redraw = True  # the next one is drawn afresh after this event
         self._incident_at = math.inf
         u = self.streams["activity"].random() * self._hazard_total
-        for kind, a, b, rate in self._hazards:  # type: ignore[union-attr]
-            u -= rate
+        for hazard in self._hazards:  # type: ignore[union-attr]
+            u -= hazard[3]
             if u <= 0:
                 break
+        kind, a, b, _ = hazard
         if kind == "encounter":
             self._encounter(a, b)  # type: ignore[arg-type]
         else:
@@ -623,7 +629,8 @@ class EscalationModel(mesa.Model):
             fighter.side,
             actors=[fighter.name],
             zone=violator.zone,
-            text=f"Under {member.adjective} rules of engagement, {fighter.name} is cleared to fire after repeated warnings",
+            text=f"Under {member.adjective} rules of engagement, {fighter.name} is cleared to fire "
+            "after repeated warnings",
         )
         stimulus = Act(
             self.time,
@@ -910,8 +917,9 @@ class EscalationModel(mesa.Model):
         )
 
     def signal(self, side: Side, kind: str, text: str | None, benign: float) -> None:
-        """``side`` sends a signal (protest, stand-down, suspension, restoration, restraint): the
-        other side's leadership perceives it after ``signal_delay_h`` and learns from it.
+        """``side`` sends a signal (protest, stand-down, suspension, restoration, restraint).
+
+        The other side's leadership perceives it after ``signal_delay_h`` and learns from it.
         ``text`` is logged (``None`` when the decision's own log line already says it).
         """
         if text is not None:
@@ -1003,8 +1011,9 @@ class EscalationModel(mesa.Model):
                     self.restore(side, member_id)
 
     def posture_cut(self, posture: int) -> float:
-        """The assessment above which a leadership takes ``posture``: evenly spaced cuts, plus the
-        war firebreak for a posture that authorises armed clash or more.
+        """The assessment above which a leadership takes ``posture``.
+
+        Evenly spaced cuts, plus the war firebreak for a posture that authorises armed clash or more.
         """
         p = self.params
         lethal = self.allowed_rung_at(posture) >= Rung.ARMED_CLASH
@@ -1308,10 +1317,12 @@ class Recurring:
         self.model, self.fn, self.schedule, self.done = model, fn, schedule, 0
 
     def interval(self) -> float:
+        """Hours to the next call (a schedule's interval may be a function of the model)."""
         i = self.schedule.interval
         return float(i(self.model) if callable(i) else i)
 
     def next(self, at: float | None = None) -> None:
+        """Schedule the next call (at ``at``, else one interval on), unless the schedule is over."""
         s, model = self.schedule, self.model
         t = model.time + self.interval() if at is None else at
         if (s.count is not None and self.done >= s.count) or (s.end is not None and t > s.end) or t > model.horizon_h:
@@ -1319,6 +1330,7 @@ class Recurring:
         model.at(t, self.fire)
 
     def fire(self) -> None:
+        """Call, then schedule the next."""
         self.done += 1
         self.fn()
         self.next()
@@ -1339,6 +1351,7 @@ class LevelDecay:
         self.model, self.side = model, side
 
     def fire(self) -> None:
+        """Lower the level one rung unless a later raise holds it; schedule the next step down."""
         model, state = self.model, self.model.sides[self.side]
         if model.time + 1e-9 < model._level_until[self.side] or state.level <= 0:
             return  # a later raise holds the level
@@ -1355,10 +1368,12 @@ class PostureReview:
         self.model, self.side = model, side
 
     def schedule(self) -> None:
+        """Plan the next review, within the horizon."""
         if self.model.time + self.model.params.posture_review_h < self.model.horizon_h:
             self.model.later(self.model.params.posture_review_h, self.fire)
 
     def fire(self) -> None:
+        """Review a raised posture (or suspended contacts), then plan the next review."""
         state = self.model.sides[self.side]
         if state.posture > 0 or state.suspended:
             self.model.review_posture(self.side)
@@ -1372,6 +1387,7 @@ class InjectRun:
         self.model, self.spec = model, spec
 
     def fire(self) -> None:
+        """The inject's act happens: logged, and reported to the other side."""
         model, s = self.model, self.spec
         initiator = next(p for p in model.platforms if p.spec.id == s.initiator)
         category = model.categorise(s.severity)
@@ -1409,6 +1425,7 @@ class ExerciseRun:
         self.boost = 0.0
 
     def start(self) -> None:
+        """The exercise begins: an act the other side perceives, more activity while it lasts."""
         model, s, p = self.model, self.spec, self.model.params
         zone = s.zone
         for m in model.measures:
@@ -1455,7 +1472,8 @@ class ExerciseRun:
         shown = "; notified in advance" if notified else ""
         shown += " and open to observers" if observed else ""
         text = (
-            f"{s.name} {'is called at no notice' if s.snap else 'begins'}: {troops:,} troops in {model.theatre.zone(zone).name}{moved}, "
+            f"{s.name} {'is called at no notice' if s.snap else 'begins'}: "
+            f"{troops:,} troops in {model.theatre.zone(zone).name}{moved}, "
             f"{distance:.0f} km from {s.side.other.label} territory{shown}"
         )
         model.record_incident(act, observer_delay_h=model.commands[s.side.other].traits.reporting_delay_h, text=text)
@@ -1465,6 +1483,7 @@ class ExerciseRun:
         model.later(s.duration_h * duration_factor, self.end)
 
     def end(self) -> None:
+        """The exercise ends: activity returns to normal."""
         self.model.exercise_boost[self.spec.side] -= self.boost
         self.model.rates_changed(self.spec.side)
         self.model.log("exercise_end", self.spec.side, text=f"{self.spec.name} ends")
@@ -1477,6 +1496,7 @@ class BackgroundRun:
         self.model, self.spec = model, spec
 
     def schedule_next(self) -> None:
+        """Draw the wait to the next event of the stream (within the horizon)."""
         if self.spec.rate_per_day <= 0:
             return
         gap = self.model.streams["background"].exponential(24.0 / self.spec.rate_per_day)
@@ -1484,6 +1504,7 @@ class BackgroundRun:
             self.model.later(gap, self.fire)
 
     def fire(self) -> None:
+        """One background event: an act with a drawn severity, reported to the other side."""
         model, s = self.model, self.spec
         rng = model.streams["background"]
         severity = clip01(s.severity + model.params.severity_sd * rng.normal())

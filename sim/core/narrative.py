@@ -13,6 +13,7 @@ from sim.core.spec import Side
 
 
 def forces(side: Side) -> str:
+    """A side's forces, named in a sentence."""
     return "NATO forces" if side is Side.NATO else "Russian forces"
 
 
@@ -65,6 +66,7 @@ def incident_text(act: Act, zone_name: str, scrambled: bool = False) -> str:
 
 
 def military_text(response: Response, who: str, whom: str, side: Side, outcome: str, zone: str) -> str:
+    """The log sentence for a military reply: who does what to whom, where, and what came of it."""
     rung = response.rung
     if response is Response.SHADOW:
         return f"{who} shadows {whom} closely in {zone}"

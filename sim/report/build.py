@@ -100,8 +100,9 @@ def load_run(path: Path, label: str | None = None, summary: dict | None = None, 
 
 
 def _read_changes(path: Path, sampled: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Replications per hour and rung, and the hourly rung paths of the ``sampled`` replications,
-    from the change points, one Parquet row group at a time.
+    """Replications per hour and rung, and the hourly rung paths of the ``sampled`` replications.
+
+    Read from the change points, one Parquet row group at a time.
     """
     meta = pq.read_schema(path).metadata or {}
     relax = json.loads(meta.get(b"relaxation", b"null"))
@@ -200,8 +201,10 @@ TURNING_KINDS = frozenset({"signal", "meeting", "posture", "rules of engagement"
 
 
 def is_turning_point(event: dict) -> bool:
-    """Moments that changed the course: a call heard in time, a signal (protest aside: it is a reply),
-    a meeting, a change of posture, a use of force, a reply taken after contact.
+    """Whether an event is a moment that changed the course.
+
+    Those are a call heard in time, a signal (protest aside: it is a reply), a meeting, a change of
+    posture, a use of force, a reply taken after contact.
     """
     if event["kind"] == "clarification":
         return "after it has decided" not in event["text"] and "conveys nothing" not in event["text"]

@@ -54,7 +54,10 @@ def rung_counts(rungs: np.ndarray) -> np.ndarray:
 
 
 def count_quantile(counts: np.ndarray, q: float) -> np.ndarray:
-    """The ``q`` quantile per hour from counts per rung: the smallest rung whose CDF reaches q (numpy's inverted_cdf)."""
+    """The ``q`` quantile per hour from counts per rung.
+
+    The smallest rung whose CDF reaches q (numpy's ``inverted_cdf``).
+    """
     cdf = np.cumsum(counts, axis=1) / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     return np.argmax(cdf >= q - 1e-12, axis=1)
 
@@ -179,6 +182,7 @@ def theatre_map(
         forces: columns ``name, side, base``.
         incidents: incident count per zone name (over all replications).
         exercises: columns ``name, side, zone, distance_km`` (the zone after any rule moved it).
+        ax: axes to draw on (a new figure if ``None``).
     """
     ax = _new(ax, (10, 8))
     pos = {z.id: (z.lon, z.lat) for z in zones.itertuples()}

@@ -105,8 +105,9 @@ class Measure:
 
 
 def cross_channel(spec: ScenarioSpec, role: str, kind: str, params: Any) -> ChannelSpec:
-    """A channel of ``kind`` between the two sides' actors of ``role`` ("command" or "leadership"),
-    with ``params.latency_h``, ``params.availability`` and ``params.quality``.
+    """A channel of ``kind`` between the two sides' actors of ``role`` ("command" or "leadership").
+
+    It has ``params.latency_h``, ``params.availability`` and ``params.quality``.
     """
     nato, russia = spec.actor(Side.NATO, role), spec.actor(Side.RUSSIA, role)
     return ChannelSpec(nato.id, russia.id, kind, params.latency_h, params.availability, params.quality)

@@ -8,6 +8,7 @@ Source: Working Group on NATO-Russia Relations, report on the agenda of the NATO
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, cross_channel, register
 
@@ -45,8 +46,10 @@ class CooperativeEngagement(Measure):
         availability: float
         quality: float
 
+    @override
     def channels(self, spec):
         return [cross_channel(spec, "command", "liaison_officers", self.params)]
 
+    @override
     def perception_noise_factor(self, model, side, act):
         return 1.0 - self.params.understanding

@@ -8,6 +8,7 @@ a militarily meaningful distance from their borders").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, register
 
@@ -41,6 +42,7 @@ class ExerciseDistanceRule(Measure):
 
         min_distance_km: float
 
+    @override
     def exercise_zone(self, model, exercise, zone):
         th, d_min = model.theatre, self.params.min_distance_km
         other = exercise.side.other

@@ -8,6 +8,7 @@ measures of notification, transparency and predictability must be taken").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, register
 
@@ -44,6 +45,7 @@ class ExerciseNotification(Measure):
         notify_from_troops: int
         observe_from_troops: int
 
+    @override
     def exercise_transparency(self, model, exercise, troops):
         if exercise.snap:
             return False, False  # a snap exercise is, by definition, not notified

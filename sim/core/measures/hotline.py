@@ -3,13 +3,14 @@
 Source: European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven
 Recommendations" (February 2022), recommendation 2 ("civilian hotline communications that Russia has
 proposed"); European Leadership Network and Russian International Affairs Council, "Towards a More
-Stable NATO-Russia Relationship" (joint report), "basic dialogue and stabilisation menu" ("the use of the NATO-Russia hotline for
-cyber-incidents").
+Stable NATO-Russia Relationship" (joint report), "basic dialogue and stabilisation menu" ("the use of
+the NATO-Russia hotline for cyber-incidents").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, cross_channel, register
 
@@ -49,5 +50,6 @@ class Hotline(Measure):
         availability: float
         quality: float
 
+    @override
     def channels(self, spec):
         return [cross_channel(spec, "leadership", "hotline", self.params)]

@@ -9,6 +9,7 @@ on prevention of dangerous military activities").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.comms import forces_node
 from sim.core.measures import Measure, register
@@ -54,6 +55,7 @@ class IncidentsAtSea(Measure):
         signals_availability: float
         signals_quality: float
 
+    @override
     def channels(self, spec):
         p = self.params
         return [
@@ -67,5 +69,6 @@ class IncidentsAtSea(Measure):
             )
         ]
 
+    @override
     def rules_reduction(self, model, incident_type, a, b):
         return self.params.unsafe_reduction if incident_type in COVERED_TYPES else 0.0

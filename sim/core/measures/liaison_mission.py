@@ -7,6 +7,7 @@ Recommendations" (February 2022), recommendation 2.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, cross_channel, register
 
@@ -42,5 +43,6 @@ class LiaisonMission(Measure):
         availability: float
         quality: float
 
+    @override
     def channels(self, spec):
         return [cross_channel(spec, "command", "liaison", self.params)]

@@ -10,6 +10,7 @@ military-to-military communication channels").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from mesa.time import Schedule
 
@@ -56,6 +57,7 @@ class MilToMilMeetings(Measure):
         max_understanding: float
         suspend_above_tension: float
 
+    @override
     def setup(self, model):
         self._model = model
         self.understanding = 0.0
@@ -80,5 +82,6 @@ class MilToMilMeetings(Measure):
             text=f"Mil-to-mil meeting held: {discussed} dangerous acts accounted for; doctrine explained",
         )
 
+    @override
     def perception_noise_factor(self, model, side, act):
         return 1.0 - self.understanding

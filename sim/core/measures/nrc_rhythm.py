@@ -1,14 +1,15 @@
 """A predictable rhythm of NATO-Russia Council meetings, with experts in the NRC.
 
 Source: European Leadership Network and Russian International Affairs Council, "Towards a More
-Stable NATO-Russia Relationship" (joint report), "basic dialogue and stabilisation menu" ("a more predictable rhythm of NATO-Russia Council
-meetings ... both sides to use experts in the NATO-Russia Council for a risk reduction
-exercise").
+Stable NATO-Russia Relationship" (joint report), "basic dialogue and stabilisation menu" ("a more
+predictable rhythm of NATO-Russia Council meetings ... both sides to use experts in the NATO-Russia
+Council for a risk reduction exercise").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from mesa.time import Schedule
 
@@ -49,9 +50,11 @@ class NrcRhythm(Measure):
         availability: float
         quality: float
 
+    @override
     def channels(self, spec):
         return [cross_channel(spec, "leadership", "nrc", self.params)]
 
+    @override
     def setup(self, model):
         self._model = model
         interval = self.params.interval_days * 24

@@ -8,6 +8,7 @@ sub-strategic nuclear postures").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, register
 
@@ -38,6 +39,7 @@ class NuclearPostureTransparency(Measure):
         nuclear_capable_kinds: list[str]
         clarity: float
 
+    @override
     def perception_noise_factor(self, model, side, act):
         if act is not None and act.kind in self.params.nuclear_capable_kinds:
             return 1.0 - self.params.clarity

@@ -11,6 +11,7 @@ a call not placed elsewhere.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, cross_channel, register
 
@@ -42,5 +43,6 @@ class PlaceboChannel(Measure):
         availability: float
         quality: float
 
+    @override
     def channels(self, spec):
         return [cross_channel(spec, "command", "placebo", self.params)]

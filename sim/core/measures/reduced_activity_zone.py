@@ -8,6 +8,7 @@ transparency or reduced military activity").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, register
 
@@ -27,7 +28,10 @@ class ReducedActivityZone(Measure):
         "Zero where no patrol zone lies within the depth of the other side's territory. Fewer routine "
         "encounters also mean fewer occasions to explain acts that were not meant."
     )
-    passage = "Showing restraint on the ground: ... jointly consider a zone of increased transparency or reduced military activity."
+    passage = (
+        "Showing restraint on the ground: ... jointly consider a zone of increased transparency "
+        "or reduced military activity."
+    )
 
     @dataclass(frozen=True)
     class Params:
@@ -39,10 +43,12 @@ class ReducedActivityZone(Measure):
     def _in_zone(self, model, platform) -> bool:
         return model.theatre.distance_to_territory(platform.zone, platform.side.other) < self.params.zone_depth_km
 
+    @override
     def encounter_rate_factor(self, model, a, b):
         if self._in_zone(model, a) or self._in_zone(model, b):
             return 1.0 - self.params.activity_reduction
         return 1.0
 
+    @override
     def violation_rate_factor(self, model, platform):
         return 1.0 - self.params.activity_reduction if self._in_zone(model, platform) else 1.0

@@ -9,6 +9,7 @@ borders").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, register
 
@@ -41,6 +42,7 @@ class ReducedExerciseScale(Measure):
         scale_reduction: float
         frequency_reduction: float
 
+    @override
     def exercise_scale(self, model, exercise, distance_km):
         p = self.params
         if distance_km >= p.near_border_km:

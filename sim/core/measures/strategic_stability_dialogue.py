@@ -7,6 +7,7 @@ Recommendations" (February 2022), recommendation 5.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, cross_channel, register
 
@@ -47,9 +48,11 @@ class StrategicStabilityDialogue(Measure):
         availability: float
         quality: float
 
+    @override
     def channels(self, spec):
         return [cross_channel(spec, "leadership", "strategic_dialogue", self.params)]
 
+    @override
     def perception_noise_factor(self, model, side, act):
         if act is not None and act.type in CYBER_TYPES:
             return 1.0 - self.params.cyber_clarity

@@ -8,6 +8,7 @@ communicated challenge to see whether the other side will reciprocate").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from mesa.time import Schedule
 
@@ -52,6 +53,7 @@ class UnilateralRestraint(Measure):
         reciprocate_above_trust: float
         patience_days: float
 
+    @override
     def setup(self, model):
         p = self.params
         if p.initiator not in ("nato", "russia"):
@@ -93,5 +95,6 @@ class UnilateralRestraint(Measure):
                 other, "restraint", f"{other.label} reciprocates with restraint step {self.steps[other]}", benign=1.0
             )
 
+    @override
     def sortie_rate_factor(self, model, platform):
         return (1.0 - self.params.sortie_reduction_per_step) ** self.steps[platform.side]

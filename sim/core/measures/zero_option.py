@@ -7,6 +7,7 @@ Recommendations" (February 2022), recommendation 6.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import override
 
 from sim.core.measures import Measure, register
 
@@ -42,5 +43,6 @@ class ZeroOption(Measure):
 
         kinds: list[str]
 
+    @override
     def withdraws(self, model, force):
         return force.kind in self.params.kinds
