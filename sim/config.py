@@ -14,8 +14,10 @@ The schemas make a misspelt key or a wrong type fail at once, naming the key.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import math
+import re
 import sys
 import typing
 from dataclasses import dataclass, field, make_dataclass
@@ -200,13 +202,63 @@ def _first_line(exc: BaseException) -> str:
     return text[0].strip() if text else type(exc).__name__
 
 
+GROUP_NOUNS = {"scenario": "scenario", "measures": "measure bundle", "era": "era", "experiment": "experiment"}
+
+
 def describe_hydra_error(exc: BaseException) -> str:
-    """One line from a Hydra/OmegaConf exception and its cause."""
+    """One line from a Hydra/OmegaConf exception, in the user's words, with the nearest valid names.
+
+    ``measures.hotlin.enabled=true`` reads "there is no measure 'hotlin' (did you mean hotline?)"
+    rather than Hydra's "Key 'hotlin' not in 'MeasuresConf'"; ``scenario=baltc`` names the nearest
+    scenarios. Anything else is Hydra's first line and its cause.
+    """
     message = _first_line(exc)
     cause = exc.__cause__ or exc.__context__
     if cause is not None and _first_line(cause) not in message:
         message = f"{message.rstrip('.')}: {_first_line(cause)}"
+    unknown_key = re.search(r"override '([^']+)'.*Key '([^']+)' not in '\w+'", message)
+    if unknown_key:
+        path, key = unknown_key.groups()
+        parent = path[: path.rfind(key)].rstrip(".") if key in path else ""
+        return _unknown("setting" if parent != "measures" else "measure", key, parent, _keys_at(parent), path)
+    unknown_option = re.search(r"Could not find '([\w-]+)/([^']+)'", message)
+    if unknown_option:
+        group, name = unknown_option.groups()
+        return _unknown(GROUP_NOUNS.get(group, group), name, group, _group_options(group), f"{group}={name}")
     return message
+
+
+def _unknown(noun: str, name: str, where: str, options: list[str], given: str) -> str:
+    """'given: there is no NOUN 'name' [in where] (did you mean ...?; or the valid ones)'."""
+    place = f" in {where}" if where and noun == "setting" else ""
+    close = difflib.get_close_matches(name, options, n=3, cutoff=0.6)
+    if not close:  # a misspelt first word: baltc -> baltic_air_policing
+        firsts = {o.split("_")[0]: o for o in options}
+        close = [firsts[w] for w in difflib.get_close_matches(name, list(firsts), n=3, cutoff=0.7)]
+    if close:
+        return f"{given}: there is no {noun} '{name}'{place} (did you mean {' or '.join(close)}?)"
+    shown = ", ".join(sorted(options)[:30]) + (", ..." if len(options) > 30 else "")
+    return f"{given}: there is no {noun} '{name}'{place} (valid: {shown})"
+
+
+def _keys_at(parent: str) -> list[str]:
+    """The settings under ``parent`` ("" = the top level) in the default config."""
+    from hydra import compose, initialize_config_dir
+
+    register_configs()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config")
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    return [str(k) for k in node.keys()] if isinstance(node, DictConfig) else []
+
+
+def _group_options(group: str) -> list[str]:
+    """The options of a config group: its YAML files and what the ConfigStore holds."""
+    names = {p.stem for p in (CONF_DIR / group).glob("*.yaml")}
+    stored = ConfigStore.instance().repo.get(group)
+    if isinstance(stored, dict):
+        names |= {k.removesuffix(".yaml") for k in stored if k.endswith(".yaml")}
+    return sorted(names)
 
 
 def load_configured_scenario(cfg):

@@ -306,7 +306,7 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
         fail("scenario_data", f"expected a mapping, got {_kind(data['scenario_data'])}")
     era = data.get("era")
     if era is not None:
-        eras = _era_names()
+        eras = era_names()
         if not isinstance(era, str) or era not in eras:
             fail("era", f"{_shown(era)} is not an era ({', '.join(eras)})")
     measures = _check_measures(data.get("measures", {}), fail)
@@ -347,7 +347,8 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
     return out
 
 
-def _era_names() -> list[str]:
+def era_names() -> list[str]:
+    """The era presets of ``conf/era/``."""
     from sim.paths import CONF_DIR
 
     return sorted(p.stem for p in (CONF_DIR / "era").glob("*.yaml"))
@@ -498,7 +499,7 @@ def _convert_v1(data: dict[str, Any], where: str) -> dict[str, Any]:
                 out["model"].setdefault(m["param"], {})[m["sub"]] = value
             else:
                 out["model"][m["param"]] = value
-    enabled = set(_bundle_members(bundle, where)) if bundle else set()
+    enabled = set(bundle_members(bundle, where)) if bundle else set()
     enabled = (enabled | {k for k, v in switches.items() if v}) - {k for k, v in switches.items() if not v}
     known = registry()
     for name in enabled | set(params):
@@ -521,7 +522,14 @@ def _v1_value(text: str) -> Any:
         return text
 
 
-def _bundle_members(bundle: str, where: str) -> list[str]:
+def bundle_names() -> list[str]:
+    """The measure bundles of ``conf/measures/`` (each file there; the catalogue is a folder)."""
+    from sim.paths import CONF_DIR
+
+    return sorted(p.stem for p in (CONF_DIR / "measures").glob("*.yaml"))
+
+
+def bundle_members(bundle: str, where: str = "measures") -> list[str]:
     """The measures a bundle of ``conf/measures/`` switches on."""
     from omegaconf import OmegaConf
 

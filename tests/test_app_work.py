@@ -114,3 +114,26 @@ def test_closing_a_session_stops_its_running_work(settings):
     with pytest.raises(Cancelled):
         page._work(Task, 1000, settings, record_events=False)
     assert time.monotonic() - start < 5  # 1,000 replications would take far longer
+
+
+def test_the_page_offers_eras_and_bundles_and_passes_them_to_the_run():
+    """The Run tab's era and bundle choices reach the composed settings: a bundle switches its measures on."""
+    pytest.importorskip("solara")
+    from sim.app import page
+    from sim.saves import bundle_members, compose_settings
+
+    assert {"cooperative_2004", "confrontation_2014", "crisis_2022"} <= set(page.ERAS)
+    assert {"none", "eln_seven", "all"} <= set(page.BUNDLES)
+    try:
+        page.choose_bundle("eln_seven")
+        assert set(page.enabled.value) == set(bundle_members("eln_seven")) and len(page.enabled.value) >= 5
+        page.era.set("crisis_2022")
+        overrides = page.overrides_for(page.enabled.value)
+        assert "era=crisis_2022" in overrides
+        s = compose_settings(overrides, "nato")
+        assert s.era == "crisis_2022"
+        assert {m for m, v in s.measures.items() if v["enabled"]} == set(bundle_members("eln_seven"))
+    finally:
+        page.era.set(page.OWN_ERA)
+        page.choose_bundle("none")
+    assert page.enabled.value == () and not any(o.startswith("era=") for o in page.overrides_for(()))

@@ -188,3 +188,38 @@ def test_version_has_one_source(tmp_path):
     declared = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["version"]
     proc = escalation("--version", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.strip() == f"escalation {declared}"
+
+
+@pytest.mark.parametrize(
+    "override, said",
+    [
+        ("measures.hotlin.enabled=true", "there is no measure 'hotlin' (did you mean hotline?)"),
+        ("scenario=baltc", "there is no scenario 'baltc' (did you mean baltic_air_policing?)"),
+        ("measures=eln_sevn", "there is no measure bundle 'eln_sevn' (did you mean eln_seven?)"),
+        ("era=crisis_2020", "there is no era 'crisis_2020' (did you mean crisis_2022?)"),
+        ("model.encounter_rate=3", "there is no setting 'encounter_rate' in model (did you mean encounter_rate_per_h"),
+        ("replicatons=5", "there is no setting 'replicatons' (did you mean replications?)"),
+    ],
+)
+def test_a_misspelt_name_is_said_in_the_users_words_with_the_nearest_valid_names(override, said):
+    """Hydra says "Key 'hotlin' not in 'MeasuresConf'"; the user reads what is wrong and what was meant."""
+    from hydra import compose, initialize_config_dir
+
+    from sim.config import describe_hydra_error, register_configs
+    from sim.paths import CONF_DIR
+
+    register_configs()
+    with pytest.raises(Exception) as caught, initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        compose("config", overrides=[override])
+    message = describe_hydra_error(caught.value)
+    assert said in message and "Conf'" not in message
+
+
+@pytest.mark.slow
+def test_a_misspelt_measure_on_the_command_line_is_one_line_and_exit_2(tmp_path):
+    proc = escalation("run", "measures.hotlin.enabled=true", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == (
+        "escalation: error: measures.hotlin.enabled: there is no measure 'hotlin' (did you mean hotline?)"
+    )
+    assert not (tmp_path / "outputs").exists()

@@ -31,7 +31,7 @@ from sim.output import RunWriter, write_summary
 from sim.play import Game
 from sim.provenance import expand_source
 from sim.report import figures
-from sim.saves import compose_settings, parse_save, settings_from_save
+from sim.saves import bundle_members, bundle_names, compose_settings, era_names, parse_save, settings_from_save
 from sim.scenario_io import library
 from sim.stats import mean_ci
 from sim.verdict import format_verdict
@@ -45,6 +45,11 @@ DEBRIEF_RUNS = 200
 # ---------------------------------------------------------------------- state (per browser tab)
 scenario = solara.reactive("baltic_air_policing" if "baltic_air_policing" in SCENARIOS else SCENARIOS[0])
 enabled = solara.reactive(())  # measure names switched on
+OWN_ERA = "the scenario's own"
+ERAS = [OWN_ERA, *era_names()]
+era = solara.reactive(OWN_ERA)  # an era preset (tension, trust, channels of a period), or the scenario's own
+BUNDLES = bundle_names()
+bundle = solara.reactive("none")  # the bundle last chosen: it sets the switches, which stay editable
 replications = solara.reactive(100)
 seed = solara.reactive(0)
 error = solara.reactive("")
@@ -118,7 +123,19 @@ def Md(text: str, style: str | None = None, classes: list[str] | None = None):
 
 def overrides_for(names) -> list[str]:
     """Hydra overrides for a scenario and a set of measures (everything else at its default)."""
-    return [f"scenario={scenario.value}", "measures=none", *[f"measures.{n}.enabled=true" for n in sorted(names)]]
+    chosen_era = [] if era.value == OWN_ERA else [f"era={era.value}"]
+    return [
+        f"scenario={scenario.value}",
+        *chosen_era,
+        "measures=none",
+        *[f"measures.{n}.enabled=true" for n in sorted(names)],
+    ]
+
+
+def choose_bundle(name: str) -> None:
+    """A bundle of conf/measures/ switches its measures on (and every other off)."""
+    bundle.set(name)
+    enabled.set(tuple(sorted(bundle_members(name))))
 
 
 def _settings(names, side: str = "nato"):
@@ -240,6 +257,10 @@ def MeasureToggles() -> None:
 def Settings() -> None:
     """Scenario, replications, seed."""
     solara.Select(label="Scenario", values=SCENARIOS, value=scenario)
+    solara.Select(label="Era", values=ERAS, value=era)
+    solara.Select(
+        label="Measure bundle (sets the switches below)", values=BUNDLES, value=bundle.value, on_value=choose_bundle
+    )
     with solara.Row():
         solara.InputInt(label="Replications", value=replications)
         solara.InputInt(label="Seed", value=seed)
