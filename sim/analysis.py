@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.stats import mean_ci, wilson
+from sim.stats import mean_ci, mean_ci_bootstrap, wilson
 
 MEASURE_KEYS = ("measures",)
 
@@ -32,7 +32,8 @@ def summarise(results: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
             p, lo, hi = wilson(int(g[col].sum()), n)
             row |= {name: p, f"{name}_lo": lo, f"{name}_hi": hi}
         for col in ("peak_rung", "crisis_days"):
-            m, lo, hi, _ = mean_ci(g[col].to_numpy(float))
+            how = mean_ci_bootstrap if col == "crisis_days" else mean_ci  # crisis days: never below 0
+            m, lo, hi, _ = how(g[col].to_numpy(float))
             row |= {f"mean_{col}": m, f"mean_{col}_lo": lo, f"mean_{col}_hi": hi}
         rows.append(row)
     return pd.DataFrame(rows)
@@ -130,6 +131,6 @@ def interval_width_by_n(results: pd.DataFrame, config: str, ns: list[int]) -> pd
             break
         _, lo, hi = wilson(int(h["reached_rung_4"].sum()), n)
         _, mlo, mhi, _ = mean_ci(h["peak_rung"].to_numpy(float))
-        _, clo, chi, _ = mean_ci(h["crisis_days"].to_numpy(float))
+        _, clo, chi, _ = mean_ci_bootstrap(h["crisis_days"].to_numpy(float))
         rows.append({"n": n, "p_rung_ge_4": hi - lo, "mean_peak_rung": mhi - mlo, "crisis_days": chi - clo})
     return pd.DataFrame(rows)

@@ -26,7 +26,7 @@ from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.core.spec import ModelParams, ScenarioSpec
 from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
-from sim.stats import mean_ci, wilson
+from sim.stats import mean_ci, mean_ci_bootstrap, wilson
 
 
 @dataclass
@@ -140,7 +140,7 @@ class Ensemble:
         return np.array([r.rung_by_hour() for r in self.replications if r.changes is not None])
 
     def summary(self) -> dict[str, Any]:
-        """Headline outcomes with 95% intervals (Wilson for probabilities, Student t for means)."""
+        """Headline outcomes with 95% intervals (Wilson for probabilities, Student t or bootstrap for means)."""
         return summarise(self.outcomes(), self.scenario, self.seed, self.measures)
 
 
@@ -152,9 +152,10 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str]) -
         p, lo, hi = wilson(int(df[col].sum()), n)
         return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
 
-    def mean(col: str) -> dict[str, Any]:
-        m, lo, hi, k = mean_ci(df[col].to_numpy(dtype=float))
-        out = {"estimate": m, "ci95": [lo, hi], "method": "Student t"}
+    def mean(col: str, bootstrap: bool = False) -> dict[str, Any]:
+        how = mean_ci_bootstrap if bootstrap else mean_ci
+        m, lo, hi, k = how(df[col].to_numpy(dtype=float))
+        out = {"estimate": m, "ci95": [lo, hi], "method": "percentile bootstrap" if bootstrap else "Student t"}
         if k != n:
             out["n"] = k
             out["note"] = (
@@ -172,8 +173,8 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str]) -
             "p_peak_rung_ge_4": prob("reached_rung_4"),
             "p_peak_rung_ge_5": prob("reached_rung_5"),
             "mean_peak_rung": mean("peak_rung"),
-            "crisis_days": mean("crisis_days"),
-            "days_back_to_vigilance": mean("days_back_to_vigilance"),
+            "crisis_days": mean("crisis_days", bootstrap=True),
+            "days_back_to_vigilance": mean("days_back_to_vigilance", bootstrap=True),
             "incidents_near_routine": mean("incidents_near_routine"),
             "incidents_serious": mean("incidents_serious"),
             "incidents_high_risk": mean("incidents_high_risk"),

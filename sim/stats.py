@@ -22,6 +22,31 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float, float]
     return p, lo, hi
 
 
+def mean_ci_bootstrap(values: np.ndarray | list[float], resamples: int = 4999) -> tuple[float, float, float, int]:
+    """Mean of the finite values with a 95% percentile-bootstrap interval, and how many values were finite.
+
+    For quantities that cannot be negative and are skewed (crisis days: most runs have none), where
+    a Student-t interval would reach below 0: the percentile interval stays within what the data can
+    give. Resampled with a fixed seed, so the same data give the same interval.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    m = float(x.mean())
+    if n == 1:
+        return m, math.nan, math.nan, 1
+    if np.all(x == x[0]):
+        return m, m, m, n
+    from scipy import stats
+
+    ci = stats.bootstrap(
+        (x,), np.mean, method="percentile", n_resamples=resamples, rng=np.random.default_rng(0)
+    ).confidence_interval
+    return m, float(ci.low), float(ci.high), n
+
+
 def mean_ci(values: np.ndarray | list[float]) -> tuple[float, float, float, int]:
     """Mean of the finite values with a Student-t 95% interval, and how many values were finite."""
     x = np.asarray(values, dtype=float)

@@ -48,3 +48,18 @@ def test_wilson_interval_matches_a_hand_computation():
     assert p == 0.15
     assert round(lo, 4) == 0.0524 and round(hi, 4) == 0.3604
     assert wilson(0, 50)[1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_crisis_days_interval_respects_zero():
+    """29 runs with no crisis day and one with 10: the Student-t interval reaches below 0 (a hand
+    computation: 0.333 - 2.045 * 1.826 / sqrt(30) = -0.348); the percentile bootstrap stays in [0, 1.0]
+    (its upper end: 3 crisis runs of 30 in a resample, 1.0, is about the 97.5th percentile).
+    """
+    from sim.stats import mean_ci, mean_ci_bootstrap
+
+    x = [0.0] * 29 + [10.0]
+    m, lo, hi, _ = mean_ci(x)
+    assert m == pytest.approx(1 / 3) and lo == pytest.approx(-0.3485, abs=1e-3)
+    m, lo, hi, n = mean_ci_bootstrap(x)
+    assert (m, n) == (pytest.approx(1 / 3), 30) and lo == 0.0 and hi == pytest.approx(1.0)
+    assert mean_ci_bootstrap(x) == mean_ci_bootstrap(x)  # seeded: the same data give the same interval

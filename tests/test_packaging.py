@@ -102,3 +102,26 @@ def test_a_wheel_installed_elsewhere_runs_from_another_folder(tmp_path):
     version = escalation("--version")
     assert version.returncode == 0 and version.stdout.startswith("escalation 0.")
     assert sorted(p.name for p in elsewhere.iterdir()) == ["out", "sweep"]  # nothing else written here
+
+
+@pytest.mark.slow
+def test_the_example_notebook_runs_top_to_bottom(tmp_path):
+    """examples/quickstart.ipynb, executed as a reader would run it: no cell fails, the verdict, the
+    paired comparison and the figure are in its outputs.
+    """
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(ROOT / "examples" / "quickstart.ipynb", as_version=4)
+    nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "\n".join(
+        str(o.get("data", {}).get("text/markdown", ""))
+        + str(o.get("data", {}).get("text/plain", ""))
+        + str(o.get("text", ""))
+        for o in outputs
+    )
+    assert "Verdict:" in text and "diff_reached_rung_4" in text and "time_h" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)
