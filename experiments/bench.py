@@ -17,9 +17,9 @@ is a median and every target a ratio of things timed side by side):
 - ``escalation --help`` and ``escalation scenarios``: wall time (target < 0.5 s);
 - where a year replication's time goes (cProfile, by part of the model).
 
-Figures are printed and written to ``bench_results/bench.json``; the README's "Speed" section
+Figures are printed and written to ``docs/benchmarks/bench.json``; the README's "Speed" section
 quotes them. ``--factorial`` times the whole `eln_seven_factorial` experiment (2^7 = 128 jobs) as a
-researcher runs it and writes ``bench_results/bench_factorial.json``. No unit test asserts a speed.
+researcher runs it and writes ``docs/benchmarks/bench_factorial.json``. No unit test asserts a speed.
 """
 
 from __future__ import annotations
@@ -313,7 +313,7 @@ def main() -> None:
     }
     if not args.skip_end_to_end:
         figures["end_to_end_1000"] = end_to_end(exe, cfg, params, measures)
-    out = REPO_ROOT / "bench_results"
+    out = REPO_ROOT / "docs" / "benchmarks"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
@@ -359,7 +359,7 @@ def factorial(replications: int, n_jobs: int) -> None:
         "compare_seconds": round(compare_s, 1),
         "date": time.strftime("%Y-%m-%d"),
     }
-    out = REPO_ROOT / "bench_results"
+    out = REPO_ROOT / "docs" / "benchmarks"
     out.mkdir(exist_ok=True)
     (out / "bench_factorial.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))

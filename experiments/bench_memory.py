@@ -15,7 +15,7 @@ is a peak that does not grow with the number of replications.
 Each run is `escalation run replications=N` in a fresh process, into a temporary folder. The
 figure is the peak resident set size of the main process, which gathers, writes and reports
 (a worker holds one chunk of replications at a time and does not grow). Memory is flat when the
-peak does not grow with N: the README states both figures and their ratio. Writes bench_results/bench_memory.json.
+peak does not grow with N: the README states both figures and their ratio. Writes docs/benchmarks/bench_memory.json.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def main() -> None:
             )
         ratio = rows[-1]["tree_peak_mb"] / rows[0]["tree_peak_mb"]
         print(f"peak ratio {rows[-1]['replications']:,} / {rows[0]['replications']:,}: {ratio:.3f}")
-        folder = REPO_ROOT / "bench_results"
+        folder = REPO_ROOT / "docs" / "benchmarks"
         folder.mkdir(exist_ok=True)
         result = {
             "date": time.strftime("%Y-%m-%d"),
@@ -185,7 +185,7 @@ def main() -> None:
         "runs": rows,
         "main_peak_ratio": ratio,
     }
-    folder = REPO_ROOT / "bench_results"
+    folder = REPO_ROOT / "docs" / "benchmarks"
     folder.mkdir(exist_ok=True)
     (folder / "bench_memory.json").write_text(json.dumps(result, indent=2) + "\n")
 

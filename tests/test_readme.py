@@ -1,0 +1,31 @@
+"""Every number the README states comes from a script, and is current."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("readme_numbers", ROOT / "experiments" / "readme_numbers.py")
+readme_numbers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(readme_numbers)
+
+
+def test_the_measured_figures_in_the_readme_are_what_their_records_say():
+    """Speed and memory tables are rendered from docs/benchmarks/*.json (written by the benchmark scripts)."""
+    text = readme_numbers.README.read_text(encoding="utf-8")
+    assert readme_numbers.render(text, {"speed", "memory"}) == text, "run python experiments/readme_numbers.py --write"
+
+
+@pytest.mark.slow
+def test_the_readmes_example_comparison_is_what_the_model_gives_today():
+    """The README's `measures=none,eln_seven` example, re-run with the same command and seeds."""
+    text = readme_numbers.README.read_text(encoding="utf-8")
+    assert readme_numbers.render(text, {"compare-example"}) == text, "run python experiments/readme_numbers.py --write"
+
+
+def test_the_readme_cites_no_file_outside_the_repository():
+    text = readme_numbers.README.read_text(encoding="utf-8")
+    assert "../shared" not in text and "seeds/" not in text
