@@ -152,3 +152,43 @@ def test_turning_points_follow_the_second_models_event_kinds():
     assert not is_turning_point({"kind": "incident", "text": "x"})
     assert not is_turning_point({"kind": "response", "text": "x", "channel": float("nan")})  # a table's empty cell
     assert is_turning_point({"kind": "response", "text": "x", "channel": "hotline"})
+
+
+@pytest.mark.slow
+def test_two_runs_show_the_paired_difference_and_say_which_figures_are_the_first_runs(runs, tmp_path):
+    """The with/without slide is the paired difference with its interval (not two overlaid medians), and
+    figures drawn from the first run only say so.
+    """
+    out = build_report(
+        [runs / "none", runs / "hotline"], labels=["none", "hotline"], out=tmp_path / "cmp", formats=["png"]
+    )
+    md = (out / "report.md").read_text()
+    assert "## Paired effect of each run against none (same seeds), with 95% intervals" in md
+    assert "Escalation curve: median rung with 50% and 90% bands (first run only: none)" in md
+    html_text = (out / "report.html").read_text()
+    assert "Paired effect of each run against none" in html_text and "(first run only: none)" in html_text
+
+
+@pytest.mark.slow
+def test_the_html_report_is_rendered_from_the_markdown_and_names_cannot_inject_html(tmp_path):
+    """report.html is report.md rendered: the same headings and story lines; a scenario's text with HTML or
+    Markdown in it comes out as text (no tag, no link).
+    """
+    import yaml
+
+    from sim.paths import SCENARIO_DIR
+
+    spec = yaml.safe_load((SCENARIO_DIR / "black_sea_transit.yaml").read_text())
+    spec["injects"][0]["text"] = "<script>alert(1)</script> [click](https://example.org) *loud*"
+    path = tmp_path / "evil.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    proc = escalation(
+        "run", f"scenario_file={path}", "replications=3", "workers=1", f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    html_text = (tmp_path / "r" / "report" / "report.html").read_text()
+    md = (tmp_path / "r" / "report" / "report.md").read_text()
+    assert "<script" not in html_text and "https://example.org" not in re.findall(r"href=['\"]([^'\"]*)", html_text)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_text
+    for heading in re.findall(r"^## (.+)$", md, re.M):
+        assert heading.replace("\\", "") in html_text.replace("&amp;", "&")

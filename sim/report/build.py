@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,14 @@ REQUIRED = ("summary.json", "replications.csv", "timeseries.parquet", "events.js
 FIGURES = {
     "escalation_curve": "Escalation curve: median rung with 50% and 90% bands",
     "spaghetti": "Individual replications",
-    "comparison": "Comparison of runs",
+    "comparison": "Paired effect of each run against the first (same seeds), with 95% intervals",
     "incident_timeline": "Incident timeline, coloured by ELN category",
     "theatre_map": "Theatre map",
     "comms_network": "Communication network under the chosen measures",
     "peak_distribution": "Distribution of peak rungs",
 }
+
+FIRST_RUN_ONLY = ("escalation_curve", "spaghetti", "incident_timeline", "theatre_map", "comms_network")
 
 
 @dataclass
@@ -227,6 +230,21 @@ def story(events: pd.DataFrame, replication: int) -> list[dict]:
     return told
 
 
+def _paired(runs) -> pd.DataFrame | None:
+    """Each later run minus the first, replication by replication, if they share the seed (else None)."""
+    from sim.analysis import paired_differences
+
+    if len({r.summary.get("seed") for r in runs}) != 1:
+        return None
+    labels = [r.label for r in runs]
+    if len(set(labels)) < len(labels):  # two runs with the same measures: tell them apart by position
+        labels = [f"{i + 1}: {lab}" for i, lab in enumerate(labels)]
+    table = pd.concat(
+        [r.replications.assign(config=lab) for r, lab in zip(runs, labels, strict=True)], ignore_index=True
+    )
+    return paired_differences(table, {lab: labels[0] for lab in labels[1:]})
+
+
 def build_report(
     run_dirs: Sequence[Path],
     labels: Sequence[str] | None = None,
@@ -261,8 +279,9 @@ def build_report(
     )
     drawn["spaghetti"] = fig.save(fig.spaghetti(main.sample, sample=sample), out / "spaghetti", formats)
     if len(runs) > 1:
-        curves = [(r.label, r.counts) for r in runs]
-        drawn["comparison"] = fig.save(fig.comparison(curves, title=model.spec.title), out / "comparison", formats)
+        diffs = _paired(runs)
+        if diffs is not None:
+            drawn["comparison"] = fig.save(fig.paired_effects(diffs, baseline=main.label), out / "comparison", formats)
     drawn["incident_timeline"] = fig.save(
         fig.incident_timeline(main.events, horizon_days), out / "incident_timeline", formats
     )
@@ -279,21 +298,38 @@ def build_report(
         out / "peak_distribution",
         formats,
     )
+    captions = dict(FIGURES)
+    if len(runs) > 1:  # say which figures show the first run only
+        for key in FIRST_RUN_ONLY:
+            captions[key] = f"{FIGURES[key]} (first run only: {main.label})"
+        captions["comparison"] = f"Paired effect of each run against {main.label} (same seeds), with 95% intervals"
     picks = main.picks
     stories = {k: story(main.events, v) for k, v in picks.items()}
     verdicts = [(r.label, format_verdict(r.summary)) for r in runs]
-    _write_markdown(out, model.spec.title, verdicts, drawn, stories, picks)
-    _write_html(out, model.spec.title, verdicts, drawn, stories, picks)
+    text = _write_markdown(out, model.spec.title, verdicts, drawn, captions, stories, picks)
+    _write_html(out, model.spec.title, text)
     return out
 
 
-def _write_markdown(out, title, verdicts, drawn, stories, picks) -> None:
-    lines = [f"# {title}", ""]
+MD_SPECIAL = re.compile(r"([\\`*_\[\]>])")  # emphasis, code, links, quotes: backslash-escaped
+
+
+def md_escape(text: str) -> str:
+    """Text for Markdown as itself: no emphasis, link or HTML from a name or a scenario's text.
+
+    Markdown has no backslash escape for ``<``: it becomes the entity ``&lt;``, shown as ``<``.
+    """
+    return MD_SPECIAL.sub(r"\\\1", str(text)).replace("<", "&lt;")
+
+
+def _write_markdown(out, title, verdicts, drawn, captions, stories, picks) -> str:
+    """``report.md``: the source of the report (``report.html`` is rendered from it); returns its text."""
+    lines = [f"# {md_escape(title)}", ""]
     for label, verdict in verdicts:
-        lines += [f"## Verdict: {label}", "", "```", verdict, "```", ""]
+        lines += [f"## Verdict: {md_escape(label)}", "", "```", verdict, "```", ""]
     for key, paths in drawn.items():
         png = next((p for p in paths if p.suffix == ".png"), paths[0])
-        lines += [f"## {FIGURES[key]}", "", f"![{FIGURES[key]}]({png.name})", ""]
+        lines += [f"## {md_escape(captions[key])}", "", f"![{md_escape(captions[key])}]({png.name})", ""]
     for key, name in (("median", "a replication with the median peak"), ("worst", "the worst replication")):
         lines += [
             f"## The story of {name} (replication {picks[key]})",
@@ -302,42 +338,38 @@ def _write_markdown(out, title, verdicts, drawn, stories, picks) -> None:
             "",
         ]
         for e in stories[key]:
-            text = f"{e['clock']} — {e['text']}"
+            text = md_escape(f"{e['clock']} — {e['text']}")
             lines.append(f"- **{text}**" if e["turning_point"] else f"- {text}")
         lines.append("")
-    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    text = "\n".join(lines)
+    (out / "report.md").write_text(text, encoding="utf-8")
+    return text
 
 
-def _write_html(out, title, verdicts, drawn, stories, picks) -> None:
-    esc = html.escape
-    parts = [
+def _write_html(out, title, markdown_text: str) -> None:
+    """``report.html``: ``report.md`` rendered, its figures embedded, so the page opens alone and offline."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["fenced_code"], output_format="html")
+
+    def embed(m: re.Match) -> str:
+        path = out / m.group(1)
+        kind = {".png": "image/png", ".svg": "image/svg+xml"}.get(path.suffix)
+        if kind is None or not path.is_file() or path.parent != out:
+            return m.group(0)
+        return f"src='data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}'"
+
+    body = re.sub(r'src="([^"/\\]+)"', embed, body)
+    body = body.replace("<li><strong>", "<li class='tp'><strong>")  # a turning point: the whole line is bold
+    page = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{esc(title)}</title><style>",
+        f"<title>{html.escape(title)}</title><style>",
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}",
-        "img{max-width:100%;border:1px solid #ddd}pre{background:#f6f6f6;padding:1em;overflow-x:auto}",
-        "li.tp{font-weight:bold;background:#fff3c4}li{margin:.2em 0}",
+        "img{max-width:100%;border:1px solid #ddd}",
+        "pre{background:#f6f6f6;padding:1em;white-space:pre-wrap;overflow-wrap:anywhere}",
+        "li.tp{background:#fff3c4}li{margin:.2em 0}",
         "</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
+        body,
+        "</body></html>",
     ]
-    for label, verdict in verdicts:
-        parts += [f"<h2>Verdict: {esc(label)}</h2>", f"<pre>{esc(verdict)}</pre>"]
-    for key, paths in drawn.items():
-        png = next((p for p in paths if p.suffix == ".png"), None)
-        if png is None:
-            continue
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
-        parts += [
-            f"<h2>{esc(FIGURES[key])}</h2>",
-            f"<img alt='{esc(FIGURES[key])}' src='data:image/png;base64,{data}'>",
-        ]
-    for key, name in (("median", "a replication with the median peak"), ("worst", "the worst replication")):
-        parts += [
-            f"<h2>The story of {name} (replication {picks[key]})</h2>",
-            "<p>Moments where a channel or a measure changed the course are highlighted.</p><ul>",
-        ]
-        for e in stories[key]:
-            cls = " class='tp'" if e["turning_point"] else ""
-            parts.append(f"<li{cls}>{esc(e['clock'])} — {esc(e['text'])}</li>")
-        parts.append("</ul>")
-    parts.append("</body></html>")
-    (out / "report.html").write_text("\n".join(parts), encoding="utf-8")
+    (out / "report.html").write_text("\n".join(page), encoding="utf-8")

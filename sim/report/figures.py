@@ -118,25 +118,40 @@ def spaghetti(rungs: np.ndarray, sample: int = 20, seed: int = 0, title: str = "
     return ax
 
 
-def comparison(runs: Sequence[tuple[str, np.ndarray]], title: str = "", ax: Axes | None = None) -> Axes:
-    """Median and 50% band of two or more runs on one axis (the with/without-measures slide).
+def paired_effects(diffs: pd.DataFrame, baseline: str = "the first run") -> Axes:
+    """Each run's paired difference from the baseline (same seeds), with 95% intervals, in four panels.
 
-    Each run is ``(label, counts)``: replications per hour and rung (``rung_counts``).
+    ``diffs`` is ``sim.analysis.paired_differences``: one row per run, ``diff_X`` with ``diff_X_lo`` and
+    ``diff_X_hi`` for P(rung >= 4), P(rung >= 5), peak rung and crisis days. A difference whose
+    interval holds 0 is not told apart from noise by these runs.
     """
-    ax = _new(ax)
-    for i, (label, counts) in enumerate(runs):
-        escalation_curve(
-            counts=counts, bands=((0.25, 0.75),), label=f"{label}: median", colour=PALETTE[i % len(PALETTE)], ax=ax
-        )
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(
-        [h for h, lab in zip(handles, labels, strict=True) if "median" in lab],
-        [lab for lab in labels if "median" in lab],
-        loc="upper right",
-        title="shaded: 50% of replications",
+    panels = (
+        ("reached_rung_4", 100, "P(peak rung ≥ 4)\n(percentage points)"),
+        ("reached_rung_5", 100, "P(peak rung ≥ 5)\n(percentage points)"),
+        ("peak_rung", 1, "peak rung\n(rungs)"),
+        ("crisis_days", 1, "crisis days\n(days)"),
     )
-    ax.set_title(title or "Escalation with and without measures")
-    return ax
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(12, max(2.6, 0.5 * len(diffs) + 1.8)), layout="constrained", sharey=True
+    )
+    y = np.arange(len(diffs))
+    for ax, (col, scale, label) in zip(axes, panels, strict=True):
+        est = scale * diffs[f"diff_{col}"].to_numpy(float)
+        lo = scale * diffs[f"diff_{col}_lo"].to_numpy(float)
+        hi = scale * diffs[f"diff_{col}_hi"].to_numpy(float)
+        err = np.nan_to_num(np.vstack([est - lo, hi - est]), nan=0.0)
+        ax.errorbar(est, y, xerr=err, fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=4)
+        ax.axvline(0, color="#999999", linewidth=1)
+        ax.set_xlabel(label)
+        span = np.nanmax(np.abs(np.concatenate([lo, hi, est]))) if len(est) else np.nan
+        if not np.isfinite(span) or span < 1e-9:  # no run differs at all: a readable axis around 0
+            ax.set_xlim(-1, 1)
+        else:
+            ax.margins(x=0.25)
+    axes[0].set_yticks(y, diffs["config"].to_list())
+    axes[0].set_ylim(-0.7, len(diffs) - 0.3)
+    fig.suptitle(f"Difference from {baseline}, paired by replication (95% intervals)")
+    return axes[0]
 
 
 def incident_timeline(events: pd.DataFrame, horizon_days: float, sample: int = 30, ax: Axes | None = None) -> Axes:
