@@ -1,14 +1,16 @@
-"""The numbers the README states, generated: model results re-run, measured figures rendered from their records.
+"""The numbers the README (and docs/ENGINE.md) state, generated: model results re-run, measured figures from records.
 
 Usage (from the project root, in the project's virtual environment):
     python experiments/readme_numbers.py --write     # rewrite the README's generated blocks
     python experiments/readme_numbers.py --check     # exit 1 if a block is stale (tests/test_readme.py does this)
 
-A generated block sits between ``<!-- numbers:NAME -->`` and ``<!-- /numbers -->`` in README.md:
+A generated block sits between ``<!-- numbers:NAME -->`` and ``<!-- /numbers -->`` in README.md or
+docs/ENGINE.md:
 - ``compare-example``: the README's example comparison (``measures=none,eln_seven``, 200
   replications of the default scenario, seed 0), re-run here;
 - ``speed``: the engine's targets from ``docs/benchmarks/bench.json`` (written by
   ``experiments/bench.py``);
+- ``profile``: where a year replication's time goes, from the same record;
 - ``memory``: the sweep figures from ``docs/benchmarks/bench_memory_sweep_*.json`` (written by
   ``experiments/bench_memory.py --sweep``).
 Measured figures (times, memory) cannot be re-measured in a test on a shared machine; their records
@@ -25,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+FILES = (README, ROOT / "docs" / "ENGINE.md")  # every file with generated blocks
 BENCH = ROOT / "docs" / "benchmarks"
 BLOCK = re.compile(r"(<!-- numbers:([\w-]+) -->\n)(.*?)(<!-- /numbers -->)", re.S)
 
@@ -106,7 +109,15 @@ def memory() -> str:
     return "\n".join(rows + ["", "Peak at 10^5 over peak at 10^4 replications — " + "; ".join(notes) + "."])
 
 
-GENERATORS = {"compare-example": compare_example, "speed": speed, "memory": memory}
+def profile() -> str:
+    """Where a year replication's time goes, from the benchmark's record."""
+    b = json.loads((BENCH / "bench.json").read_text())
+    rows = ["| part | share |", "|---|---|"]
+    rows += [f"| {part} | {100 * share:.0f}% |" for part, share in b["profile_year_share"]]
+    return "\n".join(rows + ["", f"Measured {b['date']} (`profile_year_share` in `docs/benchmarks/bench.json`)."])
+
+
+GENERATORS = {"compare-example": compare_example, "speed": speed, "memory": memory, "profile": profile}
 
 
 def render(text: str, only: set[str] | None = None) -> str:
@@ -124,24 +135,25 @@ def render(text: str, only: set[str] | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write or check the README's generated blocks."""
+    """Write or check the generated blocks of the README and docs/ENGINE.md."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--only", nargs="*", help="blocks to regenerate (default: all)")
     args = ap.parse_args(argv)
-    text = README.read_text(encoding="utf-8")
-    new = render(text, set(args.only) if args.only else None)
-    if args.write:
-        README.write_text(new, encoding="utf-8")
-        print("README.md: generated blocks written")
-        return 0
-    if new != text:
-        print(
-            "README.md: generated numbers are stale: run python experiments/readme_numbers.py --write", file=sys.stderr
-        )
+    stale = []
+    for path in FILES:
+        text = path.read_text(encoding="utf-8")
+        new = render(text, set(args.only) if args.only else None)
+        if args.write and new != text:
+            path.write_text(new, encoding="utf-8")
+            print(f"{path.relative_to(ROOT)}: generated blocks written")
+        elif new != text:
+            stale.append(path.relative_to(ROOT).as_posix())
+    if stale:
+        print(f"{', '.join(stale)}: stale numbers: run python experiments/readme_numbers.py --write", file=sys.stderr)
         return 1
-    print("README.md: generated numbers are current")
+    print("generated numbers are current")
     return 0
 
 
