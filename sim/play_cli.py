@@ -23,8 +23,10 @@ At a decision:  a number          choose that response
 Any time:       [Enter] / n       run on to the next decision (or the end)
                 a HOURS           run on at most HOURS hours (stops at a decision)
                 i TYPE FORCE ZONE SEVERITY [deliberate]   facilitator inject, now
+                                  (f lists the forces and zones by id)
                 s FILE            save the game          e FILE   export the game log (events.jsonl)
-                st                status                 h        this help
+                st                status                 f        forces and zones (ids for i)
+                                                         h        this help
                 q                 quit (no debrief)
 """
 
@@ -175,6 +177,12 @@ class Terminal:
             self.say(f"  {'Saved the game' if head == 's' else 'Wrote the game log'} to {path}")
         elif head == "st":
             self.show_status()
+        elif head == "f":
+            spec = self.game.settings.scenario
+            self.say("Forces (id: name, side, where it is based):")
+            self.say("\n".join(f"  {f.id}: {f.name}, {f.side.label}, {f.base}" for f in spec.forces))
+            self.say("Zones (id: name):")
+            self.say("\n".join(f"  {z.id}: {z.name}" for z in spec.zones))
         elif head in ("h", "help", "?"):
             self.say(HELP)
         elif head in ("q", "quit", "exit"):

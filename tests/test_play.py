@@ -128,8 +128,11 @@ def test_a_facilitator_inject_happens_now_and_reaches_the_played_side():
     assert incident["time_h"] == pytest.approx(5) and incident["type"] == "airspace_violation"
     point = game.advance()
     assert point is not None and point.act.type == "airspace_violation" and point.act.severity == pytest.approx(0.7)
-    with pytest.raises(UserError, match="initiator"):
+    # a wrong force id is named with the valid ones (nothing else shows the ids but `f` and `scenarios show`)
+    with pytest.raises(UserError, match=r"inject force 'nobody' is not a force of this scenario \(forces: .*ru_il20"):
         game.inject(type="air_intercept", initiator="nobody", zone="gulf_of_finland", severity=0.5, deliberate=False)
+    with pytest.raises(UserError, match=r"zones: .*gulf_of_finland"):
+        game.inject(type="air_intercept", initiator="ru_il20", zone="nowhere", severity=0.5, deliberate=False)
     with pytest.raises(UserError, match="type"):
         game.inject(type="tea_party", initiator="ru_il20", zone="gulf_of_finland", severity=0.5, deliberate=False)
 
@@ -202,7 +205,7 @@ def play(*args: str, stdin: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_terminal_play_with_scripted_input_reaches_the_debrief_and_saves(tmp_path):
     # channel 1 first, then the lowest response, then run on; junk lines are answered, not fatal
-    script = "h\nfly away\n" + "c 1\n\n1\n\n" * 60
+    script = "h\nf\nfly away\n" + "c 1\n\n1\n\n" * 60
     proc = play(
         "scenario=black_sea_transit",
         "side=nato",
@@ -216,6 +219,7 @@ def test_terminal_play_with_scripted_input_reaches_the_debrief_and_saves(tmp_pat
     out = proc.stdout
     assert "=== Decision 1 for NATO" in out and "Channels (c N):" in out and "Responses:" in out
     assert "unknown command 'fly away'" in out
+    assert "f        forces and zones (ids for i)" in out and "  nato_destroyer: " in out  # the ids an inject names
     assert "You decide: de-escalate." in out
     assert "Debrief" in out and "of 30 runs peaked at rung" in out
     saved = json.loads((tmp_path / "game.json").read_text())

@@ -461,9 +461,11 @@ class EscalationModel(mesa.Model):
     def inject_now(self, spec: InjectSpec) -> None:
         """A facilitator's inject: it happens now (``spec.at_h`` is ignored)."""
         if spec.initiator not in {p.spec.id for p in self.platforms}:
-            raise ValueError(f"inject initiator {spec.initiator!r} is not a force of this scenario")
+            forces = ", ".join(sorted(p.spec.id for p in self.platforms))
+            raise ValueError(f"inject force {spec.initiator!r} is not a force of this scenario (forces: {forces})")
         if spec.zone not in {z.id for z in self.spec.zones}:
-            raise ValueError(f"inject zone {spec.zone!r} is not a zone of this scenario")
+            zones = ", ".join(z.id for z in self.spec.zones)
+            raise ValueError(f"inject zone {spec.zone!r} is not a zone of this scenario (zones: {zones})")
         if spec.type not in INCIDENT_TYPES:
             raise ValueError(f"inject type {spec.type!r}: must be one of {', '.join(INCIDENT_TYPES)}")
         InjectRun(self, spec).fire()
