@@ -110,7 +110,7 @@ def test_rerun_from_saved_config_gives_identical_results(tmp_path):
     [
         ("measures.hotline.latncy_h=1", "latncy_h"),
         ("replications=abc", "replications"),
-        ("scenario=atlantis", "scenario/atlantis"),
+        ("scenario=atlantis", "scenario=atlantis: there is no scenario 'atlantis' (valid: baltic_air_policing"),
         ("replications=0", "replications must be between 1 and"),
         ("seed=-1", "seed must be a whole number from 0"),
         ("model.tension_relax_h=0", "model.tension_relax_h=0 is out of range: must be in (0, 100000]"),
