@@ -115,7 +115,7 @@ def test_measure_moves_its_mechanism_outcome(measure_on, baseline, measure, outc
 
 
 def test_a_channel_can_backfire_and_the_backfire_is_read_against_the_placebo(measure_on, baseline):
-    """Baltic, 200 pairs: with a liaison mission the peak rung is higher in 8.5% [5.4%, 13.2%] of pairs
+    """Baltic, 200 pairs: with a liaison mission the peak rung is higher in 12.5% [8.6%, 17.8%] of pairs
     (calls about deliberate acts bring warnings and threats); the placebo never backfires (0 [0, 1.9%]).
     The liaison mission's backfire share is above the placebo's, interval against interval.
     """
