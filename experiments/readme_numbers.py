@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -90,9 +91,9 @@ def speed() -> str:
 def memory() -> str:
     """The sweep memory table from the benchmark's records."""
     rows = [
-        "| launcher | replications (10 jobs) | peak memory of the whole process tree | time "
+        "| launcher | replications (10 jobs) | memory of the whole process tree: peak | median (5-s samples) | time "
         "| replications per core-second |",
-        "|---|---|---|---|---|",
+        "|---|---|---|---|---|---|",
     ]
     notes = []
     for launcher in ("joblib", "ray"):
@@ -101,12 +102,18 @@ def memory() -> str:
             continue
         rec = json.loads(path.read_text())
         for r in rec["runs"]:
+            median = statistics.median(r["rss_samples_mb_every_5s"])
             rows.append(
-                f"| {launcher} | {r['replications']:,} | {r['tree_peak_mb']:,} MB | {r['seconds']:.0f} s "
+                f"| {launcher} | {r['replications']:,} | {r['tree_peak_mb']:,} MB | {median:,.0f} MB "
+                f"| {r['seconds']:.0f} s "
                 f"| {r['replications_per_core_second']:.1f} |"
             )
-        notes.append(f"{launcher}: {rec['tree_peak_ratio']:.2f}× ({rec['date']}, Python {rec['python']})")
-    return "\n".join(rows + ["", "Peak at 10^5 over peak at 10^4 replications — " + "; ".join(notes) + "."])
+        medians = [statistics.median(r["rss_samples_mb_every_5s"]) for r in rec["runs"]]
+        notes.append(
+            f"{launcher}: peak {rec['tree_peak_ratio']:.2f}×, median {medians[-1] / medians[0]:.2f}× "
+            f"({rec['date']}, Python {rec['python']})"
+        )
+    return "\n".join(rows + ["", "At 10^5 over 10^4 replications — " + "; ".join(notes) + "."])
 
 
 def profile() -> str:
