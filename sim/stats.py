@@ -22,6 +22,17 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float, float]
     return p, lo, hi
 
 
+def _finite(values: np.ndarray | list[float]) -> tuple[np.ndarray, tuple[float, float, float, int] | None]:
+    """The finite values, and the answer itself when there are too few of them for an interval."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return x, (math.nan, math.nan, math.nan, 0)
+    if len(x) == 1:
+        return x, (float(x[0]), math.nan, math.nan, 1)
+    return x, None
+
+
 def mean_ci_bootstrap(values: np.ndarray | list[float], resamples: int = 4999) -> tuple[float, float, float, int]:
     """Mean of the finite values with a 95% percentile-bootstrap interval, and how many values were finite.
 
@@ -29,14 +40,10 @@ def mean_ci_bootstrap(values: np.ndarray | list[float], resamples: int = 4999) -
     a Student-t interval would reach below 0: the percentile interval stays within what the data can
     give. Resampled with a fixed seed, so the same data give the same interval.
     """
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    m = float(x.mean())
-    if n == 1:
-        return m, math.nan, math.nan, 1
+    x, few = _finite(values)
+    if few is not None:
+        return few
+    m, n = float(x.mean()), len(x)
     if np.all(x == x[0]):
         return m, m, m, n
     from scipy import stats
@@ -49,14 +56,10 @@ def mean_ci_bootstrap(values: np.ndarray | list[float], resamples: int = 4999) -
 
 def mean_ci(values: np.ndarray | list[float]) -> tuple[float, float, float, int]:
     """Mean of the finite values with a Student-t 95% interval, and how many values were finite."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    m = float(x.mean())
-    if n == 1:
-        return m, math.nan, math.nan, 1
+    x, few = _finite(values)
+    if few is not None:
+        return few
+    m, n = float(x.mean()), len(x)
     from scipy import stats  # here, not at import: workers that only simulate never load scipy.stats
 
     half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
