@@ -210,6 +210,9 @@ class EscalationModel(mesa.Model):
         self._back_time: float | None = None
         self.crisis_hours = 0.0
         self.exercise_boost = dict.fromkeys(Side, 0.0)
+        self.scrambles = dict.fromkeys(Side, 0)  # quick-reaction launches, by the scrambling side
+        # Russian flight activity of the scenario's era (fitted to Baltic Air Policing scrambles).
+        self.era_activity = {Side.NATO: 1.0, Side.RUSSIA: params.russian_activity_by_era.get(scenario.era, 1.0)}
 
         forces = [f for f in scenario.forces if not any(m.withdraws(self, f) for m in self.measures)]
         self.airborne_or_at_sea: set[Platform] = set()
@@ -478,7 +481,9 @@ class EscalationModel(mesa.Model):
     # ------------------------------------------------------------------ activity
     def activity_multiplier(self, side: Side) -> float:
         """How much more often a side's platforms go out: its crisis posture, exercises."""
-        return 1.0 + self.params.posture_activity_gain * self.sides[side].posture + self.exercise_boost[side]
+        return self.era_activity[side] * (
+            1.0 + self.params.posture_activity_gain * self.sides[side].posture + self.exercise_boost[side]
+        )
 
     def activity_changed(self) -> None:
         """Note that a platform went out, came back or moved.
@@ -597,6 +602,7 @@ class EscalationModel(mesa.Model):
             return None
         fighter = min(ready, key=lambda pl: (pl.member != owner, th.distance(pl.spec.base, target.zone), pl.spec.id))
         fighter.scramble(target.zone, target, violation)
+        self.scrambles[fighter.side] += 1
         return fighter
 
     def qra_intercept(self, fighter: Platform, target: Platform, violation: Act | None) -> None:
@@ -740,6 +746,9 @@ class EscalationModel(mesa.Model):
         """
         self.incident_counts[act.category.value] += 1  # type: ignore[union-attr]
         self.incident_counts[act.type] += 1
+        self.incident_counts[f"{act.type}_by_{act.side.value}"] += 1
+        if act.public:  # the incident becomes known: what the ELN studies could count
+            self.incident_counts[f"reported_{act.category.value}"] += 1  # type: ignore[union-attr]
         if self.record_events:
             made_public = "; it is made public" if act.public and act.rung >= Rung.DANGEROUS_INCIDENT else ""
             self.log(
@@ -1114,7 +1123,7 @@ class EscalationModel(mesa.Model):
         who = unit.name if unit is not None else forces(side)
         whom = target.name if target is not None else forces(side.other)
         rung = response.rung
-        casualties, outcome = 0, ""
+        casualties, outcome, effect = 0, "", ""
         if rung >= Rung.LIMITED_FORCE:
             self.uses_of_force += 1
             hit = rng.random() < p.hit_probability
@@ -1123,11 +1132,13 @@ class EscalationModel(mesa.Model):
                 casualties = int(rng.binomial(crew, p.casualty_probability)) if hit else 0
                 lost = "shot down" if target is not None and target.spec.domain == "air" else "hit"
                 outcome = f"{whom} is {lost}" if hit else "warning fire; no damage"
+                effect = lost.replace(" ", "_") if hit else "warning_fire"
                 if hit and target is not None:
                     target.lose()
             else:
                 casualties = int(rng.poisson(5 * 4 ** (rung - Rung.ARMED_CLASH))) if hit else 0
                 outcome = "fire is exchanged" if hit else "fire is exchanged without losses"
+                effect = "exchange_of_fire"
             if casualties:
                 outcome += f"; {casualties} {'person' if casualties == 1 else 'people'} killed"
             self.casualties += casualties
@@ -1161,6 +1172,7 @@ class EscalationModel(mesa.Model):
             rung=rung,
             response=response.value,
             text=text,
+            **({"effect": effect, "casualties": casualties} if effect else {}),
         )
         self.raise_level(side, rung)
         self.send_report(act, delay_h=self.commands[side.other].traits.reporting_delay_h)
@@ -1235,6 +1247,7 @@ class EscalationModel(mesa.Model):
                 "response": fields.pop("response", None),
                 "rung": fields.pop("rung", None),
                 "text": text,
+                **{k: fields[k] for k in ("effect", "casualties") if k in fields},  # what a use of force did
             }
         )
 
@@ -1253,6 +1266,12 @@ class EscalationModel(mesa.Model):
             "incidents": sum(self.incident_counts[c.value] for c in ElnCategory),
             **{f"incidents_{c.value}": self.incident_counts[c.value] for c in ElnCategory},
             **{f"incidents_{t}": self.incident_counts[t] for t in INCIDENT_TYPES},
+            "reported_incidents": sum(self.incident_counts[f"reported_{c.value}"] for c in ElnCategory),
+            **{f"reported_{c.value}": self.incident_counts[f"reported_{c.value}"] for c in ElnCategory},
+            "scrambles_nato": self.scrambles[Side.NATO],
+            "scrambles_russia": self.scrambles[Side.RUSSIA],
+            "violations_by_russia": self.incident_counts["airspace_violation_by_russia"],
+            "violations_by_nato": self.incident_counts["airspace_violation_by_nato"],
             "triaged": self.triaged,
             "clarifications": sum(self.channel_uses.values()),
             "hotline_contacts": sum(v for k, v in self.channel_uses.items() if "hotline" in k),
