@@ -114,6 +114,7 @@ def run(
     workers: int = 0,
     overrides: Sequence[str] = (),
     events: bool = True,
+    parameters: str = "point",
 ) -> Result:
     """Run one configuration (as ``escalation run`` would, without writing files) and return its result.
 
@@ -126,8 +127,11 @@ def run(
         workers: processes (0: one per core for large runs, as the command line chooses).
         overrides: any other Hydra overrides (``measures.hotline.enabled=true``, ``model.X=...``).
         events: keep the narrative log (off is faster).
+        parameters: ``point`` (the calibrated point estimate) or ``posterior`` (each replication draws
+            the fitted parameters from ``calibration/posterior.csv``: intervals include the fit's
+            uncertainty; two runs on the same seed take the same draws).
     """
-    from sim.config import check_ranges, load_configured_scenario, measure_settings, model_params
+    from sim.config import check_ranges, load_configured_scenario, measure_settings, model_params, parameter_source
     from sim.runner import default_workers
 
     given = [
@@ -136,6 +140,7 @@ def run(
         *([f"era={era}"] if era else []),
         f"replications={replications}",
         f"seed={seed}",
+        f"parameters={parameters}",
         *overrides,
     ]
     cfg = _compose(given)
@@ -144,7 +149,7 @@ def run(
     n = int(cfg.replications)
     ensemble = run_replications(
         spec,
-        model_params(cfg),
+        parameter_source(cfg, model_params(cfg)),
         measure_settings(cfg),
         n=n,
         seed=int(cfg.seed),
@@ -154,6 +159,7 @@ def run(
     )
     settings = {"scenario": spec.name, "measures": ensemble.measures, "era": cfg.get("era"), "replications": n}
     settings["seed"] = int(cfg.seed)
+    settings["parameters"] = str(cfg.parameters)
     return Result(settings, given, ensemble)
 
 

@@ -23,6 +23,10 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
                                             figures, report.md and report.html for instructors
        escalation compare MULTIRUN_DIR [--out DIR]
                                             gather a sweep: tidy tables, intervals, effects, comparison.md
+       escalation calibrate [--out DIR] [--population 100] [--generations 8] [--resume] [--apply] ...
+                                            fit the uncertain parameters to the record (ABC-SMC, pyabc)
+       escalation validate [--replications 200] [--parameters point|posterior] [--out DIR]
+                                            the default model against every calibration target
        escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F]
                                             tabletop play in the terminal (h in the game for help)
        escalation app [--port 8521] [--host 127.0.0.1 [--public --allow-host NAME ...]] [--max-replications 2000]
@@ -72,6 +76,14 @@ def main(argv: list[str] | None = None) -> int:
             from sim.play_cli import play_command
 
             return play_command(rest)
+        if command == "calibrate":
+            from sim.fit import calibrate_command
+
+            return calibrate_command(rest)
+        if command == "validate":
+            from sim.validate import validate_command
+
+            return validate_command(rest)
         if command == "app":
             from sim.app.serve import app_command
 
@@ -82,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a pager or `head` that stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
-    return fail(f"unknown command {command!r} (commands: run, scenarios, measures, report, compare, play, app)")
+    return fail(
+        f"unknown command {command!r} "
+        "(commands: run, scenarios, measures, report, compare, calibrate, validate, play, app)"
+    )
 
 
 def scenarios_command(args: list[str]) -> int:

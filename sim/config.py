@@ -91,6 +91,7 @@ class RootConf:
     replications: int = 100
     workers: int = 0
     resume: bool = False
+    parameters: str = "point"  # point | posterior (calibration/posterior.csv, a draw per replication)
     scenario: ScenarioRef = field(default_factory=ScenarioRef)
     scenario_file: str | None = None
     era: EraConf | None = None
@@ -140,6 +141,7 @@ def measure_settings(cfg: DictConfig) -> dict[str, dict[str, Any]]:
 MAX_SEED = 2**63 - 1
 MAX_REPLICATIONS = 10_000_000
 MAX_WORKERS = 1024
+PARAMETER_SOURCES = ("point", "posterior")
 
 
 @functools.cache
@@ -154,6 +156,23 @@ def _documented_ranges() -> dict[str, dict[str, Any]]:
         params, _ = parse(catalogue_file(name))
         out[f"measures.{name}"] = {p.key: p.interval or p.choices for p in params if p.interval or p.choices}
     return out
+
+
+def documented_range(key: str):
+    """The documented range (an ``Interval``, or None) of model parameter ``model.NAME[.ENTRY]``.
+
+    A key the model does not have is a ``UserError`` naming the nearest valid ones.
+    """
+    from sim.errors import UserError
+
+    parts = key.split(".")
+    names = [f.name for f in dataclasses.fields(ModelParams)]
+    if parts[0] != "model" or len(parts) not in (2, 3) or parts[1] not in names:
+        near = difflib.get_close_matches(parts[-1] if len(parts) < 2 else parts[1], names, n=3)
+        hint = f" (did you mean {', '.join('model.' + n for n in near)}?)" if near else ""
+        raise UserError(f"{key}: not a model parameter{hint}")
+    interval = _documented_ranges()["model"].get(parts[1])
+    return interval if not isinstance(interval, tuple) else None
 
 
 def _check_number(where: str, value: Any, interval) -> None:
@@ -181,6 +200,8 @@ def check_ranges(cfg: DictConfig) -> None:
         raise UserError(f"workers must be 0 (automatic) to {MAX_WORKERS}, got {cfg.workers}")
     if not 0 <= cfg.seed <= MAX_SEED:
         raise UserError(f"seed must be a whole number from 0 to 2^63-1, got {cfg.seed}")
+    if cfg.get("parameters", "point") not in PARAMETER_SOURCES:
+        raise UserError(f"parameters={cfg.parameters} is not allowed: must be one of {', '.join(PARAMETER_SOURCES)}")
     ranges = _documented_ranges()
     model = OmegaConf.to_container(cfg.model, resolve=True)
     for key, interval in ranges["model"].items():
@@ -259,6 +280,15 @@ def _group_options(group: str) -> list[str]:
     if isinstance(stored, dict):
         names |= {k.removesuffix(".yaml") for k in stored if k.endswith(".yaml")}
     return sorted(names)
+
+
+def parameter_source(cfg, params: ModelParams):
+    """The run's parameters: the point estimate, or per-replication draws from the posterior (``parameters=``)."""
+    if cfg.get("parameters", "point") != "posterior":
+        return params
+    from sim.calibration import posterior_draws
+
+    return posterior_draws(params, int(cfg.seed))
 
 
 def load_configured_scenario(cfg):

@@ -263,13 +263,14 @@ def execute(cfg, out: Path, overrides: list[str]):
     import numpy as np
     import pandas as pd
 
-    from sim.config import load_configured_scenario, measure_settings, model_params
+    from sim.config import load_configured_scenario, measure_settings, model_params, parameter_source
     from sim.output import RunWriter, write_summary
     from sim.runner import (
         SUMMARY_COLUMNS,
         default_workers,
         effective_workers,
         iter_replications,
+        parameters_label,
         run_replication,
         summarise,
     )
@@ -278,7 +279,7 @@ def execute(cfg, out: Path, overrides: list[str]):
     check_config(cfg)
     scenario = load_configured_scenario(cfg)
     design_point = _apply_design_point(cfg)
-    params, measures = model_params(cfg), measure_settings(cfg)
+    params, measures = parameter_source(cfg, model_params(cfg)), measure_settings(cfg)
     n, seed = int(cfg.replications), int(cfg.seed)
     workers = effective_workers(int(cfg.workers) or default_workers(n))
     if int(cfg.workers) > 1 and workers == 1:
@@ -329,7 +330,7 @@ def execute(cfg, out: Path, overrides: list[str]):
         finally:
             progress.close()
     table = pd.read_csv(out / "replications.csv", usecols=list(SUMMARY_COLUMNS))
-    summary = summarise(table, scenario.name, seed, enabled)
+    summary = summarise(table, scenario.name, seed, enabled, parameters_label(params))
     summary["overrides"] = overrides
     summary["command"] = " ".join(["escalation run", *overrides])
     if design_point is not None:

@@ -62,6 +62,7 @@ def run_replication(
     record_timeseries: bool = True,
 ) -> Replication:
     """Build and run replication ``index`` (measures are built fresh: they hold per-run state)."""
+    params = parameters_of(params, index)
     model = EscalationModel(
         scenario,
         params,
@@ -79,6 +80,21 @@ def run_replication(
         scenario.baseline_tension["russia"],
     )
     return Replication(index, model.outcome(), changes, model.events, relax)
+
+
+def parameters_of(params, index: int) -> ModelParams:
+    """Replication ``index``'s parameters: ``params``, or its draw when ``params`` draws per replication."""
+    return params.for_replication(index) if hasattr(params, "for_replication") else params
+
+
+def parameters_label(params) -> str:
+    """What ``summary.json`` says the parameters were."""
+    if hasattr(params, "for_replication"):
+        return (
+            "posterior: each replication draws the fitted parameters from calibration/posterior.csv "
+            f"({len(params.weights)} particles)"
+        )
+    return "point: the calibrated point estimate (conf/model/default.yaml) for every replication"
 
 
 def _run_chunk(args: tuple) -> list[Replication]:
@@ -100,6 +116,7 @@ class Ensemble:
     seed: int
     measures: list[str]
     replications: list[Replication] = field(default_factory=list)
+    parameters: str = ""  # parameters_label()
 
     @property
     def n(self) -> int:  # noqa: D102
@@ -141,10 +158,10 @@ class Ensemble:
 
     def summary(self) -> dict[str, Any]:
         """Headline outcomes with 95% intervals (Wilson for probabilities, Student t or bootstrap for means)."""
-        return summarise(self.outcomes(), self.scenario, self.seed, self.measures)
+        return summarise(self.outcomes(), self.scenario, self.seed, self.measures, self.parameters)
 
 
-def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str]) -> dict[str, Any]:
+def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], parameters: str = "") -> dict[str, Any]:
     """Headline outcomes of a ``replications.csv`` table with 95% intervals (Wilson, Student t)."""
     n = len(df)
 
@@ -169,6 +186,7 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str]) -
         "seed": seed,
         "replications": n,
         "measures": measures,
+        **({"parameters": parameters} if parameters else {}),
         "outcomes": {
             "p_peak_rung_ge_4": prob("reached_rung_4"),
             "p_peak_rung_ge_5": prob("reached_rung_5"),
@@ -328,7 +346,7 @@ def run_replications(
     """Run replications ``indices`` (default ``range(n)``) and gather them in index order."""
     indices = list(range(n)) if indices is None else list(indices)
     enabled = [k for k, v in measures.items() if v.get("enabled")]
-    ensemble = Ensemble(scenario.name, seed, enabled)
+    ensemble = Ensemble(scenario.name, seed, enabled, parameters=parameters_label(params))
     for rep in iter_replications(scenario, params, measures, seed, indices, workers, record_events, record_timeseries):
         ensemble.replications.append(rep)
         if progress:

@@ -46,6 +46,8 @@ def test_a_wheel_installed_elsewhere_runs_from_another_folder(tmp_path):
         "sim/_data/conf/experiment/eln_seven_factorial.yaml",
         "sim/_data/conf/measures/catalogue/hotline.yaml",
         "sim/_data/scenarios/baltic_air_policing.yaml",
+        "sim/_data/calibration/targets.yaml",
+        "sim/_data/calibration/posterior.csv",
         "sim/report/escalation.mplstyle",
     ):
         assert needed in names, needed

@@ -18,7 +18,7 @@ def test_the_measured_figures_are_what_their_records_say(path):
     """Speed, profile and memory tables (README, docs/ENGINE.md) are rendered from docs/benchmarks/*.json."""
     text = path.read_text(encoding="utf-8")
     assert "<!-- numbers:" in text
-    assert readme_numbers.render(text, {"speed", "memory", "profile"}) == text, (
+    assert readme_numbers.render(text, {"speed", "memory", "profile", "validation", "calibration-fit"}) == text, (
         "run python experiments/readme_numbers.py --write"
     )
 

@@ -1,0 +1,167 @@
+"""``escalation validate``: the default model against every calibration target.
+
+Each target's setting (a library scenario in an era, a year, injects dropped) is run for
+``--replications`` replications with the default parameters (``--parameters point``) or with each
+replication's parameters drawn from the posterior (``--parameters posterior``). The table gives the
+record, the tolerance band, the model's estimate with its 95% interval (Wilson for a probability,
+Student t for a mean, a bootstrap over replications for a share) and whether the estimate lies in
+the band. It is printed, and written to ``validation.md`` and ``validation.json`` (``--out``); the
+command exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sim.calibration import TARGETS_FILE, Target, base_setup, load_targets, posterior_draws, setting_scenario
+from sim.errors import UserError
+
+
+def run_validation(
+    replications: int = 200,
+    seed: int = 0,
+    parameters: str = "point",
+    targets_file: Path = TARGETS_FILE,
+    workers: int = 0,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """One row per target: record, band, estimate with 95% interval, within or not."""
+    from sim.runner import default_workers, run_replications
+
+    settings, targets = load_targets(targets_file)
+    params, measures = base_setup()
+    source = posterior_draws(params, seed) if parameters == "posterior" else params
+    frames = {}
+    for name in dict.fromkeys(t.setting for t in targets):
+        if progress:
+            print(f"escalation validate: {name}: {replications} replications ...", file=sys.stderr, flush=True)
+        ensemble = run_replications(
+            setting_scenario(settings[name]),
+            source,
+            measures,
+            n=replications,
+            seed=seed,
+            workers=workers or default_workers(replications),
+            record_events=False,
+            record_timeseries=False,
+        )
+        frames[name] = ensemble.outcomes()
+    return [_row(t, frames[t.setting], seed) for t in targets]
+
+
+def _row(t: Target, frame, seed: int) -> dict[str, Any]:
+    est, lo, hi = t.statistic.interval(frame, seed)
+    return {
+        "target": t.name,
+        "title": t.title,
+        "setting": t.setting,
+        "record": t.value,
+        "band": [t.low, t.high],
+        "estimate": est,
+        "ci95": [lo, hi],
+        "within": bool(t.within(est)),
+        "source": t.source,
+    }
+
+
+def _fmt(x: float) -> str:
+    if x != x:  # NaN
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| target | setting | record | tolerance band | model (95% interval) | within |",
+        "|---|---|---:|---|---|---|",
+    ]
+    for r in rows:
+        lo, hi = r["band"]
+        clo, chi = r["ci95"]
+        lines.append(
+            f"| {r['title']} (`{r['target']}`) | {r['setting']} | {_fmt(r['record'])} | [{_fmt(lo)}, {_fmt(hi)}] "
+            f"| {_fmt(r['estimate'])} [{_fmt(clo)}, {_fmt(chi)}] | {'yes' if r['within'] else '**no**'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def report(rows: list[dict[str, Any]], replications: int, seed: int, parameters: str) -> str:
+    """``validation.md``."""
+    missed = [r["target"] for r in rows if not r["within"]]
+    verdict = (
+        f"**All {len(rows)} targets are within tolerance.**"
+        if not missed
+        else f"**{len(missed)} of {len(rows)} targets missed:** {', '.join(missed)}."
+    )
+    how = (
+        "the calibrated point estimate (conf/model/default.yaml)"
+        if parameters == "point"
+        else "each replication's fitted parameters drawn from the posterior (calibration/posterior.csv)"
+    )
+    sources = "\n".join(f"- `{r['target']}`: {r['source']}" for r in rows)
+    return (
+        "# Validation against the record\n\n"
+        f"`escalation validate --replications {replications} --seed {seed} --parameters {parameters}`: "
+        f"{replications} replications of each setting with {how}, no measures. A target is met when the "
+        "model's estimate lies in its tolerance band (calibration/targets.yaml).\n\n"
+        f"{verdict}\n\n{table(rows)}\n## Sources\n\n{sources}\n"
+    )
+
+
+def validate_command(args: list[str]) -> int:
+    """``escalation validate [--replications N] [--seed S] [--parameters point|posterior] [--out DIR]``."""
+    import argparse
+
+    from sim.errors import fail
+
+    parser = argparse.ArgumentParser(
+        prog="escalation validate", description="Run the default model against every calibration target."
+    )
+    parser.add_argument("--replications", type=int, default=200, help="per setting (default 200)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--parameters", choices=["point", "posterior"], default="point")
+    parser.add_argument("--targets", default=str(TARGETS_FILE), help="targets file (default: the project's)")
+    parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
+    parser.add_argument("--out", default="outputs/validation", help="folder for validation.md and validation.json")
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:
+        return int(exc.code or 0) and 2
+    if not 1 <= ns.replications <= 1_000_000:
+        return fail(f"--replications must be between 1 and 1,000,000, got {ns.replications}")
+    if not 0 <= ns.seed < 2**63:
+        return fail(f"--seed must be a whole number from 0 to 2^63-1, got {ns.seed}")
+    try:
+        rows = run_validation(ns.replications, ns.seed, ns.parameters, Path(ns.targets), ns.workers)
+    except UserError as exc:
+        return fail(str(exc))
+    out = Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    text = report(rows, ns.replications, ns.seed, ns.parameters)
+    (out / "validation.md").write_text(text)
+    record = {
+        "command": "escalation validate "
+        f"--replications {ns.replications} --seed {ns.seed} --parameters {ns.parameters}",
+        "replications": ns.replications,
+        "seed": ns.seed,
+        "parameters": ns.parameters,
+        "date": date.today().isoformat(),
+        "targets": rows,
+    }
+    (out / "validation.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(table(rows), end="")
+    missed = [r for r in rows if not r["within"]]
+    print(
+        f"{len(rows) - len(missed)} of {len(rows)} targets within tolerance; written to {out / 'validation.md'}",
+        file=sys.stderr,
+    )
+    return 1 if missed else 0

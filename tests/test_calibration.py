@@ -1,0 +1,403 @@
+"""Calibration: the counts the record uses, targets and priors as checked data, posterior draws, the fit
+(pyabc, a parameter-recovery case on a small budget), and ``escalation validate`` on the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import run, settings
+
+from sim.calibration import (
+    PosteriorDraws,
+    Setting,
+    Simulator,
+    Statistic,
+    Target,
+    load_priors,
+    load_targets,
+    posterior_draws,
+    read_posterior,
+    setting_scenario,
+    weighted_quantile,
+    with_values,
+)
+from sim.errors import UserError
+
+YEAR = Setting("year", "baltic_air_policing", "confrontation_2014", 365, False, 4)
+
+
+@pytest.fixture(scope="module")
+def year_2014():
+    return setting_scenario(YEAR)
+
+
+# ------------------------------------------------------------------ counts the record uses (mechanisms)
+def test_scrambles_follow_russian_activity_of_the_era(year_2014, params):
+    """Doubling the era's Russian activity from 0.2 to 0.4 doubles NATO's quick-reaction scrambles (a flight near
+    the border draws one with a fixed probability): ratio 2 within 15%, on the same seeds. At five times
+    that activity the two ready pairs are often out already: scrambles grow less than activity.
+    """
+
+    def scrambles(factor: float) -> float:
+        by_era = {**params.russian_activity_by_era, "confrontation_2014": factor}
+        p = dataclasses.replace(params, russian_activity_by_era=by_era)
+        return run(year_2014, p, settings(), n=6).outcomes()["scrambles_nato"].mean()
+
+    low, double, busy = scrambles(0.2), scrambles(0.4), scrambles(2.0)
+    assert low > 20
+    assert double / low == pytest.approx(2.0, rel=0.15)
+    assert busy / double < 0.8 * 5
+
+
+def test_era_sets_the_activity(year_2014, params):
+    """The same scenario in the cooperative era flies (and is scrambled against) far less than in confrontation."""
+    coop = setting_scenario(dataclasses.replace(YEAR, era="cooperative_2004"))
+    a = run(coop, params, settings(), n=4).outcomes()["scrambles_nato"].mean()
+    b = run(year_2014, params, settings(), n=4).outcomes()["scrambles_nato"].mean()
+    ratio = params.russian_activity_by_era["cooperative_2004"] / params.russian_activity_by_era["confrontation_2014"]
+    assert a < b * max(3 * ratio, 0.2)
+
+
+def test_violations_are_counted_by_side_and_follow_their_hazard(year_2014, params):
+    """Russian violations are counted apart from NATO's; a tenth of the violation hazard gives about a tenth."""
+    base = run(year_2014, params, settings(), n=8).outcomes()
+    low = run(
+        year_2014, dataclasses.replace(params, violation_rate_per_h=params.violation_rate_per_h / 10), settings(), n=8
+    ).outcomes()
+    assert (base["violations_by_russia"] + base["violations_by_nato"] == base["incidents_airspace_violation"]).all()
+    assert base["violations_by_russia"].mean() >= 1
+    assert low["violations_by_russia"].mean() <= 0.35 * base["violations_by_russia"].mean()
+
+
+def test_reported_incidents_follow_publicity(year_2014, params):
+    """ELN counted the incidents that became known: with publicity 1 every incident is reported, with 0 only
+    the exercises at the border (public by nature).
+    """
+    everything = dict.fromkeys(params.publicity, 1.0)
+    nothing = dict.fromkeys(params.publicity, 0.0)
+    all_known = run(year_2014, dataclasses.replace(params, publicity=everything), settings(), n=3).outcomes()
+    none_known = run(year_2014, dataclasses.replace(params, publicity=nothing), settings(), n=3).outcomes()
+    assert (all_known["reported_incidents"] == all_known["incidents"]).all()
+    for c in ("near_routine", "serious", "high_risk"):
+        assert (all_known[f"reported_{c}"] == all_known[f"incidents_{c}"]).all()
+    # an exercise at the border is public by nature; nothing else is known
+    assert (none_known["reported_incidents"] == none_known["incidents_exercise_near_border"]).all()
+
+
+def test_a_use_of_force_records_what_happened(scenarios, params):
+    """A use of force says what it did (warning fire, shot down, hit, exchange of fire) and who died."""
+    from conftest import with_params
+
+    hot = with_params(params, cut_match=1.0, cut_escalate=2.0, rung_firebreak=0.0)
+    events = run(scenarios["drone_shootdown"], hot, settings(), n=20, record_events=True).replications
+    force = [e for r in events for e in r.events if e["kind"] == "force"]
+    assert force, "no use of force in 20 runs with low cuts"
+    assert {e["effect"] for e in force} <= {"warning_fire", "shot_down", "hit", "exchange_of_fire"}
+    assert all(isinstance(e["casualties"], int) and e["casualties"] >= 0 for e in force)
+    assert any(e["casualties"] > 0 for e in force) or all(e["effect"] == "warning_fire" for e in force)
+
+
+# ------------------------------------------------------------------ targets and priors: checked data
+def test_statistics_on_a_hand_made_table():
+    df = pd.DataFrame({"a": [1, 3, 0, 4], "b": [2, 2, 0, 4], "hit": [1, 0, 0, 1]})
+    assert Statistic.parse("mean: a", "t").value(df) == 2.0
+    assert Statistic.parse("mean: a+b", "t").value(df) == 4.0
+    assert Statistic.parse("share: a / a+b", "t").value(df) == pytest.approx(8 / 16)
+    p, lo, hi = Statistic.parse("probability: hit", "t").interval(df)
+    assert p == 0.5 and lo < 0.5 < hi
+    est, lo, hi = Statistic.parse("share: a / b", "t").interval(df)
+    assert est == 1.0 and lo <= 1.0 <= hi
+
+
+def test_target_deviation_counts_band_widths():
+    t = Target("x", "x", "s", Statistic("mean", ("a",)), 5, 4, 6, "src", "tol")
+    assert t.deviation(5) == 0 and t.deviation(4) == 0
+    assert t.deviation(7) == pytest.approx(0.5)
+    assert t.deviation(2) == pytest.approx(1.0)
+    assert t.deviation(float("nan")) == 10.0
+
+
+def test_the_projects_targets_and_priors_load():
+    settings_, targets = load_targets()
+    priors = load_priors()
+    assert len(targets) >= 10 and all(t.source and t.tolerance for t in targets)
+    assert 8 <= len(priors) <= 15
+    assert {t.setting for t in targets} <= set(settings_)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('statistic: "mean: scrambles_nato"', 'statistic: "median: scrambles_nato"'), "is not a statistic"),
+        (
+            ("scenario: baltic_air_policing, era: crisis_2022", "scenario: nowhere, era: crisis_2022"),
+            "unknown scenario 'nowhere'",
+        ),
+        (("    value: 140\n", "    value: 400\n"), "outside its band"),
+        (("    setting: baltic_2004\n", "    setting: baltic_1990\n"), "unknown setting 'baltic_1990'"),
+    ],
+)
+def test_a_bad_targets_file_names_the_field(tmp_path, edit, message):
+    from sim.calibration import TARGETS_FILE
+
+    text = TARGETS_FILE.read_text()
+    assert edit[0] in text
+    path = tmp_path / "targets.yaml"
+    path.write_text(text.replace(edit[0], edit[1], 1))
+    with pytest.raises(UserError, match=message) as err:
+        load_targets(path)
+    assert str(path) in str(err.value)
+
+
+def test_a_bad_priors_file_names_the_parameter(tmp_path):
+    path = tmp_path / "priors.yaml"
+    path.write_text("parameters:\n  model.encounter_rate_per_hr:\n    prior: {uniform: [0.1, 0.2]}\n")
+    with pytest.raises(UserError, match=r"not a model parameter \(did you mean model.encounter_rate_per_h"):
+        load_priors(path)
+    path.write_text("parameters:\n  model.cut_match:\n    prior: {loguniform: [0, 2]}\n")
+    with pytest.raises(UserError, match="not an interval above 0"):
+        load_priors(path)
+    path.write_text("parameters:\n  model.qra_scramble_probability:\n    prior: {uniform: [0.5, 2]}\n")
+    with pytest.raises(UserError, match="leaves the parameter's range"):
+        load_priors(path)
+
+
+def test_with_values_sets_plain_and_nested_parameters(params):
+    p = with_values(params, {"model.cut_match": 6.0, "model.publicity.serious": 0.25, "model.threat_posture": 2.6})
+    assert p.cut_match == 6.0 and p.publicity["serious"] == 0.25 and p.threat_posture == 3
+    assert params.publicity["serious"] != 0.25 or params.publicity is not p.publicity
+    with pytest.raises(UserError, match="no entry 'grave'"):
+        with_values(params, {"model.publicity.grave": 0.1})
+
+
+def test_apply_writes_values_and_keeps_comments():
+    from sim.fit import set_yaml_value
+
+    text = textwrap.dedent(
+        """\
+        cut_match: 4.5                     # [index] [-50, 50] below: protest | assumption
+        publicity:                         # [probability] [0, 1] by category | assumption
+          near_routine: 0.05
+          serious: 0.4
+        cut_escalate: 5.5  # x
+        """
+    )
+    out = set_yaml_value(set_yaml_value(text, ["cut_match"], 5.125), ["publicity", "serious"], 0.3)
+    assert "cut_match: 5.125                   # [index] [-50, 50] below: protest | assumption\n" in out
+    assert "  serious: 0.3\n" in out and "  near_routine: 0.05\n" in out and "cut_escalate: 5.5  # x" in out
+    with pytest.raises(UserError):
+        set_yaml_value(text, ["publicity", "grave"], 1)
+
+
+# ------------------------------------------------------------------ posterior draws
+def test_posterior_draws_are_keyed_to_seed_and_replication(params):
+    values = np.array([[4.0], [5.0], [6.0]])
+    draws = PosteriorDraws(params, ("model.cut_match",), values, np.array([0.2, 0.3, 0.5]), seed=7)
+    again = PosteriorDraws(params, ("model.cut_match",), values, np.array([0.2, 0.3, 0.5]), seed=7)
+    picks = [draws.index(i) for i in range(3000)]
+    assert picks == [again.index(i) for i in range(3000)]  # a second arm on the same seed: the same draws
+    share = np.bincount(picks, minlength=3) / 3000
+    assert share == pytest.approx([0.2, 0.3, 0.5], abs=0.03)  # weights respected (binomial sd < 0.01)
+    assert draws.for_replication(5).cut_match == values[draws.index(5), 0]
+    other = PosteriorDraws(params, ("model.cut_match",), values, np.array([0.2, 0.3, 0.5]), seed=8)
+    assert [other.index(i) for i in range(50)] != picks[:50]
+
+
+def test_the_shipped_posterior_is_a_valid_table(params):
+    df = read_posterior()
+    priors = {p.key: p for p in load_priors()}
+    assert set(df.columns) - {"weight"} == set(priors)
+    for key, prior in priors.items():
+        assert df[key].between(prior.low, prior.high).all(), key
+    draws = posterior_draws(params, 0)
+    assert draws.weights.sum() == pytest.approx(1.0)
+
+
+def test_defaults_are_the_posterior_median(params):
+    """The default parameters are the posterior's weighted median (what --apply wrote), to 4 digits."""
+    df = read_posterior()
+    w = df["weight"].to_numpy()
+    for key in (c for c in df.columns if c != "weight"):
+        median = weighted_quantile(df[key].to_numpy(), w, 0.5)
+        name, *entry = key.removeprefix("model.").split(".")
+        value = getattr(params, name)[entry[0]] if entry else getattr(params, name)
+        assert value == pytest.approx(median, rel=1e-3), key
+
+
+def test_posterior_runs_pair_their_draws_across_measure_sets():
+    """parameters=posterior: the same seeds take the same parameter draws whatever the measures."""
+    from sim.api import run as api_run
+
+    base = api_run(scenario="baltic_air_policing", replications=6, seed=3, parameters="posterior", events=False)
+    eln = api_run(
+        scenario="baltic_air_policing",
+        measures="eln_seven",
+        replications=6,
+        seed=3,
+        parameters="posterior",
+        events=False,
+    )
+    assert base.summary["parameters"].startswith("posterior")
+    assert eln.settings["parameters"] == "posterior"
+    point = api_run(scenario="baltic_air_policing", replications=6, seed=3, events=False)
+    assert point.summary["parameters"].startswith("point")
+    assert not base.outcomes["incidents"].equals(point.outcomes["incidents"])
+
+
+def test_a_bad_posterior_table_is_refused(tmp_path, params):
+    path = tmp_path / "posterior.csv"
+    path.write_text("model.cut_match,weight\n5,1\nnan,1\n")
+    with pytest.raises(UserError, match="not finite"):
+        posterior_draws(params, 0, path)
+    path.write_text("model.no_such,weight\n5,1\n")
+    with pytest.raises(UserError, match="not a model parameter"):
+        posterior_draws(params, 0, path)
+
+
+# ------------------------------------------------------------------ the fit: parameter recovery
+@pytest.mark.slow
+def test_abc_recovers_known_parameters(tmp_path, params):
+    """Synthetic targets from known parameters (three of them, on a cheap setting) are recovered: each
+    true value lies in its 95% posterior interval, and the posterior is narrower than the prior.
+
+    Budget: 40 particles, 4 generations, in-process (about a minute). experiments/calibration_recovery.py
+    runs the full check on every fitted parameter.
+    """
+    from sim.fit import FitOptions, run_fit
+
+    truth = {
+        "model.russian_activity_by_era.confrontation_2014": 0.3,
+        "model.violation_rate_per_h": 0.004,
+        "model.publicity.serious": 0.5,
+    }
+    setting = dataclasses.replace(YEAR, horizon_days=120, replications=3)
+    stats = {
+        "scr": "mean: scrambles_nato",
+        "vio": "mean: violations_by_russia",
+        "ser": "share: reported_serious / incidents_serious",
+    }
+    targets = [Target(k, k, "year", Statistic.parse(v, k), 0, 0, 0, "synthetic", "15%") for k, v in stats.items()]
+    sim = Simulator({"year": setting}, targets, params, settings())
+    frames = sim.outcomes(with_values(params, truth), seed=99, replications={"year": 20})
+    year = {k: v for k, v in dataclasses.asdict(setting).items() if k != "name"}
+    synthetic = {"settings": {"year": year}, "targets": []}
+    for t in targets:
+        x = t.statistic.value(frames["year"])
+        synthetic["targets"].append(
+            {
+                "name": t.name,
+                "title": t.name,
+                "setting": "year",
+                "statistic": stats[t.name],
+                "value": x,
+                "low": 0.85 * x,
+                "high": 1.15 * x,
+                "source": "synthetic: known parameters",
+                "tolerance": "15%",
+            }
+        )
+    (tmp_path / "targets.yaml").write_text(yaml.safe_dump(synthetic))
+    (tmp_path / "priors.yaml").write_text(
+        textwrap.dedent(
+            """\
+            parameters:
+              model.russian_activity_by_era.confrontation_2014: {prior: {loguniform: [0.05, 2]}}
+              model.violation_rate_per_h: {prior: {loguniform: [0.0005, 0.05]}}
+              model.publicity.serious: {prior: {uniform: [0.05, 1.0]}}
+            """
+        )
+    )
+    info = run_fit(
+        FitOptions(
+            out=tmp_path / "fit",
+            targets=tmp_path / "targets.yaml",
+            priors=tmp_path / "priors.yaml",
+            population=40,
+            generations=4,
+            max_simulations=600,
+            workers=1,  # in-process: no fork of a multi-threaded test process
+            seed=5,
+            predictive_draws=4,
+            quiet=True,
+        )
+    )
+    posterior = pd.read_csv(tmp_path / "fit" / "posterior.csv")
+    assert len(posterior) == 40 and posterior["weight"].sum() == pytest.approx(1)
+    for key, value in truth.items():
+        lo, hi = info["posterior_interval_95"][key]
+        assert lo <= value <= hi, (key, value, lo, hi)
+    # narrower than the prior: the 95% interval of the activity spans less than a third of the prior's decades
+    lo, hi = info["posterior_interval_95"]["model.russian_activity_by_era.confrontation_2014"]
+    assert np.log10(hi / lo) < np.log10(2 / 0.05) / 3
+    assert (tmp_path / "fit" / "posterior.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "fit" / "fit.json").read_text())["generations"] >= 2
+
+
+@pytest.mark.slow
+def test_calibrate_refuses_bad_requests(tmp_path):
+    exe = [str(Path(sys.executable).with_name("escalation")), "calibrate"]
+    res = subprocess.run([*exe, "--out", str(tmp_path), "--resume"], capture_output=True, text=True)
+    assert res.returncode == 2 and "no calibration database to resume" in res.stderr and "Traceback" not in res.stderr
+    res = subprocess.run([*exe, "--population", "0"], capture_output=True, text=True)
+    assert res.returncode == 2 and "--population must be at least 1" in res.stderr
+
+
+# ------------------------------------------------------------------ escalation validate on the defaults
+@pytest.mark.slow
+def test_validate_passes_every_target_with_the_defaults(tmp_path):
+    """The shipped default parameters meet every target (80 replications a setting; the bands hold at this budget)."""
+    res = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("escalation")),
+            "validate",
+            "--replications",
+            "80",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    rows = json.loads((tmp_path / "validation.json").read_text())["targets"]
+    missed = [(r["target"], r["estimate"], r["band"]) for r in rows if not r["within"]]
+    assert res.returncode == 0, missed
+    assert len(rows) == len(load_targets()[1])
+    assert "All" in (tmp_path / "validation.md").read_text()
+
+
+@pytest.mark.slow
+def test_validate_exits_1_when_a_target_is_missed(tmp_path):
+    from sim.calibration import TARGETS_FILE
+
+    text = TARGETS_FILE.read_text().replace(
+        "    value: 140\n    low: 93\n    high: 210\n", "    value: 1000\n    low: 900\n    high: 1100\n"
+    )
+    (tmp_path / "t.yaml").write_text(text)
+    res = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("escalation")),
+            "validate",
+            "--replications",
+            "5",
+            "--targets",
+            str(tmp_path / "t.yaml"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 1
+    assert "scrambles_2014" in res.stdout and "**no**" in res.stdout
