@@ -10,6 +10,8 @@
     eln.hourly()                # the state at each whole hour
     eln.events                  # the narrative log (as events.jsonl)
     eln.plot()                  # the escalation curve (matplotlib Axes)
+    eln.survival(4)             # Kaplan-Meier curve of time to rung 4, censored at the horizon
+    eln.survival_table()        # hazards a month and a year, censored medians, per rung
     print(eln)                  # the verdict
     compare(eln, base)          # paired differences on the same seeds, with 95% intervals
     eln.save("out/eln")         # the files `escalation run` writes
@@ -73,6 +75,18 @@ class Result:
 
         peaks = self.outcomes["peak_rung"]
         return wilson(int((peaks >= rung).sum()), len(peaks))
+
+    def survival(self, rung: int = 4):
+        """Kaplan-Meier curve of P(not yet at ``rung``) over days, censored at the horizon (``sim.survival.Curve``)."""
+        from sim.survival import kaplan_meier, time_to_rung
+
+        return kaplan_meier(time_to_rung(self.outcomes, rung))
+
+    def survival_table(self, rungs: tuple[int, ...] = (3, 4, 5)) -> pd.DataFrame:
+        """Per rung: events, hazards a month and a year with intervals, censored median time (``sim.survival``)."""
+        from sim.survival import survival_table
+
+        return survival_table(self.outcomes.assign(config=self.settings["scenario"]), "config", rungs)
 
     def plot(self, ax=None, title: str | None = None):
         """The escalation curve: median rung over time with 50% and 90% bands across replications."""

@@ -192,12 +192,34 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
             "p_peak_rung_ge_5": prob("reached_rung_5"),
             "mean_peak_rung": mean("peak_rung"),
             "crisis_days": mean("crisis_days", bootstrap=True),
-            "days_back_to_vigilance": mean("days_back_to_vigilance", bootstrap=True),
+            "days_back_to_vigilance": back_median(df),
             "incidents_near_routine": mean("incidents_near_routine"),
             "incidents_serious": mean("incidents_serious"),
             "incidents_high_risk": mean("incidents_high_risk"),
         },
         "peak_rung_distribution": {Rung(r).label: int(peak_counts.get(r, 0)) for r in range(len(Rung))},
+    }
+
+
+def back_median(df: pd.DataFrame) -> dict[str, Any]:
+    """Days from a crisis peak back to vigilance: the Kaplan-Meier median, censored at the horizon.
+
+    Averaging only the crises that came back within the horizon would bias it short for the
+    stickiest ones (sim.survival). NaN bounds: the curve does not fall to 1/2 within the horizon.
+    """
+    from sim.survival import median_time, time_back_to_vigilance
+
+    if "days_back_censored" not in df.columns:  # a table from before censored times were recorded
+        m, lo, hi, k = mean_ci_bootstrap(df["days_back_to_vigilance"].to_numpy(dtype=float))
+        return {"estimate": m, "ci95": [lo, hi], "method": "percentile bootstrap (crises back only)", "n": k}
+    d = time_back_to_vigilance(df)
+    m, lo, hi = median_time(d) if d.events else (math.nan, math.nan, math.nan)
+    return {
+        "estimate": m,
+        "ci95": [lo, hi],
+        "method": "Kaplan-Meier median, censored at the horizon (Brookmeyer-Crowley interval)",
+        "n": len(d.times),
+        "back_within_horizon": d.events,
     }
 
 
@@ -207,6 +229,7 @@ SUMMARY_COLUMNS = (
     "reached_rung_5",
     "crisis_days",
     "days_back_to_vigilance",
+    "days_back_censored",
     "incidents_near_routine",
     "incidents_serious",
     "incidents_high_risk",

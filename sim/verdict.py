@@ -33,7 +33,7 @@ def format_verdict(summary: dict[str, Any]) -> str:
         f"  P(peak rung >= 5, armed clash)            {_interval(o['p_peak_rung_ge_5'], _pct)}",
         f"  mean peak rung                            {_interval(o['mean_peak_rung'], _num)}",
         f"  crisis days (rung >= 3)                   {_interval(o['crisis_days'], _num)}",
-        f"  days from peak back to rung <= 1          {_interval(o['days_back_to_vigilance'], _num)}",
+        f"  days from peak back to rung <= 1 (median) {_interval(o['days_back_to_vigilance'], _num)}",
         f"  incidents, near-routine                   {_interval(o['incidents_near_routine'], _num)}",
         f"  incidents, serious                        {_interval(o['incidents_serious'], _num)}",
         f"  incidents, high risk                      {_interval(o['incidents_high_risk'], _num)}",

@@ -206,6 +206,7 @@ class EscalationModel(mesa.Model):
         self.suspensions = 0
         self.uses_of_force = 0
         self.peak_rung = 0
+        self.first_reached: dict[int, float] = {}
         self._peak_time: float | None = None
         self._back_time: float | None = None
         self.crisis_hours = 0.0
@@ -378,6 +379,8 @@ class EscalationModel(mesa.Model):
 
     def _note_rung(self, rung: int) -> None:
         if rung > self.peak_rung:
+            for r in range(self.peak_rung + 1, rung + 1):
+                self.first_reached[r] = self.time  # time to each rung: what survival curves read
             self.peak_rung = rung
             self._peak_time, self._back_time = self.time, None
 
@@ -1263,6 +1266,15 @@ class EscalationModel(mesa.Model):
             "reached_rung_5": int(self.peak_rung >= Rung.ARMED_CLASH),
             "crisis_days": self.crisis_hours / 24,
             "days_back_to_vigilance": back,
+            # not back by the horizon: how long it was watched (a censored time; NaN if back or no crisis)
+            "days_back_censored": (self.horizon_h - self._peak_time) / 24
+            if self._peak_time is not None and self.peak_rung > Rung.HEIGHTENED_VIGILANCE and math.isnan(back)
+            else math.nan,
+            "horizon_days": self.horizon_h / 24,
+            **{
+                f"days_to_rung_{r}": self.first_reached[r] / 24 if r in self.first_reached else math.nan
+                for r in (2, 3, 4, 5)
+            },
             "incidents": sum(self.incident_counts[c.value] for c in ElnCategory),
             **{f"incidents_{c.value}": self.incident_counts[c.value] for c in ElnCategory},
             **{f"incidents_{t}": self.incident_counts[t] for t in INCIDENT_TYPES},

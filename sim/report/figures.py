@@ -417,3 +417,26 @@ def sensitivity_bars(indices: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.legend()
     ax.set_title("Sensitivity of P(rung ≥ 4) to uncertain parameters (Morris)")
     return ax
+
+
+def survival_curves(curves: dict, horizon_days: float, rung: int, ax: Axes | None = None) -> Axes:
+    """Kaplan-Meier curves of P(not yet at rung ``rung``) over days, one per configuration, with 95% bands."""
+    ax = _new(ax, (7.5, 4.2))
+    for k, (label, c) in enumerate(curves.items()):
+        colour = PALETTE[k % len(PALETTE)]
+        if c.events == 0:
+            ax.plot([0, horizon_days], [1, 1], color=colour, lw=1.6, label=f"{label} (none of {c.n})")
+            continue
+        t = np.concatenate([[0.0], c.times, [horizon_days]])
+        s = np.concatenate([[1.0], c.survival, [c.survival[-1]]])
+        lo = np.concatenate([[1.0], c.low, [c.low[-1]]])
+        hi = np.concatenate([[1.0], c.high, [c.high[-1]]])
+        ax.step(t, s, where="post", color=colour, lw=1.6, label=f"{label} ({c.events} of {c.n})")
+        ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, lw=0)
+    ax.set_xlim(0, horizon_days)
+    ax.set_ylim(min(0.5, ax.get_ylim()[0]), 1.01)
+    ax.set_xlabel("days")
+    ax.set_ylabel(f"P(not yet at rung {rung})")
+    ax.set_title(f"Time to rung {rung} ({RUNG_LABELS[rung]}): Kaplan-Meier, censored at the horizon")
+    ax.legend(fontsize=8, loc="lower left")
+    return ax

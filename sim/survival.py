@@ -1,0 +1,160 @@
+"""Time to escalation: Kaplan-Meier curves with censoring at the horizon, hazards, censored medians.
+
+A replication that never reached rung *k* is *censored* at its horizon: we know only that it took
+longer. Averaging the times of the replications that did reach it (or came back from a crisis)
+biases the answer short; the Kaplan-Meier estimator (scipy.stats.ecdf on ``CensoredData``) does
+not. Inputs are the per-replication outcome columns ``days_to_rung_K``, ``horizon_days``,
+``days_back_to_vigilance`` and ``days_back_censored`` (``replications.csv``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Observed times (``observed`` True) and censored ones (the time watched without the event)."""
+
+    times: np.ndarray
+    observed: np.ndarray
+
+    @property
+    def events(self) -> int:  # noqa: D102
+        return int(self.observed.sum())
+
+
+def time_to_rung(outcomes: pd.DataFrame, rung: int) -> Durations:
+    """Days until the peak first reached ``rung``; censored at the horizon where it never did."""
+    reached = outcomes[f"days_to_rung_{rung}"].to_numpy(float)
+    horizon = outcomes["horizon_days"].to_numpy(float)
+    observed = np.isfinite(reached)
+    return Durations(np.where(observed, reached, horizon), observed)
+
+
+def time_back_to_vigilance(outcomes: pd.DataFrame) -> Durations:
+    """Days from the peak of a crisis (rung >= 2) back to vigilance; censored where it was not back by the horizon."""
+    back = outcomes["days_back_to_vigilance"].to_numpy(float)
+    censored = outcomes["days_back_censored"].to_numpy(float)
+    crisis = outcomes["peak_rung"].to_numpy() >= 2
+    observed = crisis & np.isfinite(back)
+    keep = observed | (crisis & np.isfinite(censored))
+    return Durations(np.where(observed, back, censored)[keep], observed[keep])
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A Kaplan-Meier survival curve with its pointwise 95% interval (log-log)."""
+
+    times: np.ndarray  # the distinct event times
+    survival: np.ndarray  # P(not yet) just after each time
+    low: np.ndarray
+    high: np.ndarray
+    n: int
+    events: int
+
+    def at(self, t: float) -> float:
+        """Survival at time ``t`` (a step function, 1 before the first event)."""
+        i = np.searchsorted(self.times, t, side="right") - 1
+        return 1.0 if i < 0 else float(self.survival[i])
+
+
+def kaplan_meier(d: Durations) -> Curve:
+    """The Kaplan-Meier estimate of P(T > t), with Greenwood's log-log 95% interval."""
+    if d.events == 0:
+        return Curve(np.array([]), np.array([]), np.array([]), np.array([]), len(d.times), 0)
+    data = stats.CensoredData(uncensored=d.times[d.observed], right=d.times[~d.observed])
+    sf = stats.ecdf(data).sf
+    with warnings.catch_warnings():  # undefined where the estimate is 0 or 1: the bounds are then 0 or 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = sf.confidence_interval(0.95, method="log-log")
+    low, high = np.nan_to_num(ci.low.probabilities, nan=0.0), np.nan_to_num(ci.high.probabilities, nan=1.0)
+    return Curve(sf.quantiles, sf.probabilities, low, high, len(d.times), d.events)
+
+
+def median_time(d: Durations) -> tuple[float, float, float]:
+    """The censored median and its 95% interval (Brookmeyer-Crowley: where the interval band crosses 1/2).
+
+    NaN where the curve (or a bound) never falls to 1/2 within what was watched: the median is
+    then longer than the horizon.
+    """
+    c = kaplan_meier(d)
+
+    def first_below(values: np.ndarray) -> float:
+        idx = np.nonzero(values <= 0.5)[0]
+        return float(c.times[idx[0]]) if len(idx) else math.nan
+
+    return first_below(c.survival), first_below(c.low), first_below(c.high)
+
+
+def hazard(d: Durations, period_days: float) -> tuple[float, float, float]:
+    """Events per ``period_days`` of exposure (a constant-hazard estimate) with its exact Poisson 95% interval.
+
+    Exposure is the time each replication was watched before its event or the horizon; for the
+    hazard of reaching rung 4 a month, ``period_days`` is 30.44.
+    """
+    exposure = float(d.times.sum()) / period_days
+    k = d.events
+    if exposure <= 0:
+        return math.nan, math.nan, math.nan
+    lo = stats.chi2.ppf(0.025, 2 * k) / 2 if k > 0 else 0.0
+    hi = stats.chi2.ppf(0.975, 2 * (k + 1)) / 2
+    return k / exposure, lo / exposure, hi / exposure
+
+
+def survival_table(outcomes: pd.DataFrame, by: str, rungs: tuple[int, ...] = (3, 4, 5)) -> pd.DataFrame:
+    """Per configuration and rung: replications, events, hazards a month and a year, censored median, P(reached)."""
+    rows = []
+    for config, df in outcomes.groupby(by, sort=False):
+        for rung in rungs:
+            d = time_to_rung(df, rung)
+            curve = kaplan_meier(d)
+            horizon = float(df["horizon_days"].max())
+            m, mlo, mhi = median_time(d)
+            hm = hazard(d, DAYS_PER_MONTH)
+            hy = hazard(d, 365.25)
+            end = curve.at(horizon) if curve.events else 1.0
+            rows.append(
+                {
+                    by: config,
+                    "rung": rung,
+                    "n": curve.n,
+                    "events": curve.events,
+                    "p_reached_by_horizon": 1.0 - end,
+                    "hazard_per_month": hm[0],
+                    "hazard_per_month_ci95": [hm[1], hm[2]],
+                    "hazard_per_year": hy[0],
+                    "hazard_per_year_ci95": [hy[1], hy[2]],
+                    "median_days": m,
+                    "median_days_ci95": [mlo, mhi],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def back_to_vigilance_table(outcomes: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per configuration: crises, how many came back within the horizon, and the censored median time back."""
+    rows = []
+    for config, df in outcomes.groupby(by, sort=False):
+        d = time_back_to_vigilance(df)
+        m, lo, hi = median_time(d) if d.events else (math.nan, math.nan, math.nan)
+        naive = float(d.times[d.observed].mean()) if d.events else math.nan
+        rows.append(
+            {
+                by: config,
+                "crises": len(d.times),
+                "back_within_horizon": d.events,
+                "median_days_back": m,
+                "median_days_back_ci95": [lo, hi],
+                "mean_of_those_back_only": naive,
+            }
+        )
+    return pd.DataFrame(rows)
