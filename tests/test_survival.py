@@ -72,7 +72,8 @@ def test_censoring_at_the_horizon_from_outcome_columns():
 
 def test_the_naive_mean_is_biased_short_and_the_median_is_not():
     """Exponential times to return (mean 20 days, median 20 ln 2) watched for 30 days: the mean of the
-    returns within the horizon is about 11 days; the censored median recovers 13.9 within 10%."""
+    returns within the horizon is about 11 days; the censored median recovers 13.9 within 10%.
+    """
     rng = np.random.default_rng(4)
     t = rng.exponential(20, 4000)
     observed = t <= 30
@@ -83,7 +84,8 @@ def test_the_naive_mean_is_biased_short_and_the_median_is_not():
 
 def test_survival_on_real_runs(scenarios, params):
     """On real runs the Kaplan-Meier end point equals the share that reached the rung (no censoring before
-    the horizon), and a lower command cut to escalate gives a higher hazard of rung 3 (common random numbers)."""
+    the horizon), and a lower command cut to escalate gives a higher hazard of rung 3 (common random numbers).
+    """
     from conftest import run, settings, with_params
 
     base = run(scenarios["baltic_air_policing"], params, settings(), n=150).outcomes()
