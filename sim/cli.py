@@ -27,6 +27,8 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
                                             fit the uncertain parameters to the record (ABC-SMC, pyabc)
        escalation validate [--replications 200] [--parameters point|posterior] [--out DIR]
                                             the default model against every calibration target
+       escalation discover [--samples 400] [--replications 5] [--threshold 0.1] [--measures NAME] ...
+                                            where the use of force is likely (PRIM boxes, CART rules)
        escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F]
                                             tabletop play in the terminal (h in the game for help)
        escalation app [--port 8521] [--host 127.0.0.1 [--public --allow-host NAME ...]] [--max-replications 2000]
@@ -80,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.fit import calibrate_command
 
             return calibrate_command(rest)
+        if command == "discover":
+            from sim.discovery import discover_command
+
+            return discover_command(rest)
         if command == "validate":
             from sim.validate import validate_command
 
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     return fail(
         f"unknown command {command!r} "
-        "(commands: run, scenarios, measures, report, compare, calibrate, validate, play, app)"
+        "(commands: run, scenarios, measures, report, compare, calibrate, validate, discover, play, app)"
     )
 
 
