@@ -65,7 +65,7 @@ def test_a_box_sentence_in_plain_words():
 
 
 def test_the_design_covers_each_prior_once_per_stratum():
-    """A Latin hypercube: in each of n equal strata of each prior (log strata for log-uniform ones) exactly one point."""
+    """A Latin hypercube: one point in each of n equal strata of each prior (log strata for log-uniform ones)."""
     priors = load_priors()
     design = latin_hypercube(priors, 50, seed=3)
     for p in priors:
