@@ -29,6 +29,8 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
                                             the default model against every calibration target
        escalation discover [--samples 400] [--replications 5] [--threshold 0.1] [--measures NAME] ...
                                             where the use of force is likely (PRIM boxes, CART rules)
+       escalation card [--bundles A,B] [--replications 200] [--parameters posterior|point] ...
+                                            the measure report card across scenarios and eras
        escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F]
                                             tabletop play in the terminal (h in the game for help)
        escalation app [--port 8521] [--host 127.0.0.1 [--public --allow-host NAME ...]] [--max-replications 2000]
@@ -82,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.fit import calibrate_command
 
             return calibrate_command(rest)
+        if command == "card":
+            from sim.card import card_command
+
+            return card_command(rest)
         if command == "discover":
             from sim.discovery import discover_command
 
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     return fail(
         f"unknown command {command!r} "
-        "(commands: run, scenarios, measures, report, compare, calibrate, validate, discover, play, app)"
+        "(commands: run, scenarios, measures, report, compare, calibrate, validate, discover, card, play, app)"
     )
 
 

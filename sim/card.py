@@ -1,0 +1,384 @@
+"""The measure report card: what each bundle does, across scenarios and eras, with every uncertainty.
+
+Every bundle runs the same replications as the baseline (no measures): replication *i* of a setting
+(scenario x era) has the same seed in every bundle and, with ``parameters=posterior``, the same draw
+of the fitted parameters. So each replication gives a *paired* difference, and the spread of those
+differences holds both the model's stochastic noise and what the record leaves uncertain about the
+parameters. From the pairs:
+
+- the effect on P(rung >= 4), P(rung >= 5) and crisis days, with a 95% bootstrap interval over
+  replications (resampled within each setting, pooled with equal weight per setting);
+- the backfire share (pairs whose peak rung is higher) against the placebo channel's;
+- the probability that the bundle helps in each era: the share of bootstrap resamples in which it
+  lowers P(rung >= 4);
+- the rank of each bundle by P(rung >= 4) with its probability of being best, over the same
+  resamples;
+- regret: in each setting, how much higher a bundle's P(rung >= 4) is than the best bundle's there;
+  its maximum over settings is the robust-decision criterion (minimax regret).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.stats import wilson
+
+BASELINE = "none"
+PLACEBO = "placebo_channel"
+
+
+@dataclass
+class CardRun:
+    """The replications of every bundle in every setting (one row per bundle x setting x replication)."""
+
+    outcomes: pd.DataFrame
+    bundles: list[str]
+    settings: list[tuple[str, str]]  # (scenario, era)
+    parameters: str
+    replications: int
+    seed: int
+
+
+def run_card(
+    bundles: list[str],
+    scenarios: list[str],
+    eras: list[str],
+    replications: int,
+    seed: int,
+    parameters: str = "posterior",
+    workers: int = 1,
+    progress=None,
+) -> CardRun:
+    """Run every bundle (and the baseline and the placebo) in every scenario x era on the same seeds."""
+    from sim.calibration import compose
+    from sim.config import load_configured_scenario, measure_settings, model_params, parameter_source
+    from sim.runner import run_replications
+
+    names = [BASELINE, PLACEBO, *[b for b in bundles if b not in (BASELINE, PLACEBO)]]
+    frames = []
+    for scenario in scenarios:
+        for era in eras:
+            for bundle in names:
+                cfg = compose(
+                    [
+                        f"scenario={scenario}",
+                        f"era={era}",
+                        f"measures={bundle}",
+                        f"seed={seed}",
+                        f"parameters={parameters}",
+                    ]
+                )
+                params = parameter_source(cfg, model_params(cfg))
+                ens = run_replications(
+                    load_configured_scenario(cfg),
+                    params,
+                    measure_settings(cfg),
+                    n=replications,
+                    seed=seed,
+                    workers=workers,
+                    record_events=False,
+                    record_timeseries=False,
+                )
+                df = ens.outcomes()[["replication", "peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days"]]
+                frames.append(df.assign(bundle=bundle, scenario=scenario, era=era))
+                if progress:
+                    progress(1)
+    return CardRun(
+        pd.concat(frames, ignore_index=True),
+        names,
+        [(s, e) for s in scenarios for e in eras],
+        parameters,
+        replications,
+        seed,
+    )
+
+
+OUTCOMES = {"reached_rung_4": "P(rung ≥ 4)", "reached_rung_5": "P(rung ≥ 5)", "crisis_days": "crisis days"}
+
+
+def _pairs(run: CardRun) -> dict[tuple[str, str, str], pd.DataFrame]:
+    """Per (bundle, scenario, era): the bundle's replications joined to the baseline's (suffix _0)."""
+    o = run.outcomes
+    out = {}
+    for (scenario, era), g in o.groupby(["scenario", "era"], sort=False):
+        base = g[g.bundle == BASELINE]
+        for bundle, b in g.groupby("bundle", sort=False):
+            out[bundle, scenario, era] = b.merge(base, on="replication", suffixes=("", "_0")).set_index("replication")
+    return out
+
+
+def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
+    """Replication indices of ``resamples`` bootstrap resamples (the same in every bundle: paired)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xCA4D,))).integers(0, n, size=(resamples, n))
+
+
+def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
+    """The report card's tables: ``effects``, ``by_era``, ``ranks``, ``regret``."""
+    pairs = _pairs(run)
+    n = run.replications
+    idx = bootstrap_indices(n, resamples, run.seed)
+    settings = run.settings
+    bundles = [b for b in run.bundles if b != BASELINE]
+
+    # Effects pooled over settings (equal weight per setting), with bootstrap intervals.
+    rows = []
+    boot_p4: dict[str, np.ndarray] = {}  # bundle -> resamples x settings of P(rung >= 4)
+    for bundle in run.bundles:
+        boot_p4[bundle] = np.stack(
+            [pairs[bundle, s, e]["reached_rung_4"].to_numpy(float)[idx].mean(axis=1) for s, e in settings], axis=1
+        )
+    for bundle in bundles:
+        row: dict = {"bundle": bundle}
+        for col, label in OUTCOMES.items():
+            diffs = np.stack(
+                [(pairs[bundle, s, e][col] - pairs[bundle, s, e][col + "_0"]).to_numpy(float) for s, e in settings],
+                axis=1,
+            )  # replications x settings
+            point = float(diffs.mean())
+            boot = diffs[idx].mean(axis=(1, 2))
+            row |= {
+                f"effect {label}": point,
+                f"effect {label} lo": float(np.quantile(boot, 0.025)),
+                f"effect {label} hi": float(np.quantile(boot, 0.975)),
+            }
+        worse = sum(
+            int((pairs[bundle, s, e]["peak_rung"] > pairs[bundle, s, e]["peak_rung_0"]).sum()) for s, e in settings
+        )
+        total = n * len(settings)
+        row["backfire"], row["backfire lo"], row["backfire hi"] = wilson(worse, total)
+        rows.append(row)
+    effects = pd.DataFrame(rows)
+
+    # The probability that a bundle helps, era by era.
+    eras = list(dict.fromkeys(e for _, e in settings))
+    era_rows = []
+    for bundle in bundles:
+        row = {"bundle": bundle}
+        for era in eras:
+            cols = [k for k, (_, e) in enumerate(settings) if e == era]
+            d = boot_p4[bundle][:, cols].mean(axis=1) - boot_p4[BASELINE][:, cols].mean(axis=1)
+            row[era] = float((d < 0).mean())
+            row[era + " higher"] = float((d > 0).mean())
+        era_rows.append(row)
+    by_era = pd.DataFrame(era_rows)
+
+    # Ranks by pooled P(rung >= 4) over the same resamples; ties share the best rank.
+    pooled = np.stack([boot_p4[b].mean(axis=1) for b in run.bundles], axis=1)  # resamples x bundles
+    from scipy.stats import rankdata
+
+    ranks = rankdata(pooled, method="min", axis=1)
+    best = pooled == pooled.min(axis=1, keepdims=True)
+    rank_rows = []
+    for j, bundle in enumerate(run.bundles):
+        rank_rows.append(
+            {
+                "bundle": bundle,
+                "P(rung ≥ 4)": float(np.mean([pairs[bundle, s, e]["reached_rung_4"].mean() for s, e in settings])),
+                "mean rank": float(ranks[:, j].mean()),
+                "P(best)": float((best[:, j] / best.sum(axis=1)).mean()),
+            }
+        )
+    ranks_df = pd.DataFrame(rank_rows).sort_values("mean rank").reset_index(drop=True)
+
+    # Regret across settings (robust decision making): P(rung >= 4) above the best bundle's in that setting.
+    p = pd.DataFrame(
+        {b: [pairs[b, s, e]["reached_rung_4"].mean() for s, e in settings] for b in run.bundles},
+        index=[f"{s} / {e}" for s, e in settings],
+    )
+    regret = p.sub(p.min(axis=1), axis=0)
+    regret_df = (
+        pd.DataFrame(
+            {
+                "bundle": run.bundles,
+                "max regret": [float(regret[b].max()) for b in run.bundles],
+                "worst setting": [str(regret[b].idxmax()) for b in run.bundles],
+                "mean regret": [float(regret[b].mean()) for b in run.bundles],
+            }
+        )
+        .sort_values(["max regret", "mean regret"])
+        .reset_index(drop=True)
+    )
+    return {"effects": effects, "by_era": by_era, "ranks": ranks_df, "regret": regret_df, "p_by_setting": p}
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{100 * x:.1f}%"
+
+
+def _signed_pct(x: float) -> str:
+    return f"{100 * x:+.1f} pts"
+
+
+def _effect(row: dict, label: str, days: bool = False) -> str:
+    m, lo, hi = row[f"effect {label}"], row[f"effect {label} lo"], row[f"effect {label} hi"]
+    if days:
+        return f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+    return f"{100 * m:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] pts"
+
+
+def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str) -> str:
+    """``card.md``: one page an analyst can hand on."""
+    eff, by_era, ranks, regret = tables["effects"], tables["by_era"], tables["ranks"], tables["regret"]
+    placebo = eff[eff.bundle == PLACEBO].iloc[0]
+    how = (
+        "each replication's fitted parameters drawn from the calibration's posterior (the same draw in every "
+        "bundle), so the intervals include what the record leaves uncertain as well as the model's noise"
+        if run.parameters == "posterior"
+        else "the calibrated point estimate for every replication, so the intervals hold the model's noise only"
+    )
+    scen = list(dict.fromkeys(s for s, _ in run.settings))
+    eras = list(dict.fromkeys(e for _, e in run.settings))
+    lines = [
+        "# Measure report card",
+        "",
+        f"`{command}`: {len(run.bundles) - 2} bundles against no measures, with the `placebo_channel` control, in "
+        f"{len(scen)} scenarios ({', '.join(scen)}) x {len(eras)} eras ({', '.join(eras)}); "
+        f"{run.replications} replications of each, seed {run.seed}, with {how}. Every bundle ran the baseline's "
+        "seeds: effects are paired differences pooled over the settings with equal weight, with 95% bootstrap "
+        "intervals over replications.",
+        "",
+        "## Effects against no measures",
+        "",
+        "| bundle | P(rung ≥ 4) | P(rung ≥ 5) | crisis days | backfire share [95%] |",
+        "|---|---|---|---|---|",
+    ]
+    for r in eff.to_dict("records"):
+        lines.append(
+            f"| {r['bundle']} | {_effect(r, OUTCOMES['reached_rung_4'])} | {_effect(r, OUTCOMES['reached_rung_5'])} "
+            f"| {_effect(r, OUTCOMES['crisis_days'], days=True)} "
+            f"| {_pct(r['backfire'])} [{_pct(r['backfire lo'])}, {_pct(r['backfire hi'])}] |"
+        )
+    lines += [
+        "",
+        f"Backfire is the share of paired replications whose peak rung the bundle made higher. Read it against "
+        f"the placebo's, {_pct(placebo['backfire'])} [{_pct(placebo['backfire lo'])}, "
+        f"{_pct(placebo['backfire hi'])}]: a line that never connects changes nothing, so any backfire above "
+        "that is the bundle's own.",
+        "",
+        "## The probability that a bundle lowers (or raises) P(rung ≥ 4), by era",
+        "",
+        "| bundle | " + " | ".join(eras) + " |",
+        "|---|" + "---|" * len(eras),
+    ]
+    for r in by_era.to_dict("records"):
+        lines.append(
+            f"| {r['bundle']} | " + " | ".join(f"{_pct(r[e])} / {_pct(r[e + ' higher'])}" for e in eras) + " |"
+        )
+    lines += [
+        "",
+        "Lower / higher: the share of bootstrap resamples in which the bundle's P(rung ≥ 4) is below / above the "
+        "baseline's in that era (pooled over the scenarios); the rest are ties (often both 0). Near 50% / 50%: "
+        "the runs cannot tell whether it helps.",
+        "",
+        "## Ranking",
+        "",
+        "| bundle | P(rung ≥ 4), pooled | mean rank | P(best) |",
+        "|---|---|---|---|",
+    ]
+    for r in ranks.to_dict("records"):
+        lines.append(f"| {r['bundle']} | {_pct(r['P(rung ≥ 4)'])} | {r['mean rank']:.1f} | {_pct(r['P(best)'])} |")
+    lines += [
+        "",
+        "Over the same bootstrap resamples (ties share a place; P(best) splits a shared first place). "
+        "A bundle with a high P(best) is "
+        "robustly first; several bundles sharing it are not told apart by these runs.",
+        "",
+        "## Regret across scenarios and eras (robust decision making)",
+        "",
+        "| bundle | maximum regret | where | mean regret |",
+        "|---|---|---|---|",
+    ]
+    for r in regret.to_dict("records"):
+        lines.append(
+            f"| {r['bundle']} | {_signed_pct(r['max regret'])} | {r['worst setting']} "
+            f"| {_signed_pct(r['mean regret'])} |"
+        )
+    lines += [
+        "",
+        "Regret: in each scenario and era, how many points higher the bundle's P(rung ≥ 4) is than the best "
+        "bundle's there. The bundle with the least maximum regret is the robust choice: it is never far from "
+        "the best, whichever setting comes to pass.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def card_command(args: list[str]) -> int:
+    """``escalation card [--bundles A,B] [--scenarios ..] [--eras ..] [--replications N] ...``."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    from sim.errors import UserError, fail
+    from sim.paths import CONF_DIR
+    from sim.scenario_io import library
+
+    parser = argparse.ArgumentParser(
+        prog="escalation card", description="The measure report card: bundles across scenarios and eras."
+    )
+    parser.add_argument("--bundles", default="eln_seven,eln_riac_basic,eln_riac_enhanced,cooperative_2004,hotline")
+    parser.add_argument("--scenarios", default="baltic_air_policing,black_sea_transit")
+    parser.add_argument("--eras", default="cooperative_2004,confrontation_2014,crisis_2022")
+    parser.add_argument("--replications", type=int, default=200, help="per bundle and setting (default 200)")
+    parser.add_argument("--parameters", choices=["posterior", "point"], default="posterior")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
+    parser.add_argument("--out", default="outputs/card")
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:
+        return int(exc.code or 0) and 2
+    bundles, scenarios, eras = ns.bundles.split(","), ns.scenarios.split(","), ns.eras.split(",")
+    known = {p.stem for p in (CONF_DIR / "measures").glob("*.yaml")}
+    for b in bundles:
+        if b not in known:
+            return fail(f"--bundles: unknown bundle {b!r} (bundles: {', '.join(sorted(known))})")
+    for sc in scenarios:
+        if sc not in library():
+            return fail(f"--scenarios: unknown scenario {sc!r} (library: {', '.join(library())})")
+    known_eras = sorted(p.stem for p in (CONF_DIR / "era").glob("*.yaml"))
+    for e in eras:
+        if e not in known_eras:
+            return fail(f"--eras: unknown era {e!r} (eras: {', '.join(known_eras)})")
+    if not 10 <= ns.replications <= 1_000_000:
+        return fail(f"--replications must be between 10 and 1,000,000, got {ns.replications}")
+    from tqdm import tqdm
+
+    from sim.runner import default_workers
+
+    jobs = (len(set(bundles) - {BASELINE, PLACEBO}) + 2) * len(scenarios) * len(eras)
+    try:
+        with tqdm(total=jobs, desc="bundle x setting", file=sys.stderr, disable=None) as bar:
+            run = run_card(
+                bundles,
+                scenarios,
+                eras,
+                ns.replications,
+                ns.seed,
+                ns.parameters,
+                ns.workers or default_workers(ns.replications),
+                bar.update,
+            )
+    except UserError as exc:
+        return fail(str(exc))
+    tables = card_tables(run)
+    out = Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "escalation card " + " ".join(args)
+    text = markdown(run, tables, command)
+    (out / "card.md").write_text(text)
+    import markdown as md
+
+    (out / "card.html").write_text(
+        "<!doctype html><meta charset='utf-8'><title>Measure report card</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.2em .5em}</style>" + md.markdown(text, extensions=["tables"])
+    )
+    for name, df in tables.items():
+        df.to_csv(out / f"{name}.csv", index=name == "p_by_setting", float_format="%.6g")
+    run.outcomes.to_csv(out / "replications.csv", index=False, float_format="%.6g")
+    print(text)
+    return 0
