@@ -31,6 +31,8 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
                                             where the use of force is likely (PRIM boxes, CART rules)
        escalation card [--bundles A,B] [--replications 200] [--parameters posterior|point] ...
                                             the measure report card across scenarios and eras
+       escalation variance [--bundles A,B] [--samples 512] [--scenario NAME] [--era NAME]
+                                            Sobol shares of parameters, measures and noise (SALib)
        escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F]
                                             tabletop play in the terminal (h in the game for help)
        escalation app [--port 8521] [--host 127.0.0.1 [--public --allow-host NAME ...]] [--max-replications 2000]
@@ -84,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.fit import calibrate_command
 
             return calibrate_command(rest)
+        if command == "variance":
+            from sim.variance import variance_command
+
+            return variance_command(rest)
         if command == "card":
             from sim.card import card_command
 
@@ -108,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     return fail(
         f"unknown command {command!r} "
-        "(commands: run, scenarios, measures, report, compare, calibrate, validate, discover, card, play, app)"
+        "(commands: run, scenarios, measures, report, compare, calibrate, validate, discover, card, variance, "
+        "play, app)"
     )
 
 
