@@ -211,4 +211,40 @@ def _compose(overrides: list[str]):
         raise UserError(describe_hydra_error(exc)) from None
 
 
-__all__ = ["Result", "compare", "run"]
+def report_card(
+    bundles: Sequence[str] = ("eln_seven", "eln_riac_basic", "eln_riac_enhanced"),
+    scenarios: Sequence[str] = ("baltic_air_policing", "black_sea_transit"),
+    eras: Sequence[str] = ("cooperative_2004", "confrontation_2014", "crisis_2022"),
+    replications: int = 200,
+    seed: int = 0,
+    parameters: str = "posterior",
+    workers: int = 1,
+) -> dict[str, pd.DataFrame]:
+    """The measure report card's tables (``escalation card``): effects, by era, ranks, regret."""
+    from sim.card import card_tables, run_card
+
+    return card_tables(run_card(list(bundles), list(scenarios), list(eras), replications, seed, parameters, workers))
+
+
+def discover(
+    samples: int = 400,
+    replications: int = 5,
+    scenarios: Sequence[str] = ("baltic_air_policing", "black_sea_transit"),
+    eras: Sequence[str] = ("cooperative_2004", "confrontation_2014", "crisis_2022"),
+    rung: int = 4,
+    threshold: float = 0.2,
+    days: float | None = None,
+    seed: int = 0,
+):
+    """Scenario discovery (``escalation discover``): the PRIM box, the CART rules and the design's results."""
+    from sim import discovery
+    from sim.calibration import load_priors
+
+    priors = load_priors()
+    design = discovery.latin_hypercube(priors, samples, seed)
+    results = discovery.run_design(design, list(scenarios), list(eras), replications, seed, days=days)
+    box, rules = discovery.discover(results, [p.key for p in priors] + ["scenario", "era"], threshold, seed, rung)
+    return box, rules, results
+
+
+__all__ = ["Result", "compare", "discover", "report_card", "run"]
