@@ -145,7 +145,8 @@ def run(
             the fitted parameters from ``calibration/posterior.csv``: intervals include the fit's
             uncertainty; two runs on the same seed take the same draws).
     """
-    from sim.config import check_ranges, load_configured_scenario, measure_settings, model_params, parameter_source
+    from sim.calibration import parameter_source
+    from sim.config import check_ranges, load_configured_scenario, measure_settings, model_params
     from sim.runner import default_workers
 
     given = [

@@ -446,6 +446,13 @@ class PosteriorDraws:
         return with_values(self.base, dict(zip(self.keys, map(float, row), strict=True)))
 
 
+def parameter_source(cfg, params: ModelParams):
+    """The run's parameters: the point estimate, or per-replication draws from the posterior (``parameters=``)."""
+    if cfg.get("parameters", "point") != "posterior":
+        return params
+    return posterior_draws(params, int(cfg.seed))
+
+
 def read_posterior(path: Path = POSTERIOR_FILE) -> pd.DataFrame:
     """The posterior table: one row per particle, a column per fitted parameter and ``weight``."""
     raw = read_bounded(path, 20_000_000, "posterior table", missing="no posterior (run escalation calibrate)")

@@ -53,8 +53,8 @@ def run_card(
     progress=None,
 ) -> CardRun:
     """Run every bundle (and the baseline and the placebo) in every scenario x era on the same seeds."""
-    from sim.calibration import compose
-    from sim.config import load_configured_scenario, measure_settings, model_params, parameter_source
+    from sim.calibration import compose, parameter_source
+    from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.runner import run_replications
 
     names = [BASELINE, PLACEBO, *[b for b in bundles if b not in (BASELINE, PLACEBO)]]

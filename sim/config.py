@@ -282,15 +282,6 @@ def _group_options(group: str) -> list[str]:
     return sorted(names)
 
 
-def parameter_source(cfg, params: ModelParams):
-    """The run's parameters: the point estimate, or per-replication draws from the posterior (``parameters=``)."""
-    if cfg.get("parameters", "point") != "posterior":
-        return params
-    from sim.calibration import posterior_draws
-
-    return posterior_draws(params, int(cfg.seed))
-
-
 def load_configured_scenario(cfg):
     """The scenario named by ``scenario_file`` or ``scenario.name``, with the era applied."""
     from sim.scenario_io import apply_era, load_scenario

@@ -263,7 +263,8 @@ def execute(cfg, out: Path, overrides: list[str]):
     import numpy as np
     import pandas as pd
 
-    from sim.config import load_configured_scenario, measure_settings, model_params, parameter_source
+    from sim.calibration import parameter_source
+    from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.output import RunWriter, write_summary
     from sim.runner import (
         SUMMARY_COLUMNS,

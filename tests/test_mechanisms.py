@@ -491,3 +491,25 @@ def test_an_incident_reads_as_an_after_action_report(scenarios, params):
     for t in texts:
         assert "Russia forces" not in t and "deliberate" not in t.split("was")[0]
         assert not any(jargon in t for jargon in ("index", "logit", "propensity"))
+
+
+def test_the_model_implements_the_view_agents_and_measures_use(scenarios, params):
+    """Agents and measures see the model as ``ModelView`` (so the core imports one way): every member the
+    Protocol declares exists on a real model, with the declared signature for the methods.
+    """
+    import inspect
+
+    from sim.core.view import ModelView
+
+    m = model_for(scenarios["baltic_air_policing"], params)
+    declared = set(ModelView.__annotations__) | {
+        n for n, v in vars(ModelView).items() if callable(v) and not n.startswith("_")
+    }
+    assert len(declared) > 30
+    for name in declared:
+        assert hasattr(m, name), name
+        proto = vars(ModelView).get(name)
+        if callable(proto):
+            assert list(inspect.signature(proto).parameters) == list(
+                inspect.signature(getattr(type(m), name)).parameters
+            ), name

@@ -28,7 +28,7 @@ from sim.core.ladder import Choice, ElnCategory, Response, Rung, response_for
 from sim.core.spec import ActorSpec, ForceSpec, Side, Traits
 
 if TYPE_CHECKING:
-    from sim.core.model import EscalationModel
+    from sim.core.view import ModelView
 
 # Who can do what: fighters intercept; reconnaissance, patrol and transport aircraft are
 # intercepted, they do not intercept; aircraft that make passes at ships; crew sizes by kind.
@@ -84,9 +84,9 @@ class Statement:
 class Platform(mesa.Agent):
     """A platform or formation: goes out on sorties to its patrol zones, at a rate set by posture."""
 
-    model: EscalationModel
+    model: ModelView
 
-    def __init__(self, model: EscalationModel, spec: ForceSpec, traits: Traits):
+    def __init__(self, model: ModelView, spec: ForceSpec, traits: Traits):
         super().__init__(model)
         self.spec = spec
         self.side = spec.side
@@ -219,10 +219,10 @@ class _SortieDue:
 class DecisionMaker(mesa.Agent):
     """A command or a political leadership that answers the other side's acts."""
 
-    model: EscalationModel
+    model: ModelView
     role = "decision-maker"
 
-    def __init__(self, model: EscalationModel, spec: ActorSpec, traits: Traits):
+    def __init__(self, model: ModelView, spec: ActorSpec, traits: Traits):
         super().__init__(model)
         self.spec = spec
         self.side = spec.side
@@ -329,7 +329,7 @@ class Deliberation:
 
     def __init__(
         self,
-        model: EscalationModel,
+        model: ModelView,
         decider: DecisionMaker,
         act: Act,
         cap: Response | None = None,

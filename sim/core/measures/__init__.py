@@ -32,8 +32,8 @@ from sim.core.spec import ChannelSpec, ForceSpec, ScenarioSpec, Side
 
 if TYPE_CHECKING:
     from sim.core.agents import Act, Platform
-    from sim.core.model import EscalationModel
     from sim.core.spec import ExerciseSpec
+    from sim.core.view import ModelView
 
 
 @dataclass(frozen=True)
@@ -61,45 +61,45 @@ class Measure:
         """Channels this measure adds to the communication network."""
         return []
 
-    def setup(self, model: EscalationModel) -> None:
+    def setup(self, model: ModelView) -> None:
         """Schedule the measure's own events (meetings, ...) once the model is built."""
 
     # -- activity ---------------------------------------------------------------------------
-    def withdraws(self, model: EscalationModel, force: ForceSpec) -> bool:
+    def withdraws(self, model: ModelView, force: ForceSpec) -> bool:
         """Whether this measure removes a force from the theatre (e.g. missiles withdrawn)."""
         return False
 
-    def sortie_rate_factor(self, model: EscalationModel, platform: Platform) -> float:
+    def sortie_rate_factor(self, model: ModelView, platform: Platform) -> float:
         """Multiplier on how often a platform goes out (restraint, reduced activity)."""
         return 1.0
 
-    def encounter_rate_factor(self, model: EscalationModel, a: Platform, b: Platform) -> float:
+    def encounter_rate_factor(self, model: ModelView, a: Platform, b: Platform) -> float:
         """Multiplier on the encounter rate between two active opposing platforms."""
         return 1.0
 
-    def violation_rate_factor(self, model: EscalationModel, platform: Platform) -> float:
+    def violation_rate_factor(self, model: ModelView, platform: Platform) -> float:
         """Multiplier on an aircraft's hazard of straying into the other side's airspace."""
         return 1.0
 
-    def exercise_zone(self, model: EscalationModel, exercise: ExerciseSpec, zone: str) -> str:
+    def exercise_zone(self, model: ModelView, exercise: ExerciseSpec, zone: str) -> str:
         """Where an exercise is held (a rule may move it away from the border)."""
         return zone
 
-    def exercise_scale(self, model: EscalationModel, exercise: ExerciseSpec, distance_km: float) -> tuple[float, float]:
+    def exercise_scale(self, model: ModelView, exercise: ExerciseSpec, distance_km: float) -> tuple[float, float]:
         """Multipliers on an exercise's troops and duration, given its distance to the border."""
         return 1.0, 1.0
 
     # -- rules ------------------------------------------------------------------------------
-    def rules_reduction(self, model: EscalationModel, incident_type: str, a: Platform, b: Platform | None) -> float:
+    def rules_reduction(self, model: ModelView, incident_type: str, a: Platform, b: Platform | None) -> float:
         """Share of unsafe conduct in this encounter that rules agreed under this measure remove."""
         return 0.0
 
     # -- information --------------------------------------------------------------------------
-    def perception_noise_factor(self, model: EscalationModel, side: Side, act: Act | None) -> float:
+    def perception_noise_factor(self, model: ModelView, side: Side, act: Act | None) -> float:
         """Multiplier on the noise with which ``side`` reads ``act`` (shared understanding)."""
         return 1.0
 
-    def exercise_transparency(self, model: EscalationModel, exercise: ExerciseSpec, troops: int) -> tuple[bool, bool]:
+    def exercise_transparency(self, model: ModelView, exercise: ExerciseSpec, troops: int) -> tuple[bool, bool]:
         """Whether this measure has the exercise (notified in advance, open to observers)."""
         return False, False
 
