@@ -201,7 +201,8 @@ def theatre_map(
         exercises: columns ``name, side, zone, distance_km`` (the zone after any rule moved it).
         ax: axes to draw on (a new figure if ``None``).
     """
-    ax = _new(ax, (10, 8))
+    ax = _new(ax, (11, 8))
+    labels = []
     pos = {z.id: (z.lon, z.lat) for z in zones.itertuples()}
     kx = 1 / (111.0 * np.cos(np.radians(zones["lat"].mean())))  # km to degrees of longitude
     for a, b in links:
@@ -209,7 +210,11 @@ def theatre_map(
     for z in zones.itertuples():
         r = max(z.radius_km, 8)  # km; an ellipse in degrees that is round on the map
         ax.add_patch(Ellipse(pos[z.id], 2 * r * kx, 2 * r / 111.0, color=SIDE_COLOURS[z.owner], alpha=0.25, zorder=2))
-        ax.annotate(z.name, pos[z.id], fontsize=9, ha="center", va="top", xytext=(0, -6), textcoords="offset points")
+        labels.append(
+            ax.annotate(
+                z.name, pos[z.id], fontsize=9, ha="center", va="top", xytext=(0, -6), textcoords="offset points"
+            )
+        )
     name_to_id = dict(zip(zones["name"], zones["id"], strict=True))
     total = max(incidents.sum(), 1)
     for name, count in incidents.items():
@@ -237,25 +242,49 @@ def theatre_map(
             zorder=4,
             label=f"{side.upper() if side == 'nato' else side.title()} forces at base",
         )
+    exercise_labels = []
     for e in exercises.itertuples():
         x, y = pos[e.zone]
         ax.scatter(x, y, marker="*", s=300, color="#CCBB44", edgecolors="black", zorder=5)
-        ax.annotate(
-            f"{e.name}\n{e.distance_km:.0f} km from border",
-            (x, y),
-            fontsize=8,
-            xytext=(8, 6),
-            textcoords="offset points",
-            zorder=6,
+        exercise_labels.append(
+            ax.annotate(
+                f"{e.name}\n{e.distance_km:.0f} km from border",
+                (x, y),
+                fontsize=8,
+                xytext=(10, 8),
+                textcoords="offset points",
+                zorder=6,
+            )
         )
     ax.scatter([], [], marker="*", s=150, color="#CCBB44", edgecolors="black", label="exercise")
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     ax.set_aspect(1 / np.cos(np.radians(zones["lat"].mean())))
-    ax.legend(loc="lower left", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)  # outside: it covers no zone
     ax.set_title("Theatre: zones by owner (blue NATO, red Russia, light blue international)")
     ax.autoscale_view()
+    _declutter(ax, exercise_labels, labels)
     return ax
+
+
+def _declutter(ax: Axes, fixed: list, movable: list, step_pt: float = 4.0, tries: int = 12) -> None:
+    """Move each movable label down (then up) in small steps until it overlaps no label placed before it."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed = [t.get_window_extent(renderer).expanded(1.02, 1.05) for t in fixed]
+    for text in sorted(movable, key=lambda t: -t.xy[1]):  # from the top of the map down
+        x0, y0 = text.xyann
+        for k in range(tries * 2 + 1):
+            shift = (k + 1) // 2 * step_pt * (1 if k % 2 else -1)  # 0, +4, -4, +8, -8 ... points
+            text.xyann = (x0, y0 - shift)
+            box = text.get_window_extent(renderer).expanded(1.02, 1.05)
+            if not any(box.overlaps(b) for b in placed):
+                break
+        else:
+            text.xyann = (x0, y0)
+            box = text.get_window_extent(renderer)
+        placed.append(box)
 
 
 def comms_network(graph: nx.Graph, ax: Axes | None = None) -> Axes:
