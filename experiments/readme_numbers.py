@@ -162,27 +162,52 @@ def validation() -> str:
 
 
 def calibration_fit() -> str:
-    """The fitted parameters: prior, posterior median and 95% interval, from calibration/fit/fit.json."""
+    """The fitted parameters: prior, default and 95% posterior interval, from the two stages' fit.json."""
     import yaml
 
-    info = json.loads((FIT / "fit.json").read_text())
-    priors = yaml.safe_load((ROOT / "calibration" / "priors.yaml").read_text())["parameters"]
-    rows = ["| parameter | prior | posterior median (the default) | 95% posterior interval |", "|---|---|---:|---|"]
-    for key, value in info["point_estimate"].items():
-        ((kind, (lo, hi)),) = priors[key]["prior"].items()
-        plo, phi = info["posterior_interval_95"][key]
-        rows.append(f"| `{key.removeprefix('model.')}` | {kind} [{lo:g}, {hi:g}] | {value:g} | [{plo:g}, {phi:g}] |")
-    eps = ", ".join(f"{e:.3g}" for e in info["epsilon_schedule"])
-    rows += [
-        "",
-        f"pyabc {info['pyabc']}, {info['population']} particles a generation, {info['generations']} generations, "
-        f"{info['simulations']:,} parameter sets run in {info['seconds'] / 60:.0f} min on 2 cores; "
-        f"acceptance thresholds {eps}; effective sample size of the posterior {info['effective_sample_size']:g}. "
-        f"Replications per parameter set: "
-        + ", ".join(f"{k} {v}" for k, v in info["replications_per_setting"].items())
-        + ".",
+    stages = [
+        ("first stage", FIT, ROOT / "calibration" / "priors.yaml"),
+        ("second stage", ROOT / "calibration" / "fit_escalation", ROOT / "calibration" / "priors_escalation.yaml"),
     ]
-    return "\n".join(rows)
+    rows = [
+        "| parameter | prior | default | 95% posterior interval | stage |",
+        "|---|---|---:|---|---|",
+    ]
+    notes = []
+    later = set()
+    for label, folder, priors_file in reversed(stages):  # the second stage's values win
+        if not (folder / "fit.json").exists():
+            continue
+        info = json.loads((folder / "fit.json").read_text())
+        priors = yaml.safe_load(priors_file.read_text())["parameters"]
+        for key, value in info["point_estimate"].items():
+            if key in later:
+                continue
+            later.add(key)
+            ((kind, (lo, hi)),) = priors[key]["prior"].items()
+            plo, phi = info["posterior_interval_95"][key]
+            rows.append(
+                f"| `{key.removeprefix('model.')}` | {kind} [{lo:g}, {hi:g}] | {value:g} "
+                f"| [{plo:g}, {phi:g}] | {label} |"
+            )
+        eps = ", ".join(f"{e:.3g}" for e in info["epsilon_schedule"])
+        sel = info.get("selected_particle")
+        notes.append(
+            f"*{label.capitalize()}*: pyabc {info['pyabc']}, {info['population']} particles a generation, "
+            f"{info['generations']} generations, {info['simulations']:,} parameter sets run in "
+            f"{info['seconds'] / 60:.0f} min on 2 cores; acceptance thresholds {eps}; effective sample size "
+            f"of the final population {info['effective_sample_size']:g} of {info['population']}. Replications per "
+            "parameter set: "
+            + ", ".join(f"{k} {v}" for k, v in info["replications_per_setting"].items())
+            + "."
+            + (
+                f" Default: {info['point_estimate_rule']}; particle {sel['index']}, distance "
+                f"{sel['distance']:.3g} when re-run."
+                if sel
+                else ""
+            )
+        )
+    return "\n".join(rows[:2] + sorted(rows[2:], key=lambda r: r.split("|")[5]) + [""] + list(reversed(notes)))
 
 
 GENERATORS = {

@@ -18,6 +18,7 @@ The pyabc database (``--db``, default ``OUT/abc.db``) makes a run resumable (``-
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -41,6 +42,7 @@ from sim.calibration import (
     base_setup,
     load_priors,
     load_targets,
+    read_posterior,
     weighted_quantile,
     with_values,
 )
@@ -66,6 +68,8 @@ class FitOptions:
     predictive_draws: int = 40
     apply: bool = False
     quiet: bool = False
+    only: tuple[str, ...] = ()  # fit to these targets only (a second stage)
+    given: Path | None = None  # a first stage's fit folder: its posterior joins this one's (see combine)
 
 
 def _model_function(sim: Simulator, priors: list[Prior]):
@@ -106,7 +110,7 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     """Run (or resume) the fit and write its outputs; returns the contents of ``fit.json``."""
     import pyabc
 
-    settings, targets = load_targets(options.targets)
+    settings, targets = _targets(options)
     priors = load_priors(options.priors)
     if options.replications:
         for name in options.replications:
@@ -199,6 +203,113 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     if options.apply:
         apply_point(point, posterior)
     return info
+
+
+def _select_one(args) -> dict[str, Any]:
+    sim, priors, row, index, replications, seed = args
+    values = {p.key: float(row[p.key]) for p in priors}
+    frames = sim.outcomes(with_values(sim.base, values), seed, replications)
+    stats = {t.name: t.statistic.value(frames[t.setting]) for t in sim.targets}
+    return {"particle": index, "weight": float(row["weight"]), "distance": sim.distance(stats), **stats}
+
+
+def select_particle(
+    sim: Simulator,
+    priors: list[Prior],
+    posterior: pd.DataFrame,
+    replications: dict[str, int],
+    seed: int,
+    workers: int = 1,
+) -> tuple[int, pd.DataFrame]:
+    """Re-run every distinct particle of the posterior with many replications; return the closest to the record.
+
+    The default parameters must be one coherent parameter set that meets the targets, checked with
+    enough replications to tell 0% from 2%. The weighted median of each parameter is not such a set
+    (it mixes particles), and an ABC population whose weights have collapsed onto a few particles
+    (a small effective sample size) does not say which of its particles fit best. Every particle
+    runs on the same seeds (common random numbers); the smallest distance wins, the larger weight
+    breaks ties.
+    """
+    import multiprocessing as mp
+
+    rows = posterior.drop_duplicates(subset=[p.key for p in priors])
+    jobs = [(sim, priors, row, int(i), replications, seed) for i, row in rows.iterrows()]
+    if workers > 1:
+        with mp.get_context("forkserver").Pool(workers) as pool:
+            results = pool.map(_select_one, jobs)
+    else:
+        results = [_select_one(j) for j in jobs]
+    table = pd.DataFrame(results).sort_values(["distance", "weight"], ascending=[True, False])
+    return int(table["particle"].iloc[0]), table.reset_index(drop=True)
+
+
+def select_and_apply(options: FitOptions, replications: dict[str, int]) -> dict[str, Any]:
+    """Choose the default parameters among an existing fit's particles (``--select``) and record it in fit.json."""
+    settings, targets = _targets(options)
+    priors = load_priors(options.priors)
+    for name in replications:
+        if name not in settings:
+            raise UserError(f"--select: unknown setting {name!r} (settings: {', '.join(settings)})")
+    base, measures = base_setup()
+    sim = Simulator(settings, targets, base, measures)
+    out = options.out
+    info_path = out / "fit.json"
+    if not info_path.is_file() or not (out / "posterior.csv").is_file():
+        raise UserError(f"{out}: no fit to select from (fit.json and posterior.csv; run escalation calibrate first)")
+    posterior = read_posterior(out / "posterior.csv")
+    workers = options.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    best, table = select_particle(sim, priors, posterior, replications, options.seed + 1, workers)
+    table.to_csv(out / "selection.csv", index=False, float_format="%.6g")
+    point = {p.key: _round(float(posterior.loc[best, p.key])) for p in priors}
+    info = json.loads(info_path.read_text())
+    info["point_estimate"] = point
+    info["point_estimate_rule"] = (
+        "the posterior particle closest to the record when re-run with "
+        + ", ".join(f"{k} {v}" for k, v in replications.items())
+        + " replications (selection.csv), not the weighted median"
+    )
+    info["selected_particle"] = {
+        "index": best,
+        "weight": float(posterior.loc[best, "weight"]),
+        "distance": float(table["distance"].iloc[0]),
+    }
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    (out / "calibrated.yaml").write_text(
+        f"# The default parameters: {info['point_estimate_rule']}.\n"
+        "# --apply writes these into conf/model/default.yaml.\n" + "".join(f"{k}: {v}\n" for k, v in point.items())
+    )
+    if options.apply:
+        if options.given is not None:
+            posterior = combine(read_posterior(options.given / "posterior.csv"), posterior, options.seed)
+            posterior.to_csv(out / "posterior_combined.csv", index=False, float_format="%.6g")
+        apply_point(point, posterior)
+    return info
+
+
+def _targets(options: FitOptions):
+    settings, targets = load_targets(options.targets)
+    if options.only:
+        unknown = sorted(set(options.only) - {t.name for t in targets})
+        if unknown:
+            raise UserError(f"--only: unknown target {unknown[0]!r} (targets: {', '.join(t.name for t in targets)})")
+        targets = [t for t in targets if t.name in options.only]
+    return settings, targets
+
+
+def combine(first: pd.DataFrame, second: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A two-stage posterior: the first stage's particles, each given the second stage's parameters drawn by weight.
+
+    The second stage fitted its parameters with the first stage's point estimate fixed, so the two
+    are joined as independent (a product of the two posteriors), drawn with a fixed seed.
+    """
+    keys = [c for c in second.columns if c != "weight"]
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xC0B,)))
+    w = second["weight"].to_numpy(float)
+    picks = rng.choice(len(second), size=len(first), p=w / w.sum())
+    out = first.drop(columns=[k for k in keys if k in first.columns]).copy()
+    for k in keys:
+        out[k] = second[k].to_numpy()[picks]
+    return out[[c for c in out.columns if c != "weight"] + ["weight"]]
 
 
 def _round(x: float) -> float:
@@ -295,6 +406,21 @@ def calibrate_command(args: list[str]) -> int:
     parser.add_argument("--resume", action="store_true", help="continue the run in the database")
     parser.add_argument("--dask-scheduler", default=None, help="run particles on a Dask cluster at this address")
     parser.add_argument("--apply", action="store_true", help="make the fit the default (conf/model/default.yaml)")
+    parser.add_argument(
+        "--select",
+        default="",
+        metavar="SETTING=N,...",
+        help="after the fit (or on the fit in --out), re-run every particle with these replications and take "
+        "the one closest to the record as the default",
+    )
+    parser.add_argument("--select-only", action="store_true", help="only the --select step, on the fit in --out")
+    parser.add_argument("--only", default="", metavar="TARGET,...", help="fit to these targets only (a second stage)")
+    parser.add_argument(
+        "--given",
+        default=None,
+        metavar="DIR",
+        help="a first stage's fit folder: with --apply, its posterior joins this one's in calibration/posterior.csv",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     try:
         ns = parser.parse_args(args)
@@ -323,11 +449,27 @@ def calibrate_command(args: list[str]) -> int:
             replications=parse_replications(ns.replications) if ns.replications else None,
             apply=ns.apply,
             predictive_draws=ns.predictive_draws,
+            only=tuple(x for x in ns.only.split(",") if x),
+            given=Path(ns.given) if ns.given else None,
             quiet=ns.quiet,
         )
-        info = run_fit(options)
+        if ns.select_only:
+            if not ns.select:
+                return fail("--select-only needs --select SETTING=N,...")
+            info = select_and_apply(options, parse_replications(ns.select))
+        else:
+            info = run_fit(dataclasses.replace(options, apply=options.apply and not ns.select))
+            if ns.select:
+                info = select_and_apply(options, parse_replications(ns.select))
     except UserError as exc:
         return fail(str(exc))
+    if "selected_particle" in info:
+        sel = info["selected_particle"]
+        print(
+            f"default: particle {sel['index']} (weight {sel['weight']:.3g}, distance {sel['distance']:.3g} "
+            "when re-run)",
+            file=sys.stderr,
+        )
     print(
         f"calibrated: {info['generations']} generations, {info['simulations']} particles run, "
         f"final threshold {info['final_epsilon']:.3g}, {info['seconds']:.0f} s; outputs in {options.out}",

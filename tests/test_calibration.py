@@ -28,7 +28,6 @@ from sim.calibration import (
     posterior_draws,
     read_posterior,
     setting_scenario,
-    weighted_quantile,
     with_values,
 )
 from sim.errors import UserError
@@ -223,15 +222,55 @@ def test_the_shipped_posterior_is_a_valid_table(params):
     assert draws.weights.sum() == pytest.approx(1.0)
 
 
-def test_defaults_are_the_posterior_median(params):
-    """The default parameters are the posterior's weighted median (what --apply wrote), to 4 digits."""
-    df = read_posterior()
-    w = df["weight"].to_numpy()
-    for key in (c for c in df.columns if c != "weight"):
-        median = weighted_quantile(df[key].to_numpy(), w, 0.5)
+def test_defaults_are_the_fits_selected_particles(params):
+    """The default parameters are the ones the fit's records name (fit.json of each stage, the second stage's
+    winning where both fitted a parameter), and each is the value of a particle of the shipped posterior.
+    """
+    from sim.calibration import CALIBRATION_DIR
+
+    point = {}
+    for stage in ("fit", "fit_escalation"):
+        record = CALIBRATION_DIR / stage / "fit.json"
+        if record.exists():
+            point |= json.loads(record.read_text())["point_estimate"]
+    posterior = read_posterior()
+    assert set(point) == set(posterior.columns) - {"weight"}
+    for key, value in point.items():
         name, *entry = key.removeprefix("model.").split(".")
-        value = getattr(params, name)[entry[0]] if entry else getattr(params, name)
-        assert value == pytest.approx(median, rel=1e-3), key
+        current = getattr(params, name)[entry[0]] if entry else getattr(params, name)
+        assert current == pytest.approx(value, rel=1e-9), key
+        assert np.isclose(posterior[key], value, rtol=1e-3).any(), key
+
+
+def test_a_two_stage_posterior_draws_the_second_stage_by_weight():
+    first = pd.DataFrame({"model.a": [1.0, 2.0, 3.0, 4.0] * 500, "model.c": 9.0, "weight": 1.0})
+    second = pd.DataFrame({"model.c": [5.0, 6.0], "weight": [0.8, 0.2]})
+    from sim.fit import combine
+
+    out = combine(first, second, seed=0)
+    assert list(out.columns) == ["model.a", "model.c", "weight"]
+    assert (out["model.a"] == first["model.a"]).all() and (out["weight"] == 1.0).all()
+    assert (out["model.c"] == 5.0).mean() == pytest.approx(0.8, abs=0.03)
+    assert out.equals(combine(first, second, seed=0))
+
+
+def test_selection_takes_the_particle_closest_to_the_record(params):
+    """Of two particles, the one whose re-run statistics sit in the band wins, whatever its weight."""
+    from sim.fit import select_particle
+
+    setting = dataclasses.replace(YEAR, horizon_days=60, replications=2)
+    # 60 days at the default activity: about 20 scrambles; at 20 times that, well over 40
+    target = Target("scr", "s", "year", Statistic.parse("mean: scrambles_nato", "t"), 20, 5, 40, "x", "x")
+    sim = Simulator({"year": setting}, [target], params, settings())
+    key = "model.russian_activity_by_era.confrontation_2014"
+    ok = params.russian_activity_by_era["confrontation_2014"]
+    posterior = pd.DataFrame({key: [ok * 20, ok], "weight": [0.9, 0.1]})
+    from sim.calibration import Prior
+
+    best, table = select_particle(sim, [Prior(key, "loguniform", 0.001, 10, "")], posterior, {"year": 4}, seed=1)
+    scr = dict(zip(table["particle"], table["scr"], strict=True))
+    assert 5 <= scr[1] <= 40 < scr[0]
+    assert best == 1 and table["distance"].iloc[0] == 0 < table["distance"].iloc[1]
 
 
 def test_posterior_runs_pair_their_draws_across_measure_sets():
