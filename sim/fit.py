@@ -69,6 +69,7 @@ class FitOptions:
     apply: bool = False
     quiet: bool = False
     only: tuple[str, ...] = ()  # fit to these targets only (a second stage)
+    epsilon: float | None = None  # a fixed acceptance threshold for every generation (1 generation: rejection ABC)
     given: Path | None = None  # a first stage's fit folder: its posterior joins this one's (see combine)
 
 
@@ -142,7 +143,11 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
         # effective sample size of 4 of 120 by the third generation).
         transitions=pyabc.transition.LocalTransition(k_fraction=0.25),
         sampler=_sampler(options),
-        eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5),
+        eps=(
+            pyabc.epsilon.QuantileEpsilon(alpha=0.5)
+            if options.epsilon is None
+            else pyabc.epsilon.ListEpsilon([options.epsilon] * options.generations)
+        ),
     )
     observed = {t.name: t.value for t in targets}
     start = time.perf_counter()
@@ -414,6 +419,12 @@ def calibrate_command(args: list[str]) -> int:
         "the one closest to the record as the default",
     )
     parser.add_argument("--select-only", action="store_true", help="only the --select step, on the fit in --out")
+    parser.add_argument(
+        "--epsilon",
+        type=float,
+        default=None,
+        help="a fixed acceptance threshold (0: every target in its band); with --generations 1, rejection ABC",
+    )
     parser.add_argument("--only", default="", metavar="TARGET,...", help="fit to these targets only (a second stage)")
     parser.add_argument(
         "--given",
@@ -450,6 +461,7 @@ def calibrate_command(args: list[str]) -> int:
             apply=ns.apply,
             predictive_draws=ns.predictive_draws,
             only=tuple(x for x in ns.only.split(",") if x),
+            epsilon=ns.epsilon,
             given=Path(ns.given) if ns.given else None,
             quiet=ns.quiet,
         )

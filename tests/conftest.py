@@ -54,3 +54,21 @@ def run(scenario, params, measures: dict, n: int, seed: int = 11, **kwargs) -> E
 def with_params(params, **changes):
     """A copy of the model parameters with some values changed."""
     return dataclasses.replace(params, **changes)
+
+
+# The hand-set model: the fitted parameters' values before calibration (commit 8ec2038), the ones the
+# hourly reference and some mechanism tests were written with.
+PRE_CALIBRATION = {
+    "model.russian_activity_by_era.cooperative_2004": 1.0,
+    "model.russian_activity_by_era.confrontation_2014": 1.0,
+    "model.russian_activity_by_era.crisis_2022": 1.0,
+    "model.encounter_rate_per_h": 0.16,
+    "model.violation_rate_per_h": 0.02,
+    "model.severity_unsafe_gain": 0.35,
+    "model.publicity.near_routine": 0.05,
+    "model.publicity.serious": 0.4,
+    "model.publicity.high_risk": 0.8,
+    "model.cut_match": 4.5,
+    "model.rung_firebreak": 0.4,
+    "model.posture_cut_first": 2.0,
+}

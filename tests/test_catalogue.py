@@ -5,7 +5,7 @@ set to nothing (a channel that never connects, rules that remove nothing, a zone
 gives the same runs as no measure, byte for byte — so nothing else in the measure acts. **Effect**:
 each measure on the same 200 replication seeds as no measure (common random numbers), with a mean
 paired change of at least the stated minimum in the direction its mechanism predicts and a 95%
-interval that excludes zero. Minimums are about half the effect measured when the test was written
+interval that excludes zero. Minimums are about half the effect measured with the calibrated defaults
 (in brackets, from ``python experiments/measure_effects.py --n 200 --scenarios baltic_air_policing``).
 """
 
@@ -95,16 +95,16 @@ def measure_on(scenarios, params):
 
 
 EFFECTS = [
-    # measure, outcome, sign (+1: the measure lowers it), minimum, [measured]: Baltic, 200 pairs
-    ("incidents_at_sea", "incidents_serious", +1, 4.5, "9.06: rules cut unsafe conduct"),
-    ("incidents_at_sea", "peak_rung", +1, 0.04, "0.10"),
-    ("reduced_activity_zone", "incidents", +1, 9.0, "18.2: fewer encounters near borders"),
-    ("unilateral_restraint", "incidents", +1, 10.0, "20.8: fewer sorties"),
-    ("unilateral_restraint", "peak_rung", +1, 0.03, "0.09"),
-    ("exercise_distance_rule", "incidents_serious", +1, 0.8, "1.73: the Pskov exercise moves to Novgorod"),
-    ("reduced_exercise_scale", "incidents_serious", +1, 0.9, "1.85: smaller, shorter exercise"),
-    ("mil_to_mil_meetings", "final_trust_nato", -1, 0.004, "0.009: accounts of past acts"),
-    ("cooperative_engagement", "clarifications", -1, 2.0, "4.56: liaison officers answer"),
+    # measure, outcome, sign (+1: the measure lowers it), minimum, [measured]: Baltic, 200 pairs, calibrated defaults.
+    # In the calibrated Baltic month no run climbs past a dangerous incident, so no measure moves the peak rung
+    # there (measured: 0.00 for incidents_at_sea and unilateral_restraint): the effects are on incidents.
+    ("incidents_at_sea", "incidents_serious", +1, 0.8, "1.61: rules cut unsafe conduct"),
+    ("reduced_activity_zone", "incidents", +1, 1.5, "3.04: fewer encounters near borders"),
+    ("unilateral_restraint", "incidents", +1, 4.5, "8.96: fewer sorties"),
+    ("exercise_distance_rule", "incidents_serious", +1, 0.55, "1.12: the Pskov exercise moves to Novgorod"),
+    ("reduced_exercise_scale", "incidents_serious", +1, 0.6, "1.22: smaller, shorter exercise"),
+    ("mil_to_mil_meetings", "final_trust_nato", -1, 0.0018, "0.0037: accounts of past acts"),
+    ("cooperative_engagement", "clarifications", -1, 1.7, "3.38: liaison officers answer"),
 ]
 
 
@@ -114,15 +114,24 @@ def test_measure_moves_its_mechanism_outcome(measure_on, baseline, measure, outc
     assert_reduces(sign * baseline[outcome], sign * on[outcome], minimum)
 
 
-def test_a_channel_can_backfire_and_the_backfire_is_read_against_the_placebo(measure_on, baseline):
-    """Baltic, 200 pairs: with a liaison mission the peak rung is higher in 12.5% [8.6%, 17.8%] of pairs
-    (calls about deliberate acts bring warnings and threats); the placebo never backfires (0 [0, 1.9%]).
-    The liaison mission's backfire share is above the placebo's, interval against interval.
+def test_a_channel_can_backfire_and_the_backfire_is_read_against_the_placebo(scenarios, params):
+    """Baltic, 200 pairs, in the hand-set model (conftest.PRE_CALIBRATION: the calibrated Baltic month has
+    too few serious acts and no escalation, so almost nothing can backfire there): with a liaison mission
+    the peak rung is higher in 12.5% [8.6%, 17.8%] of pairs (calls about deliberate acts bring warnings and
+    threats); the placebo never backfires (0 [0, 1.9%]). The liaison mission's backfire share is above the
+    placebo's, interval against interval.
     """
+    from conftest import PRE_CALIBRATION
+
+    from sim.calibration import with_values
+
+    hot = with_values(params, PRE_CALIBRATION)
+    sc = scenarios["baltic_air_policing"]
+    base = run(sc, hot, settings(), N, workers=2).outcomes()
     backfire = {}
     for measure in ("liaison_mission", "placebo_channel"):
-        on = measure_on(measure)
-        backfire[measure] = wilson(int((on["peak_rung"] > baseline["peak_rung"]).sum()), N)
+        on = run(sc, hot, settings(measure), N, workers=2).outcomes()
+        backfire[measure] = wilson(int((on["peak_rung"] > base["peak_rung"]).sum()), N)
     assert backfire["placebo_channel"][0] == 0.0
     assert backfire["liaison_mission"][1] > backfire["placebo_channel"][2]
 

@@ -39,23 +39,6 @@ def _peak_p(ref_counts: dict[str, int], peaks) -> float:
     return float(stats.chi2_contingency(np.array(cols).T)[1]) if len(cols) >= 2 else 1.0
 
 
-# The parameters the hourly reference was run with: the defaults before calibration (commit 8ec2038).
-PRE_CALIBRATION = {
-    "model.russian_activity_by_era.cooperative_2004": 1.0,
-    "model.russian_activity_by_era.confrontation_2014": 1.0,
-    "model.russian_activity_by_era.crisis_2022": 1.0,
-    "model.encounter_rate_per_h": 0.16,
-    "model.violation_rate_per_h": 0.02,
-    "model.severity_unsafe_gain": 0.35,
-    "model.publicity.near_routine": 0.05,
-    "model.publicity.serious": 0.4,
-    "model.publicity.high_risk": 0.8,
-    "model.cut_match": 4.5,
-    "model.rung_firebreak": 0.4,
-    "model.posture_cut_first": 2.0,
-}
-
-
 @pytest.mark.parametrize("name", ["baltic_air_policing", "black_sea_transit", "snap_exercise"])
 def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios, params, name, monkeypatch):
     """Against 2,000 replications of the hourly engine (commit 8ec2038, written by
@@ -66,6 +49,8 @@ def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios,
     level. With it on (the engine as it is), the peak rung still does not differ, and the mean
     incident count is within 4% (measured on 2,000: +0.0% to +2.0%, docs/engine_equivalence.md).
     """
+    from conftest import PRE_CALIBRATION
+
     from sim.calibration import with_values
 
     params = with_values(params, PRE_CALIBRATION)  # the reference's parameters, not today's calibrated ones
