@@ -52,7 +52,7 @@ class Box:
 
 def _restrictions(x: pd.DataFrame, lims: pd.DataFrame) -> dict[str, tuple]:
     out: dict[str, tuple] = {}
-    for col in x.columns:
+    for col in [c for c in x.columns if c in lims.columns]:  # EMA leaves out inputs it cannot split
         lo, hi = lims[col].iloc[0], lims[col].iloc[1]
         if isinstance(lo, set):
             full = set(x[col].cat.categories) if hasattr(x[col], "cat") else set(x[col].unique())
@@ -304,13 +304,13 @@ def discover_command(args: list[str]) -> int:
 
         with tqdm(total=ns.samples, desc="design points", file=sys.stderr, disable=None) as bar:
             results = run_design(design, scenarios, eras, ns.replications, ns.seed, ns.measures, bar.update, ns.days)
+        out = Path(ns.out)
+        out.mkdir(parents=True, exist_ok=True)
+        results.to_csv(out / "design.csv", index=False, float_format="%.6g")  # kept whatever the analysis says
         inputs = [p.key for p in priors] + ["scenario", "era"]
         box, rules = discover(results, inputs, ns.threshold, ns.seed, ns.rung)
     except (UserError, ValueError) as exc:
         return fail(str(exc))
-    out = Path(ns.out)
-    out.mkdir(parents=True, exist_ok=True)
-    results.to_csv(out / "design.csv", index=False, float_format="%.6g")
     (out / "discovery.md").write_text(report(results, box, rules, ns.threshold, command, ns.rung))
     print(box.sentence)
     print(f"escalation discover: {out / 'discovery.md'}", file=sys.stderr)
