@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-OUTCOMES = ("reached_rung_4", "peak_rung", "crisis_days")
+OUTCOMES = ("reached_rung_4", "peak_rung", "crisis_days", "incidents_serious")
 GROUPS = ("parameters", "measures", "noise")
 
 
@@ -148,6 +148,9 @@ def markdown(table: pd.DataFrame, command: str, rows: int) -> str:
         "|---|---|---|---|",
     ]
     for r in table.itertuples():
+        if r.S1 != r.S1:  # NaN: the outcome did not vary
+            lines.append(f"| {r.outcome} | {r.group} | no variance: every replication gave the same value | |")
+            continue
         lines.append(f"| {r.outcome} | {r.group} | {r.S1:.2f} ± {r.S1_conf:.2f} | {r.ST:.2f} ± {r.ST_conf:.2f} |")
     lines += [
         "",

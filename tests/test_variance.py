@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.variance import decompose, make_design, run_design
+from sim.variance import OUTCOMES, decompose, make_design, run_design
 
 
 def test_grouped_sobol_recovers_known_shares():
@@ -18,7 +18,7 @@ def test_grouped_sobol_recovers_known_shares():
     b = (d.rows[:, 1] * 2).astype(int).astype(float) * 2
     e = np.sin(d.rows[:, 2] * 1e4)
     y = 3 * p + b + e
-    t = decompose(d, pd.DataFrame({c: y for c in ("reached_rung_4", "peak_rung", "crisis_days")}))
+    t = decompose(d, pd.DataFrame({c: y for c in OUTCOMES}))
     s1 = t[t.outcome == "peak_rung"].set_index("group")["S1"]
     assert s1["parameters"] == pytest.approx(3 / 4.5, abs=0.1)
     assert s1["measures"] == pytest.approx(1 / 4.5, abs=0.1)
