@@ -141,6 +141,12 @@ def test_zero_option_acts_only_where_intermediate_range_missiles_are(scenarios, 
     40 pairs: facing the missiles, NATO's leaders decide on a use of force within minutes and the hotline
     call comes too late; with the zero option the battalion is withdrawn and calls are heard in time.
     """
+    from conftest import PRE_CALIBRATION
+
+    from sim.calibration import with_values
+
+    # in the hand-set model: with the calibrated thresholds no act reaches the leaders, so no call is made
+    params = with_values(params, PRE_CALIBRATION)
     sc = scenarios["drone_shootdown"]
     inf = ForceSpec(
         "ru_ssc8",
@@ -162,7 +168,15 @@ def test_zero_option_acts_only_where_intermediate_range_missiles_are(scenarios, 
 
 
 def test_liaison_and_nrc_channels_are_used(scenarios, params):
-    ens = run(scenarios["drone_shootdown"], params, settings("liaison_mission", "nrc_rhythm"), 30, record_events=True)
+    """Both channels carry calls in the hand-set model (conftest.PRE_CALIBRATION); with the calibrated
+    thresholds no act reaches the leaders, so the NRC channel, a leaders' channel, is never needed.
+    """
+    from conftest import PRE_CALIBRATION
+
+    from sim.calibration import with_values
+
+    hand_set = with_values(params, PRE_CALIBRATION)
+    ens = run(scenarios["drone_shootdown"], hand_set, settings("liaison_mission", "nrc_rhythm"), 30, record_events=True)
     channels = {e["channel"] for r in ens.replications for e in r.events if e["kind"] == "clarification"}
     assert "liaison" in channels and "nrc" in channels
 
