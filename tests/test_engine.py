@@ -98,7 +98,9 @@ def test_a_rate_change_redraws_the_wait_for_the_next_sortie(scenarios, params):
     sc = dataclasses.replace(
         sc, forces=(dataclasses.replace(su27, sorties_per_day=0.1, sortie_hours=0.5),), horizon_h=20 * 24.0
     )
-    p = dataclasses.replace(params, qra_scramble_probability=0.0)
+    # the era's activity factor at 1, so the sortie rate is the scenario's own
+    by_era = {**params.russian_activity_by_era, sc.era: 1.0}
+    p = dataclasses.replace(params, qra_scramble_probability=0.0, russian_activity_by_era=by_era)
     counts = []
     for seed in range(300):
         m = EscalationModel(sc, p, build({}), seed=seed)
