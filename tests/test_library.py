@@ -67,19 +67,22 @@ def _params():
     return model_params(compose_config())
 
 
-def test_eras_order_the_risk(scenarios, params):
-    """High North, 200 pairs: mean peak rung cooperative_2004 <= confrontation_2014 <= crisis_2022, and the
-    first below the last (measured 2.01, 2.03, 2.04: the eras differ in tension, trust and channels).
+def test_eras_order_the_activity(scenarios, params):
+    """High North, 200 pairs: incidents a month rise from cooperative_2004 to confrontation_2014 to
+    crisis_2022, the cooperative era's below 0.8 of the crisis era's (measured 10.8, 12.8, 14.6: the eras set
+    Russian activity, fitted to Baltic Air Policing scrambles, as well as tension, trust and channels; NATO's
+    own patrols and the scripted injects do not change with the era). The peak rung no longer
+    orders them: in the calibrated model every era's High North month peaks at a dangerous incident.
     """
     from omegaconf import OmegaConf
 
     spec = scenarios["high_north"]
-    peaks = {}
+    incidents = {}
     for era in ("cooperative_2004", "confrontation_2014", "crisis_2022"):
         applied = apply_era(spec, OmegaConf.to_container(compose_config([f"era={era}"]).era))
-        peaks[era] = run(applied, params, settings(), 200, workers=2).outcomes()["peak_rung"].mean()
-    assert peaks["cooperative_2004"] <= peaks["confrontation_2014"] <= peaks["crisis_2022"]
-    assert peaks["cooperative_2004"] < peaks["crisis_2022"]
+        incidents[era] = run(applied, params, settings(), 200, workers=2).outcomes()["incidents"].mean()
+    assert incidents["cooperative_2004"] < incidents["confrontation_2014"] < incidents["crisis_2022"], incidents
+    assert incidents["cooperative_2004"] < 0.8 * incidents["crisis_2022"], incidents
 
 
 def test_the_worked_example_in_the_docs_runs(params):
