@@ -53,9 +53,10 @@ def test_encounter_rate_falls_with_distance_and_activity_rises_with_posture(scen
     far = m._proximity["southern_baltic", "gulf_of_finland"]
     assert same == pytest.approx(params.encounter_rate_per_h)
     assert same > near > far > 0
-    assert m.activity_multiplier(Side.RUSSIA) == 1.0
+    era = params.russian_activity_by_era[m.spec.era]  # the era's Russian activity (fitted to scrambles)
+    assert m.activity_multiplier(Side.RUSSIA) == pytest.approx(era)
     m.sides[Side.RUSSIA].posture = 2
-    assert m.activity_multiplier(Side.RUSSIA) == pytest.approx(1 + 2 * params.posture_activity_gain)
+    assert m.activity_multiplier(Side.RUSSIA) == pytest.approx(era * (1 + 2 * params.posture_activity_gain))
 
 
 def test_who_meets_whom(scenarios, params):
@@ -285,6 +286,13 @@ def test_decisions_respond_to_their_inputs_more_than_to_their_noise(scenarios, p
 
 
 def test_the_posture_makes_replies_within_a_crisis_harder_together(scenarios, params):
+    from conftest import PRE_CALIBRATION
+
+    from sim.calibration import with_values
+
+    # in the hand-set model: the calibrated thresholds let (almost) nothing escalate, so this
+    # decision mechanism would have nothing to act on
+    params = with_values(params, PRE_CALIBRATION)
     m = model_for(scenarios["baltic_air_policing"], params)
     act = act_by(m, platform(m, "ru_su27"), 0.5)
 
@@ -313,6 +321,13 @@ def test_the_leadership_approves_what_its_posture_allows_and_caps_the_rest(scena
 
 def test_leaders_near_the_brink_look_for_a_way_out(scenarios, params):
     """The same assessment gives a lower posture when the confrontation already stands at the use of force."""
+    from conftest import PRE_CALIBRATION
+
+    from sim.calibration import with_values
+
+    # in the hand-set model: the calibrated thresholds let (almost) nothing escalate, so this
+    # decision mechanism would have nothing to act on
+    params = with_values(params, PRE_CALIBRATION)
     m = model_for(scenarios["baltic_air_policing"], with_params(params, posture_noise_sd=0.0))
     m.sides[Side.NATO].tension = 0.8
     m.review_posture(Side.NATO, threat=0.8)
@@ -430,6 +445,13 @@ def test_a_hotline_slower_than_every_decision_changes_nothing_but_the_late_calls
     """Common random numbers per call: with the hotline slower than any leader decides, every outcome but the
     count of late calls is identical to no hotline (the mechanism is the call arriving in time).
     """
+    from conftest import PRE_CALIBRATION
+
+    from sim.calibration import with_values
+
+    # in the hand-set model: the calibrated thresholds let (almost) nothing escalate, so this
+    # decision mechanism would have nothing to act on
+    params = with_values(params, PRE_CALIBRATION)
     sc = scenarios["drone_shootdown"]
     off = run(sc, params, settings(), 40, record_timeseries=True)
     slow = run(sc, params, settings("hotline", **{"hotline.latency_h": 500}), 40, record_timeseries=True)

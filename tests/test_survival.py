@@ -86,6 +86,13 @@ def test_survival_on_real_runs(scenarios, params):
     """On real runs the Kaplan-Meier end point equals the share that reached the rung (no censoring before
     the horizon), and a lower command cut to escalate gives a higher hazard of rung 3 (common random numbers).
     """
+    from conftest import PRE_CALIBRATION
+
+    from sim.calibration import with_values
+
+    # in the hand-set model: the calibrated thresholds let (almost) nothing escalate, so this
+    # decision mechanism would have nothing to act on
+    params = with_values(params, PRE_CALIBRATION)
     from conftest import run, settings, with_params
 
     base = run(scenarios["baltic_air_policing"], params, settings(), n=150).outcomes()
