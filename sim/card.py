@@ -312,9 +312,8 @@ def card_command(args: list[str]) -> int:
     import sys
     from pathlib import Path
 
+    from sim.config import check_options
     from sim.errors import UserError, fail
-    from sim.paths import CONF_DIR
-    from sim.scenario_io import library
 
     parser = argparse.ArgumentParser(
         prog="escalation card", description="The measure report card: bundles across scenarios and eras."
@@ -332,17 +331,12 @@ def card_command(args: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) and 2
     bundles, scenarios, eras = ns.bundles.split(","), ns.scenarios.split(","), ns.eras.split(",")
-    known = {p.stem for p in (CONF_DIR / "measures").glob("*.yaml")}
-    for b in bundles:
-        if b not in known:
-            return fail(f"--bundles: unknown bundle {b!r} (bundles: {', '.join(sorted(known))})")
-    for sc in scenarios:
-        if sc not in library():
-            return fail(f"--scenarios: unknown scenario {sc!r} (library: {', '.join(library())})")
-    known_eras = sorted(p.stem for p in (CONF_DIR / "era").glob("*.yaml"))
-    for e in eras:
-        if e not in known_eras:
-            return fail(f"--eras: unknown era {e!r} (eras: {', '.join(known_eras)})")
+    try:
+        check_options("--bundles", "measures", bundles)
+        check_options("--scenarios", "scenario", scenarios)
+        check_options("--eras", "era", eras)
+    except UserError as exc:
+        return fail(str(exc))
     if not 10 <= ns.replications <= 1_000_000:
         return fail(f"--replications must be between 10 and 1,000,000, got {ns.replications}")
     from tqdm import tqdm

@@ -282,6 +282,18 @@ def _group_options(group: str) -> list[str]:
     return sorted(names)
 
 
+def check_options(flag: str, group: str, names: list[str]) -> None:
+    """Each of ``names`` an option of config group ``group`` (scenario, era, measures); else a ``UserError``."""
+    from sim.errors import UserError
+
+    register_configs()
+    options = [o for o in _group_options(group) if not o.startswith("_")]
+    for name in names:
+        if name not in options:
+            noun = GROUP_NOUNS.get(group, group)
+            raise UserError(f"{flag}: unknown {noun} {name!r} ({group}: {', '.join(options)})")
+
+
 def load_configured_scenario(cfg):
     """The scenario named by ``scenario_file`` or ``scenario.name``, with the era applied."""
     from sim.scenario_io import apply_era, load_scenario

@@ -253,9 +253,8 @@ def discover_command(args: list[str]) -> int:
     from pathlib import Path
 
     from sim.calibration import load_priors
+    from sim.config import check_options
     from sim.errors import UserError, fail
-    from sim.paths import CONF_DIR
-    from sim.scenario_io import library
 
     parser = argparse.ArgumentParser(
         prog="escalation discover",
@@ -276,13 +275,11 @@ def discover_command(args: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) and 2
     scenarios, eras = ns.scenarios.split(","), ns.eras.split(",")
-    known_eras = sorted(p.stem for p in (CONF_DIR / "era").glob("*.yaml"))
-    for s in scenarios:
-        if s not in library():
-            return fail(f"--scenarios: unknown scenario {s!r} (library: {', '.join(library())})")
-    for e in eras:
-        if e not in known_eras:
-            return fail(f"--eras: unknown era {e!r} (eras: {', '.join(known_eras)})")
+    try:
+        check_options("--scenarios", "scenario", scenarios)
+        check_options("--eras", "era", eras)
+    except UserError as exc:
+        return fail(str(exc))
     if not 10 <= ns.samples <= 100_000 or not 1 <= ns.replications <= 10_000:
         return fail("--samples must be 10 to 100,000 and --replications 1 to 10,000")
     if ns.days is not None and not 0 < ns.days <= 3660:

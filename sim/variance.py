@@ -168,9 +168,8 @@ def variance_command(args: list[str]) -> int:
     from pathlib import Path
 
     from sim.calibration import CALIBRATION_DIR, load_priors
+    from sim.config import check_options
     from sim.errors import UserError, fail
-    from sim.paths import CONF_DIR
-    from sim.scenario_io import library
 
     parser = argparse.ArgumentParser(
         prog="escalation variance",
@@ -187,15 +186,12 @@ def variance_command(args: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) and 2
     bundles = ns.bundles.split(",")
-    known = {p.stem for p in (CONF_DIR / "measures").glob("*.yaml")}
-    for b in bundles:
-        if b not in known:
-            return fail(f"--bundles: unknown bundle {b!r} (bundles: {', '.join(sorted(known))})")
-    if ns.scenario not in library():
-        return fail(f"--scenario: unknown scenario {ns.scenario!r} (library: {', '.join(library())})")
-    eras = sorted(p.stem for p in (CONF_DIR / "era").glob("*.yaml"))
-    if ns.era is not None and ns.era not in eras:
-        return fail(f"--era: unknown era {ns.era!r} (eras: {', '.join(eras)})")
+    try:
+        check_options("--bundles", "measures", bundles)
+        check_options("--scenario", "scenario", [ns.scenario])
+        check_options("--era", "era", [ns.era] if ns.era is not None else [])
+    except UserError as exc:
+        return fail(str(exc))
     if not 8 <= ns.samples <= 1_000_000 or ns.samples & (ns.samples - 1):
         return fail(f"--samples must be a power of 2 from 8 (Sobol sequences), got {ns.samples}")
     fit = CALIBRATION_DIR / "fit" / "fit.json"

@@ -78,3 +78,21 @@ def test_a_real_card_pairs_its_bundles(tmp_path):
     eff = t["effects"].set_index("bundle")
     assert eff.loc["eln_seven", "effect P(rung ≥ 4)"] <= 0
     assert np.isfinite(eff.to_numpy(float)).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["card", "--eras", "cold_war"], "--eras: unknown era 'cold_war'"),
+        (["card", "--bundles", "nonesuch"], "--bundles: unknown measure bundle 'nonesuch'"),
+        (["variance", "--scenario", "nowhere"], "--scenario: unknown scenario 'nowhere'"),
+        (["variance", "--samples", "100"], "--samples must be a power of 2"),
+    ],
+)
+def test_card_and_variance_refuse_bad_requests(args, message):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    res = subprocess.run([str(Path(sys.executable).with_name("escalation")), *args], capture_output=True, text=True)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
