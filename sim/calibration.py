@@ -146,6 +146,12 @@ class Target:
             return (x - self.high) / width
         return 0.0
 
+    def offset(self, x: float) -> float:
+        """How far ``x`` lies from the record's value, in band widths (10 for an undefined value)."""
+        if not math.isfinite(x):
+            return 10.0
+        return abs(x - self.value) / max(self.high - self.low, 1e-9)
+
 
 @dataclass(frozen=True)
 class Prior:
@@ -416,6 +422,10 @@ class Simulator:
     def distance(self, stats: dict[str, float]) -> float:
         """Root sum of squares of the targets' deviations (band widths outside their bands); 0 when all are in."""
         return math.sqrt(sum(t.deviation(stats[t.name]) ** 2 for t in self.targets))
+
+    def closeness(self, stats: dict[str, float]) -> float:
+        """Root sum of squares of the targets' offsets from the record's values (band widths)."""
+        return math.sqrt(sum(t.offset(stats[t.name]) ** 2 for t in self.targets))
 
 
 @dataclass(frozen=True)

@@ -215,7 +215,13 @@ def _select_one(args) -> dict[str, Any]:
     values = {p.key: float(row[p.key]) for p in priors}
     frames = sim.outcomes(with_values(sim.base, values), seed, replications)
     stats = {t.name: t.statistic.value(frames[t.setting]) for t in sim.targets}
-    return {"particle": index, "weight": float(row["weight"]), "distance": sim.distance(stats), **stats}
+    return {
+        "particle": index,
+        "weight": float(row["weight"]),
+        "distance": sim.distance(stats),
+        "closeness": sim.closeness(stats),
+        **stats,
+    }
 
 
 def select_particle(
@@ -232,8 +238,10 @@ def select_particle(
     enough replications to tell 0% from 2%. The weighted median of each parameter is not such a set
     (it mixes particles), and an ABC population whose weights have collapsed onto a few particles
     (a small effective sample size) does not say which of its particles fit best. Every particle
-    runs on the same seeds (common random numbers); the smallest distance wins, the larger weight
-    breaks ties.
+    runs on the same seeds (common random numbers); the smallest distance wins. Among particles
+    with every target in its band (distance 0) the one whose estimates lie nearest the record's
+    values wins (closeness: a margin against the noise of a fresh set of seeds), then the larger
+    weight.
     """
     import multiprocessing as mp
 
@@ -244,7 +252,7 @@ def select_particle(
             results = pool.map(_select_one, jobs)
     else:
         results = [_select_one(j) for j in jobs]
-    table = pd.DataFrame(results).sort_values(["distance", "weight"], ascending=[True, False])
+    table = pd.DataFrame(results).sort_values(["distance", "closeness", "weight"], ascending=[True, True, False])
     return int(table["particle"].iloc[0]), table.reset_index(drop=True)
 
 

@@ -274,6 +274,23 @@ def test_selection_takes_the_particle_closest_to_the_record(params):
     assert best == 1 and table["distance"].iloc[0] == 0 < table["distance"].iloc[1]
 
 
+def test_selection_prefers_the_particle_nearest_the_record_among_those_in_band(params):
+    """Both particles meet the band; the one whose estimate sits nearer the record's value wins, whatever its weight."""
+    from sim.calibration import Prior
+    from sim.fit import select_particle
+
+    setting = dataclasses.replace(YEAR, horizon_days=60, replications=2)
+    target = Target("scr", "s", "year", Statistic.parse("mean: scrambles_nato", "t"), 20, 2, 400, "x", "x")
+    sim = Simulator({"year": setting}, [target], params, settings())
+    key = "model.russian_activity_by_era.confrontation_2014"
+    ok = params.russian_activity_by_era["confrontation_2014"]
+    posterior = pd.DataFrame({key: [ok * 6, ok], "weight": [0.9, 0.1]})
+    best, table = select_particle(sim, [Prior(key, "loguniform", 0.001, 10, "")], posterior, {"year": 4}, seed=1)
+    scr = dict(zip(table["particle"], table["scr"], strict=True))
+    assert abs(scr[1] - 20) < abs(scr[0] - 20) and scr[0] <= 400
+    assert (table["distance"] == 0).all() and best == 1
+
+
 def test_posterior_runs_pair_their_draws_across_measure_sets():
     """parameters=posterior: the same seeds take the same parameter draws whatever the measures."""
     from sim.api import run as api_run
