@@ -42,6 +42,11 @@ class CardRun:
     seed: int
 
 
+def card_names(bundles: list[str]) -> list[str]:
+    """The bundles a card runs: the baseline and the placebo first, then the others once each."""
+    return [BASELINE, PLACEBO, *dict.fromkeys(b for b in bundles if b not in (BASELINE, PLACEBO))]
+
+
 def run_card(
     bundles: list[str],
     scenarios: list[str],
@@ -51,13 +56,33 @@ def run_card(
     parameters: str = "posterior",
     workers: int = 1,
     progress=None,
+    runner=None,
 ) -> CardRun:
-    """Run every bundle (and the baseline and the placebo) in every scenario x era on the same seeds."""
+    """Run every bundle (and the baseline and the placebo) in every scenario x era on the same seeds.
+
+    ``runner(scenario, params, measures, n, seed)`` runs one bundle in one setting and returns its
+    ``Ensemble``; by default ``run_replications`` on ``workers`` processes (the web app passes its
+    own, which takes fair turns with other participants and stops when cancelled).
+    """
     from sim.calibration import compose, parameter_source
     from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.runner import run_replications
 
-    names = [BASELINE, PLACEBO, *[b for b in bundles if b not in (BASELINE, PLACEBO)]]
+    if runner is None:
+
+        def runner(scenario, params, measures, n, seed):
+            return run_replications(
+                scenario,
+                params,
+                measures,
+                n=n,
+                seed=seed,
+                workers=workers,
+                record_events=False,
+                record_timeseries=False,
+            )
+
+    names = card_names(bundles)
     frames = []
     for scenario in scenarios:
         for era in eras:
@@ -72,16 +97,7 @@ def run_card(
                     ]
                 )
                 params = parameter_source(cfg, model_params(cfg))
-                ens = run_replications(
-                    load_configured_scenario(cfg),
-                    params,
-                    measure_settings(cfg),
-                    n=replications,
-                    seed=seed,
-                    workers=workers,
-                    record_events=False,
-                    record_timeseries=False,
-                )
+                ens = runner(load_configured_scenario(cfg), params, measure_settings(cfg), replications, seed)
                 df = ens.outcomes()[["replication", "peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days"]]
                 frames.append(df.assign(bundle=bundle, scenario=scenario, era=era))
                 if progress:
@@ -343,7 +359,7 @@ def card_command(args: list[str]) -> int:
 
     from sim.runner import default_workers
 
-    jobs = (len(set(bundles) - {BASELINE, PLACEBO}) + 2) * len(scenarios) * len(eras)
+    jobs = len(card_names(bundles)) * len(scenarios) * len(eras)
     try:
         with tqdm(total=jobs, desc="bundle x setting", file=sys.stderr, disable=None) as bar:
             run = run_card(

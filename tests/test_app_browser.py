@@ -159,6 +159,21 @@ def test_compare_two_measure_sets_side_by_side(page):
     page.screenshot(path=str(ARTIFACTS / "app_compare.png"), full_page=True)
 
 
+def test_report_card_tab_shows_the_card_for_the_chosen_bundles(page):
+    """The report card at its default settings: every bundle, the placebo and the ranking on one page."""
+    page.get_by_role("tab", name="Report card").click()
+    page.get_by_role("button", name="Make the report card").click()
+    card = page.locator(".report-card")
+    card.wait_for(timeout=WAIT_MS * 2)
+    text = card.inner_text()
+    for bundle in ("eln_seven", "eln_riac_basic", "eln_riac_enhanced", "hotline", "placebo_channel"):
+        assert bundle in text
+    assert "Effects against no measures" in text and "Ranking" in text and "maximum regret" in text
+    assert "30 replications of each" in text and "drawn from the calibration's posterior" in text
+    assert card.locator("table").count() == 4  # effects, by era, ranking, regret
+    page.screenshot(path=str(ARTIFACTS / "app_report_card.png"), full_page=True)
+
+
 def test_play_a_side_take_decisions_and_facilitate(page):
     page.get_by_role("tab", name="Play").click()
     page.get_by_role("button", name="New game").click()

@@ -137,3 +137,39 @@ def test_the_page_offers_eras_and_bundles_and_passes_them_to_the_run():
         page.era.set(page.OWN_ERA)
         page.choose_bundle("none")
     assert page.enabled.value == () and not any(o.startswith("era=") for o in page.overrides_for(()))
+
+
+def test_a_report_card_request_is_bounded_by_its_whole_size():
+    """Replications x (bundles + baseline + placebo) x eras must fit the facilitator's limit."""
+    pytest.importorskip("solara")
+    from sim.app import page
+
+    # 3 bundles + none + placebo = 5, x 3 eras = 15 bundle-era pairs
+    assert page.card_request(40, ["eln_seven", "hotline", "eln_riac_basic"], limit=600) == 40
+    with pytest.raises(UserError, match=r"41 replications x 15 bundle-era pairs = 615 runs, above .* 600"):
+        page.card_request(41, ["eln_seven", "hotline", "eln_riac_basic"], limit=600)
+    with pytest.raises(UserError, match="at least 10"):
+        page.card_request(5, ["eln_seven"], limit=600)
+    # the default request fits the default limit
+    assert page.card_request(page.card_replications.value, page.card_bundles.value) == page.card_replications.value
+
+
+def test_the_app_card_runs_the_same_pairs_as_the_command(tmp_path):
+    """The app's runner (fair turns) gives the card the same replications as escalation card's own."""
+    from types import SimpleNamespace
+
+    from sim.card import run_card
+
+    def bounded(spec, params, measures, n, seed):
+        return run_bounded(
+            SimpleNamespace(scenario=spec, params=params, measures=measures, seed=seed),
+            n,
+            who="t",
+            record_events=False,
+            share=FairShare(),
+        )
+
+    a = run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 10, 4, "posterior")
+    b = run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 10, 4, "posterior", runner=bounded)
+    cols = ["bundle", "replication", "peak_rung", "reached_rung_4", "crisis_days"]
+    assert a.outcomes[cols].equals(b.outcomes[cols])

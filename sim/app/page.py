@@ -1,4 +1,4 @@
-"""The workshop web app (Solara): run a scenario, compare two measure sets, play a side.
+"""The workshop web app (Solara): run a scenario, compare two measure sets, read a report card, play a side.
 
 Served by ``escalation app``. Every browser tab gets its own state (Solara's reactive variables
 are per connection). Long work (replications, the debrief) runs in Solara tasks with a progress
@@ -57,6 +57,10 @@ error = solara.reactive("")
 compare_a = solara.reactive([])
 compare_b = solara.reactive(["hotline", "mil_to_mil_meetings", "incidents_at_sea"])
 
+CARD_BUNDLES = [b for b in ("eln_seven", "eln_riac_basic", "eln_riac_enhanced", "hotline") if b in BUNDLES]
+card_bundles = solara.reactive(CARD_BUNDLES)  # bundles on the report card (the baseline and placebo always run)
+card_replications = solara.reactive(30)  # per bundle and era
+
 game_box: solara.Reactive[Game | None] = solara.reactive(None)
 game_rev = solara.reactive(0)  # bumped whenever the game changes (the Game object is mutable)
 game_side = solara.reactive("nato")
@@ -114,10 +118,13 @@ def _work(task, n: int, settings, start: float = 0.0, span: float = 100.0, recor
     )
 
 
-def Md(text: str, style: str | None = None, classes: list[str] | None = None):
+def Md(text: str, style: str | None = None, classes: list[str] | None = None, tables: bool = False):
     """Markdown without Solara's math support (which would ask a CDN for KaTeX); text is escaped first."""
     return solara.HTML(
-        tag="div", unsafe_innerHTML=markdown(html.escape(text, quote=False)), style=style, classes=classes or []
+        tag="div",
+        unsafe_innerHTML=markdown(html.escape(text, quote=False), extensions=["tables"] if tables else []),
+        style=style,
+        classes=classes or [],
     )
 
 
@@ -177,6 +184,57 @@ def compare_task() -> dict[str, Any]:
     except Cancelled:
         return None
     return out
+
+
+def card_request(n: int, bundles, limit: int | None = None) -> int:
+    """Replications per bundle and era for a report card, if the whole card is within the facilitator's limit."""
+    from sim.card import card_names
+
+    jobs = len(card_names(list(bundles))) * len(era_names())
+    if isinstance(n, bool) or not isinstance(n, int) or n < 10:
+        raise UserError(f"a report card needs at least 10 replications per bundle and era, got {n}")
+    limit = MAX_REPLICATIONS if limit is None else limit
+    if n * jobs > limit:
+        raise UserError(
+            f"{n} replications x {jobs} bundle-era pairs = {n * jobs:,} runs, above the facilitator's limit of "
+            f"{limit:,}: choose fewer replications or bundles"
+        )
+    return n
+
+
+@solara.lab.task
+def card_task() -> dict[str, Any]:
+    """The report card for the chosen scenario across the three eras, on posterior draws, in fair turns."""
+    from types import SimpleNamespace
+
+    from sim.card import card_names, card_tables, run_card
+    from sim.card import markdown as card_markdown
+
+    bundles = [b for b in card_bundles.value if b in BUNDLES]
+    n = card_request(int(card_replications.value), bundles)
+    eras = sorted(era_names(), key=lambda e: e[-4:])  # in time order
+    closed = _session_closed()
+    total = len(card_names(bundles)) * len(eras) * n
+    tick = progress_into(card_task, total)
+
+    def runner(spec, params, measures, reps, seed_):
+        return run_bounded(
+            SimpleNamespace(scenario=spec, params=params, measures=measures, seed=seed_),
+            reps,
+            who=_session_id(),
+            cancelled=lambda: closed.is_set() or not card_task.is_current(),
+            progress=tick,
+            record_events=False,
+            limit=max(reps, 1),
+        )
+
+    try:
+        run = run_card(bundles, [scenario.value], eras, n, int(seed.value), "posterior", runner=runner)
+    except Cancelled:
+        return None
+    tables = card_tables(run, resamples=1000)
+    text = card_markdown(run, tables, f"web app: report card for {scenario.value}")
+    return {"text": text, "at": time.time()}
 
 
 def run_zip(ens) -> bytes:
@@ -357,6 +415,45 @@ def CompareTab() -> None:
         f"[{lo:+.1%}, {hi:+.1%}]; mean peak rung {np.mean(pb - pa):+.2f}; B made the peak worse in "
         f"{np.mean(pb > pa):.0%} of paired replications and better in {np.mean(pb < pa):.0%}."
     )
+
+
+@solara.component
+def CardTab() -> None:
+    """The measure report card: the chosen bundles against no measures and a placebo, across the eras."""
+    with solara.Row():
+        solara.Select(label="Scenario", values=SCENARIOS, value=scenario)
+        solara.InputInt(label="Replications per bundle and era", value=card_replications)
+        solara.InputInt(label="Seed", value=seed)
+    solara.SelectMultiple("Bundles", values=card_bundles, all_values=[b for b in BUNDLES if b != "none"])
+    problem = ""
+    try:
+        card_request(int(card_replications.value), card_bundles.value)
+    except UserError as exc:
+        problem = str(exc)
+    if not 0 <= seed.value <= MAX_SEED:
+        problem = "the seed must be between 0 and 2^63-1"
+    with solara.Row():
+        solara.Button(
+            "Make the report card",
+            color="primary",
+            on_click=card_task,
+            disabled=card_task.pending or bool(problem),
+        )
+        if card_task.pending:
+            solara.Button("Cancel", on_click=card_task.cancel, classes=["cancel-card"])
+    if problem:
+        solara.Error(problem)
+    if card_task.pending:
+        solara.ProgressLinear(card_task.progress or True)
+    if card_task.error:
+        solara.Error(f"Report card failed: {card_task.exception}")
+    res = card_task.value
+    if res is not None:
+        solara.Style(
+            ".report-card table{border-collapse:collapse;margin:.5em 0}"
+            ".report-card td,.report-card th{border:1px solid #ccc;padding:2px 8px}"
+        )
+        Md(res["text"], classes=["report-card"], tables=True)
 
 
 # ---------------------------------------------------------------------- play
@@ -640,5 +737,7 @@ def Page() -> None:
                 RunTab()
             with solara.lab.Tab("Compare"):
                 CompareTab()
+            with solara.lab.Tab("Report card"):
+                CardTab()
             with solara.lab.Tab("Play"):
                 PlayTab()
