@@ -325,10 +325,9 @@ def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str) -> str
 def card_command(args: list[str]) -> int:
     """``escalation card [--bundles A,B] [--scenarios ..] [--eras ..] [--replications N] ...``."""
     import argparse
-    import sys
     from pathlib import Path
 
-    from sim.config import check_options
+    from sim.config import check_options, parse_with_experiment
     from sim.errors import UserError, fail
 
     parser = argparse.ArgumentParser(
@@ -343,9 +342,11 @@ def card_command(args: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
     parser.add_argument("--out", default="outputs/card")
     try:
-        ns = parser.parse_args(args)
+        ns = parse_with_experiment(parser, args, "card")
     except SystemExit as exc:
         return int(exc.code or 0) and 2
+    except UserError as exc:
+        return fail(str(exc))
     bundles, scenarios, eras = ns.bundles.split(","), ns.scenarios.split(","), ns.eras.split(",")
     try:
         check_options("--bundles", "measures", bundles)
@@ -355,13 +356,12 @@ def card_command(args: list[str]) -> int:
         return fail(str(exc))
     if not 10 <= ns.replications <= 1_000_000:
         return fail(f"--replications must be between 10 and 1,000,000, got {ns.replications}")
-    from tqdm import tqdm
-
+    from sim.progress import Progress
     from sim.runner import default_workers
 
     jobs = len(card_names(bundles)) * len(scenarios) * len(eras)
     try:
-        with tqdm(total=jobs, desc="bundle x setting", file=sys.stderr, disable=None) as bar:
+        with Progress(jobs, "bundle x setting", unit="job") as bar:
             run = run_card(
                 bundles,
                 scenarios,

@@ -307,3 +307,73 @@ def load_configured_scenario(cfg):
     for notice in spec.notices:
         print(notice, file=sys.stderr)
     return spec
+
+
+ANALYSIS_DIR = CONF_DIR / "analysis"
+
+
+def analysis_experiments(verb: str) -> list[str]:
+    """The experiments of ``conf/analysis/`` written for ``verb`` (card, discover, variance)."""
+    import yaml
+
+    names = []
+    for path in sorted(ANALYSIS_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        if isinstance(data, dict) and data.get("verb") == verb:
+            names.append(path.stem)
+    return names
+
+
+def parse_with_experiment(parser, args: list[str], verb: str):
+    """Parse ``args`` with ``--experiment NAME``: the experiment's options are the defaults, flags override.
+
+    An experiment is a file of ``conf/analysis/`` (named, never a path) with ``verb:`` and
+    ``options:`` (the verb's long options without the dashes, ``-`` or ``_``; lists may be YAML
+    lists). Each option is checked as its flag would be; a ``UserError`` names the file and field.
+    Returns the namespace, or raises ``SystemExit`` as argparse does for bad flags.
+    """
+    import yaml
+
+    from sim.errors import UserError
+
+    choices = analysis_experiments(verb)
+    parser.add_argument(
+        "--experiment",
+        default=None,
+        metavar="NAME",
+        help=f"an experiment of conf/analysis/ whose options are the defaults ({', '.join(choices) or 'none'})",
+    )
+    ns = parser.parse_args(args)
+    if ns.experiment is None:
+        return ns
+    if ns.experiment not in choices:
+        raise UserError(
+            f"--experiment: no {verb} experiment {ns.experiment!r} in conf/analysis/ ({', '.join(choices) or 'none'})"
+        )
+    path = ANALYSIS_DIR / f"{ns.experiment}.yaml"
+    where = f"conf/analysis/{path.name}"
+    options = yaml.safe_load(path.read_text()).get("options") or {}
+    if not isinstance(options, dict):
+        raise UserError(f"{where}: options: must be a mapping of option to value")
+    actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help", "experiment")}
+    defaults = {}
+    for key, value in options.items():
+        dest = str(key).replace("-", "_")
+        action = actions.get(dest)
+        if action is None:
+            known = ", ".join(sorted(a.replace("_", "-") for a in actions))
+            raise UserError(f"{where}: options.{key}: not an option of escalation {verb} ({known})")
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, bool) or not isinstance(value, int | float | str | None):
+            raise UserError(f"{where}: options.{key}: {value!r} is not a number or text")
+        if value is not None:
+            try:
+                value = (action.type or str)(value)
+            except (TypeError, ValueError):
+                raise UserError(f"{where}: options.{key}: {value!r} is not a valid value") from None
+        if action.choices is not None and value not in action.choices:
+            raise UserError(f"{where}: options.{key}: {value!r} is not one of {', '.join(map(str, action.choices))}")
+        defaults[dest] = value
+    parser.set_defaults(**defaults)
+    return parser.parse_args(args)

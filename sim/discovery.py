@@ -253,7 +253,7 @@ def discover_command(args: list[str]) -> int:
     from pathlib import Path
 
     from sim.calibration import load_priors
-    from sim.config import check_options
+    from sim.config import check_options, parse_with_experiment
     from sim.errors import UserError, fail
 
     parser = argparse.ArgumentParser(
@@ -271,9 +271,11 @@ def discover_command(args: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="outputs/discovery")
     try:
-        ns = parser.parse_args(args)
+        ns = parse_with_experiment(parser, args, "discover")
     except SystemExit as exc:
         return int(exc.code or 0) and 2
+    except UserError as exc:
+        return fail(str(exc))
     scenarios, eras = ns.scenarios.split(","), ns.eras.split(",")
     try:
         check_options("--scenarios", "scenario", scenarios)
@@ -297,9 +299,9 @@ def discover_command(args: list[str]) -> int:
     try:
         priors = load_priors()
         design = latin_hypercube(priors, ns.samples, ns.seed)
-        from tqdm import tqdm
+        from sim.progress import Progress
 
-        with tqdm(total=ns.samples, desc="design points", file=sys.stderr, disable=None) as bar:
+        with Progress(ns.samples, "design points", unit="point") as bar:
             results = run_design(design, scenarios, eras, ns.replications, ns.seed, ns.measures, bar.update, ns.days)
         out = Path(ns.out)
         out.mkdir(parents=True, exist_ok=True)

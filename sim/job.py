@@ -26,6 +26,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 
 from sim.errors import UserError
+from sim.progress import Progress, _duration  # noqa: F401 - Progress is job.Progress too
 
 # What the run folder held before Hydra created or entered it, noted by the CLI (same process):
 # {"fresh": True} for a new time-stamped folder, {"path": Path, "names": set | None} for a named one.
@@ -171,62 +172,6 @@ def remove_created(
             out.rmdir()  # only if empty
         except OSError:
             pass
-
-
-# ---------------------------------------------------------------------------------- progress
-class Progress:
-    """Progress on stderr: a bar on a terminal, otherwise lines.
-
-    Off a terminal: a line at each tenth (at least 2 s and at most a minute apart) and a final line,
-    so a log or a CI job shows a long run moving.
-    """
-
-    def __init__(self, total: int, desc: str = "replications", stream=None):
-        self.stream = stream or sys.stderr
-        self.total, self.desc, self.done = total, desc, 0
-        self.start = self.last = time.monotonic()
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.bar = None
-        if self.tty:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=desc, unit="rep", file=self.stream)
-        self._next_tenth = 1
-
-    def update(self, k: int = 1) -> None:  # noqa: D102
-        self.done += k
-        if self.bar is not None:
-            self.bar.update(k)
-            return
-        now = time.monotonic()
-        tenth = self.done * 10 // max(self.total, 1)
-        if ((tenth >= self._next_tenth and now - self.last >= 2) or now - self.last >= 60) and self.done < self.total:
-            self._next_tenth = tenth + 1
-            self.last = now
-            elapsed = now - self.start
-            left = elapsed / self.done * (self.total - self.done)
-            print(
-                f"{self.desc}: {self.done}/{self.total} ({self.done / self.total:.0%}), "
-                f"{_duration(elapsed)} elapsed, about {_duration(left)} left",
-                file=self.stream,
-                flush=True,
-            )
-
-    def close(self) -> None:  # noqa: D102
-        if self.bar is not None:
-            self.bar.close()
-        print(
-            f"{self.desc}: {self.done}/{self.total} done in {_duration(time.monotonic() - self.start)}",
-            file=self.stream,
-            flush=True,
-        )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, s = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {s:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _size(n_bytes: float) -> str:

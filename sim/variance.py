@@ -164,11 +164,10 @@ def markdown(table: pd.DataFrame, command: str, rows: int) -> str:
 def variance_command(args: list[str]) -> int:
     """``escalation variance [--bundles A,B] [--samples N] [--scenario NAME] [--era NAME] [--out DIR]``."""
     import argparse
-    import sys
     from pathlib import Path
 
     from sim.calibration import CALIBRATION_DIR, load_priors
-    from sim.config import check_options
+    from sim.config import check_options, parse_with_experiment
     from sim.errors import UserError, fail
 
     parser = argparse.ArgumentParser(
@@ -182,9 +181,11 @@ def variance_command(args: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="outputs/variance")
     try:
-        ns = parser.parse_args(args)
+        ns = parse_with_experiment(parser, args, "variance")
     except SystemExit as exc:
         return int(exc.code or 0) and 2
+    except UserError as exc:
+        return fail(str(exc))
     bundles = ns.bundles.split(",")
     try:
         check_options("--bundles", "measures", bundles)
@@ -197,12 +198,12 @@ def variance_command(args: list[str]) -> int:
     fit = CALIBRATION_DIR / "fit" / "fit.json"
     if not fit.is_file():
         return fail(f"{fit}: no calibration record (run escalation calibrate)")
-    from tqdm import tqdm
+    from sim.progress import Progress
 
     try:
         kinds = {p.key: p.kind for p in load_priors()}
         design = make_design(posterior_intervals(fit), kinds, bundles, ns.samples, ns.seed)
-        with tqdm(total=len(design.rows), desc="replications", file=sys.stderr, disable=None) as bar:
+        with Progress(len(design.rows), "replications") as bar:
             results = run_design(design, ns.scenario, ns.era, bar.update)
     except UserError as exc:
         return fail(str(exc))

@@ -96,3 +96,21 @@ def test_card_and_variance_refuse_bad_requests(args, message):
 
     res = subprocess.run([str(Path(sys.executable).with_name("escalation")), *args], capture_output=True, text=True)
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_card_command_shows_progress_lines_off_a_terminal(tmp_path):
+    """Piped to a log, escalation card says how far it got (no bar, no silence) and writes the card."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("escalation"))
+    args = ["card", "--bundles", "hotline", "--scenarios", "baltic_air_policing", "--eras", "crisis_2022"]
+    res = subprocess.run(
+        [exe, *args, "--replications", "10", "--workers", "1", "--out", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "bundle x setting: 3/3 done in" in res.stderr and "\r" not in res.stderr
+    assert (tmp_path / "c" / "card.md").is_file()
