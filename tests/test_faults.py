@@ -247,11 +247,12 @@ def test_a_long_run_says_what_it_will_cost_and_shows_progress_without_a_terminal
 def test_progress_without_a_terminal_prints_each_tenth_and_a_final_line(monkeypatch):
     import io
 
-    from sim import job
+    from sim import job, progress
 
     clock = iter(range(0, 10_000, 3))  # three seconds a replication
-    monkeypatch.setattr(job.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(clock)))
     stream = io.StringIO()
+    assert job.Progress is progress.Progress  # escalation run's progress is the analysis verbs' too
     progress = job.Progress(20, stream=stream)
     for _ in range(20):
         progress.update(1)
