@@ -146,7 +146,7 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
         eps=(
             pyabc.epsilon.QuantileEpsilon(alpha=0.5)
             if options.epsilon is None
-            else pyabc.epsilon.ListEpsilon([options.epsilon] * options.generations)
+            else pyabc.epsilon.ConstantEpsilon(options.epsilon)  # also on --resume, whatever the generation
         ),
     )
     observed = {t.name: t.value for t in targets}
@@ -161,6 +161,8 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
         max_total_nr_simulations=options.max_simulations,
     )
     seconds = time.perf_counter() - start
+    if options.resume and (out / "fit.json").is_file():  # the time of the runs before this one too
+        seconds += float(json.loads((out / "fit.json").read_text()).get("seconds", 0.0))
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = pd.DataFrame({p.key: [p.to_natural(x) for x in frame[p.name]] for p in priors})
     posterior["weight"] = weights / weights.sum()

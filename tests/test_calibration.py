@@ -399,6 +399,26 @@ def test_abc_recovers_known_parameters(tmp_path, params):
     assert (tmp_path / "fit" / "posterior.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "fit" / "fit.json").read_text())["generations"] >= 2
 
+    # --resume with a fixed threshold adds one generation at that threshold to the same database
+    more = run_fit(
+        FitOptions(
+            out=tmp_path / "fit",
+            targets=tmp_path / "targets.yaml",
+            priors=tmp_path / "priors.yaml",
+            population=40,
+            generations=1,
+            workers=1,
+            seed=6,
+            predictive_draws=4,
+            quiet=True,
+            resume=True,
+            epsilon=info["final_epsilon"],
+        )
+    )
+    assert more["generations"] == info["generations"] + 1
+    assert more["epsilon_schedule"][-1] == pytest.approx(info["final_epsilon"])
+    assert more["simulations"] > info["simulations"] and more["seconds"] > info["seconds"]
+
 
 @pytest.mark.slow
 def test_calibrate_refuses_bad_requests(tmp_path):
