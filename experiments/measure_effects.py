@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             "peak rung is higher with the measure, with its Wilson interval. The placebo channel never connects and",
             "changes nothing, so its backfire share (0) is the floor: a share above the placebo's interval is the",
             "measure's own, not chance. The third column is the outcome the measure's mechanism moves first.",
-            "These are the model's answers with its calibrated default parameters (the posterior median, "
-            "docs/CALIBRATION.md), not forecasts.",
+            "These are the model's answers with its calibrated default parameters (the selected posterior "
+            "particle, docs/CALIBRATION.md), not forecasts.",
             "",
         ]
         Path(args.write).write_text("\n".join(head + lines) + "\n", encoding="utf-8")

@@ -97,7 +97,7 @@ def test_a_use_of_force_records_what_happened(scenarios, params):
     """A use of force says what it did (warning fire, shot down, hit, exchange of fire) and who died."""
     from conftest import PRE_CALIBRATION, with_params
 
-    # the hand-set model with low cuts (the calibrated leadership's posture cut lets nothing reach force)
+    # the hand-set model with low cuts, so that force is common in 20 runs
     hot = with_params(with_values(params, PRE_CALIBRATION), cut_match=1.0, cut_escalate=2.0, rung_firebreak=0.0)
     events = run(scenarios["drone_shootdown"], hot, settings(), n=20, record_events=True).replications
     force = [e for r in events for e in r.events if e["kind"] == "force"]
@@ -431,10 +431,10 @@ def test_calibrate_refuses_bad_requests(tmp_path):
 
 # ------------------------------------------------------------------ escalation validate on the defaults
 # The targets the calibrated defaults miss today (docs/CALIBRATION.md, "What fits and what does not"): the
-# first stage of the fit left the thresholds of escalation where no routine year reaches force, and the
-# high-risk share of the incidents made public sits below its band, their number at its upper edge.
-KNOWN_MISSES = {"use_of_force_2014", "share_high_risk_2014"}
-BORDERLINE = {"reported_2014"}  # 45.2 [44.5, 45.8] against a band up to 45 at 400 replications: in or out by noise
+# high-risk share of the incidents made public sits below its band (1.68% [1.44, 1.91] against 2-14% at 400
+# replications). The second stage of the fit brought the use of force in a routine year into its band.
+KNOWN_MISSES = {"share_high_risk_2014"}
+BORDERLINE = {"reported_serious_or_high_risk_2014"}  # 11.6 [11.3, 12.0] against a band up to 12 at 400 replications
 
 
 @pytest.mark.slow
