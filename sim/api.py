@@ -220,11 +220,17 @@ def report_card(
     seed: int = 0,
     parameters: str = "posterior",
     workers: int = 1,
+    days: float | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The measure report card's tables (``escalation card``): effects, by era, ranks, regret."""
+    """The measure report card's tables (``escalation card``): effects, by era, ranks, regret.
+
+    ``days``: the horizon, if not each scenario's own.
+    """
     from sim.card import card_tables, run_card
 
-    return card_tables(run_card(list(bundles), list(scenarios), list(eras), replications, seed, parameters, workers))
+    return card_tables(
+        run_card(list(bundles), list(scenarios), list(eras), replications, seed, parameters, workers, days=days)
+    )
 
 
 def discover(

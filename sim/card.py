@@ -40,6 +40,7 @@ class CardRun:
     parameters: str
     replications: int
     seed: int
+    days: float | None = None  # the horizon, if not each scenario's own
 
 
 def card_names(bundles: list[str]) -> list[str]:
@@ -57,13 +58,17 @@ def run_card(
     workers: int = 1,
     progress=None,
     runner=None,
+    days: float | None = None,
 ) -> CardRun:
     """Run every bundle (and the baseline and the placebo) in every scenario x era on the same seeds.
 
     ``runner(scenario, params, measures, n, seed)`` runs one bundle in one setting and returns its
     ``Ensemble``; by default ``run_replications`` on ``workers`` processes (the web app passes its
-    own, which takes fair turns with other participants and stops when cancelled).
+    own, which takes fair turns with other participants and stops when cancelled). ``days``: the
+    horizon, if not each scenario's own (a year lets the rare use of force show).
     """
+    import dataclasses
+
     from sim.calibration import compose, parameter_source
     from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.runner import run_replications
@@ -97,7 +102,10 @@ def run_card(
                     ]
                 )
                 params = parameter_source(cfg, model_params(cfg))
-                ens = runner(load_configured_scenario(cfg), params, measure_settings(cfg), replications, seed)
+                spec = load_configured_scenario(cfg)
+                if days is not None:
+                    spec = dataclasses.replace(spec, horizon_h=days * 24.0)
+                ens = runner(spec, params, measure_settings(cfg), replications, seed)
                 df = ens.outcomes()[["replication", "peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days"]]
                 frames.append(df.assign(bundle=bundle, scenario=scenario, era=era))
                 if progress:
@@ -109,6 +117,7 @@ def run_card(
         parameters,
         replications,
         seed,
+        days,
     )
 
 
@@ -252,7 +261,9 @@ def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str) -> str
         "",
         f"`{command}`: {len(run.bundles) - 2} bundles against no measures, with the `placebo_channel` control, in "
         f"{len(scen)} scenarios ({', '.join(scen)}) x {len(eras)} eras ({', '.join(eras)}); "
-        f"{run.replications} replications of each, seed {run.seed}, with {how}. Every bundle ran the baseline's "
+        f"{run.replications} replications of each"
+        + (f" over {run.days:g} days" if run.days is not None else " over each scenario's own horizon")
+        + f", seed {run.seed}, with {how}. Every bundle ran the baseline's "
         "seeds: effects are paired differences pooled over the settings with equal weight, with 95% bootstrap "
         "intervals over replications.",
         "",
@@ -338,6 +349,7 @@ def card_command(args: list[str]) -> int:
     parser.add_argument("--eras", default="cooperative_2004,confrontation_2014,crisis_2022")
     parser.add_argument("--replications", type=int, default=200, help="per bundle and setting (default 200)")
     parser.add_argument("--parameters", choices=["posterior", "point"], default="posterior")
+    parser.add_argument("--days", type=float, default=None, help="horizon (default: each scenario's own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
     parser.add_argument("--out", default="outputs/card")
@@ -356,6 +368,8 @@ def card_command(args: list[str]) -> int:
         return fail(str(exc))
     if not 10 <= ns.replications <= 1_000_000:
         return fail(f"--replications must be between 10 and 1,000,000, got {ns.replications}")
+    if ns.days is not None and not 0 < ns.days <= 3660:
+        return fail(f"--days must be in (0, 3660], got {ns.days:g}")
     from sim.progress import Progress
     from sim.runner import default_workers
 
@@ -371,6 +385,7 @@ def card_command(args: list[str]) -> int:
                 ns.parameters,
                 ns.workers or default_workers(ns.replications),
                 bar.update,
+                days=ns.days,
             )
     except UserError as exc:
         return fail(str(exc))

@@ -114,3 +114,14 @@ def test_card_command_shows_progress_lines_off_a_terminal(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "bundle x setting: 3/3 done in" in res.stderr and "\r" not in res.stderr
     assert (tmp_path / "c" / "card.md").is_file()
+
+
+def test_card_days_sets_every_settings_horizon():
+    """--days runs every setting for that horizon (the month-long scenarios for a year, or here 3 days)."""
+    from sim.card import card_tables, markdown, run_card
+
+    run = run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 10, 0, "point", days=3)
+    assert run.days == 3 and (run.outcomes["crisis_days"] <= 3).all()
+    month = run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 10, 0, "point")
+    assert month.outcomes["crisis_days"].sum() >= run.outcomes["crisis_days"].sum()
+    assert "10 replications of each over 3 days" in markdown(run, card_tables(run, resamples=50), "x")

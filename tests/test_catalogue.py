@@ -96,15 +96,16 @@ def measure_on(scenarios, params):
 
 EFFECTS = [
     # measure, outcome, sign (+1: the measure lowers it), minimum, [measured]: Baltic, 200 pairs, calibrated defaults.
-    # In the calibrated Baltic month no run climbs past a dangerous incident, so no measure moves the peak rung
-    # there (measured: 0.00 for incidents_at_sea and unilateral_restraint): the effects are on incidents.
-    ("incidents_at_sea", "incidents_serious", +1, 0.8, "1.61: rules cut unsafe conduct"),
-    ("reduced_activity_zone", "incidents", +1, 1.5, "3.04: fewer encounters near borders"),
-    ("unilateral_restraint", "incidents", +1, 4.5, "8.96: fewer sorties"),
-    ("exercise_distance_rule", "incidents_serious", +1, 0.55, "1.12: the Pskov exercise moves to Novgorod"),
+    # In the calibrated Baltic month few runs climb past a dangerous incident (the README example: 0.5%), so the
+    # effects tested are on the mechanism outcomes; on the peak rung they are small (measured: -0.01 [-0.08,
+    # +0.06] for incidents_at_sea, -0.11 [-0.17, -0.05] for unilateral_restraint).
+    ("incidents_at_sea", "incidents_serious", +1, 0.8, "1.64: rules cut unsafe conduct"),
+    ("reduced_activity_zone", "incidents", +1, 1.5, "3.12: fewer encounters near borders"),
+    ("unilateral_restraint", "incidents", +1, 4.5, "9.13: fewer sorties"),
+    ("exercise_distance_rule", "incidents_serious", +1, 0.55, "1.13: the Pskov exercise moves to Novgorod"),
     ("reduced_exercise_scale", "incidents_serious", +1, 0.6, "1.22: smaller, shorter exercise"),
-    ("mil_to_mil_meetings", "final_trust_nato", -1, 0.0018, "0.0037: accounts of past acts"),
-    ("cooperative_engagement", "clarifications", -1, 1.7, "3.38: liaison officers answer"),
+    ("mil_to_mil_meetings", "final_trust_nato", -1, 0.003, "0.0063: accounts of past acts"),
+    ("cooperative_engagement", "clarifications", -1, 1.5, "3.03: liaison officers answer"),
 ]
 
 
