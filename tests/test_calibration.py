@@ -393,9 +393,11 @@ def test_abc_recovers_known_parameters(tmp_path, params):
     for key, value in truth.items():
         lo, hi = info["posterior_interval_95"][key]
         assert lo <= value <= hi, (key, value, lo, hi)
-    # narrower than the prior: the 95% interval of the activity spans less than a third of the prior's decades
+    # narrower than the prior: the 95% interval of the activity spans less than half of the prior's decades.
+    # (With the second stage's defaults some runs escalate, and a raised posture adds flights, so scrambles
+    # say less about the activity factor than they did: measured 0.65 of 1.60 decades on 2026-11-28, 3.13.)
     lo, hi = info["posterior_interval_95"]["model.russian_activity_by_era.confrontation_2014"]
-    assert np.log10(hi / lo) < np.log10(2 / 0.05) / 3
+    assert np.log10(hi / lo) < np.log10(2 / 0.05) / 2
     assert (tmp_path / "fit" / "posterior.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "fit" / "fit.json").read_text())["generations"] >= 2
 
