@@ -255,38 +255,34 @@ def test_a_two_stage_posterior_draws_the_second_stage_by_weight():
     assert out.equals(combine(first, second, seed=0))
 
 
-def test_selection_takes_the_particle_closest_to_the_record(params):
-    """Of two particles, the one whose re-run statistics sit in the band wins, whatever its weight."""
+def _select_between(params, low: float, high: float, factor: float):
+    """Select between the default activity (weight 0.1) and ``factor`` times it (weight 0.9) against a
+    60-day scramble target of 20 with band [low, high]; returns (best, table, scrambles by particle).
+    """
+    from sim.calibration import Prior
     from sim.fit import select_particle
 
     setting = dataclasses.replace(YEAR, horizon_days=60, replications=2)
-    # 60 days at the default activity: about 20 scrambles; at 20 times that, well over 40
-    target = Target("scr", "s", "year", Statistic.parse("mean: scrambles_nato", "t"), 20, 5, 40, "x", "x")
+    target = Target("scr", "s", "year", Statistic.parse("mean: scrambles_nato", "t"), 20, low, high, "x", "x")
     sim = Simulator({"year": setting}, [target], params, settings())
     key = "model.russian_activity_by_era.confrontation_2014"
     ok = params.russian_activity_by_era["confrontation_2014"]
-    posterior = pd.DataFrame({key: [ok * 20, ok], "weight": [0.9, 0.1]})
-    from sim.calibration import Prior
-
+    posterior = pd.DataFrame({key: [ok * factor, ok], "weight": [0.9, 0.1]})
     best, table = select_particle(sim, [Prior(key, "loguniform", 0.001, 10, "")], posterior, {"year": 4}, seed=1)
-    scr = dict(zip(table["particle"], table["scr"], strict=True))
+    return best, table, dict(zip(table["particle"], table["scr"], strict=True))
+
+
+def test_selection_takes_the_particle_closest_to_the_record(params):
+    """Of two particles, the one whose re-run statistics sit in the band wins, whatever its weight."""
+    # 60 days at the default activity: about 20 scrambles; at 20 times that, well over 40
+    best, table, scr = _select_between(params, 5, 40, factor=20)
     assert 5 <= scr[1] <= 40 < scr[0]
     assert best == 1 and table["distance"].iloc[0] == 0 < table["distance"].iloc[1]
 
 
 def test_selection_prefers_the_particle_nearest_the_record_among_those_in_band(params):
     """Both particles meet the band; the one whose estimate sits nearer the record's value wins, whatever its weight."""
-    from sim.calibration import Prior
-    from sim.fit import select_particle
-
-    setting = dataclasses.replace(YEAR, horizon_days=60, replications=2)
-    target = Target("scr", "s", "year", Statistic.parse("mean: scrambles_nato", "t"), 20, 2, 400, "x", "x")
-    sim = Simulator({"year": setting}, [target], params, settings())
-    key = "model.russian_activity_by_era.confrontation_2014"
-    ok = params.russian_activity_by_era["confrontation_2014"]
-    posterior = pd.DataFrame({key: [ok * 6, ok], "weight": [0.9, 0.1]})
-    best, table = select_particle(sim, [Prior(key, "loguniform", 0.001, 10, "")], posterior, {"year": 4}, seed=1)
-    scr = dict(zip(table["particle"], table["scr"], strict=True))
+    best, table, scr = _select_between(params, 2, 400, factor=6)
     assert abs(scr[1] - 20) < abs(scr[0] - 20) and scr[0] <= 400
     assert (table["distance"] == 0).all() and best == 1
 
