@@ -254,4 +254,47 @@ def discover(
     return box, rules, results
 
 
-__all__ = ["Result", "compare", "discover", "report_card", "run"]
+def variance(
+    bundles: Sequence[str] = ("none", "eln_seven", "eln_riac_basic", "eln_riac_enhanced"),
+    scenario: str = "baltic_air_policing",
+    era: str | None = None,
+    samples: int = 512,
+    days: float | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Where the uncertainty comes from (``escalation variance``): Sobol S1 and ST per outcome and group.
+
+    ``samples`` is the Saltelli design's base sample count (a power of two); ``days`` the horizon, if
+    not the scenario's own.
+    """
+    from sim import variance as v
+    from sim.calibration import read_posterior
+
+    design = v.make_design(read_posterior(), list(bundles), samples, seed)
+    return v.decompose(design, v.run_design(design, scenario, era, days=days), seed)
+
+
+def study(
+    out: str | Path = "outputs/study",
+    card: str = "report_card",
+    discovery: str = "discovery",
+    variance: str = "variance",
+    scale: float = 1.0,
+    seed: int | None = None,
+) -> Path:
+    """One study (``escalation study``): the card with survival curves, discovery and variance; returns ``study.md``.
+
+    ``card``, ``discovery`` and ``variance`` name experiments of ``conf/analysis/``; ``scale``
+    multiplies each part's budget. Raises ``UserError`` for a bad name or a part that fails.
+    """
+    from sim.study import study_command
+
+    args = ["--card", card, "--discovery", discovery, "--variance", variance, "--scale", str(scale), "--out", str(out)]
+    if seed is not None:
+        args += ["--seed", str(seed)]
+    if study_command(args):
+        raise UserError("escalation study failed (the reason is above)")
+    return Path(out) / "study.md"
+
+
+__all__ = ["Result", "compare", "discover", "report_card", "run", "study", "variance"]

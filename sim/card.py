@@ -14,7 +14,10 @@ parameters. From the pairs:
 - the rank of each bundle by P(rung >= 4) with its probability of being best, over the same
   resamples;
 - regret: in each setting, how much higher a bundle's P(rung >= 4) is than the best bundle's there;
-  its maximum over settings is the robust-decision criterion (minimax regret).
+  its maximum over settings is the robust-decision criterion (minimax regret);
+- time to escalation: Kaplan-Meier curves of the days to rung 4 per bundle and era (censored at the
+  horizon), the hazard a year with its exact Poisson interval, and the censored median time back to
+  vigilance after a crisis (``sim.survival``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,15 @@ from sim.stats import wilson
 
 BASELINE = "none"
 PLACEBO = "placebo_channel"
+OUTCOME_COLUMNS = ["replication", "peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days"]
+SURVIVAL_COLUMNS = [
+    "days_to_rung_3",
+    "days_to_rung_4",
+    "days_to_rung_5",
+    "horizon_days",
+    "days_back_to_vigilance",
+    "days_back_censored",
+]
 
 
 @dataclass
@@ -106,7 +118,7 @@ def run_card(
                 if days is not None:
                     spec = dataclasses.replace(spec, horizon_h=days * 24.0)
                 ens = runner(spec, params, measure_settings(cfg), replications, seed)
-                df = ens.outcomes()[["replication", "peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days"]]
+                df = ens.outcomes()[OUTCOME_COLUMNS + SURVIVAL_COLUMNS]
                 frames.append(df.assign(bundle=bundle, scenario=scenario, era=era))
                 if progress:
                     progress(1)
@@ -141,7 +153,11 @@ def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
 
 
 def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
-    """The report card's tables: ``effects``, ``by_era``, ``ranks``, ``regret``."""
+    """The report card's tables.
+
+    ``effects``, ``by_era``, ``ranks``, ``regret``, ``p_by_setting``, and (where the runs recorded
+    the times) ``survival`` and ``back_to_vigilance``.
+    """
     pairs = _pairs(run)
     n = run.replications
     idx = bootstrap_indices(n, resamples, run.seed)
@@ -226,7 +242,48 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
         .sort_values(["max regret", "mean regret"])
         .reset_index(drop=True)
     )
-    return {"effects": effects, "by_era": by_era, "ranks": ranks_df, "regret": regret_df, "p_by_setting": p}
+    tables = {"effects": effects, "by_era": by_era, "ranks": ranks_df, "regret": regret_df, "p_by_setting": p}
+    if set(SURVIVAL_COLUMNS) <= set(run.outcomes.columns):
+        tables |= survival_tables(run)
+    return tables
+
+
+def survival_tables(run: CardRun) -> dict[str, pd.DataFrame]:
+    """Time to rungs 3, 4 and 5 per bundle and era (pooled over scenarios), and the time back to vigilance."""
+    from sim import survival
+
+    o = run.outcomes
+    by_era = [
+        survival.survival_table(g, "bundle", rungs=(3, 4, 5)).assign(era=era) for era, g in o.groupby("era", sort=False)
+    ]
+    table = pd.concat(by_era, ignore_index=True)
+    table = table[["bundle", "era", *[c for c in table.columns if c not in ("bundle", "era")]]]
+    return {"survival": table, "back_to_vigilance": survival.back_to_vigilance_table(o, "bundle")}
+
+
+def survival_figure(run: CardRun, rung: int = 4):
+    """Kaplan-Meier curves of the days to ``rung``: one panel per era, one curve per bundle."""
+    from sim import survival
+    from sim.report import figures
+
+    o = run.outcomes
+    panels = {
+        era: {b: survival.kaplan_meier(survival.time_to_rung(g[g.bundle == b], rung)) for b in run.bundles}
+        for era, g in o.groupby("era", sort=False)
+    }
+    return figures.survival_panels(panels, float(o["horizon_days"].max()), rung)
+
+
+def effects_figure(tables: dict[str, pd.DataFrame]):
+    """The paired effects of each bundle (P(rung >= 4), P(rung >= 5), crisis days) with 95% intervals."""
+    from sim.report import figures
+
+    eff = tables["effects"]
+    diffs = pd.DataFrame({"config": eff["bundle"]})
+    for col, label in OUTCOMES.items():
+        for end, suffix in (("", ""), (" lo", "_lo"), (" hi", "_hi")):
+            diffs[f"diff_{col}{suffix}"] = eff[f"effect {label}{end}"]
+    return figures.paired_effects(diffs, "no measures", outcomes=list(OUTCOMES))
 
 
 def _pct(x: float) -> str:
@@ -244,8 +301,53 @@ def _effect(row: dict, label: str, days: bool = False) -> str:
     return f"{100 * m:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] pts"
 
 
-def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str) -> str:
-    """``card.md``: one page an analyst can hand on."""
+def _days(x: float) -> str:
+    return "beyond the horizon" if x != x else f"{x:.1f}"
+
+
+def _survival_lines(tables: dict[str, pd.DataFrame], figures: dict[str, str]) -> list[str]:
+    surv, back = tables["survival"], tables["back_to_vigilance"]
+    lines = [
+        "## Time to escalation",
+        "",
+        "How soon the use of force comes, not only whether: a replication that never reached the rung is censored "
+        "at the horizon (Kaplan-Meier). P(by the horizon) is one minus the curve's last value; the hazard is "
+        "events per year watched, with an exact Poisson 95% interval (a constant rate assumed).",
+        "",
+    ]
+    if "survival" in figures:
+        lines += [f"![time to rung 4 by era]({figures['survival']})", ""]
+    lines += [
+        "| bundle | era | reached rung ≥ 4 (of n) | P(by the horizon) | hazard a year [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
+    for r in surv[surv.rung == 4].itertuples():
+        lo, hi = r.hazard_per_year_ci95
+        lines.append(
+            f"| {r.bundle} | {r.era} | {r.events} of {r.n} | {_pct(r.p_reached_by_horizon)} "
+            f"| {r.hazard_per_year:.3g} [{lo:.3g}, {hi:.3g}] |"
+        )
+    lines += [
+        "",
+        "**Back to vigilance** after a crisis (peak rung ≥ 2): the censored median in days, crises still open at "
+        "the horizon counted as censored (the mean of those that came back, shown for contrast, is biased short).",
+        "",
+        "| bundle | crises | back within the horizon | median days back [95% CI] | mean of those back only |",
+        "|---|---|---|---|---|",
+    ]
+    for r in back.itertuples():
+        lo, hi = r.median_days_back_ci95
+        naive = "n/a" if r.mean_of_those_back_only != r.mean_of_those_back_only else f"{r.mean_of_those_back_only:.1f}"
+        lines.append(
+            f"| {r.bundle} | {r.crises} | {r.back_within_horizon} | {_days(r.median_days_back)} "
+            f"[{_days(lo)}, {_days(hi)}] | {naive} |"
+        )
+    return [*lines, ""]
+
+
+def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str, figures: dict[str, str] | None = None) -> str:
+    """``card.md``: one page an analyst can hand on (``figures``: file names of the figures beside it)."""
+    figures = figures or {}
     eff, by_era, ranks, regret = tables["effects"], tables["by_era"], tables["ranks"], tables["regret"]
     placebo = eff[eff.bundle == PLACEBO].iloc[0]
     how = (
@@ -269,6 +371,7 @@ def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str) -> str
         "",
         "## Effects against no measures",
         "",
+        *([f"![paired effects of each bundle]({figures['effects']})", ""] if "effects" in figures else []),
         "| bundle | P(rung ≥ 4) | P(rung ≥ 5) | crisis days | backfire share [95%] |",
         "|---|---|---|---|---|",
     ]
@@ -330,16 +433,37 @@ def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str) -> str
         "the best, whichever setting comes to pass.",
         "",
     ]
+    if "survival" in tables:
+        lines += _survival_lines(tables, figures)
     return "\n".join(lines)
 
 
-def card_command(args: list[str]) -> int:
-    """``escalation card [--bundles A,B] [--scenarios ..] [--eras ..] [--replications N] ...``."""
-    import argparse
+def write_card(run: CardRun, tables: dict[str, pd.DataFrame], out, command: str, formats=("png",)) -> str:
+    """Write ``card.md``, ``card.html``, the figures and the tables (CSV) to ``out``; return the Markdown."""
     from pathlib import Path
 
-    from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, fail
+    from sim import survival
+    from sim.report import figures as fig
+    from sim.report.html import page
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {"effects": fig.save(effects_figure(tables), out / "effects", formats)[0].name}
+    if "survival" in tables:
+        figures["survival"] = fig.save(survival_figure(run), out / "survival", formats)[0].name
+    text = markdown(run, tables, command, figures)
+    (out / "card.md").write_text(text)
+    (out / "card.html").write_text(page("Measure report card", text, out), encoding="utf-8")
+    for name, df in tables.items():
+        df = survival.flat(df) if name in ("survival", "back_to_vigilance") else df
+        df.to_csv(out / f"{name}.csv", index=name == "p_by_setting", float_format="%.6g")
+    run.outcomes.to_csv(out / "replications.csv", index=False, float_format="%.6g")
+    return text
+
+
+def card_parser():
+    """The options of ``escalation card`` (also read by ``escalation study``)."""
+    import argparse
 
     parser = argparse.ArgumentParser(
         prog="escalation card", description="The measure report card: bundles across scenarios and eras."
@@ -353,6 +477,17 @@ def card_command(args: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
     parser.add_argument("--out", default="outputs/card")
+    return parser
+
+
+def card_command(args: list[str]) -> int:
+    """``escalation card [--bundles A,B] [--scenarios ..] [--eras ..] [--replications N] ...``."""
+    from pathlib import Path
+
+    from sim.config import check_options, parse_with_experiment
+    from sim.errors import UserError, fail
+
+    parser = card_parser()
     try:
         ns = parse_with_experiment(parser, args, "card")
     except SystemExit as exc:
@@ -389,21 +524,6 @@ def card_command(args: list[str]) -> int:
             )
     except UserError as exc:
         return fail(str(exc))
-    tables = card_tables(run)
-    out = Path(ns.out)
-    out.mkdir(parents=True, exist_ok=True)
-    command = "escalation card " + " ".join(args)
-    text = markdown(run, tables, command)
-    (out / "card.md").write_text(text)
-    import markdown as md
-
-    (out / "card.html").write_text(
-        "<!doctype html><meta charset='utf-8'><title>Measure report card</title>"
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.2em .5em}</style>" + md.markdown(text, extensions=["tables"])
-    )
-    for name, df in tables.items():
-        df.to_csv(out / f"{name}.csv", index=name == "p_by_setting", float_format="%.6g")
-    run.outcomes.to_csv(out / "replications.csv", index=False, float_format="%.6g")
+    text = write_card(run, card_tables(run), Path(ns.out), "escalation card " + " ".join(args))
     print(text)
     return 0

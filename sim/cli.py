@@ -1,4 +1,4 @@
-"""The ``escalation`` command: ``run``, ``scenarios``, ``measures``, ``report``, ``compare``, ``play``, ``app``.
+"""The ``escalation`` command: ``run``, ``scenarios``, ``measures``, ``report``, ``compare``, ``play``, ``app``, ...
 
 ``escalation run`` passes every following word to Hydra as an override (``-m`` included). Before
 Hydra creates any output folder the overrides are composed once (each sweep value once) with
@@ -33,6 +33,8 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
                                             the measure report card across scenarios and eras
        escalation variance [--bundles A,B] [--samples 512] [--scenario NAME] [--era NAME]
                                             Sobol shares of parameters, measures and noise (SALib)
+       escalation study [--experiment study] [--scale 0.1] [--out DIR]
+                                            card + survival curves, discovery and variance on one page
        escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F]
                                             tabletop play in the terminal (h in the game for help)
        escalation app [--port 8521] [--host 127.0.0.1 [--public --allow-host NAME ...]] [--max-replications 2000]
@@ -98,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.discovery import discover_command
 
             return discover_command(rest)
+        if command == "study":
+            from sim.study import study_command
+
+            return study_command(rest)
         if command == "validate":
             from sim.validate import validate_command
 
@@ -115,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     return fail(
         f"unknown command {command!r} "
         "(commands: run, scenarios, measures, report, compare, calibrate, validate, discover, card, variance, "
-        "play, app)"
+        "study, play, app)"
     )
 
 

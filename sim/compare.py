@@ -152,9 +152,7 @@ def _survival(results: pd.DataFrame, out: Path, figures: dict) -> list[str]:
     table = survival.survival_table(results, "config")
     back = survival.back_to_vigilance_table(results, "config")
     for name, df in (("survival.csv", table), ("back_to_vigilance.csv", back)):
-        flat = df.copy()
-        for col in [c for c in flat.columns if c.endswith("_ci95")]:
-            flat[[col[:-5] + "_lo", col[:-5] + "_hi"]] = pd.DataFrame(flat.pop(col).tolist(), index=flat.index)
+        flat = survival.flat(df)
         atomic_write(
             out / name, lambda f, flat=flat: flat.to_csv(f, index=False, float_format="%.6g", lineterminator="\n")
         )

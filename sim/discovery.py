@@ -246,15 +246,9 @@ def report(results: pd.DataFrame, box: Box, rules: str, threshold: float, comman
     return "\n".join(lines)
 
 
-def discover_command(args: list[str]) -> int:
-    """``escalation discover [--samples N] [--replications K] ...``: see ``--help``."""
+def discover_parser():
+    """The options of ``escalation discover`` (also read by ``escalation study``)."""
     import argparse
-    import sys
-    from pathlib import Path
-
-    from sim.calibration import load_priors
-    from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, fail
 
     parser = argparse.ArgumentParser(
         prog="escalation discover",
@@ -270,6 +264,19 @@ def discover_command(args: list[str]) -> int:
     parser.add_argument("--days", type=float, default=None, help="horizon (default: each scenario's own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="outputs/discovery")
+    return parser
+
+
+def discover_command(args: list[str]) -> int:
+    """``escalation discover [--samples N] [--replications K] ...``: see ``--help``."""
+    import sys
+    from pathlib import Path
+
+    from sim.calibration import load_priors
+    from sim.config import check_options, parse_with_experiment
+    from sim.errors import UserError, fail
+
+    parser = discover_parser()
     try:
         ns = parse_with_experiment(parser, args, "discover")
     except SystemExit as exc:

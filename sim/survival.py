@@ -158,3 +158,11 @@ def back_to_vigilance_table(outcomes: pd.DataFrame, by: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def flat(table: pd.DataFrame) -> pd.DataFrame:
+    """A survival table with each ``X_ci95`` pair split into ``X_lo`` and ``X_hi`` columns (for CSV)."""
+    out = table.copy()
+    for col in [c for c in out.columns if c.endswith("_ci95")]:
+        out[[col[:-5] + "_lo", col[:-5] + "_hi"]] = pd.DataFrame(out.pop(col).tolist(), index=out.index)
+    return out

@@ -1,23 +1,23 @@
 """Where the uncertainty comes from: a Sobol decomposition into parameters, measures and noise (SALib).
 
-Three groups of inputs vary together in one Saltelli design:
+Three independent inputs vary together in one Saltelli design:
 
-- **parameters**: each fitted parameter, uniform over its 95% posterior interval
-  (``calibration/fit/fit.json``; log-uniform where its prior is), independently: what the
+- **parameters**: a draw from the calibration's posterior (``calibration/posterior.csv``): the
+  input is a number in [0, 1) read through the particles' cumulative weights, so each row takes a
+  whole particle, with the correlations between fitted parameters that the fit found: what the
   record leaves uncertain;
 - **measures**: which bundle is in force, one of a list, drawn uniformly: the policy choice;
 - **noise**: the replication's seed: the model's own randomness.
 
-Each design row is one replication. The grouped Sobol indices (first order S1 and total ST, with
-bootstrap confidence) say what share of an outcome's variance each group explains: a large noise
-share means more runs settle the answer, a large parameter share means better data would, and a
-large measures share means the choice of policy matters. The parameters are drawn independently
-within their intervals; the posterior's correlations are not kept.
+Each design row is one replication. The Sobol indices (first order S1 and total ST, with bootstrap
+confidence) say what share of an outcome's variance each input explains: a large noise share means
+more runs settle the answer, a large parameter share means better data would, and a large measures
+share means the choice of policy matters. A posterior whose weight sits on a few particles (a small
+effective sample size) gives the parameters few distinct values; the page states that size.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
@@ -26,70 +26,72 @@ import pandas as pd
 
 OUTCOMES = ("reached_rung_4", "peak_rung", "crisis_days", "incidents_serious")
 GROUPS = ("parameters", "measures", "noise")
+MIN_VARIED = 20  # fewer replications off the outcome's most common value than this: too few to decompose
 
 
 @dataclass
 class Design:
-    """A grouped Saltelli design: the SALib problem, its rows, and how to read a row."""
+    """A Saltelli design: the SALib problem, its rows, and how to read a row."""
 
     problem: dict
-    rows: np.ndarray
-    keys: list[str]  # parameter config keys, in column order
-    kinds: list[str]  # uniform | loguniform
+    rows: np.ndarray  # columns: parameters (posterior quantile), bundle, seed; each in [0, 1)
+    keys: list[str]  # the fitted parameters' config keys
+    particles: np.ndarray  # particles x keys, natural scale
+    weights: np.ndarray  # normalised
     bundles: list[str]
 
+    def particle(self, u: float) -> int:
+        """The particle at posterior quantile ``u`` (the inverse of the weights' cumulative sum)."""
+        cum = np.cumsum(self.weights)
+        return int(min(np.searchsorted(cum, u * cum[-1], side="right"), len(cum) - 1))
 
-def posterior_intervals(fit_json) -> dict[str, tuple[float, float]]:
-    """The fitted parameters' 95% posterior intervals, from a calibration record (``fit.json``)."""
-    info = json.loads(fit_json.read_text())
-    return {k: (float(lo), float(hi)) for k, (lo, hi) in info["posterior_interval_95"].items()}
+    @property
+    def effective_sample_size(self) -> float:  # noqa: D102
+        return float(1.0 / np.sum(self.weights**2))
 
 
-def make_design(
-    intervals: dict[str, tuple[float, float]], kinds: dict[str, str], bundles: list[str], n: int, seed: int
-) -> Design:
-    """``n`` base samples of a grouped Saltelli design (``n`` x (groups + 2) rows)."""
+def make_design(posterior: pd.DataFrame, bundles: list[str], n: int, seed: int) -> Design:
+    """``n`` base samples of a Saltelli design (``n`` x 5 rows) over ``posterior`` (particles and ``weight``)."""
     from SALib.sample import sobol as sobol_sample
 
-    keys = list(intervals)
-    bounds, groups, names = [], [], []
-    for k in keys:
-        lo, hi = intervals[k]
-        if hi <= lo:
-            hi = lo * (1 + 1e-9) + 1e-12
-        if kinds.get(k) == "loguniform":
-            bounds.append([math.log10(lo), math.log10(hi)])
-        else:
-            bounds.append([lo, hi])
-        groups.append("parameters")
-        names.append(k)
-    bounds += [[0.0, 1.0], [0.0, 1.0]]
-    groups += ["measures", "noise"]
-    names += ["bundle", "seed"]
-    problem = {"num_vars": len(names), "names": names, "bounds": bounds, "groups": groups}
+    keys = [c for c in posterior.columns if c != "weight"]
+    w = posterior["weight"].to_numpy(float)
+    problem = {
+        "num_vars": 3,
+        "names": ["posterior", "bundle", "seed"],
+        "bounds": [[0.0, 1.0]] * 3,
+        "groups": list(GROUPS),
+    }
     rows = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
-    return Design(problem, rows, keys, [kinds.get(k, "uniform") for k in keys], bundles)
+    return Design(problem, rows, keys, posterior[keys].to_numpy(float), w / w.sum(), bundles)
 
 
-def run_design(design: Design, scenario: str, era: str | None, progress=None) -> pd.DataFrame:
-    """One replication per design row; returns the rows' bundle, seed and outcomes."""
+def run_design(
+    design: Design, scenario: str, era: str | None, progress=None, days: float | None = None
+) -> pd.DataFrame:
+    """One replication per design row; returns the rows' bundle, seed and outcomes.
+
+    ``days``: the horizon, if not the scenario's own (in a month the calibrated model hardly reaches
+    the use of force, so its variance has nothing to decompose).
+    """
+    import dataclasses
+
     from sim.calibration import base_setup, compose, with_values
     from sim.config import load_configured_scenario
     from sim.core.measures import build
     from sim.core.model import EscalationModel
 
     spec = load_configured_scenario(compose([f"scenario={scenario}", *([f"era={era}"] if era else [])]))
+    if days is not None:
+        spec = dataclasses.replace(spec, horizon_h=days * 24.0)
     base, _ = base_setup()
     measures = {b: base_setup([f"measures={b}"])[1] for b in design.bundles}
-    k = len(design.keys)
     out = []
     for row in design.rows:
-        values = {
-            key: (10 ** row[j] if kind == "loguniform" else row[j])
-            for j, (key, kind) in enumerate(zip(design.keys, design.kinds, strict=True))
-        }
-        bundle = design.bundles[min(int(row[k] * len(design.bundles)), len(design.bundles) - 1)]
-        seed = int(row[k + 1] * 2**31)
+        j = design.particle(row[0])
+        values = dict(zip(design.keys, map(float, design.particles[j]), strict=True))
+        bundle = design.bundles[min(int(row[1] * len(design.bundles)), len(design.bundles) - 1)]
+        seed = int(row[2] * 2**31)
         model = EscalationModel(
             spec,
             with_values(base, values),
@@ -100,22 +102,28 @@ def run_design(design: Design, scenario: str, era: str | None, progress=None) ->
         )
         model.run()
         o = model.outcome()
-        out.append({"bundle": bundle, "seed": seed, **{c: float(o[c]) for c in OUTCOMES}})
+        out.append({"particle": j, "bundle": bundle, "seed": seed, **{c: float(o[c]) for c in OUTCOMES}})
         if progress:
             progress(1)
     return pd.DataFrame(out)
 
 
 def decompose(design: Design, results: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Grouped first-order and total Sobol indices of each outcome, with 95% bootstrap half-widths."""
+    """First-order and total Sobol indices of each outcome, with 95% bootstrap half-widths.
+
+    ``varied``: the replications whose outcome is not its most common value; below ``MIN_VARIED``
+    the indices are NaN (too few to decompose: the estimates would be noise).
+    """
     from SALib.analyze import sobol as sobol_analyze
 
     rows = []
     for col in OUTCOMES:
         y = results[col].to_numpy(float)
-        if np.var(y) == 0:
+        varied = int(len(y) - pd.Series(y).value_counts().iloc[0])
+        if varied < MIN_VARIED:  # a handful of odd rows gives Sobol estimates of pure noise (ST of 2 +- 3)
             rows += [
                 {"outcome": col, "group": g, "S1": math.nan, "S1_conf": math.nan, "ST": math.nan, "ST_conf": math.nan}
+                | {"varied": varied}
                 for g in GROUPS
             ]
             continue
@@ -129,27 +137,37 @@ def decompose(design: Design, results: pd.DataFrame, seed: int = 0) -> pd.DataFr
                     "S1_conf": float(res["S1_conf"][i]),
                     "ST": float(res["ST"][i]),
                     "ST_conf": float(res["ST_conf"][i]),
+                    "varied": varied,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def markdown(table: pd.DataFrame, command: str, rows: int) -> str:
-    """``variance.md``."""
+def markdown(
+    table: pd.DataFrame, command: str, results: pd.DataFrame, design: Design, days: float | None = None
+) -> str:
+    """``variance.md`` (``days``: the horizon, if not the scenario's own)."""
+    horizon = f"{days:g} days" if days is not None else "the scenario's own horizon"
     lines = [
         "# Where the uncertainty comes from",
         "",
-        f"`{command}`: {rows} replications of a grouped Saltelli design. The fitted parameters vary over "
-        "their 95% posterior intervals (independently), the bundle of measures over the list given, the seed "
-        "over its range. S1: the share of the outcome's variance a group explains alone; ST: with its "
-        "interactions. ± is the 95% bootstrap half-width.",
+        f"`{command}`: {len(results)} replications over {horizon} of a Saltelli design. The fitted parameters are "
+        f"drawn from the calibration's posterior ({len(design.weights)} particles, effective sample size "
+        f"{design.effective_sample_size:.1f}; these rows took {results['particle'].nunique()} distinct particles), "
+        "the bundle of measures from the list given, the seed over its range. S1: the share of the outcome's "
+        "variance an input explains alone; ST: with its interactions. ± is the 95% bootstrap half-width.",
         "",
         "| outcome | group | S1 | ST |",
         "|---|---|---|---|",
     ]
     for r in table.itertuples():
-        if r.S1 != r.S1:  # NaN: the outcome did not vary
-            lines.append(f"| {r.outcome} | {r.group} | no variance: every replication gave the same value | |")
+        if r.S1 != r.S1:  # NaN: the outcome hardly varied
+            why = (
+                "no variance: every replication gave the same value"
+                if r.varied == 0
+                else (f"only {r.varied} of {len(results)} replications differ from the rest: too few to decompose")
+            )
+            lines.append(f"| {r.outcome} | {r.group} | {why} | |")
             continue
         lines.append(f"| {r.outcome} | {r.group} | {r.S1:.2f} ± {r.S1_conf:.2f} | {r.ST:.2f} ± {r.ST_conf:.2f} |")
     lines += [
@@ -161,14 +179,9 @@ def markdown(table: pd.DataFrame, command: str, rows: int) -> str:
     return "\n".join(lines)
 
 
-def variance_command(args: list[str]) -> int:
-    """``escalation variance [--bundles A,B] [--samples N] [--scenario NAME] [--era NAME] [--out DIR]``."""
+def variance_parser():
+    """The options of ``escalation variance`` (also read by ``escalation study``)."""
     import argparse
-    from pathlib import Path
-
-    from sim.calibration import CALIBRATION_DIR, load_priors
-    from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, fail
 
     parser = argparse.ArgumentParser(
         prog="escalation variance",
@@ -178,8 +191,21 @@ def variance_command(args: list[str]) -> int:
     parser.add_argument("--scenario", default="baltic_air_policing")
     parser.add_argument("--era", default=None, help="an era preset (default: the scenario's own)")
     parser.add_argument("--samples", type=int, default=512, help="base samples N (N x 5 replications; default 512)")
+    parser.add_argument("--days", type=float, default=None, help="horizon (default: the scenario's own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="outputs/variance")
+    return parser
+
+
+def variance_command(args: list[str]) -> int:
+    """``escalation variance [--bundles A,B] [--samples N] [--scenario NAME] [--era NAME] [--out DIR]``."""
+    from pathlib import Path
+
+    from sim.calibration import read_posterior
+    from sim.config import check_options, parse_with_experiment
+    from sim.errors import UserError, fail
+
+    parser = variance_parser()
     try:
         ns = parse_with_experiment(parser, args, "variance")
     except SystemExit as exc:
@@ -195,16 +221,14 @@ def variance_command(args: list[str]) -> int:
         return fail(str(exc))
     if not 8 <= ns.samples <= 1_000_000 or ns.samples & (ns.samples - 1):
         return fail(f"--samples must be a power of 2 from 8 (Sobol sequences), got {ns.samples}")
-    fit = CALIBRATION_DIR / "fit" / "fit.json"
-    if not fit.is_file():
-        return fail(f"{fit}: no calibration record (run escalation calibrate)")
+    if ns.days is not None and not 0 < ns.days <= 3660:
+        return fail(f"--days must be in (0, 3660], got {ns.days:g}")
     from sim.progress import Progress
 
     try:
-        kinds = {p.key: p.kind for p in load_priors()}
-        design = make_design(posterior_intervals(fit), kinds, bundles, ns.samples, ns.seed)
+        design = make_design(read_posterior(), bundles, ns.samples, ns.seed)
         with Progress(len(design.rows), "replications") as bar:
-            results = run_design(design, ns.scenario, ns.era, bar.update)
+            results = run_design(design, ns.scenario, ns.era, bar.update, ns.days)
     except UserError as exc:
         return fail(str(exc))
     table = decompose(design, results, ns.seed)
@@ -212,7 +236,7 @@ def variance_command(args: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "variance.csv", index=False, float_format="%.6g")
     results.to_csv(out / "replications.csv", index=False, float_format="%.6g")
-    text = markdown(table, "escalation variance " + " ".join(args), len(results))
+    text = markdown(table, "escalation variance " + " ".join(args), results, design, ns.days)
     (out / "variance.md").write_text(text)
     print(text)
     return 0

@@ -125,3 +125,42 @@ def test_card_days_sets_every_settings_horizon():
     month = run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 10, 0, "point")
     assert month.outcomes["crisis_days"].sum() >= run.outcomes["crisis_days"].sum()
     assert "10 replications of each over 3 days" in markdown(run, card_tables(run, resamples=50), "x")
+
+
+def test_card_survival_on_a_hand_made_case(tmp_path):
+    """The hand-made case with times: the baseline's 30 uses of force in e1 come on days 1..30 of a
+    100-day horizon, so Kaplan-Meier gives 30% by the horizon and the hazard is 30 events over 7,465
+    days watched (1.468 a year); bundle 'a' has none there (0, with the exact upper bound -ln(0.025)
+    per 27.4 years watched). Crises without force are back to vigilance in a day; those with force
+    never come back and are censored: the median is 1 day, the naive mean of those back 1 day.
+    """
+    run = hand_run()
+    o = run.outcomes
+    force = o["reached_rung_4"] == 1
+    o["horizon_days"] = 100.0
+    o["days_to_rung_3"] = o["days_to_rung_4"] = np.where(force, o["replication"] + 1.0, np.nan)
+    o["days_to_rung_5"] = np.nan
+    o["days_back_to_vigilance"] = np.where(force, np.nan, 1.0)
+    o["days_back_censored"] = np.where(force, 100.0 - (o["replication"] + 1.0), np.nan)
+    t = card_tables(run, resamples=50)
+    s = t["survival"].set_index(["bundle", "era", "rung"])
+    base = s.loc[(BASELINE, "e1", 4)]
+    assert base["events"] == 30 and base["n"] == 100
+    assert base["p_reached_by_horizon"] == pytest.approx(0.30)
+    assert base["hazard_per_year"] == pytest.approx(30 / (7465 / 365.25))
+    a = s.loc[("a", "e1", 4)]
+    assert a["events"] == 0 and a["hazard_per_year"] == 0
+    assert a["hazard_per_year_ci95"][1] == pytest.approx(-np.log(0.025) / (100 * 100 / 365.25), rel=1e-6)
+    assert s.loc[("b", "e2", 4), "events"] == 10
+    back = t["back_to_vigilance"].set_index("bundle").loc[BASELINE]
+    assert (back["crises"], back["back_within_horizon"], back["median_days_back"]) == (200, 170, 1.0)
+    text = markdown(run, t, "escalation card (hand)")
+    assert "| none | e1 | 30 of 100 | 30.0% | 1.47 [" in text
+    from sim.card import write_card
+
+    write_card(run, t, tmp_path, "escalation card (hand)")
+    assert {"survival.png", "effects.png", "survival.csv", "back_to_vigilance.csv"} <= {
+        p.name for p in tmp_path.iterdir()
+    }
+    assert "data:image/png;base64," in (tmp_path / "card.html").read_text()  # the page opens alone
+    assert "hazard_per_year_lo" in (tmp_path / "survival.csv").read_text()

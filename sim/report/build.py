@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import re
 from collections.abc import Sequence
@@ -348,28 +346,8 @@ def _write_markdown(out, title, verdicts, drawn, captions, stories, picks) -> st
 
 def _write_html(out, title, markdown_text: str) -> None:
     """``report.html``: ``report.md`` rendered, its figures embedded, so the page opens alone and offline."""
-    import markdown
+    from sim.report.html import page
 
-    body = markdown.markdown(markdown_text, extensions=["fenced_code"], output_format="html")
-
-    def embed(m: re.Match) -> str:
-        path = out / m.group(1)
-        kind = {".png": "image/png", ".svg": "image/svg+xml"}.get(path.suffix)
-        if kind is None or not path.is_file() or path.parent != out:
-            return m.group(0)
-        return f"src='data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}'"
-
-    body = re.sub(r'src="([^"/\\]+)"', embed, body)
-    body = body.replace("<li><strong>", "<li class='tp'><strong>")  # a turning point: the whole line is bold
-    page = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>",
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}",
-        "img{max-width:100%;border:1px solid #ddd}",
-        "pre{background:#f6f6f6;padding:1em;white-space:pre-wrap;overflow-wrap:anywhere}",
-        "li.tp{background:#fff3c4}li{margin:.2em 0}",
-        "</style></head><body>",
-        body,
-        "</body></html>",
-    ]
-    (out / "report.html").write_text("\n".join(page), encoding="utf-8")
+    text = page(title, markdown_text, out, css="li.tp{background:#fff3c4}li{margin:.2em 0}")
+    text = text.replace("<li><strong>", "<li class='tp'><strong>")  # a turning point: the whole line is bold
+    (out / "report.html").write_text(text, encoding="utf-8")

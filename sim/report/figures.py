@@ -118,19 +118,23 @@ def spaghetti(rungs: np.ndarray, sample: int = 20, seed: int = 0, title: str = "
     return ax
 
 
-def paired_effects(diffs: pd.DataFrame, baseline: str = "the first run") -> Axes:
-    """Each run's paired difference from the baseline (same seeds), with 95% intervals, in four panels.
+EFFECT_PANELS = (
+    ("reached_rung_4", 100, "P(peak rung ≥ 4)\n(percentage points)"),
+    ("reached_rung_5", 100, "P(peak rung ≥ 5)\n(percentage points)"),
+    ("peak_rung", 1, "peak rung\n(rungs)"),
+    ("crisis_days", 1, "crisis days\n(days)"),
+)
 
-    ``diffs`` is ``sim.analysis.paired_differences``: one row per run, ``diff_X`` with ``diff_X_lo`` and
-    ``diff_X_hi`` for P(rung >= 4), P(rung >= 5), peak rung and crisis days. A difference whose
-    interval holds 0 is not told apart from noise by these runs.
+
+def paired_effects(diffs: pd.DataFrame, baseline: str = "the first run", outcomes: Sequence[str] | None = None) -> Axes:
+    """Each run's paired difference from the baseline (same seeds), with 95% intervals, one panel per outcome.
+
+    ``diffs`` is ``sim.analysis.paired_differences``: one row per run (``config``), ``diff_X`` with
+    ``diff_X_lo`` and ``diff_X_hi`` for P(rung >= 4), P(rung >= 5), peak rung and crisis days
+    (``outcomes``: those to draw, default all four). A difference whose interval holds 0 is not told
+    apart from noise by these runs.
     """
-    panels = (
-        ("reached_rung_4", 100, "P(peak rung ≥ 4)\n(percentage points)"),
-        ("reached_rung_5", 100, "P(peak rung ≥ 5)\n(percentage points)"),
-        ("peak_rung", 1, "peak rung\n(rungs)"),
-        ("crisis_days", 1, "crisis days\n(days)"),
-    )
+    panels = [p for p in EFFECT_PANELS if outcomes is None or p[0] in outcomes]
     fig, axes = plt.subplots(
         1, len(panels), figsize=(12, max(2.6, 0.5 * len(diffs) + 1.8)), layout="constrained", sharey=True
     )
@@ -469,3 +473,21 @@ def survival_curves(curves: dict, horizon_days: float, rung: int, ax: Axes | Non
     ax.set_title(f"Time to rung {rung} ({RUNG_LABELS[rung]}): Kaplan-Meier, censored at the horizon")
     ax.legend(fontsize=8, loc="lower left")
     return ax
+
+
+def survival_panels(panels: dict[str, dict], horizon_days: float, rung: int) -> Axes:
+    """Kaplan-Meier curves of time to ``rung``, one panel per setting (e.g. era), one curve per configuration."""
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.2 * len(panels), 4.4), layout="constrained", sharey=True, squeeze=False
+    )
+    for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
+        survival_curves(curves, horizon_days, rung, ax=ax)
+        ax.set_title(title)
+    # rare events leave the curves near 1: zoom to the lowest band (never above 0.9, so a flat line reads as flat)
+    lows = [float(c.low.min()) for curves in panels.values() for c in curves.values() if c.events]
+    low = max(0.0, min([0.9, *lows]) - 0.02)
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
+    axes[0][0].set_ylim(low, 1.005)
+    fig.suptitle(f"Time to rung {rung} ({RUNG_LABELS[rung]}): Kaplan-Meier, censored at the horizon, 95% bands")
+    return axes[0][0]

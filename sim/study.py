@@ -1,0 +1,233 @@
+"""``escalation study``: one experiment, three answers, one page.
+
+A study runs three analysis experiments of ``conf/analysis/`` in turn, each into its own folder, and
+writes ``study.md`` (and ``study.html``) that puts their answers side by side:
+
+- ``card/``: the measure report card (``escalation card``): paired effects with intervals that hold
+  the calibration's uncertainty, backfire against the placebo, P(helps) by era, ranks, regret, and the
+  survival curves (time to the use of force per bundle and era, censored at the horizon);
+- ``discovery/``: scenario discovery (``escalation discover``): the PRIM box where the use of force
+  is likely, with coverage, density and its resampling stability, and CART rules;
+- ``variance/``: where the uncertainty comes from (``escalation variance``): Sobol shares of the
+  parameters, the measures and noise.
+
+``--scale F`` multiplies each part's budget (the card's replications, the discovery's design points,
+the variance design's base samples, rounded to a power of two) for a quick first look; the page says
+so. Every part's options are checked before any runs, so a bad name fails at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Part:
+    """One analysis of a study: the verb, where its options and its command live, and its budget."""
+
+    name: str  # the folder under OUT and the study's option naming its experiment
+    verb: str
+    budget: str  # the option a --scale multiplies
+    page: str  # the part's own page, in its folder
+
+    def parser(self):
+        """The verb's argument parser (its options and their defaults)."""
+        if self.verb == "card":
+            from sim.card import card_parser
+
+            return card_parser()
+        if self.verb == "discover":
+            from sim.discovery import discover_parser
+
+            return discover_parser()
+        from sim.variance import variance_parser
+
+        return variance_parser()
+
+    def command(self, args: list[str]) -> int:
+        """Run the verb with ``args`` (as ``escalation VERB ARGS`` would)."""
+        if self.verb == "card":
+            from sim.card import card_command
+
+            return card_command(args)
+        if self.verb == "discover":
+            from sim.discovery import discover_command
+
+            return discover_command(args)
+        from sim.variance import variance_command
+
+        return variance_command(args)
+
+    def scaled(self, value: int, scale: float) -> int:
+        """The budget times ``scale``, kept within what the verb accepts."""
+        if self.verb == "variance":  # Sobol sequences: a power of two, at least 8
+            return max(8, 2 ** round(math.log2(max(value * scale, 1))))
+        return max(10, round(value * scale))
+
+
+PARTS = (
+    Part("card", "card", "replications", "card.md"),
+    Part("discovery", "discover", "samples", "discovery.md"),
+    Part("variance", "variance", "samples", "variance.md"),
+)
+
+
+def study_parser():
+    """The options of ``escalation study``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="escalation study",
+        description="One experiment, three answers: the report card with survival curves, scenario discovery "
+        "and the variance decomposition, on one page.",
+    )
+    parser.add_argument("--card", default="report_card", help="the card experiment of conf/analysis/")
+    parser.add_argument("--discovery", default="discovery", help="the discover experiment of conf/analysis/")
+    parser.add_argument("--variance", default="variance", help="the variance experiment of conf/analysis/")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply each part's budget (default 1; 0.1 for a quick look)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="one seed for every part (default: each part's own)")
+    parser.add_argument("--out", default="outputs/study")
+    return parser
+
+
+def plan(experiments: dict[str, str], scale: float, seed: int | None, out: Path) -> list[tuple[Part, list[str]]]:
+    """Each part with the arguments it will run with; checks every part's experiment and options first."""
+    from sim.config import parse_with_experiment
+    from sim.errors import UserError
+
+    steps = []
+    for part in PARTS:
+        experiment = experiments[part.name]
+        try:
+            ns = parse_with_experiment(part.parser(), ["--experiment", experiment], part.verb)
+        except SystemExit:  # argparse has printed why
+            raise UserError(f"--{part.name}: escalation {part.verb} refuses the experiment {experiment!r}") from None
+        args = ["--experiment", experiment, "--out", str(out / part.name)]
+        if scale != 1.0:
+            args += [f"--{part.budget}", str(part.scaled(getattr(ns, part.budget), scale))]
+        if seed is not None:
+            args += ["--seed", str(seed)]
+        steps.append((part, args))
+    return steps
+
+
+def _table(df, columns: dict[str, str], fmt: dict[str, str]) -> list[str]:
+    lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
+    for r in df.to_dict("records"):
+        cells = []
+        for c in columns:
+            v = r[c]
+            cells.append(("n/a" if v != v else fmt[c].format(v)) if c in fmt else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def page(out: Path, steps: list[tuple[Part, list[str]]], command: str, scale: float) -> str:
+    """``study.md``: the headline of each part, read back from the files the part wrote."""
+    import pandas as pd
+
+    card, discovery, variance = (out / p.name for p, _ in steps)
+    ranks = pd.read_csv(card / "ranks.csv")
+    lines = [
+        "# Study: what the measures do, where escalation is likely, and why the answers vary",
+        "",
+        f"`{command}` ran three experiments; each part below links to its full page."
+        + (f" **Scaled by {scale:g}**: a quick look with fewer runs than the experiments state." if scale != 1 else ""),
+        "",
+        *[f"- `escalation {p.verb} {' '.join(a)}`" for p, a in steps],
+        "",
+        f"## 1. The measure report card ([full card](card/{steps[0][0].page}))",
+        "",
+        "Paired effects against no measures on the same seeds and posterior draws (95% intervals), and the "
+        "time to the use of force per bundle and era (Kaplan-Meier, censored at the horizon).",
+        "",
+        "![paired effects](card/effects.png)",
+        "",
+        *_table(
+            ranks,
+            {"bundle": "bundle", "P(rung ≥ 4)": "P(rung ≥ 4), pooled", "mean rank": "mean rank", "P(best)": "P(best)"},
+            {"P(rung ≥ 4)": "{:.1%}", "mean rank": "{:.1f}", "P(best)": "{:.0%}"},
+        ),
+        "",
+    ]
+    if (card / "survival.png").is_file():
+        lines += ["![time to the use of force](card/survival.png)", ""]
+    sentence = _first_paragraph_after(discovery / steps[1][0].page, "## PRIM box")
+    lines += [
+        f"## 2. Where the use of force is likely ([full discovery](discovery/{steps[1][0].page}))",
+        "",
+        sentence,
+        "",
+    ]
+    table = pd.read_csv(variance / "variance.csv")
+    lines += [
+        f"## 3. Where the uncertainty comes from ([full decomposition](variance/{steps[2][0].page}))",
+        "",
+        "Sobol total-order shares (ST, with interactions) of each outcome's variance: *parameters* (better data "
+        "would narrow it), *measures* (the policy choice), *noise* (more runs would average it out).",
+        "",
+        *_variance_lines(table),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _first_paragraph_after(path: Path, heading: str) -> str:
+    """The first paragraph under ``heading`` in a Markdown file."""
+    text = path.read_text().split(heading, 1)[-1].strip()
+    return text.split("\n\n", 1)[0]
+
+
+def _variance_lines(table) -> list[str]:
+    wide = table.pivot(index="outcome", columns="group", values="ST").reindex(table["outcome"].unique())
+    groups = [g for g in ("parameters", "measures", "noise") if g in wide.columns]
+    lines = ["| outcome | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    for outcome, row in wide.iterrows():
+        cells = ["too little variance" if row[g] != row[g] else f"{row[g]:.2f}" for g in groups]
+        lines.append(f"| {outcome} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def study_command(args: list[str]) -> int:
+    """``escalation study [--experiment NAME] [--scale F] [--seed N] [--out DIR]``: see ``--help``."""
+    from sim.config import parse_with_experiment
+    from sim.errors import UserError, fail
+
+    try:
+        ns = parse_with_experiment(study_parser(), args, "study")
+    except SystemExit as exc:
+        return int(exc.code or 0) and 2
+    except UserError as exc:
+        return fail(str(exc))
+    if not 0 < ns.scale <= 10:
+        return fail(f"--scale must be in (0, 10], got {ns.scale:g}")
+    out = Path(ns.out)
+    experiments = {"card": ns.card, "discovery": ns.discovery, "variance": ns.variance}
+    try:
+        steps = plan(experiments, ns.scale, ns.seed, out)
+    except UserError as exc:
+        return fail(str(exc))
+    for k, (part, part_args) in enumerate(steps, 1):
+        print(
+            f"escalation study: part {k} of {len(steps)}: escalation {part.verb} {' '.join(part_args)}", file=sys.stderr
+        )
+        with contextlib.redirect_stdout(io.StringIO()):  # each part's page is in its folder; progress stays on stderr
+            code = part.command(part_args)
+        if code:
+            return fail(f"part {k} (escalation {part.verb}) failed; the parts before it are in {out}")
+    text = page(out, steps, "escalation study " + " ".join(args), ns.scale)
+    (out / "study.md").write_text(text, encoding="utf-8")
+    from sim.report.html import page as html_page
+
+    html = html_page("Study", text, out).replace('href="card/card.md"', 'href="card/card.html"')
+    (out / "study.html").write_text(html, encoding="utf-8")
+    print(text)
+    print(f"escalation study: {out / 'study.md'}", file=sys.stderr)
+    return 0
