@@ -136,26 +136,35 @@ def validation() -> str:
     before_record = json.loads((ROOT / "docs" / "calibration" / "validation_before.json").read_text())
     before = {r["target"]: r for r in before_record["targets"]}
     meta = json.loads((FIT / "validation.json").read_text())
+    post_meta = json.loads((ROOT / "docs" / "calibration" / "posterior_validation" / "validation.json").read_text())
     after = meta["targets"]
+    post = {r["target"]: r for r in post_meta["targets"]}
     rows = [
-        "| target | record | tolerance band | before calibration | calibrated (95% interval) | within |",
-        "|---|---:|---|---:|---|---|",
+        "| target | record | tolerance band | before calibration | calibrated (95% interval) | within "
+        "| posterior draws (95% interval) | within |",
+        "|---|---:|---|---:|---|---|---|---|",
     ]
+
+    def cell(r) -> str:
+        lo, hi = r["ci95"]
+        return f"{_fmt(r['estimate'])} [{_fmt(lo)}, {_fmt(hi)}] | {'yes' if r['within'] else '**no**'}"
+
     for r in after:
         b = before.get(r["target"])
         lo, hi = r["band"]
-        clo, chi = r["ci95"]
         rows.append(
             f"| {r['title']} | {_fmt(r['record'])} | [{_fmt(lo)}, {_fmt(hi)}] "
-            f"| {_fmt(b['estimate']) if b else 'n/a'} | {_fmt(r['estimate'])} [{_fmt(clo)}, {_fmt(chi)}] "
-            f"| {'yes' if r['within'] else '**no**'} |"
+            f"| {_fmt(b['estimate']) if b else 'n/a'} | {cell(r)} | {cell(post[r['target']])} |"
         )
     met = sum(r["within"] for r in after)
+    post_met = sum(r["within"] for r in post_meta["targets"])
     rows += [
         "",
         f"Calibrated: `escalation validate --replications {meta['replications']} --seed {meta['seed']}` "
-        f"({meta['date']}): **{met} of {len(after)} targets within tolerance**. Before calibration: the same "
-        "command with the hand-set parameters of the previous release, 100 replications "
+        f"({meta['date']}): **{met} of {len(after)} targets within tolerance** with the default parameters; "
+        f"**{post_met} of {len(after)}** with each replication's parameters drawn from the posterior "
+        f"(`{post_meta['command']}`, {post_meta['date']}, `docs/calibration/posterior_validation/`). Before "
+        "calibration: the same command with the hand-set parameters of the previous release, 100 replications "
         "(`docs/calibration/validation_before.json`).",
     ]
     return "\n".join(rows)
@@ -185,13 +194,15 @@ def calibration_fit() -> str:
                 continue
             later.add(key)
             ((kind, (lo, hi)),) = priors[key]["prior"].items()
-            plo, phi = info["posterior_interval_95"][key]
+            # the interval of the posterior that runs draw from: the accepted particles, where a step kept some
+            plo, phi = info.get("accepted", info)["posterior_interval_95"][key]
             rows.append(
                 f"| `{key.removeprefix('model.')}` | {kind} [{lo:g}, {hi:g}] | {value:g} "
                 f"| [{plo:g}, {phi:g}] | {label} |"
             )
         eps = ", ".join(f"{e:.3g}" for e in info["epsilon_schedule"])
         sel = info.get("selected_particle")
+        acc = info.get("accepted")
         notes.append(
             f"*{label.capitalize()}*: pyabc {info['pyabc']}, {info['population']} particles a generation, "
             f"{info['generations']} generations, {info['simulations']:,} parameter sets run in "
@@ -206,11 +217,66 @@ def calibration_fit() -> str:
                 if sel
                 else ""
             )
+            + (
+                f" Posterior: {acc['rule']}: {acc['particles']} particles, effective sample size "
+                f"{acc['effective_sample_size']:g} (`calibration/posterior.csv`; the interval above is theirs)."
+                if acc
+                else ""
+            )
         )
     return "\n".join(rows[:2] + sorted(rows[2:], key=lambda r: r.split("|")[5]) + [""] + list(reversed(notes)))
 
 
+def study() -> str:
+    """The worked example's headlines, read from the study's own files (docs/analysis/study_run)."""
+    import pandas as pd
+    import yaml
+
+    run = ROOT / "docs" / "analysis" / "study_run"
+    reps = pd.read_csv(run / "card" / "replications.csv")
+    per = reps.groupby(["bundle", "scenario", "era"]).size()
+    design = pd.read_csv(run / "discovery" / "design.csv")
+    var_options = yaml.safe_load((ROOT / "conf" / "analysis" / "variance.yaml").read_text())["options"]
+    ranks = pd.read_csv(run / "card" / "ranks.csv")
+    effects = pd.read_csv(run / "card" / "effects.csv").set_index("bundle")
+    surv = pd.read_csv(run / "card" / "survival.csv")
+    variance = pd.read_csv(run / "variance" / "variance.csv")
+    best = ranks.iloc[0]
+    e = effects.loc[best["bundle"]]
+    base = surv[(surv.bundle == "none") & (surv.rung == 4)]
+    lines = [
+        f"- **Report card** ({reps.scenario.nunique()} scenarios x {reps.era.nunique()} eras, {per.min()} "
+        f"posterior-drawn years of each bundle in each): `{best['bundle']}` ranks first "
+        f"(P(best) {best['P(best)']:.0%}); against no measures it changes P(rung ≥ 4) by "
+        f"{100 * e['effect P(rung ≥ 4)']:+.1f} points [{100 * e['effect P(rung ≥ 4) lo']:+.1f}, "
+        f"{100 * e['effect P(rung ≥ 4) hi']:+.1f}] and crisis days by {e['effect crisis days']:+.2f} "
+        f"[{e['effect crisis days lo']:+.2f}, {e['effect crisis days hi']:+.2f}]. With no measures the use of force "
+        "comes within the year in "
+        + ", ".join(f"{r.p_reached_by_horizon:.1%} of {r.era} years" for r in base.itertuples())
+        + " (Kaplan-Meier).",
+    ]
+    text = (run / "discovery" / "discovery.md").read_text().split("## PRIM box", 1)[1].strip().split("\n\n")[0]
+    lines.append(f"- **Discovery** ({len(design)} design points over the priors): {text}")
+    st = variance.pivot(index="outcome", columns="group", values="ST")
+    parts = []
+    for outcome, row in st.iterrows():
+        if row.isna().all():
+            n = int(variance.loc[variance.outcome == outcome, "varied"].iloc[0])
+            parts.append(f"{outcome}: too rare to decompose ({n} replications off its usual value)")
+        else:
+            parts.append(f"{outcome}: " + ", ".join(f"{g} {row[g]:.2f}" for g in ("parameters", "measures", "noise")))
+    lines.append(
+        f"- **Variance** (total-order Sobol shares, {len(pd.read_csv(run / 'variance' / 'replications.csv')):,} "
+        f"years of {var_options['scenario']} in the {var_options.get('era', 'scenario')} era): "
+        + "; ".join(parts)
+        + "."
+    )
+    lines.append("- (generated by experiments/readme_numbers.py from `docs/analysis/study_run/`)")
+    return "\n".join(lines)
+
+
 GENERATORS = {
+    "study": study,
     "compare-example": compare_example,
     "speed": speed,
     "memory": memory,

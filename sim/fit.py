@@ -301,6 +301,54 @@ def select_and_apply(options: FitOptions, replications: dict[str, int]) -> dict[
     return info
 
 
+def accept_selected(options: FitOptions, epsilon: float) -> dict[str, Any]:
+    """Keep the particles whose re-run (``selection.csv``) is within ``epsilon``: the posterior that runs draw from.
+
+    A final rejection step on a fit whose sampler could go no further: every particle of the last
+    population was re-run with many replications (``--select``), so its distance is known far more
+    precisely than from the few replications it was accepted on. Keeping those within a tighter
+    threshold than the last generation's is ABC rejection at that threshold, with the particles'
+    importance weights renormalised (``posterior_accepted.csv``; ``fit.json`` records the step).
+    With ``--apply`` the accepted particles become ``calibration/posterior.csv``: ``parameters=posterior``
+    then draws the fitted parameters among them (the others keep their defaults).
+    """
+    out = options.out
+    info_path, sel_path = out / "fit.json", out / "selection.csv"
+    if not info_path.is_file() or not sel_path.is_file():
+        raise UserError(f"{out}: --accept needs a fit whose particles were re-run (fit.json, selection.csv: --select)")
+    if not 0 <= epsilon < math.inf:
+        raise UserError(f"--accept must be a distance of at least 0, got {epsilon}")
+    posterior = read_posterior(out / "posterior.csv")
+    keys = [c for c in posterior.columns if c != "weight"]
+    table = pd.read_csv(sel_path)
+    if not {"particle", "distance"} <= set(table.columns):
+        raise UserError(f"{sel_path}: a selection table needs 'particle' and 'distance' columns")
+    within = table.loc[table["distance"] <= epsilon, "particle"].astype(int)
+    if within.empty:
+        raise UserError(
+            f"--accept {epsilon:g}: no particle of {sel_path} is within it (the nearest: {table['distance'].min():.3g})"
+        )
+    chosen = {tuple(row) for row in posterior.loc[within, keys].to_numpy()}
+    accepted = posterior[[tuple(row) in chosen for row in posterior[keys].to_numpy()]].copy()
+    accepted["weight"] = accepted["weight"] / accepted["weight"].sum()
+    accepted.to_csv(out / "posterior_accepted.csv", index=False, float_format="%.6g")
+    w = accepted["weight"].to_numpy()
+    info = json.loads(info_path.read_text())
+    info["accepted"] = {
+        "epsilon": epsilon,
+        "particles": len(within),
+        "effective_sample_size": round(float(1 / (w**2).sum()), 1),
+        "rule": f"the particles whose re-run (selection.csv) is within {epsilon:g} of the record, weights renormalised",
+        "posterior_interval_95": {
+            k: [_round(weighted_quantile(accepted[k].to_numpy(), w, q)) for q in (0.025, 0.975)] for k in keys
+        },
+    }
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    if options.apply:
+        apply_point(info["point_estimate"], accepted)
+    return info
+
+
 def _targets(options: FitOptions):
     settings, targets = load_targets(options.targets)
     if options.only:
@@ -442,6 +490,14 @@ def calibrate_command(args: list[str]) -> int:
         metavar="DIR",
         help="a first stage's fit folder: with --apply, its posterior joins this one's in calibration/posterior.csv",
     )
+    parser.add_argument(
+        "--accept",
+        type=float,
+        default=None,
+        metavar="EPS",
+        help="after --select (or on the fit in --out): keep the re-run particles within EPS as the posterior; "
+        "with --apply it becomes calibration/posterior.csv",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     try:
         ns = parser.parse_args(args)
@@ -475,6 +531,15 @@ def calibrate_command(args: list[str]) -> int:
             given=Path(ns.given) if ns.given else None,
             quiet=ns.quiet,
         )
+        if ns.accept is not None and not ns.select:  # on the fit in --out, its particles already re-run
+            info = accept_selected(options, ns.accept)
+            print(
+                f"accepted: {info['accepted']['particles']} particles within {ns.accept:g}, effective sample size "
+                f"{info['accepted']['effective_sample_size']:g}"
+                + ("; calibration/posterior.csv written" if options.apply else ""),
+                file=sys.stderr,
+            )
+            return 0
         if ns.select_only:
             if not ns.select:
                 return fail("--select-only needs --select SETTING=N,...")
@@ -483,6 +548,8 @@ def calibrate_command(args: list[str]) -> int:
             info = run_fit(dataclasses.replace(options, apply=options.apply and not ns.select))
             if ns.select:
                 info = select_and_apply(options, parse_replications(ns.select))
+        if ns.accept is not None:
+            info = accept_selected(options, ns.accept)
     except UserError as exc:
         return fail(str(exc))
     if "selected_particle" in info:
