@@ -485,7 +485,7 @@ def card_command(args: list[str]) -> int:
     from pathlib import Path
 
     from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, fail
+    from sim.errors import UserError, check_out_folder, fail
 
     parser = card_parser()
     try:
@@ -505,6 +505,10 @@ def card_command(args: list[str]) -> int:
         return fail(f"--replications must be between 10 and 1,000,000, got {ns.replications}")
     if ns.days is not None and not 0 < ns.days <= 3660:
         return fail(f"--days must be in (0, 3660], got {ns.days:g}")
+    try:
+        check_out_folder(ns.out)
+    except UserError as exc:
+        return fail(str(exc))
     from sim.progress import Progress
     from sim.runner import default_workers
 

@@ -274,7 +274,7 @@ def discover_command(args: list[str]) -> int:
 
     from sim.calibration import load_priors
     from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, fail
+    from sim.errors import UserError, check_out_folder, fail
 
     parser = discover_parser()
     try:
@@ -295,6 +295,10 @@ def discover_command(args: list[str]) -> int:
         return fail(f"--days must be in (0, 3660], got {ns.days:g}")
     if not 0 < ns.threshold <= 1:
         return fail(f"--threshold must be in (0, 1], got {ns.threshold}")
+    try:
+        check_out_folder(ns.out)
+    except UserError as exc:
+        return fail(str(exc))
     command = "escalation discover " + " ".join(args)
     try:
         with warnings.catch_warnings():

@@ -40,3 +40,14 @@ def read_bounded(
     if len(raw) > limit:
         raise error(f"{path}: too large (a {what} is at most {limit:,} bytes)")
     return raw
+
+
+def check_out_folder(path, flag: str = "--out") -> None:
+    """Refuse, before any work, an output folder that cannot be one: a file, or inside a file."""
+    from pathlib import Path
+
+    for p in (Path(path), *Path(path).parents):
+        if p.exists():
+            if not p.is_dir():
+                raise UserError(f"{flag} {path}: {p} is a file, not a folder")
+            return

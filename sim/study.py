@@ -86,14 +86,20 @@ def study_parser():
         description="One experiment, three answers: the report card with survival curves, scenario discovery "
         "and the variance decomposition, on one page.",
     )
-    parser.add_argument("--card", default="report_card", help="the card experiment of conf/analysis/")
-    parser.add_argument("--discovery", default="discovery", help="the discover experiment of conf/analysis/")
-    parser.add_argument("--variance", default="variance", help="the variance experiment of conf/analysis/")
+    parser.add_argument(
+        "--card", default="report_card", metavar="NAME", help="the card experiment of conf/analysis/ (report_card)"
+    )
+    parser.add_argument(
+        "--discovery", default="discovery", metavar="NAME", help="the discover experiment of conf/analysis/ (discovery)"
+    )
+    parser.add_argument(
+        "--variance", default="variance", metavar="NAME", help="the variance experiment of conf/analysis/ (variance)"
+    )
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiply each part's budget (default 1; 0.1 for a quick look)"
     )
     parser.add_argument("--seed", type=int, default=None, help="one seed for every part (default: each part's own)")
-    parser.add_argument("--out", default="outputs/study")
+    parser.add_argument("--out", default="outputs/study", help="the study's folder (default outputs/study)")
     return parser
 
 
@@ -129,8 +135,8 @@ def _table(df, columns: dict[str, str], fmt: dict[str, str]) -> list[str]:
     return lines
 
 
-def page(out: Path, steps: list[tuple[Part, list[str]]], command: str, scale: float) -> str:
-    """``study.md``: the headline of each part, read back from the files the part wrote."""
+def page(out: Path, steps: list[tuple[Part, list[str]]], command: str, scale: float, seconds: list[float]) -> str:
+    """``study.md``: the headline of each part, read back from the files the part wrote (``seconds``: each part's)."""
     import pandas as pd
 
     card, discovery, variance = (out / p.name for p, _ in steps)
@@ -138,7 +144,9 @@ def page(out: Path, steps: list[tuple[Part, list[str]]], command: str, scale: fl
     lines = [
         "# Study: what the measures do, where escalation is likely, and why the answers vary",
         "",
-        f"`{command}` ran three experiments; each part below links to its full page."
+        f"`{command}` ran three experiments in {sum(seconds) / 60:.1f} minutes "
+        f"({', '.join(f'{p.name} {t / 60:.1f}' for (p, _), t in zip(steps, seconds, strict=True))}); "
+        "each part below links to its full page."
         + (f" **Scaled by {scale:g}**: a quick look with fewer runs than the experiments state." if scale != 1 else ""),
         "",
         *[f"- `escalation {p.verb} {' '.join(a)}`" for p, a in steps],
@@ -198,7 +206,7 @@ def _variance_lines(table) -> list[str]:
 def study_command(args: list[str]) -> int:
     """``escalation study [--experiment NAME] [--scale F] [--seed N] [--out DIR]``: see ``--help``."""
     from sim.config import parse_with_experiment
-    from sim.errors import UserError, fail
+    from sim.errors import UserError, check_out_folder, fail
 
     try:
         ns = parse_with_experiment(study_parser(), args, "study")
@@ -211,10 +219,15 @@ def study_command(args: list[str]) -> int:
     out = Path(ns.out)
     experiments = {"card": ns.card, "discovery": ns.discovery, "variance": ns.variance}
     try:
+        check_out_folder(out)
         steps = plan(experiments, ns.scale, ns.seed, out)
     except UserError as exc:
         return fail(str(exc))
+    import time
+
+    seconds = []
     for k, (part, part_args) in enumerate(steps, 1):
+        start = time.perf_counter()
         print(
             f"escalation study: part {k} of {len(steps)}: escalation {part.verb} {' '.join(part_args)}", file=sys.stderr
         )
@@ -222,7 +235,8 @@ def study_command(args: list[str]) -> int:
             code = part.command(part_args)
         if code:
             return fail(f"part {k} (escalation {part.verb}) failed; the parts before it are in {out}")
-    text = page(out, steps, "escalation study " + " ".join(args), ns.scale)
+        seconds.append(time.perf_counter() - start)
+    text = page(out, steps, "escalation study " + " ".join(args), ns.scale, seconds)
     (out / "study.md").write_text(text, encoding="utf-8")
     from sim.report.html import page as html_page
 

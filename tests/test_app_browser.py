@@ -170,7 +170,8 @@ def test_report_card_tab_shows_the_card_for_the_chosen_bundles(page):
         assert bundle in text
     assert "Effects against no measures" in text and "Ranking" in text and "maximum regret" in text
     assert "30 replications of each" in text and "drawn from the calibration's posterior" in text
-    assert card.locator("table").count() == 4  # effects, by era, ranking, regret
+    assert "Time to escalation" in text and "Back to vigilance" in text
+    assert card.locator("table").count() == 6  # effects, by era, ranking, regret, time to force, back to vigilance
     page.screenshot(path=str(ARTIFACTS / "app_report_card.png"), full_page=True)
 
 

@@ -74,3 +74,13 @@ def test_the_study_experiment_gives_the_three_answers_on_one_page(tmp_path):
     assert st[st.outcome == "incidents_serious"]["ST"].notna().all()
     html = (out / "study.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and 'href="card/card.html"' in html
+
+
+@pytest.mark.parametrize("verb", ["study", "card", "discover", "variance"])
+def test_an_out_that_is_a_file_is_refused_before_any_run(verb, tmp_path):
+    """Minutes of runs must not end in a traceback at the last step: a file as --out fails at once."""
+    afile = tmp_path / "notes.txt"
+    afile.write_text("the user's notes")
+    res = subprocess.run([EXE, verb, "--out", str(afile / "sub")], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "is a file, not a folder" in res.stderr and "Traceback" not in res.stderr
+    assert afile.read_text() == "the user's notes"
