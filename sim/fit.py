@@ -14,6 +14,12 @@ Outputs (``--out``): ``posterior.csv`` (one row per particle: the parameters and
 ``--apply`` writes into ``conf/model/default.yaml``), ``posterior.png`` (marginal posteriors
 against priors) and ``predictive.png`` (each target's posterior predictive against its band).
 The pyabc database (``--db``, default ``OUT/abc.db``) makes a run resumable (``--resume``).
+
+Two steps after a fit: ``--select`` re-runs every particle with many replications and makes the
+one closest to the record the point estimate instead of the median (``selection.csv``);
+``--accept EPS`` keeps the re-run particles within EPS of the record as the posterior that
+``parameters=posterior`` draws from (``posterior_accepted.csv``; with ``--apply``,
+``calibration/posterior.csv``).
 """
 
 from __future__ import annotations
