@@ -248,7 +248,7 @@ def study() -> str:
     lines = [
         f"- **Report card** ({len(scenarios)} scenarios x {len(eras)} eras, {per} "
         f"posterior-drawn years of each bundle in each): `{best['bundle']}` ranks first "
-        f"(P(best) {best['P(best)']:.0%}); against no measures it changes P(rung ≥ 4) by "
+        f"(P(best) {best['P(best)']:.1%}); against no measures it changes P(rung ≥ 4) by "
         f"{100 * e['effect P(rung ≥ 4)']:+.1f} points [{100 * e['effect P(rung ≥ 4) lo']:+.1f}, "
         f"{100 * e['effect P(rung ≥ 4) hi']:+.1f}] and crisis days by {e['effect crisis days']:+.2f} "
         f"[{e['effect crisis days lo']:+.2f}, {e['effect crisis days hi']:+.2f}]. With no measures the use of force "
