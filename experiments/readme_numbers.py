@@ -270,7 +270,9 @@ def study() -> str:
         f"- **Variance** (total-order Sobol shares, {len(pd.read_csv(run / 'variance' / 'replications.csv')):,} "
         f"years of {var_options['scenario']} in the {var_options.get('era', 'scenario')} era): "
         + "; ".join(parts)
-        + "."
+        + ". The first-order shares of the use of force sum to "
+        + f"{variance.loc[variance.outcome == 'reached_rung_4', 'S1'].sum():.2f}: the three act together "
+        "(what measures do depends on the parameters and on chance)."
     )
     took = re.search(r"ran three experiments in ([\d.]+) minutes", (run / "study.md").read_text())
     lines.append(
