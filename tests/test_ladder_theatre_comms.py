@@ -88,3 +88,28 @@ def test_a_slower_duplicate_channel_does_not_replace_a_faster_one(scenarios):
     slow = dataclasses.replace(spec.channels[0], kind="slow", latency_h=100.0)
     comms = CommsNetwork(spec, [slow], internal_relay_h=0.25)
     assert comms.graph.edges["nato_nac", "ru_kremlin"]["kind"] == "diplomatic"
+
+
+def test_replications_share_one_theatre_and_network_and_no_run_changes_them():
+    """The theatre and the channel routes are built once per scenario and measure set and shared by its
+    replications; a crisis run (with measures that add channels) leaves them as they were, and a
+    measure set with other channels gets a network of its own.
+    """
+    from sim.api import _compose
+    from sim.config import load_configured_scenario, measure_settings, model_params
+    from sim.core.measures import build
+    from sim.core.model import EscalationModel
+
+    cfg = _compose(["scenario=baltic_air_policing", "era=crisis_2022", "measures=eln_seven"])
+    spec, params, measures = load_configured_scenario(cfg), model_params(cfg), measure_settings(cfg)
+    first = EscalationModel(spec, params, build(measures), seed=1, record_events=False)
+    routes = {k: list(v) for k, v in first.comms.routes.items()}
+    distances = dict(first.theatre._distance)
+    first.run()
+    second = EscalationModel(spec, params, build(measures), seed=2, record_events=False)
+    assert second.theatre is first.theatre and second.comms is first.comms
+    assert {k: list(v) for k, v in second.comms.routes.items()} == routes
+    assert second.theatre._distance == distances
+    bare = EscalationModel(spec, params, build(measure_settings(_compose(["measures=none"]))), seed=1)
+    assert bare.theatre is first.theatre and bare.comms is not first.comms
+    assert set(bare.comms.cross) < set(first.comms.cross)  # the ELN seven add channels

@@ -9,11 +9,12 @@ starts and tries the fastest such route that is up.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import networkx as nx
 
-from sim.core.spec import ChannelSpec, ScenarioSpec, Side, forces_node
+from sim.core.spec import ActorSpec, ChannelSpec, ScenarioSpec, Side, forces_node
 
 ON_SCENE_KINDS = frozenset({"on_scene_radio", "standard_signals"})
 # Channels a side may cut as a sanction or after a lethal incident: military contacts and the
@@ -111,3 +112,28 @@ class CommsNetwork:
     def channel_kinds(self) -> set[str]:
         """Kinds of the channels that cross the divide."""
         return {d["kind"] for _, _, d in self.graph.edges(data=True) if d["kind"] != INTERNAL}
+
+
+@dataclass(frozen=True)
+class _Cast:
+    """What a communication network is built from: the actors and the scenario's channels."""
+
+    actors: tuple[ActorSpec, ...]
+    channels: tuple[ChannelSpec, ...]
+
+    def actor(self, side: Side, role: str) -> ActorSpec:  # noqa: D102
+        return next(a for a in self.actors if a.side is side and a.role == role)
+
+
+@functools.lru_cache(maxsize=64)
+def _shared(cast: _Cast, extra: tuple[ChannelSpec, ...], internal_relay_h: float) -> CommsNetwork:
+    return CommsNetwork(cast, list(extra), internal_relay_h)  # type: ignore[arg-type]
+
+
+def shared_network(spec: ScenarioSpec, extra: list[ChannelSpec], internal_relay_h: float) -> CommsNetwork:
+    """The network of ``spec``'s actors and channels with ``extra``, built once per process and shared.
+
+    It is static (a channel cut by a sanction is a side's state, not a change to the graph), so the
+    replications of a configuration need not each rebuild it and its routes.
+    """
+    return _shared(_Cast(spec.actors, spec.channels), tuple(extra), internal_relay_h)

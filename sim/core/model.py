@@ -47,7 +47,7 @@ from sim.core.agents import (
     logit,
 )
 from sim.core.alliance import MEMBERS
-from sim.core.comms import CommsNetwork, Route
+from sim.core.comms import Route, shared_network
 from sim.core.ladder import Choice, ElnCategory, Response, Rung, response_for
 from sim.core.measures import Measure
 from sim.core.narrative import RESPONSE_PHRASE, forces, incident_text, military_text, short
@@ -62,7 +62,7 @@ from sim.core.spec import (
     Side,
     Traits,
 )
-from sim.core.theatre import Theatre
+from sim.core.theatre import shared_theatre
 
 # Appending a stream never changes the others: each is keyed by its position.
 MASK64 = (1 << 64) - 1
@@ -161,9 +161,9 @@ class EscalationModel(mesa.Model):
         self.record_events = record_events
         self.horizon_h = scenario.horizon_h
         self.agreements = frozenset(scenario.agreements)
-        self.theatre = Theatre(scenario.zones, scenario.links)
+        self.theatre = shared_theatre(scenario.zones, scenario.links)
         extra = [ch for m in self.measures for ch in m.channels(scenario)]
-        self.comms = CommsNetwork(scenario, extra, params.internal_relay_h)
+        self.comms = shared_network(scenario, extra, params.internal_relay_h)
 
         self.sides = {
             side: SideState(tension=scenario.baseline_tension[side.value], trust=scenario.baseline_trust[side.value])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import networkx as nx
@@ -92,3 +93,14 @@ class Theatre:
         return self.zones[
             min(owned, key=lambda j: (0.0 if j == i else self.distance_km[i, j] - radius[i] - radius[j], j))
         ].id
+
+
+@functools.lru_cache(maxsize=32)
+def shared_theatre(zones: tuple[ZoneSpec, ...], links: tuple[tuple[str, str], ...]) -> Theatre:
+    """The theatre of these zones and links, built once per process and shared by every replication.
+
+    A theatre is a function of its geometry only and no run changes it (``_nearest`` only memoises
+    answers that never change), so thousands of replications of a scenario need not each redo its
+    distance matrices.
+    """
+    return Theatre(zones, links)
