@@ -84,3 +84,18 @@ def test_an_out_that_is_a_file_is_refused_before_any_run(verb, tmp_path):
     res = subprocess.run([EXE, verb, "--out", str(afile / "sub")], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "is a file, not a folder" in res.stderr and "Traceback" not in res.stderr
     assert afile.read_text() == "the user's notes"
+
+
+def test_the_python_api_reaches_study_and_variance(tmp_path):
+    """sim.api.study refuses a wrong experiment as a UserError (no run, no folder); sim.api.variance gives the
+    Sobol table of each outcome and input on a small design (8 base samples, 40 ten-day replications).
+    """
+    from sim import api
+    from sim.errors import UserError
+
+    with pytest.raises(UserError):
+        api.study(out=tmp_path / "s", card="discovery")
+    assert not (tmp_path / "s").exists()
+    table = api.variance(bundles=["none", "eln_seven"], samples=8, days=10)
+    assert set(table["group"]) == {"parameters", "measures", "noise"}
+    assert len(table) == 4 * 3 and (table["varied"] >= 0).all()
