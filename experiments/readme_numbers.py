@@ -232,6 +232,8 @@ def study() -> str:
     import pandas as pd
     import yaml
 
+    from sim.study import prim_sentence
+
     run = ROOT / "docs" / "analysis" / "study_run"
     settings = [s.split(" / ") for s in pd.read_csv(run / "card" / "p_by_setting.csv", index_col=0).index]
     scenarios, eras = {s for s, _ in settings}, {e for _, e in settings}
@@ -256,7 +258,7 @@ def study() -> str:
         + ", ".join(f"{r.p_reached_by_horizon:.1%} of {r.era} years" for r in base.itertuples())
         + " (Kaplan-Meier).",
     ]
-    text = (run / "discovery" / "discovery.md").read_text().split("## PRIM box", 1)[1].strip().split("\n\n")[0]
+    text = prim_sentence(run / "discovery" / "discovery.md")
     lines.append(f"- **Discovery** ({len(design)} design points over the priors): {text}")
     st = variance.pivot(index="outcome", columns="group", values="ST")
     parts = []

@@ -301,11 +301,9 @@ def _effect(row: dict, label: str, days: bool = False) -> str:
     return f"{100 * m:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] pts"
 
 
-def _days(x: float) -> str:
-    return "beyond the horizon" if x != x else f"{x:.1f}"
-
-
 def _survival_lines(tables: dict[str, pd.DataFrame], figures: dict[str, str]) -> list[str]:
+    from sim import survival
+
     surv, back = tables["survival"], tables["back_to_vigilance"]
     lines = [
         "## Time to escalation",
@@ -327,21 +325,7 @@ def _survival_lines(tables: dict[str, pd.DataFrame], figures: dict[str, str]) ->
             f"| {r.bundle} | {r.era} | {r.events} of {r.n} | {_pct(r.p_reached_by_horizon)} "
             f"| {r.hazard_per_year:.3g} [{lo:.3g}, {hi:.3g}] |"
         )
-    lines += [
-        "",
-        "**Back to vigilance** after a crisis (peak rung ≥ 2): the censored median in days, crises still open at "
-        "the horizon counted as censored (the mean of those that came back, shown for contrast, is biased short).",
-        "",
-        "| bundle | crises | back within the horizon | median days back [95% CI] | mean of those back only |",
-        "|---|---|---|---|---|",
-    ]
-    for r in back.itertuples():
-        lo, hi = r.median_days_back_ci95
-        naive = "n/a" if r.mean_of_those_back_only != r.mean_of_those_back_only else f"{r.mean_of_those_back_only:.1f}"
-        lines.append(
-            f"| {r.bundle} | {r.crises} | {r.back_within_horizon} | {_days(r.median_days_back)} "
-            f"[{_days(lo)}, {_days(hi)}] | {naive} |"
-        )
+    lines += ["", *survival.back_to_vigilance_lines(back, "bundle", "bundle")]
     return [*lines, ""]
 
 
@@ -485,7 +469,7 @@ def card_command(args: list[str]) -> int:
     from pathlib import Path
 
     from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, check_out_folder, fail
+    from sim.errors import UserError, check_days_and_out, fail
 
     parser = card_parser()
     try:
@@ -503,10 +487,8 @@ def card_command(args: list[str]) -> int:
         return fail(str(exc))
     if not 10 <= ns.replications <= 1_000_000:
         return fail(f"--replications must be between 10 and 1,000,000, got {ns.replications}")
-    if ns.days is not None and not 0 < ns.days <= 3660:
-        return fail(f"--days must be in (0, 3660], got {ns.days:g}")
     try:
-        check_out_folder(ns.out)
+        check_days_and_out(ns.days, ns.out)
     except UserError as exc:
         return fail(str(exc))
     from sim.progress import Progress

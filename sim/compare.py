@@ -160,9 +160,6 @@ def _survival(results: pd.DataFrame, out: Path, figures: dict) -> list[str]:
     horizon = float(results["horizon_days"].max())
     figures["survival"] = fig.save(fig.survival_curves(curves, horizon, 4), out / "survival", ["png", "svg"])[0]
 
-    def days(x: float) -> str:
-        return "beyond the horizon" if x != x else f"{x:.1f}"
-
     lines = [
         "## Time to escalation",
         "",
@@ -178,29 +175,15 @@ def _survival(results: pd.DataFrame, out: Path, figures: dict) -> list[str]:
         hm, hy, md = r.hazard_per_month_ci95, r.hazard_per_year_ci95, r.median_days_ci95
         lines.append(
             f"| {r.config} | ≥ {r.rung} | {r.events} of {r.n} | {r.hazard_per_month:.3g} [{hm[0]:.3g}, {hm[1]:.3g}] "
-            f"| {r.hazard_per_year:.3g} [{hy[0]:.3g}, {hy[1]:.3g}] | {days(r.median_days)} "
-            f"[{days(md[0])}, {days(md[1])}] |"
+            f"| {r.hazard_per_year:.3g} [{hy[0]:.3g}, {hy[1]:.3g}] | {survival.days_text(r.median_days)} "
+            f"[{survival.days_text(md[0])}, {survival.days_text(md[1])}] |"
         )
     lines += [
         "",
         f"![time to rung 4]({figures['survival'].name})",
         "",
-        "**Back to vigilance** after a crisis peak (rung ≥ 2): the Kaplan-Meier median, with crises still "
-        "open at the horizon censored (the mean of those that came back is shown for contrast; it is biased "
-        "short).",
-        "",
-        "| configuration | crises | back within horizon | median days back [95% CI] | mean of those back only |",
-        "|---|---|---|---|---|",
+        *survival.back_to_vigilance_lines(back, "config", "configuration"),
     ]
-    for r in back.itertuples():
-        lo, hi = r.median_days_back_ci95
-        mean_back = (
-            "n/a" if r.mean_of_those_back_only != r.mean_of_those_back_only else f"{r.mean_of_those_back_only:.2f}"
-        )
-        lines.append(
-            f"| {r.config} | {r.crises} | {r.back_within_horizon} | {days(r.median_days_back)} "
-            f"[{days(lo)}, {days(hi)}] | {mean_back} |"
-        )
     return [*lines, ""]
 
 

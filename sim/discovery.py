@@ -274,7 +274,7 @@ def discover_command(args: list[str]) -> int:
 
     from sim.calibration import load_priors
     from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, check_out_folder, fail
+    from sim.errors import UserError, check_days_and_out, fail
 
     parser = discover_parser()
     try:
@@ -291,12 +291,10 @@ def discover_command(args: list[str]) -> int:
         return fail(str(exc))
     if not 10 <= ns.samples <= 100_000 or not 1 <= ns.replications <= 10_000:
         return fail("--samples must be 10 to 100,000 and --replications 1 to 10,000")
-    if ns.days is not None and not 0 < ns.days <= 3660:
-        return fail(f"--days must be in (0, 3660], got {ns.days:g}")
     if not 0 < ns.threshold <= 1:
         return fail(f"--threshold must be in (0, 1], got {ns.threshold}")
     try:
-        check_out_folder(ns.out)
+        check_days_and_out(ns.days, ns.out)
     except UserError as exc:
         return fail(str(exc))
     command = "escalation discover " + " ".join(args)

@@ -51,3 +51,10 @@ def check_out_folder(path, flag: str = "--out") -> None:
             if not p.is_dir():
                 raise UserError(f"{flag} {path}: {p} is a file, not a folder")
             return
+
+
+def check_days_and_out(days: float | None, out) -> None:
+    """The horizon flag (``--days``: in (0, 3660] or not given) and the output folder, before any run."""
+    if days is not None and not 0 < days <= 3660:
+        raise UserError(f"--days must be in (0, 3660], got {days:g}")
+    check_out_folder(out)

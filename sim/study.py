@@ -35,33 +35,26 @@ class Part:
     budget: str  # the option a --scale multiplies
     page: str  # the part's own page, in its folder
 
+    def _module(self):
+        if self.verb == "card":
+            from sim import card
+
+            return card
+        if self.verb == "discover":
+            from sim import discovery
+
+            return discovery
+        from sim import variance
+
+        return variance
+
     def parser(self):
         """The verb's argument parser (its options and their defaults)."""
-        if self.verb == "card":
-            from sim.card import card_parser
-
-            return card_parser()
-        if self.verb == "discover":
-            from sim.discovery import discover_parser
-
-            return discover_parser()
-        from sim.variance import variance_parser
-
-        return variance_parser()
+        return getattr(self._module(), f"{self.verb}_parser")()
 
     def command(self, args: list[str]) -> int:
         """Run the verb with ``args`` (as ``escalation VERB ARGS`` would)."""
-        if self.verb == "card":
-            from sim.card import card_command
-
-            return card_command(args)
-        if self.verb == "discover":
-            from sim.discovery import discover_command
-
-            return discover_command(args)
-        from sim.variance import variance_command
-
-        return variance_command(args)
+        return getattr(self._module(), f"{self.verb}_command")(args)
 
     def scaled(self, value: int, scale: float) -> int:
         """The budget times ``scale``, kept within what the verb accepts."""
@@ -167,7 +160,7 @@ def page(out: Path, steps: list[tuple[Part, list[str]]], command: str, scale: fl
     ]
     if (card / "survival.png").is_file():
         lines += ["![time to the use of force](card/survival.png)", ""]
-    sentence = _first_paragraph_after(discovery / steps[1][0].page, "## PRIM box")
+    sentence = prim_sentence(discovery / steps[1][0].page)
     lines += [
         f"## 2. Where the use of force is likely ([full discovery](discovery/{steps[1][0].page}))",
         "",
@@ -187,9 +180,9 @@ def page(out: Path, steps: list[tuple[Part, list[str]]], command: str, scale: fl
     return "\n".join(lines)
 
 
-def _first_paragraph_after(path: Path, heading: str) -> str:
-    """The first paragraph under ``heading`` in a Markdown file."""
-    text = path.read_text().split(heading, 1)[-1].strip()
+def prim_sentence(discovery_md: Path) -> str:
+    """The plain-language sentence of the PRIM box: the first paragraph under its heading in ``discovery.md``."""
+    text = discovery_md.read_text().split("## PRIM box", 1)[-1].strip()
     return text.split("\n\n", 1)[0]
 
 

@@ -166,3 +166,27 @@ def flat(table: pd.DataFrame) -> pd.DataFrame:
     for col in [c for c in out.columns if c.endswith("_ci95")]:
         out[[col[:-5] + "_lo", col[:-5] + "_hi"]] = pd.DataFrame(out.pop(col).tolist(), index=out.index)
     return out
+
+
+def days_text(x: float) -> str:
+    """Days to one decimal, or "beyond the horizon" for a median the curve never reached (NaN)."""
+    return "beyond the horizon" if x != x else f"{x:.1f}"
+
+
+def back_to_vigilance_lines(table: pd.DataFrame, by: str, label: str) -> list[str]:
+    """Markdown: the time back to vigilance (``back_to_vigilance_table``), one row per ``by`` (headed ``label``)."""
+    lines = [
+        "**Back to vigilance** after a crisis (peak rung ≥ 2): the censored median in days, crises still open at "
+        "the horizon counted as censored (the mean of those that came back, shown for contrast, is biased short).",
+        "",
+        f"| {label} | crises | back within the horizon | median days back [95% CI] | mean of those back only |",
+        "|---|---|---|---|---|",
+    ]
+    for r in table.to_dict("records"):
+        lo, hi = r["median_days_back_ci95"]
+        naive = r["mean_of_those_back_only"]
+        lines.append(
+            f"| {r[by]} | {r['crises']} | {r['back_within_horizon']} | {days_text(r['median_days_back'])} "
+            f"[{days_text(lo)}, {days_text(hi)}] | {'n/a' if naive != naive else f'{naive:.1f}'} |"
+        )
+    return lines

@@ -203,7 +203,7 @@ def variance_command(args: list[str]) -> int:
 
     from sim.calibration import read_posterior
     from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, check_out_folder, fail
+    from sim.errors import UserError, check_days_and_out, fail
 
     parser = variance_parser()
     try:
@@ -221,10 +221,8 @@ def variance_command(args: list[str]) -> int:
         return fail(str(exc))
     if not 8 <= ns.samples <= 1_000_000 or ns.samples & (ns.samples - 1):
         return fail(f"--samples must be a power of 2 from 8 (Sobol sequences), got {ns.samples}")
-    if ns.days is not None and not 0 < ns.days <= 3660:
-        return fail(f"--days must be in (0, 3660], got {ns.days:g}")
     try:
-        check_out_folder(ns.out)
+        check_days_and_out(ns.days, ns.out)
     except UserError as exc:
         return fail(str(exc))
     from sim.progress import Progress
