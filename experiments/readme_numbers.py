@@ -86,6 +86,21 @@ def speed() -> str:
         f"own ({ev['ratio']:.1f}×); a 2-core machine runs about {b['year_runs_per_hour_on_2_cores']:,} Baltic year "
         "replications an hour.",
     ]
+    if "busy_year_events" in b:
+        floor = b["busy_year_events"] * ev["model_heap_us"] / 1000
+        rows[-1] += (
+            f" The busy year fires {b['busy_year_events']:,} events; at the engine's own cost per no-op event "
+            f"(list, clock, change-point check) that alone is {floor:.0f} ms, against the "
+            f"{0.1 * b['yardstick_ms']:.0f} ms the first target allows."
+        )
+    if "fixed_cpu_s" in e2e:
+        rows[-1] += (
+            f" Of the 1,000-replication command's {e2e['command_cpu_s']:.1f} s, at 70% everything but simulating "
+            f"could take {e2e['rest_allowed_at_70_s']:.1f} s; measured on their own, a run's fixed cost (a "
+            f"one-replication run without figures: imports, configuration, outputs) is {e2e['fixed_cpu_s']:.1f} s, "
+            f"the workers' forkserver importing the model {e2e['forkserver_import_cpu_s']:.1f} s and the report "
+            f"(PNG and SVG figures) {e2e['report_cpu_s']:.1f} s."
+        )
     return "\n".join(rows)
 
 

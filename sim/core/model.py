@@ -149,6 +149,7 @@ class EscalationModel(mesa.Model):
         self._default_schedule.stop()  # no hourly step: time moves from event to event
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = 0
+        self._incidents_fired = 0  # encounters and violations, held apart from the list
         # One generator per mechanism: a measure that changes how often one mechanism draws does
         # not shift the draws of the others (better common random numbers between configurations).
         self.streams = {name: np.random.default_rng(s) for name, s in seqs.items() if name != "mesa"}
@@ -311,6 +312,11 @@ class EscalationModel(mesa.Model):
             self._note_state()
         if end_time > self.time:
             self._pass_time(end_time)
+
+    @property
+    def events_fired(self) -> int:
+        """Events fired so far: calls taken off the event list, and encounters or violations."""
+        return self._seq - len(self._queue) + self._incidents_fired
 
     def step(self) -> None:
         """Mesa's step: one hour of model time, event by event."""
@@ -573,6 +579,7 @@ class EscalationModel(mesa.Model):
         """An encounter or violation is due: which pair or aircraft, in proportion to its hazard."""
         self._redraw = True  # the next one is drawn afresh after this event
         self._incident_at = math.inf
+        self._incidents_fired += 1
         u = self.streams["activity"].random() * self._hazard_total
         for hazard in self._hazards:  # type: ignore[union-attr]
             u -= hazard[3]
