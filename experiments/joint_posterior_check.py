@@ -50,7 +50,7 @@ def main() -> None:  # noqa: D103
     settings, targets = load_targets()
     base, measures = base_setup()
     sim = Simulator(settings, targets, base, measures)
-    _, table = select_particle(sim, load_priors(), rows, REPLICATIONS, 5, ns.workers)
+    _, table = select_particle(sim, [p.key for p in load_priors()], rows, REPLICATIONS, 5, ns.workers)
     threshold = 0.112
     print(
         f"{len(table)} distinct sets of {ns.pairs} pairs; distance: nearest {table['distance'].min():.3g}, "

@@ -186,38 +186,30 @@ def validation() -> str:
 
 
 def calibration_fit() -> str:
-    """The fitted parameters: prior, default and 95% posterior interval, from the two stages' fit.json."""
+    """The fitted parameters: prior, default and 95% posterior interval, from the stages' fit.json.
+
+    A parameter is labelled with the last stage that fitted it; its default and interval are the last
+    stage's that holds it (a joining stage holds the earlier stages' parameters too).
+    """
     import yaml
 
     stages = [
         ("first stage", FIT, ROOT / "calibration" / "priors.yaml"),
         ("second stage", ROOT / "calibration" / "fit_escalation", ROOT / "calibration" / "priors_escalation.yaml"),
+        ("third stage", ROOT / "calibration" / "fit_publicity", ROOT / "calibration" / "priors_publicity.yaml"),
     ]
-    rows = [
-        "| parameter | prior | default | 95% posterior interval | stage |",
-        "|---|---|---:|---|---|",
-    ]
-    notes = []
-    later = set()
-    for label, folder, priors_file in reversed(stages):  # the second stage's values win
+    fitted_by, prior, default, interval, notes = {}, {}, {}, {}, []
+    for label, folder, priors_file in stages:
         if not (folder / "fit.json").exists():
             continue
         info = json.loads((folder / "fit.json").read_text())
-        priors = yaml.safe_load(priors_file.read_text())["parameters"]
-        for key, value in info["point_estimate"].items():
-            if key in later:
-                continue
-            later.add(key)
-            ((kind, (lo, hi)),) = priors[key]["prior"].items()
-            # the interval of the posterior that runs draw from: the accepted particles, where a step kept some
-            plo, phi = info.get("accepted", info)["posterior_interval_95"][key]
-            rows.append(
-                f"| `{key.removeprefix('model.')}` | {kind} [{lo:g}, {hi:g}] | {value:g} "
-                f"| [{plo:g}, {phi:g}] | {label} |"
-            )
+        for key, spec in yaml.safe_load(priors_file.read_text())["parameters"].items():
+            fitted_by[key], prior[key] = label, spec["prior"]
+        default |= info["point_estimate"]
+        # the interval of the posterior that runs draw from: the accepted particles, where a step kept some
+        interval |= info.get("accepted", info)["posterior_interval_95"]
         eps = ", ".join(f"{e:.3g}" for e in info["epsilon_schedule"])
-        sel = info.get("selected_particle")
-        acc = info.get("accepted")
+        sel, acc, joined = info.get("selected_particle"), info.get("accepted"), info.get("joined")
         notes.append(
             f"*{label.capitalize()}*: pyabc {info['pyabc']}, {info['population']} particles a generation, "
             f"{info['generations']} generations, {info['simulations']:,} parameter sets run in "
@@ -226,6 +218,7 @@ def calibration_fit() -> str:
             "parameter set: "
             + ", ".join(f"{k} {v}" for k, v in info["replications_per_setting"].items())
             + "."
+            + (f" Joined sets: {joined['rule']}; {joined['sets']} sets." if joined else "")
             + (
                 f" Default: {info['point_estimate_rule']}; particle {sel['index']}, distance "
                 f"{sel['distance']:.3g} when re-run."
@@ -233,13 +226,25 @@ def calibration_fit() -> str:
                 else ""
             )
             + (
-                f" Posterior: {acc['rule']}: {acc['particles']} particles, effective sample size "
-                f"{acc['effective_sample_size']:g} (`calibration/posterior.csv`; the interval above is theirs)."
+                f" Posterior: {acc['rule']}: {acc['particles']} {'sets' if joined else 'particles'}, effective "
+                f"sample size {acc['effective_sample_size']:g} (`calibration/posterior.csv`; the interval above is "
+                "theirs)."
                 if acc
                 else ""
             )
         )
-    return "\n".join(rows[:2] + sorted(rows[2:], key=lambda r: r.split("|")[5]) + [""] + list(reversed(notes)))
+    rows = []
+    for key, label in fitted_by.items():
+        ((kind, (lo, hi)),) = prior[key].items()
+        plo, phi = interval[key]
+        rows.append(
+            f"| `{key.removeprefix('model.')}` | {kind} [{lo:g}, {hi:g}] | {default[key]:g} "
+            f"| [{plo:g}, {phi:g}] | {label} |"
+        )
+    order = [label for label, _, _ in stages]
+    rows.sort(key=lambda r: order.index(r.split("|")[5].strip()))
+    head = ["| parameter | prior | default | 95% posterior interval | stage |", "|---|---|---:|---|---|"]
+    return "\n".join(head + rows + [""] + notes)
 
 
 def study() -> str:

@@ -77,6 +77,8 @@ class FitOptions:
     only: tuple[str, ...] = ()  # fit to these targets only (a second stage)
     epsilon: float | None = None  # a fixed acceptance threshold for every generation (1 generation: rejection ABC)
     given: Path | None = None  # a first stage's fit folder: its posterior joins this one's (see combine)
+    join: Path | None = None  # an earlier stage's fit folder: --select re-runs its particles joined with these
+    join_draws: int = 4  # this fit's particles drawn for each of the earlier stage's (join_stages)
 
 
 def _model_function(sim: Simulator, priors: list[Prior]):
@@ -219,8 +221,8 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
 
 
 def _select_one(args) -> dict[str, Any]:
-    sim, priors, row, index, replications, seed = args
-    values = {p.key: float(row[p.key]) for p in priors}
+    sim, keys, row, index, replications, seed = args
+    values = {k: float(row[k]) for k in keys}
     frames = sim.outcomes(with_values(sim.base, values), seed, replications)
     stats = {t.name: t.statistic.value(frames[t.setting]) for t in sim.targets}
     return {
@@ -234,7 +236,7 @@ def _select_one(args) -> dict[str, Any]:
 
 def select_particle(
     sim: Simulator,
-    priors: list[Prior],
+    keys: list[str],
     posterior: pd.DataFrame,
     replications: dict[str, int],
     seed: int,
@@ -253,8 +255,8 @@ def select_particle(
     """
     import multiprocessing as mp
 
-    rows = posterior.drop_duplicates(subset=[p.key for p in priors])
-    jobs = [(sim, priors, row, int(i), replications, seed) for i, row in rows.iterrows()]
+    rows = posterior.drop_duplicates(subset=keys)
+    jobs = [(sim, keys, row, int(i), replications, seed) for i, row in rows.iterrows()]
     if workers > 1:
         with mp.get_context("forkserver").Pool(workers) as pool:
             results = pool.map(_select_one, jobs)
@@ -278,14 +280,32 @@ def select_and_apply(options: FitOptions, replications: dict[str, int]) -> dict[
     if not info_path.is_file() or not (out / "posterior.csv").is_file():
         raise UserError(f"{out}: no fit to select from (fit.json and posterior.csv; run escalation calibrate first)")
     posterior = read_posterior(out / "posterior.csv")
-    workers = options.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-    best, table = select_particle(sim, priors, posterior, replications, options.seed + 1, workers)
-    table.to_csv(out / "selection.csv", index=False, float_format="%.6g")
-    point = {p.key: _round(float(posterior.loc[best, p.key])) for p in priors}
+    keys = [p.key for p in priors]
     info = json.loads(info_path.read_text())
+    joined = options.join is not None
+    if joined:
+        given = _given_posterior(options.join)  # type: ignore[arg-type]
+        posterior = join_stages(given, posterior, options.seed, options.join_draws)
+        posterior.to_csv(out / JOINED, index=False, float_format="%.6g")
+        keys = [k for k in posterior.columns if k != "weight"]
+        info["joined"] = {
+            "given": options.join.as_posix(),  # type: ignore[union-attr]
+            "draws_per_particle": options.join_draws,
+            "sets": len(posterior),
+            "rule": f"each accepted particle of {options.join.as_posix()} with {options.join_draws} of this fit's "  # type: ignore[union-attr]
+            "particles drawn by weight, this fit's parameters taken from the latter (posterior_joined.csv)",
+        }
+    else:
+        info.pop("joined", None)
+        (out / JOINED).unlink(missing_ok=True)
+    workers = options.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    best, table = select_particle(sim, keys, posterior, replications, options.seed + 1, workers)
+    table.to_csv(out / "selection.csv", index=False, float_format="%.6g")
+    point = {k: _round(float(posterior.loc[best, k])) for k in keys}
     info["point_estimate"] = point
     info["point_estimate_rule"] = (
-        "the posterior particle closest to the record when re-run with "
+        ("the joined parameter set" if joined else "the posterior particle")
+        + " closest to the record when re-run with "
         + ", ".join(f"{k} {v}" for k, v in replications.items())
         + " replications (selection.csv), not the weighted median"
     )
@@ -324,7 +344,7 @@ def accept_selected(options: FitOptions, epsilon: float) -> dict[str, Any]:
         raise UserError(f"{out}: --accept needs a fit whose particles were re-run (fit.json, selection.csv: --select)")
     if not 0 <= epsilon < math.inf:
         raise UserError(f"--accept must be a distance of at least 0, got {epsilon}")
-    posterior = read_posterior(out / "posterior.csv")
+    posterior = read_posterior(out / (JOINED if (out / JOINED).is_file() else "posterior.csv"))
     keys = [c for c in posterior.columns if c != "weight"]
     table = pd.read_csv(sel_path)
     if not {"particle", "distance"} <= set(table.columns):
@@ -363,6 +383,41 @@ def _targets(options: FitOptions):
             raise UserError(f"--only: unknown target {unknown[0]!r} (targets: {', '.join(t.name for t in targets)})")
         targets = [t for t in targets if t.name in options.only]
     return settings, targets
+
+
+JOINED = "posterior_joined.csv"  # a later stage's particles joined with an earlier stage's accepted ones (--join)
+
+
+def _given_posterior(folder: Path) -> pd.DataFrame:
+    """An earlier stage's posterior that runs draw from: its accepted particles, or its whole posterior."""
+    for name in ("posterior_accepted.csv", "posterior.csv"):
+        if (folder / name).is_file():
+            return read_posterior(folder / name)
+    raise UserError(f"--join {folder}: no fit there (posterior_accepted.csv or posterior.csv)")
+
+
+def join_stages(given: pd.DataFrame, later: pd.DataFrame, seed: int, draws: int) -> pd.DataFrame:
+    """Parameter sets for both stages: each particle of ``given`` with ``draws`` of ``later``'s drawn by weight.
+
+    ``later`` was fitted with ``given``'s point estimate held, so a joined set is only a proposal:
+    ``--select`` re-runs every one and ``--accept`` keeps those that still meet the record (ABC
+    rejection on the joined sets). A set takes ``later``'s parameters from its ``later`` particle and
+    the rest from its ``given`` one; its weight is the ``given`` particle's over ``draws`` (the
+    ``later`` weights are in how often a particle is drawn). Drawn with a fixed seed.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x701,)))
+    w = later["weight"].to_numpy(float)
+    own = [c for c in later.columns if c != "weight"]
+    rest = [c for c in given.columns if c != "weight" and c not in own]
+    rows = []
+    for _, g in given.iterrows():
+        for pick in rng.choice(len(later), size=draws, p=w / w.sum()):
+            rows.append(
+                {**{k: g[k] for k in rest}, **{k: later[k].iloc[pick] for k in own}, "weight": g["weight"] / draws}
+            )
+    out = pd.DataFrame(rows)
+    out["weight"] = out["weight"] / out["weight"].sum()
+    return out
 
 
 def combine(first: pd.DataFrame, second: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -497,6 +552,16 @@ def calibrate_command(args: list[str]) -> int:
         help="a first stage's fit folder: with --apply, its posterior joins this one's in calibration/posterior.csv",
     )
     parser.add_argument(
+        "--join",
+        default=None,
+        metavar="DIR",
+        help="with --select: re-run an earlier stage's accepted particles (DIR) joined with this fit's, "
+        "and select and accept among the joined sets (posterior_joined.csv)",
+    )
+    parser.add_argument(
+        "--join-draws", type=int, default=4, help="this fit's particles drawn for each of DIR's (default 4)"
+    )
+    parser.add_argument(
         "--accept",
         type=float,
         default=None,
@@ -535,8 +600,14 @@ def calibrate_command(args: list[str]) -> int:
             only=tuple(x for x in ns.only.split(",") if x),
             epsilon=ns.epsilon,
             given=Path(ns.given) if ns.given else None,
+            join=Path(ns.join) if ns.join else None,
+            join_draws=ns.join_draws,
             quiet=ns.quiet,
         )
+        if options.join is not None and not ns.select:
+            return fail("--join needs --select SETTING=N,...: the joined sets are re-run to be kept")
+        if ns.join_draws < 1:
+            return fail("--join-draws must be at least 1")
         if ns.accept is not None and not ns.select:  # on the fit in --out, its particles already re-run
             info = accept_selected(options, ns.accept)
             print(

@@ -213,9 +213,12 @@ def test_posterior_draws_are_keyed_to_seed_and_replication(params):
     assert [other.index(i) for i in range(50)] != picks[:50]
 
 
+STAGES = ("fit", "fit_escalation", "fit_publicity")  # the calibration's stages, in order (docs/CALIBRATION.md)
+
+
 def test_the_shipped_posterior_is_the_accepted_particles_of_the_fit(params):
-    """calibration/posterior.csv is the second stage's particles whose re-run met the record within the
-    accepted threshold (fit.json), with their weights renormalised; every value within its prior.
+    """calibration/posterior.csv is the last stage's particles (or joined sets) whose re-run met the record
+    within the accepted threshold (fit.json), with their weights renormalised; every value within its prior.
     """
     from sim.calibration import CALIBRATION_DIR
 
@@ -225,10 +228,13 @@ def test_the_shipped_posterior_is_the_accepted_particles_of_the_fit(params):
     assert keys <= set(priors)
     for key in keys:
         assert df[key].between(priors[key].low, priors[key].high).all(), key
-    fit = CALIBRATION_DIR / "fit_escalation"
+    from sim.fit import JOINED
+
+    stages = [CALIBRATION_DIR / s for s in STAGES if (CALIBRATION_DIR / s / "fit.json").exists()]
+    fit = [s for s in stages if "accepted" in json.loads((s / "fit.json").read_text())][-1]  # the last to accept
     accepted = json.loads((fit / "fit.json").read_text())["accepted"]
     selection = pd.read_csv(fit / "selection.csv")
-    stage = read_posterior(fit / "posterior.csv")
+    stage = read_posterior(fit / (JOINED if (fit / JOINED).exists() else "posterior.csv"))
     within = stage.loc[selection.loc[selection["distance"] <= accepted["epsilon"], "particle"], sorted(keys)]
     assert len(within) == accepted["particles"] == len(df)
     assert np.allclose(np.sort(within.to_numpy(), axis=0), np.sort(df[sorted(keys)].to_numpy(), axis=0), rtol=1e-5)
@@ -258,13 +264,13 @@ def test_accept_keeps_the_re_run_particles_within_the_threshold(tmp_path):
 
 
 def test_defaults_are_the_fits_selected_particles(params):
-    """The default parameters are the ones the fit's records name (fit.json of each stage, the second stage's
-    winning where both fitted a parameter), and each is the value of a particle of the shipped posterior.
+    """The default parameters are the ones the fit's records name (fit.json of each stage, a later stage's
+    winning where two name a parameter), and each is the value of a particle of the shipped posterior.
     """
     from sim.calibration import CALIBRATION_DIR
 
     point = {}
-    for stage in ("fit", "fit_escalation"):
+    for stage in STAGES:
         record = CALIBRATION_DIR / stage / "fit.json"
         if record.exists():
             point |= json.loads(record.read_text())["point_estimate"]
@@ -276,6 +282,22 @@ def test_defaults_are_the_fits_selected_particles(params):
         assert current == pytest.approx(value, rel=1e-9), key
         if key in posterior.columns:  # the posterior draws it: the default is one of its particles
             assert np.isclose(posterior[key], value, rtol=1e-3).any(), key
+
+
+def test_a_later_stage_joins_each_accepted_particle_with_its_own_drawn_by_weight():
+    """Two accepted particles (weights 1/4, 3/4) each joined with 3 draws of a later stage's two particles
+    (weights 1 and 0): six sets, the later stage's parameter always from its only weighted particle,
+    the earlier stage's other parameter kept, weights 1/12 and 1/4 each; the same seed, the same sets.
+    """
+    from sim.fit import join_stages
+
+    given = pd.DataFrame({"model.a": [1.0, 2.0], "model.p": [9.0, 9.0], "weight": [0.25, 0.75]})
+    later = pd.DataFrame({"model.p": [5.0, 6.0], "weight": [1.0, 0.0]})
+    out = join_stages(given, later, seed=3, draws=3)
+    assert list(out.columns) == ["model.a", "model.p", "weight"]
+    assert list(out["model.a"]) == [1.0] * 3 + [2.0] * 3 and (out["model.p"] == 5.0).all()
+    assert np.allclose(out["weight"], [1 / 12] * 3 + [1 / 4] * 3)
+    assert out.equals(join_stages(given, later, seed=3, draws=3))
 
 
 def test_a_two_stage_posterior_draws_the_second_stage_by_weight():
@@ -294,7 +316,6 @@ def _select_between(params, low: float, high: float, factor: float):
     """Select between the default activity (weight 0.1) and ``factor`` times it (weight 0.9) against a
     60-day scramble target of 20 with band [low, high]; returns (best, table, scrambles by particle).
     """
-    from sim.calibration import Prior
     from sim.fit import select_particle
 
     setting = dataclasses.replace(YEAR, horizon_days=60, replications=2)
@@ -303,7 +324,7 @@ def _select_between(params, low: float, high: float, factor: float):
     key = "model.russian_activity_by_era.confrontation_2014"
     ok = params.russian_activity_by_era["confrontation_2014"]
     posterior = pd.DataFrame({key: [ok * factor, ok], "weight": [0.9, 0.1]})
-    best, table = select_particle(sim, [Prior(key, "loguniform", 0.001, 10, "")], posterior, {"year": 4}, seed=1)
+    best, table = select_particle(sim, [key], posterior, {"year": 4}, seed=1)
     return best, table, dict(zip(table["particle"], table["scr"], strict=True))
 
 
