@@ -146,6 +146,20 @@ class Target:
             return (x - self.high) / width
         return 0.0
 
+    def margin(self, estimate: float, low: float, high: float) -> float:
+        """How far inside its band an estimate lies, in half-widths of its 95% interval ``[low, high]``.
+
+        Negative outside the band; infinite when the interval is unknown or has no width. A band that
+        starts at 0 counts only its upper edge (the statistics cannot go below 0).
+        """
+        half = (high - low) / 2
+        if not math.isfinite(estimate):
+            return -math.inf
+        if not math.isfinite(half) or half <= 0:
+            return math.inf
+        room = [self.high - estimate] + ([estimate - self.low] if self.low > 0 else [])
+        return min(room) / half
+
     def offset(self, x: float) -> float:
         """How far ``x`` lies from the record's value, in band widths (10 for an undefined value)."""
         if not math.isfinite(x):

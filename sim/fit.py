@@ -225,10 +225,12 @@ def _select_one(args) -> dict[str, Any]:
     values = {k: float(row[k]) for k in keys}
     frames = sim.outcomes(with_values(sim.base, values), seed, replications)
     stats = {t.name: t.statistic.value(frames[t.setting]) for t in sim.targets}
+    margin = min(t.margin(*t.statistic.interval(frames[t.setting], seed)) for t in sim.targets)
     return {
         "particle": index,
         "weight": float(row["weight"]),
         "distance": sim.distance(stats),
+        "margin": margin,
         "closeness": sim.closeness(stats),
         **stats,
     }
@@ -249,9 +251,10 @@ def select_particle(
     (it mixes particles), and an ABC population whose weights have collapsed onto a few particles
     (a small effective sample size) does not say which of its particles fit best. Every particle
     runs on the same seeds (common random numbers); the smallest distance wins. Among particles
-    with every target in its band (distance 0) the one whose estimates lie nearest the record's
-    values wins (closeness: a margin against the noise of a fresh set of seeds), then the larger
-    weight.
+    with every target in its band (distance 0) the one whose least margin to a band's edge, in
+    half-widths of the estimate's 95% interval, is largest wins: a set that meets a target only
+    just, by chance on these seeds, misses it on fresh ones (a winner's curse at the edge). Then
+    the one whose estimates lie nearest the record's values (closeness), then the larger weight.
     """
     import multiprocessing as mp
 
@@ -262,7 +265,9 @@ def select_particle(
             results = pool.map(_select_one, jobs)
     else:
         results = [_select_one(j) for j in jobs]
-    table = pd.DataFrame(results).sort_values(["distance", "closeness", "weight"], ascending=[True, True, False])
+    table = pd.DataFrame(results).sort_values(
+        ["distance", "margin", "closeness", "weight"], ascending=[True, False, True, False]
+    )
     return int(table["particle"].iloc[0]), table.reset_index(drop=True)
 
 
@@ -641,7 +646,8 @@ def calibrate_command(args: list[str]) -> int:
         f"final threshold {info['final_epsilon']:.3g}, {info['seconds']:.0f} s; outputs in {options.out}",
         file=sys.stderr,
     )
+    intervals = info.get("accepted", info)["posterior_interval_95"]  # a joined set's keys: after --accept
     for key, value in info["point_estimate"].items():
-        lo, hi = info["posterior_interval_95"][key]
+        lo, hi = intervals.get(key, info["posterior_interval_95"].get(key, (math.nan, math.nan)))
         print(f"  {key:50s} {value:<10g} 95% [{lo:g}, {hi:g}]")
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -236,8 +237,9 @@ def test_the_shipped_posterior_is_the_accepted_particles_of_the_fit(params):
     selection = pd.read_csv(fit / "selection.csv")
     stage = read_posterior(fit / (JOINED if (fit / JOINED).exists() else "posterior.csv"))
     within = stage.loc[selection.loc[selection["distance"] <= accepted["epsilon"], "particle"], sorted(keys)]
-    assert len(within) == accepted["particles"] == len(df)
-    assert np.allclose(np.sort(within.to_numpy(), axis=0), np.sort(df[sorted(keys)].to_numpy(), axis=0), rtol=1e-5)
+    distinct = df[sorted(keys)].drop_duplicates()  # a joined set drawn twice is one set, its weight doubled
+    assert len(within) == accepted["particles"] == len(distinct)
+    assert np.allclose(np.sort(within.to_numpy(), axis=0), np.sort(distinct.to_numpy(), axis=0), rtol=1e-5)
     draws = posterior_draws(params, 0)
     assert draws.weights.sum() == pytest.approx(1.0)
 
@@ -336,11 +338,27 @@ def test_selection_takes_the_particle_closest_to_the_record(params):
     assert best == 1 and table["distance"].iloc[0] == 0 < table["distance"].iloc[1]
 
 
-def test_selection_prefers_the_particle_nearest_the_record_among_those_in_band(params):
-    """Both particles meet the band; the one whose estimate sits nearer the record's value wins, whatever its weight."""
-    best, table, scr = _select_between(params, 2, 400, factor=6)
-    assert abs(scr[1] - 20) < abs(scr[0] - 20) and scr[0] <= 400
-    assert (table["distance"] == 0).all() and best == 1
+def test_selection_prefers_the_particle_furthest_inside_the_band(params):
+    """Both particles meet the band [15, 400]; the default activity's (about 20 scrambles, the record's
+    value) sits near the lower edge, six times it well inside: the larger margin in standard errors wins,
+    though the other is nearer the record's value and has the larger weight.
+    """
+    best, table, scr = _select_between(params, 15, 400, factor=6)
+    assert 15 <= scr[1] < scr[0] <= 400 and abs(scr[1] - 20) < abs(scr[0] - 20)
+    assert (table["distance"] == 0).all() and best == 0
+    assert table["margin"].iloc[0] > table["margin"].iloc[1] > 0
+
+
+def test_margin_counts_half_widths_to_the_nearer_edge():
+    """An estimate of 0.05 with interval [0.04, 0.06] in band [0.02, 0.2] lies 3 half-widths inside; in a
+    band from 0 only the upper edge counts; outside the band the margin is negative.
+    """
+    t = Target("p", "p", "year", Statistic.parse("probability: reached_rung_4", "t"), 0.05, 0.02, 0.2, "x", "x")
+    assert t.margin(0.05, 0.04, 0.06) == pytest.approx(3.0)
+    assert t.margin(0.01, 0.0, 0.02) == pytest.approx(-1.0)
+    zero = dataclasses.replace(t, low=0.0, high=0.02)
+    assert zero.margin(0.0, 0.0, 0.01) == pytest.approx(4.0)
+    assert t.margin(0.05, 0.05, 0.05) == math.inf
 
 
 def test_posterior_runs_pair_their_draws_across_measure_sets():
