@@ -310,7 +310,7 @@ def select_and_apply(options: FitOptions, replications: dict[str, int]) -> dict[
     info["point_estimate"] = point
     info["point_estimate_rule"] = (
         ("the joined parameter set" if joined else "the posterior particle")
-        + " closest to the record when re-run with "
+        + " furthest inside the bands, then closest to the record, when re-run with "
         + ", ".join(f"{k} {v}" for k, v in replications.items())
         + " replications (selection.csv), not the weighted median"
     )
