@@ -199,10 +199,12 @@ def calibration_fit() -> str:
         ("third stage", ROOT / "calibration" / "fit_publicity", ROOT / "calibration" / "priors_publicity.yaml"),
     ]
     fitted_by, prior, default, interval, notes = {}, {}, {}, {}, []
+    records = {label: json.loads((f / "fit.json").read_text()) for label, f, _ in stages if (f / "fit.json").exists()}
+    shipped = [label for label, info in records.items() if "accepted" in info][-1]  # calibration/posterior.csv
     for label, folder, priors_file in stages:
-        if not (folder / "fit.json").exists():
+        if label not in records:
             continue
-        info = json.loads((folder / "fit.json").read_text())
+        info = records[label]
         for key, spec in yaml.safe_load(priors_file.read_text())["parameters"].items():
             fitted_by[key], prior[key] = label, spec["prior"]
         default |= info["point_estimate"]
@@ -227,8 +229,12 @@ def calibration_fit() -> str:
             )
             + (
                 f" Posterior: {acc['rule']}: {acc['particles']} {'sets' if joined else 'particles'}, effective "
-                f"sample size {acc['effective_sample_size']:g} (`calibration/posterior.csv`; the interval above is "
-                "theirs)."
+                f"sample size {acc['effective_sample_size']:g} "
+                + (
+                    "(`calibration/posterior.csv`; the interval above is theirs)."
+                    if label == shipped
+                    else f"(`{folder.relative_to(ROOT).as_posix()}/posterior_accepted.csv`, joined by a later stage)."
+                )
                 if acc
                 else ""
             )
