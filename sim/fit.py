@@ -19,7 +19,10 @@ Two steps after a fit: ``--select`` re-runs every particle with many replication
 one closest to the record the point estimate instead of the median (``selection.csv``);
 ``--accept EPS`` keeps the re-run particles within EPS of the record as the posterior that
 ``parameters=posterior`` draws from (``posterior_accepted.csv``; with ``--apply``,
-``calibration/posterior.csv``).
+``calibration/posterior.csv``). A later stage fitted with an earlier one's default held can be
+joined with it: ``--join DIR`` with ``--select`` pairs DIR's accepted particles with this fit's
+(``posterior_joined.csv``) and re-runs every pair, and ``--accept`` keeps the pairs that still
+meet the record.
 """
 
 from __future__ import annotations
