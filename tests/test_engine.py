@@ -12,7 +12,7 @@ from conftest import run, settings
 from scipy import stats
 
 from sim.core.measures import build
-from sim.core.model import EscalationModel
+from sim.core.model import EscalationModel, PostureReview
 from sim.core.spec import Side
 from sim.series import Relaxation, hourly
 
@@ -123,3 +123,50 @@ def test_a_played_game_stops_mid_event_and_goes_on_from_the_same_point(scenarios
     assert point is not None and m.time == point.opened_h
     queued = len(m._queue)
     assert m.advance(sc.horizon_h) is point and len(m._queue) == queued  # nothing moves while it waits
+
+
+class _EveryDay(PostureReview):
+    """The first engine's reviews: an event every day, whether or not anything is raised."""
+
+    def fire(self) -> None:
+        super().fire()
+        self.wake()
+
+
+def test_posture_reviews_are_events_only_while_a_posture_is_raised(scenarios, params):
+    """A quiet year fires no event at all (it used to fire 730 empty reviews); a posture raised at
+    100.5 h is next reviewed at 120 h, in the daily rhythm from the start; and on 20 Black Sea years,
+    where postures rise and fall, every act, decision and change point is what daily reviews give
+    (times to 1e-9 h, tensions to 1e-9: only the rounding of relaxing over split intervals differs).
+    """
+    sc = quiet(scenarios["baltic_air_policing"])
+    sc = dataclasses.replace(sc, forces=tuple(dataclasses.replace(f, sorties_per_day=0.0) for f in sc.forces))
+    sc = dataclasses.replace(sc, horizon_h=8760.0)
+    m = EscalationModel(sc, params, build({}), seed=1)
+    m.run()
+    assert m.events_fired == 0
+
+    m = EscalationModel(sc, params, build({}), seed=1)
+    m.run_until(100.5)
+    reviewed = []
+    review = m.review_posture
+    m.review_posture = lambda side, *a, **k: (reviewed.append((m.time, side)), review(side, *a, **k))
+    m.sides[Side.NATO].posture = 1
+    m._review.wake()
+    m.run_until(150.0)
+    assert reviewed[0] == (120.0, Side.NATO) and all(t % 24 == 0 for t, _ in reviewed)
+
+    busy = dataclasses.replace(scenarios["black_sea_transit"], horizon_h=8760.0)
+    measures = settings()
+    for seed in range(20):
+        lean = EscalationModel(busy, params, build(measures), seed=seed)
+        daily = EscalationModel(busy, params, build(measures), seed=seed)
+        daily._review = _EveryDay(daily)
+        daily._review.wake()
+        lean.run()
+        daily.run()
+        assert lean.events_fired < daily.events_fired
+        assert [(round(e["time_h"], 6), e["kind"], e["text"]) for e in lean.events] == [
+            (round(e["time_h"], 6), e["kind"], e["text"]) for e in daily.events
+        ]
+        np.testing.assert_allclose(np.array(lean.changes), np.array(daily.changes), rtol=0, atol=1e-9)

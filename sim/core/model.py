@@ -239,8 +239,7 @@ class EscalationModel(mesa.Model):
             self.at(exercise.start_h, ExerciseRun(self, exercise).start)
         for background in scenario.background:
             BackgroundRun(self, background).schedule_next()
-        for side in Side:
-            PostureReview(self, side).schedule()
+        self._review = PostureReview(self)
         for m in self.measures:
             m.setup(self)
         for pl in self.platforms:
@@ -1016,6 +1015,8 @@ class EscalationModel(mesa.Model):
             s.posture = old - 1
         if s.posture != old:
             self.rates_changed(side)
+            if s.posture > 0:
+                self._review.wake()
             why = f" after {short(about)}" if about is not None else ""
             self.log(
                 "posture",
@@ -1052,6 +1053,7 @@ class EscalationModel(mesa.Model):
             return
         s.suspended[member_id] = self.time
         self.suspensions += 1
+        self._review.wake()
         whom = MEMBERS[member_id].name if member_id else side.other.label
         whom = whom[0].upper() + whom[1:]
         self.signal(side, "suspension", f"{side.label} suspends military contacts with {whom} {why}", benign=0.0)
@@ -1402,22 +1404,44 @@ class LevelDecay:
 
 
 class PostureReview:
-    """A leadership's daily look at its posture while it is raised (crises are called off, too)."""
+    """The leaderships' daily look at a raised posture (crises are called off, too).
 
-    def __init__(self, model: EscalationModel, side: Side):
-        self.model, self.side = model, side
+    The reviews keep one rhythm from the start of the run (every ``posture_review_h`` hours),
+    NATO's leadership first, then Russia's. A review is an event only while a side has something
+    to review: a raised posture or suspended contacts. Otherwise the rhythm goes on without
+    events, and ``wake`` plans the next review in it when a posture is raised or contacts are
+    suspended; a quiet year costs no events.
+    """
 
-    def schedule(self) -> None:
-        """Plan the next review, within the horizon."""
-        if self.model.time + self.model.params.posture_review_h < self.model.horizon_h:
-            self.model.later(self.model.params.posture_review_h, self.fire)
+    def __init__(self, model: EscalationModel):
+        self.model = model
+        self.last = 0.0  # the latest time of the rhythm at or before the clock
+        self.planned = False
+
+    def wake(self) -> None:
+        """Plan the next review in the rhythm (at the clock's time or later), unless one is planned."""
+        if self.planned:
+            return
+        model, h = self.model, self.model.params.posture_review_h
+        t = self.last
+        while t + h < model.time:
+            t += h  # the same additions as a review planned one interval after the last
+        self.last = t
+        if t + h < model.horizon_h:
+            self.planned = True
+            model.at(t + h, self.fire)
 
     def fire(self) -> None:
-        """Review a raised posture (or suspended contacts), then plan the next review."""
-        state = self.model.sides[self.side]
-        if state.posture > 0 or state.suspended:
-            self.model.review_posture(self.side)
-        self.schedule()
+        """Each side reviews a raised posture (or suspended contacts); plan the next review while one is raised."""
+        model = self.model
+        self.last = model.time  # still planned: a raise during this review plans nothing yet
+        for side in (Side.NATO, Side.RUSSIA):
+            state = model.sides[side]
+            if state.posture > 0 or state.suspended:
+                model.review_posture(side)
+        self.planned = False
+        if any(s.posture > 0 or s.suspended for s in model.sides.values()):
+            self.wake()  # after whatever the reviews scheduled, as it always was
 
 
 class InjectRun:
