@@ -101,6 +101,7 @@ class Platform(mesa.Agent):
         total = sum(spec.patrol.values())
         self._patrol_zones = list(spec.patrol)
         self._patrol_cdf = np.cumsum([w / total for w in spec.patrol.values()]).tolist()
+        self._per_h = spec.sorties_per_day / 24.0  # sorties an hour before posture and measures
         m = MEMBERS.get(spec.member or ("ru" if spec.side is Side.RUSSIA else "allied"))
         adjective = m.adjective if m else ""
         self.member = m.id if m else ""
@@ -133,14 +134,15 @@ class Platform(mesa.Agent):
             return
         self._sortie_clock += 1
         self._sortie_pending = True  # waiting for the next sortie, even if none falls within the horizon
-        rate_per_h = self.spec.sorties_per_day / 24.0 * self.model.activity_multiplier(self.side)
-        for m in self.model.measures:
-            rate_per_h *= m.sortie_rate_factor(self.model, self)
+        model = self.model
+        rate_per_h = self._per_h * model.activity_multiplier(self.side)
+        for m in model.measures:
+            rate_per_h *= m.sortie_rate_factor(model, self)
         if rate_per_h <= 0:
             return
-        gap = self.model.streams["activity"].exponential(1.0 / rate_per_h)
-        if self.model.time + gap <= self.model.horizon_h:
-            self.model.later(gap, _SortieDue(self, self._sortie_clock).fire)
+        at = model.time + model.streams["activity"].exponential(1.0 / rate_per_h)
+        if at <= model.horizon_h:
+            model.at(at, _SortieDue(self, self._sortie_clock).fire)
 
     def redraw_sortie(self) -> None:
         """The sortie rate changed: draw the wait for the next sortie again (memoryless, so exact)."""
@@ -150,18 +152,20 @@ class Platform(mesa.Agent):
     def start_sortie(self) -> None:
         """Go out to a patrol zone drawn by its weight; a flight near the other side draws a scramble."""
         self._sortie_pending = False
-        u = self.model.streams["activity"].random()
+        model = self.model
+        u = model.streams["activity"].random()
         if self.lost:
             return
-        if self.on_sortie:  # still out on a scramble: this patrol is skipped
+        if self._on_sortie:  # still out on a scramble: this patrol is skipped
             self.schedule_next_sortie()
             return
-        self.zone = self._patrol_zones[min(bisect.bisect_left(self._patrol_cdf, u), len(self._patrol_zones) - 1)]
+        zones = self._patrol_zones
+        self.zone = zones[min(bisect.bisect_left(self._patrol_cdf, u), len(zones) - 1)]
         self.on_sortie = True
-        self.model.activity_changed()
-        self.model.later(self.spec.sortie_hours, self.end_sortie)
+        model.activity_changed()
+        model.at(model.time + self.spec.sortie_hours, self.end_sortie)
         if self.domain == "air":
-            self.model.flight_near_border(self)
+            model.flight_near_border(self)
 
     def end_sortie(self) -> None:
         """Return to base and plan the next sortie."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -230,6 +231,7 @@ class EscalationModel(mesa.Model):
         self._hazard_total = 0.0
         self._pair_rate: dict[tuple[Platform, Platform, str, str], float] = {}
         self._air_rate: dict[tuple[Platform, str], float] = {}
+        self._hazard_memo: dict[tuple, tuple[list, float]] = {}  # hazards by who is out where
         self._redraw = False  # the activity changed: draw the next encounter or violation again
         self._incident_at = math.inf  # when the next encounter or violation is due
 
@@ -515,19 +517,32 @@ class EscalationModel(mesa.Model):
         aircraft make passes at ships. Reconnaissance and transport aircraft are met, they do not
         meet anyone on their own.
         """
-        active = sorted(self.airborne_or_at_sea, key=_creation_order)
-        nato = [pl for pl in active if pl.side is Side.NATO]
-        russia = [pl for pl in active if pl.side is not Side.NATO]
+        out = self.airborne_or_at_sea
         hazards: list[tuple[str, Platform, Platform | None, float]] = []
-        pair_rate, air_rate = self._pair_rate, self._air_rate
-        for a in nato:
-            for b in russia:
-                key = (a, b, a.zone, b.zone)
-                rate = pair_rate.get(key)
-                if rate is None:
-                    rate = pair_rate[key] = self._encounter_rate(a, b)
-                if rate > 0:
-                    hazards.append(("encounter", a, b, rate))
+        self._hazards = hazards
+        if not out:
+            self._hazard_total = 0
+            return
+        active = sorted(out, key=_creation_order) if len(out) > 1 else list(out)
+        # the same platforms in the same zones have the same hazards (the rates are cached per zones)
+        key = tuple([(pl, pl.zone, pl.scrambled) for pl in active])
+        known = self._hazard_memo.get(key)
+        if known is not None:
+            self._hazards, self._hazard_total = known
+            return
+        nato = [pl for pl in active if pl.side is Side.NATO]
+        if nato and len(nato) < len(active):
+            russia = [pl for pl in active if pl.side is not Side.NATO]
+            pair_rate = self._pair_rate
+            for a in nato:
+                for b in russia:
+                    key = (a, b, a.zone, b.zone)
+                    rate = pair_rate.get(key)
+                    if rate is None:
+                        rate = pair_rate[key] = self._encounter_rate(a, b)
+                    if rate > 0:
+                        hazards.append(("encounter", a, b, rate))
+        air_rate = self._air_rate
         for a in active:
             if a.domain != "air" or a.scrambled:
                 continue  # ships enter claimed waters by inject (e.g. a transit), not at random
@@ -537,8 +552,8 @@ class EscalationModel(mesa.Model):
                 rate = air_rate[key2] = self._violation_rate(a)
             if rate > 0:
                 hazards.append(("violation", a, None, rate))
-        self._hazards = hazards
-        self._hazard_total = sum(h[3] for h in hazards)
+        self._hazard_total = sum([h[3] for h in hazards])
+        self._hazard_memo[key] = (hazards, self._hazard_total)
 
     def _encounter_rate(self, a: Platform, b: Platform) -> float:
         """Hazard (per hour) of an encounter between ``a`` (NATO) and ``b`` where they now are.
@@ -1378,8 +1393,7 @@ class Recurring:
         self.next()
 
 
-def _creation_order(pl: Platform) -> int:
-    return pl.unique_id
+_creation_order = operator.attrgetter("unique_id")
 
 
 def _nothing() -> None:

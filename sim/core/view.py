@@ -38,6 +38,7 @@ class ModelView(Protocol):
 
     def log(self, kind: str, side: Side, *, text: str, **fields: Any) -> None: ...  # noqa: D102
     def later(self, delay_h: float, fn: Callable[[], None]) -> None: ...  # noqa: D102
+    def at(self, time_h: float, fn: Callable[[], None]) -> None: ...  # noqa: D102
     def schedule_recurring(self, function: Callable, schedule: Any, priority: Any = None) -> None: ...  # noqa: D102
     def activity_changed(self) -> None: ...  # noqa: D102
     def activity_multiplier(self, side: Side) -> float: ...  # noqa: D102
