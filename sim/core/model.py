@@ -231,7 +231,7 @@ class EscalationModel(mesa.Model):
         self._hazard_total = 0.0
         self._pair_rate: dict[tuple[Platform, Platform, str, str], float] = {}
         self._air_rate: dict[tuple[Platform, str], float] = {}
-        self._hazard_memo: dict[tuple, tuple[list, float]] = {}  # hazards by who is out where
+        self._hazard_memo: dict[frozenset, tuple[list, float]] = {}  # hazards by who is out where
         self._redraw = False  # the activity changed: draw the next encounter or violation again
         self._incident_at = math.inf  # when the next encounter or violation is due
 
@@ -523,13 +523,13 @@ class EscalationModel(mesa.Model):
         if not out:
             self._hazard_total = 0
             return
-        active = sorted(out, key=_creation_order) if len(out) > 1 else list(out)
         # the same platforms in the same zones have the same hazards (the rates are cached per zones)
-        key = tuple([(pl, pl.zone, pl.scrambled) for pl in active])
+        key = frozenset([(pl, pl.zone, pl.scrambled) for pl in out])
         known = self._hazard_memo.get(key)
         if known is not None:
             self._hazards, self._hazard_total = known
             return
+        active = sorted(out, key=_creation_order)
         nato = [pl for pl in active if pl.side is Side.NATO]
         if nato and len(nato) < len(active):
             russia = [pl for pl in active if pl.side is not Side.NATO]
