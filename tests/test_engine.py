@@ -170,3 +170,22 @@ def test_posture_reviews_are_events_only_while_a_posture_is_raised(scenarios, pa
             (round(e["time_h"], 6), e["kind"], e["text"]) for e in daily.events
         ]
         np.testing.assert_allclose(np.array(lean.changes), np.array(daily.changes), rtol=0, atol=1e-9)
+
+
+def test_memoised_hazards_are_the_hazards_computed_afresh(scenarios, params):
+    """The hazards are memoised by who is out where; at every event of a Baltic month they equal a
+    fresh computation (same pairs in the same order, the same total to the last bit)."""
+    m = EscalationModel(scenarios["baltic_air_policing"], params, build(settings()), seed=3)
+    checked = busy = 0
+    while m.time < m.horizon_h:
+        m.run_until(min(m.horizon_h, m.time + 1.0))
+        m._hazards = None
+        m._compute_hazards()  # from the memo when this configuration was met before
+        memoised, memo = (m._hazards, m._hazard_total), m._hazard_memo
+        m._hazard_memo = {}
+        m._compute_hazards()
+        assert memoised == (m._hazards, m._hazard_total)
+        m._hazard_memo = memo
+        checked += 1
+        busy += len(m._hazards) > 0
+    assert checked == 720 and busy > 100 and len(m._hazard_memo) > 3
