@@ -174,7 +174,8 @@ def test_posture_reviews_are_events_only_while_a_posture_is_raised(scenarios, pa
 
 def test_memoised_hazards_are_the_hazards_computed_afresh(scenarios, params):
     """The hazards are memoised by who is out where; at every event of a Baltic month they equal a
-    fresh computation (same pairs in the same order, the same total to the last bit)."""
+    fresh computation (same pairs in the same order, the same total to the last bit).
+    """
     m = EscalationModel(scenarios["baltic_air_policing"], params, build(settings()), seed=3)
     checked = busy = 0
     while m.time < m.horizon_h:
