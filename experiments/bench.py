@@ -29,6 +29,7 @@ import argparse
 import cProfile
 import dataclasses
 import json
+import math
 import os
 import platform
 import pstats
@@ -39,9 +40,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import mesa
+import numpy as np
 import psutil
 from hydra import compose, initialize_config_dir
 
@@ -118,6 +121,44 @@ class _MesaEvents(mesa.Model):
 
     def tick(self) -> None:
         self.fired += 1
+
+
+class _CountingStream:
+    """A model's random stream that counts the draws made through it (same draws, same order)."""
+
+    def __init__(self, rng: np.random.Generator, counts: Counter) -> None:
+        self._rng, self._counts = rng, counts
+
+    def __getattr__(self, name: str):
+        draw = getattr(self._rng, name)
+
+        def counted(*args, **kwargs):
+            self._counts[name] += 1
+            return draw(*args, **kwargs)
+
+        return counted
+
+
+def year_draws(scenario, params, measures) -> dict[str, int]:
+    """Random draws one year replication makes, by kind (counted, not timed)."""
+    counts: Counter = Counter()
+    model = EscalationModel(scenario, params, build(measures), seed=replication_seed(0, 0), record_events=False)
+    model.streams = {k: _CountingStream(v, counts) for k, v in model.streams.items()}  # type: ignore[misc]
+    model.run()
+    return dict(counts.most_common())
+
+
+def draw_us(n: int = 20_000) -> float:
+    """Microseconds for one scalar draw from numpy (an exponential, as most of the model's draws)."""
+    rng = np.random.default_rng(0)
+    draw = rng.exponential
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(n):
+            draw(2.0)
+        best = min(best, time.perf_counter() - start)
+    return round(best / n * 1e6, 2)
 
 
 def event_list_us(n: int = 20_000) -> dict[str, float]:
@@ -344,6 +385,8 @@ def main() -> None:
         "busy_year_ms": round(1000 * med["busy_year_s"], 1),
         "busy_year_incidents": probe.outcome()["incidents"],
         "busy_year_events": probe.events_fired,
+        "busy_year_draws": year_draws(busy, params, measures),
+        "draw_us": draw_us(),
         "quiet_year_ms": round(1000 * med["quiet_year_s"], 2),
         "year_over_yardstick": round(med["busy_year_s"] / med["yardstick_s"], 3),
         "quiet_over_busy": round(med["quiet_year_s"] / med["busy_year_s"], 4),

@@ -96,6 +96,16 @@ def speed() -> str:
             "event for everything the model does; it now spends "
             f"{(b['busy_year_ms'] - floor) * 1000 / b['busy_year_events']:.1f} µs."
         )
+    if "busy_year_draws" in b and "busy_year_events" in b:
+        draws = b["busy_year_draws"]
+        n_draws = sum(draws.values())
+        draw_ms = n_draws * b["draw_us"] / 1000
+        rows[-1] += (
+            f" It also makes {n_draws:,} random draws ({draws.get('exponential', 0):,} of them exponential waits, "
+            "mostly the next encounter's time drawn again at each change of activity); at "
+            f"{b['draw_us']:.2f} µs a scalar draw from numpy they take {draw_ms:.0f} ms more, so events and draws "
+            f"together come to {100 * (floor + draw_ms) / (0.1 * b['yardstick_ms']):.0f}% of what the target allows."
+        )
     if "fixed_cpu_s" in e2e:
         rows[-1] += (
             f" Of the 1,000-replication command's {e2e['command_cpu_s']:.1f} s, at 70% everything but simulating "
@@ -141,6 +151,17 @@ def profile() -> str:
     rows = ["| part | share |", "|---|---|"]
     rows += [f"| {part} | {100 * share:.0f}% |" for part, share in b["profile_year_share"]]
     return "\n".join(rows + ["", f"Measured {b['date']} (`profile_year_share` in `docs/benchmarks/bench.json`)."])
+
+
+def factorial() -> str:
+    """The researcher's factorial sweep, timed as a whole, from the benchmark's record."""
+    f = json.loads((BENCH / "bench_factorial.json").read_text())
+    return (
+        f"On {f['date']} (Python {f['python']}, {f['cores']} cores, {f['launcher']}): {f['jobs']} jobs × "
+        f"{f['replications_per_job']} replications ({f['replications_total']:,} Baltic months) in "
+        f"{f['sweep_seconds']:.0f} s ({f['sweep_minutes']:.1f} min), {f['ms_per_replication_per_core']:.1f} ms of a core "
+        f"a replication with each job's start-up included, and {f['compare_seconds']:.1f} s for `escalation compare`."
+    )
 
 
 def _fmt(x: float) -> str:
@@ -319,6 +340,7 @@ GENERATORS = {
     "speed": speed,
     "memory": memory,
     "profile": profile,
+    "factorial": factorial,
     "validation": validation,
     "calibration-fit": calibration_fit,
 }
