@@ -159,8 +159,9 @@ def factorial() -> str:
     return (
         f"On {f['date']} (Python {f['python']}, {f['cores']} cores, {f['launcher']}): {f['jobs']} jobs × "
         f"{f['replications_per_job']} replications ({f['replications_total']:,} Baltic months) in "
-        f"{f['sweep_seconds']:.0f} s ({f['sweep_minutes']:.1f} min), {f['ms_per_replication_per_core']:.1f} ms of a core "
-        f"a replication with each job's start-up included, and {f['compare_seconds']:.1f} s for `escalation compare`."
+        f"{f['sweep_seconds']:.0f} s ({f['sweep_minutes']:.1f} min), "
+        f"{f['ms_per_replication_per_core']:.1f} ms of a core a replication with each job's start-up included, "
+        f"and {f['compare_seconds']:.1f} s for `escalation compare`."
     )
 
 
