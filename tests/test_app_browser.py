@@ -190,12 +190,13 @@ def test_play_a_side_take_decisions_and_facilitate(page):
 
     page.get_by_role("button", name="hold (rung 1)").click()
     page.get_by_text("You decided: hold").wait_for(timeout=WAIT_MS)
-    assert "decides: note it, with no visible reply" in page.locator(".event-log").inner_text()
+    # the log may re-render a moment after the status line: wait for the line, fail if it never comes
+    page.locator(".event-log", has_text="decides: note it, with no visible reply").wait_for(timeout=WAIT_MS)
 
     # facilitator: an inject by hand, then the clock runs on to the next decision
     page.get_by_role("button", name="Inject now").click()
     page.get_by_text("Inject added").wait_for(timeout=WAIT_MS)
-    assert "Facilitator inject" in page.locator(".event-log").inner_text()
+    page.locator(".event-log", has_text="Facilitator inject").wait_for(timeout=WAIT_MS)
     page.get_by_role("button", name="Resume clock").click()
     page.wait_for_function(
         "old => { const c = document.querySelector('.decision-card'); return c && c.innerText !== old; }",
