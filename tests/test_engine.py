@@ -190,3 +190,6 @@ def test_memoised_hazards_are_the_hazards_computed_afresh(scenarios, params):
         checked += 1
         busy += len(m._hazards) > 0
     assert checked == 720 and busy > 100 and len(m._hazard_memo) > 3
+    # every configuration is kept under who is out where, those with encounters too
+    assert all(isinstance(k, frozenset) for k in m._hazard_memo)
+    assert any(h[0] == "encounter" for hazards, _ in m._hazard_memo.values() for h in hazards)

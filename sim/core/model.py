@@ -524,8 +524,8 @@ class EscalationModel(mesa.Model):
             self._hazard_total = 0
             return
         # the same platforms in the same zones have the same hazards (the rates are cached per zones)
-        key = frozenset([(pl, pl.zone, pl.scrambled) for pl in out])
-        known = self._hazard_memo.get(key)
+        who_where = frozenset([(pl, pl.zone, pl.scrambled) for pl in out])
+        known = self._hazard_memo.get(who_where)
         if known is not None:
             self._hazards, self._hazard_total = known
             return
@@ -553,7 +553,7 @@ class EscalationModel(mesa.Model):
             if rate > 0:
                 hazards.append(("violation", a, None, rate))
         self._hazard_total = sum([h[3] for h in hazards])
-        self._hazard_memo[key] = (hazards, self._hazard_total)
+        self._hazard_memo[who_where] = (hazards, self._hazard_total)
 
     def _encounter_rate(self, a: Platform, b: Platform) -> float:
         """Hazard (per hour) of an encounter between ``a`` (NATO) and ``b`` where they now are.
@@ -1417,6 +1417,11 @@ class LevelDecay:
             model.at(model._level_until[self.side], self.fire)
 
 
+def _under_review(state: SideState) -> bool:
+    """A side's leadership reviews its posture while it is raised or contacts are suspended."""
+    return state.posture > 0 or bool(state.suspended)
+
+
 class PostureReview:
     """The leaderships' daily look at a raised posture (crises are called off, too).
 
@@ -1450,11 +1455,10 @@ class PostureReview:
         model = self.model
         self.last = model.time  # still planned: a raise during this review plans nothing yet
         for side in (Side.NATO, Side.RUSSIA):
-            state = model.sides[side]
-            if state.posture > 0 or state.suspended:
+            if _under_review(model.sides[side]):
                 model.review_posture(side)
         self.planned = False
-        if any(s.posture > 0 or s.suspended for s in model.sides.values()):
+        if any(_under_review(s) for s in model.sides.values()):
             self.wake()  # after whatever the reviews scheduled, as it always was
 
 
