@@ -81,6 +81,11 @@ class Yardstick(mesa.Model):
         self.dc.collect(self)
 
 
+def ratio(rounds: dict[str, list[float]], a: str, b: str) -> list[float]:
+    """``a`` over ``b`` in each round."""
+    return [x / y for x, y in zip(rounds[a], rounds[b], strict=True)]
+
+
 def yardstick() -> float:
     """Seconds for the yardstick's 8,760 hourly steps."""
     start = time.perf_counter()
@@ -104,14 +109,15 @@ def setup():
     return cfg, busy, quiet, model_params(cfg), measure_settings(cfg)
 
 
-def year(scenario, params, measures, k: int, reps: int = 4) -> float:
-    """Median seconds for one year replication (``reps`` of them, replications k*reps...)."""
-    times = []
-    for i in range(k * reps, (k + 1) * reps):
-        start = time.perf_counter()
+YEAR_REPLICATIONS = 6  # the same replications in every round: rounds differ by the machine, not the seeds
+
+
+def year(scenario, params, measures, reps: int = YEAR_REPLICATIONS) -> float:
+    """Mean seconds for one year replication over replications 0 to ``reps - 1``."""
+    start = time.perf_counter()
+    for i in range(reps):
         EscalationModel(scenario, params, build(measures), seed=replication_seed(0, i), record_events=False).run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return (time.perf_counter() - start) / reps
 
 
 class _MesaEvents(mesa.Model):
@@ -139,13 +145,21 @@ class _CountingStream:
         return counted
 
 
-def year_draws(scenario, params, measures) -> dict[str, int]:
-    """Random draws one year replication makes, by kind (counted, not timed)."""
-    counts: Counter = Counter()
-    model = EscalationModel(scenario, params, build(measures), seed=replication_seed(0, 0), record_events=False)
-    model.streams = {k: _CountingStream(v, counts) for k, v in model.streams.items()}  # type: ignore[misc]
-    model.run()
-    return dict(counts.most_common())
+def year_counts(scenario, params, measures, reps: int = YEAR_REPLICATIONS) -> dict:
+    """Incidents, events and random draws (by kind) of a year replication: means over the timed ones."""
+    draws: Counter = Counter()
+    incidents = events = 0
+    for i in range(reps):
+        model = EscalationModel(scenario, params, build(measures), seed=replication_seed(0, i), record_events=False)
+        model.streams = {k: _CountingStream(v, draws) for k, v in model.streams.items()}  # type: ignore[misc]
+        model.run()
+        incidents += model.outcome()["incidents"]
+        events += model.events_fired
+    return {
+        "busy_year_incidents": round(incidents / reps),
+        "busy_year_events": round(events / reps),
+        "busy_year_draws": {k: round(v / reps) for k, v in draws.most_common()},
+    }
 
 
 def draw_us(n: int = 20_000) -> float:
@@ -363,19 +377,17 @@ def main() -> None:
         return
     cfg, busy, quiet, params, measures = setup()
     exe = shutil.which("escalation", path=str(Path(sys.executable).parent)) or "escalation"
-    year(busy, params, measures, 99, reps=1)  # warm up
+    year(busy, params, measures, reps=1)  # warm up
     rounds: dict[str, list[float]] = {"yardstick_s": [], "busy_year_s": [], "quiet_year_s": []}
     for k in range(args.rounds):
         rounds["yardstick_s"].append(yardstick())
-        rounds["busy_year_s"].append(year(busy, params, measures, k))
-        rounds["quiet_year_s"].append(year(quiet, params, measures, k))
+        rounds["busy_year_s"].append(year(busy, params, measures))
+        rounds["quiet_year_s"].append(year(quiet, params, measures))
         print(
             f"round {k + 1}/{args.rounds}: " + ", ".join(f"{n} {v[-1] * 1000:.1f} ms" for n, v in rounds.items()),
             file=sys.stderr,
         )
     med = {n: statistics.median(v) for n, v in rounds.items()}
-    probe = EscalationModel(busy, params, build(measures), seed=replication_seed(0, 0), record_events=False)
-    probe.run()
     figures: dict = {
         "date": time.strftime("%Y-%m-%d"),
         "cores": os.cpu_count(),
@@ -383,13 +395,13 @@ def main() -> None:
         "rounds": args.rounds,
         "yardstick_ms": round(1000 * med["yardstick_s"], 1),
         "busy_year_ms": round(1000 * med["busy_year_s"], 1),
-        "busy_year_incidents": probe.outcome()["incidents"],
-        "busy_year_events": probe.events_fired,
-        "busy_year_draws": year_draws(busy, params, measures),
+        **year_counts(busy, params, measures),
         "draw_us": draw_us(),
         "quiet_year_ms": round(1000 * med["quiet_year_s"], 2),
-        "year_over_yardstick": round(med["busy_year_s"] / med["yardstick_s"], 3),
-        "quiet_over_busy": round(med["quiet_year_s"] / med["busy_year_s"], 4),
+        "year_replications": YEAR_REPLICATIONS,
+        # ratios taken round by round (things timed side by side), then their median
+        "year_over_yardstick": round(statistics.median(ratio(rounds, "busy_year_s", "yardstick_s")), 3),
+        "quiet_over_busy": round(statistics.median(ratio(rounds, "quiet_year_s", "busy_year_s")), 4),
         "year_runs_per_hour_on_2_cores": int(2 * 3600 / med["busy_year_s"]),
         "event_list_per_event": event_list_us(),
         "help_s": round(cli_seconds(exe, "--help"), 3),

@@ -81,15 +81,22 @@ def speed() -> str:
         f"| {'yes' if max(b['help_s'], b['scenarios_s']) < 0.5 else '**no**'} |",
         "",
         f"Measured {b['date']} on {b['cores']} cores, Python {b['python']}, "
-        f"medians of {b['rounds']} interleaved rounds. "
-        f"One event costs {ev['mesa_us']:.1f} µs on Mesa's event list and {ev['model_heap_us']:.1f} µs on the model's "
+        f"medians of {b['rounds']} interleaved rounds"
+        + (
+            f" (the same {b['year_replications']} year replications in each; ratios taken round by round). "
+            if "year_replications" in b
+            else ". "
+        )
+        + f"One event costs {ev['mesa_us']:.1f} µs on Mesa's event list and {ev['model_heap_us']:.1f} µs on the "
+        "model's "
         f"own ({ev['ratio']:.1f}×); a 2-core machine runs about {b['year_runs_per_hour_on_2_cores']:,} Baltic year "
         "replications an hour.",
     ]
     if "busy_year_events" in b:
         floor = b["busy_year_events"] * ev["model_heap_us"] / 1000
         rows[-1] += (
-            f" The busy year fires {b['busy_year_events']:,} events; at the engine's own cost per no-op event "
+            f" A busy year (the mean of the timed replications) fires {b['busy_year_events']:,} events; "
+            f"at the engine's own cost per no-op event "
             f"(list, clock, change-point check) that alone is {floor:.0f} ms, "
             f"{100 * floor / (0.1 * b['yardstick_ms']):.0f}% of the {0.1 * b['yardstick_ms']:.0f} ms the first target "
             f"allows, leaving {max(0.0, 0.1 * b['yardstick_ms'] - floor) * 1000 / b['busy_year_events']:.1f} µs an "
