@@ -123,6 +123,36 @@ def test_curve_ticks_are_rung_names():
     assert len(shading) == 2  # the 90% and the 50% band
 
 
+def _effects(n: int) -> pd.DataFrame:
+    est = np.linspace(-0.05, 0.03, n)
+    return pd.DataFrame(
+        {
+            "config": [f"measures.m{i}.enabled={'true' if i % 2 else 'false'},seed=0" for i in range(n)],
+            "diff_reached_rung_4": est,
+            "diff_reached_rung_4_lo": est - 0.01,
+            "diff_reached_rung_4_hi": est + 0.01,
+        }
+    )
+
+
+def test_a_large_sweeps_forest_plot_stays_a_page_and_keeps_every_label(tmp_path):
+    """A 2^7 factorial's 127 configurations: every one is labelled, sorted by effect, and the figure is at most
+    25 inches tall (it was 58.6, 2,000 x 11,700 pixels at the style's 200 dpi). A small sweep keeps 0.45 inch a row.
+    """
+    figures.use_style()
+    small = figures.forest(_effects(8))
+    assert small.figure.get_figheight() == pytest.approx(0.45 * 8 + 1.5)
+    assert small.get_yticklabels()[0].get_fontsize() == pytest.approx(11)  # the style's label size
+    figures.plt.close(small.figure)
+    d = _effects(127)
+    ax = figures.forest(d)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == d.sort_values("diff_reached_rung_4")["config"].to_list()
+    assert ax.figure.get_figheight() <= 25
+    png = figures.save(ax, tmp_path / "forest", ["png"])[0]
+    assert png.stat().st_size > 0
+
+
 @pytest.mark.slow
 def test_missing_file_gets_one_line_naming_it(runs, tmp_path):
     broken = tmp_path / "broken"

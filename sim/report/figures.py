@@ -380,16 +380,32 @@ def save(ax: Axes, stem: Path, formats: Sequence[str]) -> list[Path]:
     return paths
 
 
+FOREST_ROWS_AT_FULL_SIZE = 40  # configurations a forest plot shows at the style's own label size
+
+
 def forest(diffs: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Each configuration's paired effect on P(rung >= 4) against its baseline, with 95% intervals."""
     d = diffs.sort_values("diff_reached_rung_4")
-    ax = _new(ax, (10, max(3.0, 0.45 * len(d) + 1.5)))
+    # a row per configuration; a large sweep (a 2^7 factorial has 127) gets closer rows and smaller labels, so
+    # the figure stays a page, not a 60-inch strip that takes most of `escalation compare` to draw
+    dense = len(d) > FOREST_ROWS_AT_FULL_SIZE
+    ax = _new(ax, (10, max(3.0, (0.16 if dense else 0.45) * len(d) + 1.5)))
     y = np.arange(len(d))
     est = 100 * d["diff_reached_rung_4"].to_numpy()
     lo, hi = 100 * d["diff_reached_rung_4_lo"].to_numpy(), 100 * d["diff_reached_rung_4_hi"].to_numpy()
-    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=4)
+    ax.errorbar(
+        est,
+        y,
+        xerr=[est - lo, hi - est],
+        fmt="o",
+        color=PALETTE[0],
+        ecolor=PALETTE[0],
+        capsize=1.5 if dense else 4,
+        markersize=3 if dense else 6,
+    )
     ax.axvline(0, color="#999999", linewidth=1)
-    ax.set_yticks(y, d["config"].to_list())
+    ax.set_yticks(y, d["config"].to_list(), **({"fontsize": 6} if dense else {}))
+    ax.set_ylim(-0.7, len(d) - 0.3)
     ax.set_xlabel("change in P(peak rung ≥ 4) against the baseline (percentage points)")
     ax.set_title("Effect of each configuration (paired, 95% intervals)")
     return ax
