@@ -133,7 +133,7 @@ def compare(sweep: Path, out: Path | None = None) -> Path:
     widths = analysis.interval_width_by_n(results, first, ns)
     if len(widths) >= 2:
         figures["replications"] = fig.save(fig.interval_widths(widths), out / "replications_enough", ["png", "svg"])[0]
-    extra = _survival(results, out, figures)
+    extra = _survival(results, out, figures, first)
     if "sensitivity.row" in results.columns:
         extra += _sensitivity(Path(sweep), results, out, figures)
     if (Path(sweep) / "optimization_results.yaml").exists():
@@ -142,7 +142,7 @@ def compare(sweep: Path, out: Path | None = None) -> Path:
     return out
 
 
-def _survival(results: pd.DataFrame, out: Path, figures: dict) -> list[str]:
+def _survival(results: pd.DataFrame, out: Path, figures: dict, baseline: str | None = None) -> list[str]:
     """Time to escalation (Kaplan-Meier, censored at the horizon) and time back to vigilance, per configuration."""
     from sim import survival
     from sim.report import figures as fig
@@ -158,7 +158,9 @@ def _survival(results: pd.DataFrame, out: Path, figures: dict) -> list[str]:
         )
     curves = {c: survival.kaplan_meier(survival.time_to_rung(df, 4)) for c, df in results.groupby("config", sort=False)}
     horizon = float(results["horizon_days"].max())
-    figures["survival"] = fig.save(fig.survival_curves(curves, horizon, 4), out / "survival", ["png", "svg"])[0]
+    figures["survival"] = fig.save(
+        fig.survival_curves(curves, horizon, 4, baseline=baseline), out / "survival", ["png", "svg"]
+    )[0]
 
     lines = [
         "## Time to escalation",

@@ -153,6 +153,35 @@ def test_a_large_sweeps_forest_plot_stays_a_page_and_keeps_every_label(tmp_path)
     assert png.stat().st_size > 0
 
 
+def test_a_large_sweeps_survival_figure_names_three_curves_and_greys_the_rest():
+    """128 configurations (a 2^7 factorial): the legend names the baseline and the configurations that reach the
+    rung least and most, and counts the others, drawn grey; a legend of all 128 buried the axes (and constrained
+    layout gave up). Eight or fewer keep one named, coloured curve each.
+    """
+    from sim.survival import Durations, kaplan_meier
+
+    figures.use_style()
+    rng = np.random.default_rng(3)
+    curves = {}
+    for i in range(128):  # configuration i reaches the rung in about i/128 of 40 replications
+        reached = rng.random(40) < i / 160
+        curves[f"c{i}"] = kaplan_meier(Durations(np.where(reached, rng.uniform(0, 30, 40), 30.0), reached))
+    ax = figures.survival_curves(curves, 30.0, 4, baseline="c5")
+    labels = ax.get_legend().get_texts()
+    text = [t.get_text() for t in labels]
+    assert len(text) == 4 and text[0].startswith("125 other configurations")
+    final = {k: (c.survival[-1] if c.events else 1.0) for k, c in curves.items()}
+    named = {t.split(" [")[1].split("]")[0]: t.split(" [")[0] for t in text[1:]}
+    assert named["baseline"] == "c5" and text[1].startswith("c5 [baseline]")
+    assert final[named["reaches it most"]] == min(final.values()) < 0.8
+    assert final[named["reaches it least"]] == max(final.values()) == 1.0
+    assert len(ax.lines) == 125 + 1 + 3  # grey lines, the legend's proxy, the three named
+    figures.plt.close(ax.figure)
+    few = figures.survival_curves({k: curves[k] for k in list(curves)[60:66]}, 30.0, 4)
+    assert [t.get_text().split(" (")[0] for t in few.get_legend().get_texts()] == list(curves)[60:66]
+    figures.plt.close(few.figure)
+
+
 @pytest.mark.slow
 def test_missing_file_gets_one_line_naming_it(runs, tmp_path):
     broken = tmp_path / "broken"

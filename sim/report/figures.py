@@ -468,9 +468,36 @@ def sensitivity_bars(indices: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def survival_curves(curves: dict, horizon_days: float, rung: int, ax: Axes | None = None) -> Axes:
-    """Kaplan-Meier curves of P(not yet at rung ``rung``) over days, one per configuration, with 95% bands."""
+SURVIVAL_CURVES_LABELLED = 8  # configurations a survival figure draws in colour, with bands and a legend
+
+
+def _final_survival(c) -> float:
+    return float(c.survival[-1]) if c.events else 1.0
+
+
+def survival_curves(
+    curves: dict, horizon_days: float, rung: int, ax: Axes | None = None, baseline: str | None = None
+) -> Axes:
+    """Kaplan-Meier curves of P(not yet at rung ``rung``) over days, one per configuration, with 95% bands.
+
+    With more than ``SURVIVAL_CURVES_LABELLED`` configurations (a factorial sweep has 128), a legend of every one
+    would bury the axes: the baseline (or the first), the one that reaches the rung least and the one that reaches
+    it most are drawn in colour with their bands and named; the others are thin grey lines, counted in the legend.
+    """
     ax = _new(ax, (7.5, 4.2))
+    if len(curves) > SURVIVAL_CURVES_LABELLED:
+        first = baseline if baseline in curves else next(iter(curves))
+        by_final = sorted(curves, key=lambda k: _final_survival(curves[k]))
+        keep = list(dict.fromkeys([first, by_final[-1], by_final[0]]))
+        others = [k for k in curves if k not in keep]
+        for k in others:
+            c = curves[k]
+            t = np.concatenate([[0.0], c.times, [horizon_days]]) if c.events else np.array([0.0, horizon_days])
+            s = np.concatenate([[1.0], c.survival, [c.survival[-1]]]) if c.events else np.array([1.0, 1.0])
+            ax.step(t, s, where="post", color="#BBBBBB", lw=0.6, alpha=0.6)
+        ax.plot([], [], color="#BBBBBB", lw=0.6, label=f"{len(others)} other configurations (every one in the table)")
+        role = {by_final[0]: "reaches it most", by_final[-1]: "reaches it least", first: "baseline"}
+        curves = {f"{k} [{role[k]}]": curves[k] for k in keep}
     for k, (label, c) in enumerate(curves.items()):
         colour = PALETTE[k % len(PALETTE)]
         if c.events == 0:
