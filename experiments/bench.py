@@ -11,6 +11,8 @@ is a median and every target a ratio of things timed side by side):
   with a DataCollector of 5 reporters (target <= 0.1);
 - a quiet year (the same theatre with no activity, no injects, no exercises) against the busy one
   (target <= 0.05);
+- the busy year with encounters, violations and scrambles made impossible, against the yardstick:
+  what the sortie layer (platforms going out and coming back) costs before any incident;
 - ``escalation run replications=1000`` end to end (outputs and report included): the share of its
   CPU (the command and its worker processes) that simulating the same 1,000 replications costs
   (target >= 0.70), and the parts of the rest measured on their own (a run's fixed cost, the
@@ -148,16 +150,23 @@ class _CountingStream:
 def year_counts(scenario, params, measures, reps: int = YEAR_REPLICATIONS) -> dict:
     """Incidents, events and random draws (by kind) of a year replication: means over the timed ones."""
     draws: Counter = Counter()
-    incidents = events = 0
+    incidents = events = sorties = scrambles = encounters = 0
     for i in range(reps):
         model = EscalationModel(scenario, params, build(measures), seed=replication_seed(0, i), record_events=False)
         model.streams = {k: _CountingStream(v, draws) for k, v in model.streams.items()}  # type: ignore[misc]
         model.run()
-        incidents += model.outcome()["incidents"]
+        outcome = model.outcome()
+        incidents += outcome["incidents"]
         events += model.events_fired
+        sorties += sum(pl.sorties_flown for pl in model.platforms)
+        scrambles += outcome["scrambles_nato"] + outcome["scrambles_russia"]
+        encounters += model._incidents_fired  # encounters and violations drawn from the hazards
     return {
         "busy_year_incidents": round(incidents / reps),
         "busy_year_events": round(events / reps),
+        "busy_year_sorties": round(sorties / reps),
+        "busy_year_scrambles": round(scrambles / reps),
+        "busy_year_encounters_and_violations": round(encounters / reps),
         "busy_year_draws": {k: round(v / reps) for k, v in draws.most_common()},
     }
 
@@ -378,11 +387,17 @@ def main() -> None:
     cfg, busy, quiet, params, measures = setup()
     exe = shutil.which("escalation", path=str(Path(sys.executable).parent)) or "escalation"
     year(busy, params, measures, reps=1)  # warm up
-    rounds: dict[str, list[float]] = {"yardstick_s": [], "busy_year_s": [], "quiet_year_s": []}
+    # the same year with encounters, violations and quick-reaction scrambles made impossible: what moving
+    # the platforms in and out (sorties, their draws and events) costs on its own, before any incident
+    sorties_only = dataclasses.replace(
+        params, encounter_rate_per_h=0.0, violation_rate_per_h=0.0, qra_scramble_probability=0.0
+    )
+    rounds: dict[str, list[float]] = {"yardstick_s": [], "busy_year_s": [], "quiet_year_s": [], "sorties_year_s": []}
     for k in range(args.rounds):
         rounds["yardstick_s"].append(yardstick())
         rounds["busy_year_s"].append(year(busy, params, measures))
         rounds["quiet_year_s"].append(year(quiet, params, measures))
+        rounds["sorties_year_s"].append(year(busy, sorties_only, measures))
         print(
             f"round {k + 1}/{args.rounds}: " + ", ".join(f"{n} {v[-1] * 1000:.1f} ms" for n, v in rounds.items()),
             file=sys.stderr,
@@ -402,6 +417,9 @@ def main() -> None:
         # ratios taken round by round (things timed side by side), then their median
         "year_over_yardstick": round(statistics.median(ratio(rounds, "busy_year_s", "yardstick_s")), 3),
         "quiet_over_busy": round(statistics.median(ratio(rounds, "quiet_year_s", "busy_year_s")), 4),
+        "sorties_year_ms": round(1000 * med["sorties_year_s"], 1),
+        "sorties_year_events": year_counts(busy, sorties_only, measures)["busy_year_events"],
+        "sorties_over_yardstick": round(statistics.median(ratio(rounds, "sorties_year_s", "yardstick_s")), 3),
         "year_runs_per_hour_on_2_cores": int(2 * 3600 / med["busy_year_s"]),
         "event_list_per_event": event_list_us(),
         "help_s": round(cli_seconds(exe, "--help"), 3),

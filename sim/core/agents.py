@@ -97,6 +97,7 @@ class Platform(mesa.Agent):
         self.lost = False  # shot down or disabled: out of the scenario
         self.zone = spec.base
         self._sortie_clock = 0  # only the latest drawn sortie start fires
+        self.sorties_flown = 0  # patrols started (scrambles not counted)
         self._sortie_pending = False
         total = sum(spec.patrol.values())
         self._patrol_zones = list(spec.patrol)
@@ -162,6 +163,7 @@ class Platform(mesa.Agent):
         zones = self._patrol_zones
         self.zone = zones[min(bisect.bisect_left(self._patrol_cdf, u), len(zones) - 1)]
         self.on_sortie = True
+        self.sorties_flown += 1
         model.activity_changed()
         model.at(model.time + self.spec.sortie_hours, self.end_sortie)
         if self.domain == "air":
