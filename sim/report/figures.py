@@ -496,7 +496,17 @@ def survival_curves(
             s = np.concatenate([[1.0], c.survival, [c.survival[-1]]]) if c.events else np.array([1.0, 1.0])
             ax.step(t, s, where="post", color="#BBBBBB", lw=0.6, alpha=0.6)
         ax.plot([], [], color="#BBBBBB", lw=0.6, label=f"{len(others)} other configurations (every one in the table)")
-        role = {by_final[0]: "reaches it most", by_final[-1]: "reaches it least", first: "baseline"}
+        finals = [_final_survival(c) for c in curves.values()]
+
+        def tied(name: str, k: str) -> str:  # the same share reached in other configurations too
+            n = finals.count(_final_survival(curves[k])) - 1
+            return name if n == 0 else f"{name}, as {n} other{'s' if n > 1 else ''}"
+
+        role = {
+            by_final[0]: tied("reaches it most", by_final[0]),
+            by_final[-1]: tied("reaches it least", by_final[-1]),
+            first: "baseline",
+        }
         curves = {f"{k} [{role[k]}]": curves[k] for k in keep}
     for k, (label, c) in enumerate(curves.items()):
         colour = PALETTE[k % len(PALETTE)]
