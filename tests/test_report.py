@@ -184,6 +184,35 @@ def test_a_large_sweeps_survival_figure_names_three_curves_and_greys_the_rest():
     figures.plt.close(few.figure)
 
 
+def _overlapping(boxes) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+
+
+def test_peak_rung_names_and_channel_names_do_not_run_into_each_other(scenarios, params):
+    """Drawn at the report's size: no two rung names under the peak distribution overlap (at 9 points on one line
+    'heightened vigilance' ran into 'dangerous incident'), and no actor's name on the channel figure runs into
+    another or into the level names on the axis ('North Atlantic Council and capitals' did).
+    """
+    from sim.core.model import EscalationModel
+
+    figures.use_style()
+    peaks = pd.Series(np.random.default_rng(0).integers(0, 5, 200))
+    ax = figures.peak_distribution([("no measures", peaks), ("eln_seven", peaks)])
+    ax.figure.canvas.draw()
+    ticks = [t.get_window_extent() for t in ax.get_xticklabels()]
+    assert len(ticks) == 8 and _overlapping(ticks) == []
+    figures.plt.close(ax.figure)
+    for name in ("baltic_air_policing", "black_sea_transit"):
+        model = EscalationModel(scenarios[name], params, [], seed=0)
+        ax = figures.comms_network(model.comms.graph)
+        ax.figure.canvas.draw()
+        names = [t.get_window_extent() for t in ax.texts if "h," not in t.get_text()]  # not the channels' boxes
+        levels = [t.get_window_extent() for t in ax.get_yticklabels()]
+        assert len(names) == len(model.comms.graph) and _overlapping(names) == []
+        assert not any(n.overlaps(level) for n in names for level in levels), name
+        figures.plt.close(ax.figure)
+
+
 @pytest.mark.slow
 def test_missing_file_gets_one_line_naming_it(runs, tmp_path):
     broken = tmp_path / "broken"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -330,7 +331,7 @@ def comms_network(graph: nx.Graph, ax: Axes | None = None) -> Axes:
     names = nx.get_node_attributes(graph, "label")
     for n, (x, y) in pos.items():
         ax.annotate(
-            names.get(n, n.replace("_", " ")),
+            textwrap.fill(names.get(n, n.replace("_", " ")), 18),  # a long name must not run into the axis labels
             (x, y),
             xytext=(-70 if x < 0 else 70, 0),
             textcoords="offset points",
@@ -361,7 +362,8 @@ def peak_distribution(runs: Sequence[tuple[str, pd.Series]], ax: Axes | None = N
             label=f"{label} (n={len(peaks)})",
             color=PALETTE[i % len(PALETTE)],
         )
-    ax.set_xticks(range(TOP_RUNG + 1), [f"{r}\n{RUNG_LABELS[r]}".replace(", ", ",\n") for r in RUNG_LABELS], fontsize=9)
+    # two-word rung names on two lines: side by side at 9 points they ran into each other
+    ax.set_xticks(range(TOP_RUNG + 1), [f"{r}\n{textwrap.fill(RUNG_LABELS[r], 12)}" for r in RUNG_LABELS], fontsize=9)
     ax.set_xlabel("peak rung of the replication")
     ax.set_ylabel("share of replications (%)")
     ax.legend()
