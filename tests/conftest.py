@@ -15,6 +15,16 @@ from sim.scenario_io import library, load_scenario
 register_configs()
 
 
+def pytest_collection_modifyitems(config, items):
+    """With xdist (two processes: pyproject.toml), cases that start a Ray cluster, and those that drive Chromium
+    against one app server, each stay in one process and so never run at the same time as each other.
+    """
+    for item in items:
+        for marker in ("ray", "browser"):
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.xdist_group(marker))
+
+
 def compose_config(overrides: list[str] | None = None):
     """The composed root config, as ``escalation run OVERRIDES`` would see it."""
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
