@@ -153,7 +153,7 @@ def test_a_large_sweeps_forest_plot_stays_a_page_and_keeps_every_label(tmp_path)
     assert png.stat().st_size > 0
 
 
-def test_a_large_sweeps_survival_figure_names_three_curves_and_greys_the_rest():
+def test_a_large_sweeps_survival_figure_names_the_baseline_and_the_extremes_and_greys_the_rest():
     """128 configurations (a 2^7 factorial): the legend names the baseline and the configurations that reach the
     rung least and most, and counts the others, drawn grey; a legend of all 128 buried the axes (and constrained
     layout gave up). Eight or fewer keep one named, coloured curve each.
@@ -166,19 +166,24 @@ def test_a_large_sweeps_survival_figure_names_three_curves_and_greys_the_rest():
     for i in range(128):  # configuration i reaches the rung in about i/128 of 40 replications
         reached = rng.random(40) < i / 160
         curves[f"c{i}"] = kaplan_meier(Durations(np.where(reached, rng.uniform(0, 30, 40), 30.0), reached))
-    ax = figures.survival_curves(curves, 30.0, 4, baseline="c5")
-    labels = ax.get_legend().get_texts()
-    text = [t.get_text() for t in labels]
-    assert len(text) == 4 and text[0].startswith("125 other configurations")
     final = {k: (c.survival[-1] if c.events else 1.0) for k, c in curves.items()}
-    named = {t.split(" [")[1].split("]")[0].split(",")[0]: t.split(" [")[0] for t in text[1:]}
-    assert named["baseline"] == "c5" and text[1].startswith("c5 [baseline]")
-    assert final[named["reaches it most"]] == min(final.values()) < 0.8
-    assert final[named["reaches it least"]] == max(final.values()) == 1.0
     never = sum(v == 1.0 for v in final.values())  # configurations that never reached it: a tie, and said so
-    assert never > 1 and f"reaches it least, as {never - 1} others]" in " ".join(text)
-    assert len(ax.lines) == 125 + 1 + 3  # grey lines, the legend's proxy, the three named
-    figures.plt.close(ax.figure)
+    assert never > 1 and final["c40"] < 1.0
+    for baseline, named_lines in (("c40", 3), ("c0", 2)):  # c0 never reaches it: the baseline is also 'least'
+        ax = figures.survival_curves(curves, 30.0, 4, baseline=baseline)
+        text = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert len(text) == 1 + named_lines and text[0].startswith(f"{128 - named_lines} other configurations")
+        named = {}
+        for t in text[1:]:
+            name, roles = t.split(" [")[0], t.split(" [")[1].split("]")[0]
+            for role in roles.split("; "):
+                named[role.split(",")[0]] = name
+        assert named["baseline"] == baseline and text[1].startswith(f"{baseline} [baseline")
+        assert final[named["reaches it most"]] == min(final.values()) < 0.8
+        assert final[named["reaches it least"]] == max(final.values()) == 1.0
+        assert f"reaches it least, as {never - 1} others]" in " ".join(text)
+        assert len(ax.lines) == 128 - named_lines + 1 + named_lines  # grey lines, the legend's proxy, the named
+        figures.plt.close(ax.figure)
     few = figures.survival_curves({k: curves[k] for k in list(curves)[60:66]}, 30.0, 4)
     assert [t.get_text().split(" (")[0] for t in few.get_legend().get_texts()] == list(curves)[60:66]
     figures.plt.close(few.figure)

@@ -489,8 +489,11 @@ def survival_curves(
     ax = _new(ax, (7.5, 4.2))
     if len(curves) > SURVIVAL_CURVES_LABELLED:
         first = baseline if baseline in curves else next(iter(curves))
-        by_final = sorted(curves, key=lambda k: _final_survival(curves[k]))
-        keep = list(dict.fromkeys([first, by_final[-1], by_final[0]]))
+        finals = {k: _final_survival(c) for k, c in curves.items()}
+        # the baseline takes an extreme's part itself where it shares it, rather than another tied configuration
+        least = first if finals[first] == max(finals.values()) else max(finals, key=finals.__getitem__)
+        most = first if finals[first] == min(finals.values()) else min(finals, key=finals.__getitem__)
+        keep = list(dict.fromkeys([first, least, most]))
         others = [k for k in curves if k not in keep]
         for k in others:
             c = curves[k]
@@ -498,18 +501,17 @@ def survival_curves(
             s = np.concatenate([[1.0], c.survival, [c.survival[-1]]]) if c.events else np.array([1.0, 1.0])
             ax.step(t, s, where="post", color="#BBBBBB", lw=0.6, alpha=0.6)
         ax.plot([], [], color="#BBBBBB", lw=0.6, label=f"{len(others)} other configurations (every one in the table)")
-        finals = [_final_survival(c) for c in curves.values()]
 
         def tied(name: str, k: str) -> str:  # the same share reached in other configurations too
-            n = finals.count(_final_survival(curves[k])) - 1
+            n = list(finals.values()).count(finals[k]) - 1
             return name if n == 0 else f"{name}, as {n} other{'s' if n > 1 else ''}"
 
-        role = {
-            by_final[0]: tied("reaches it most", by_final[0]),
-            by_final[-1]: tied("reaches it least", by_final[-1]),
-            first: "baseline",
-        }
-        curves = {f"{k} [{role[k]}]": curves[k] for k in keep}
+        roles: dict[str, list[str]] = {k: [] for k in keep}
+        roles[first].append("baseline")
+        roles[least].append(tied("reaches it least", least))
+        if most != least:  # every configuration the same: no extremes to name
+            roles[most].append(tied("reaches it most", most))
+        curves = {f"{k} [{'; '.join(roles[k])}]": curves[k] for k in keep}
     for k, (label, c) in enumerate(curves.items()):
         colour = PALETTE[k % len(PALETTE)]
         if c.events == 0:
