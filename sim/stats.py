@@ -33,6 +33,11 @@ def _finite(values: np.ndarray | list[float]) -> tuple[np.ndarray, tuple[float, 
     return x, None
 
 
+# Resampled values held at once by the bootstrap: scipy draws every resample in one array by default, 4,999 x n
+# (760 MB more at the end of a 10,000-replication run, 7.6 GB at 100,000). Batches give the same interval.
+BOOTSTRAP_VALUES_AT_ONCE = 1_000_000
+
+
 def mean_ci_bootstrap(values: np.ndarray | list[float], resamples: int = 4999) -> tuple[float, float, float, int]:
     """Mean of the finite values with a 95% percentile-bootstrap interval, and how many values were finite.
 
@@ -49,7 +54,12 @@ def mean_ci_bootstrap(values: np.ndarray | list[float], resamples: int = 4999) -
     from scipy import stats
 
     ci = stats.bootstrap(
-        (x,), np.mean, method="percentile", n_resamples=resamples, rng=np.random.default_rng(0)
+        (x,),
+        np.mean,
+        method="percentile",
+        n_resamples=resamples,
+        rng=np.random.default_rng(0),
+        batch=max(1, BOOTSTRAP_VALUES_AT_ONCE // n),  # the same resamples in batches: memory bounded, not O(4999 n)
     ).confidence_interval
     return m, float(ci.low), float(ci.high), n
 
