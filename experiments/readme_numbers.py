@@ -168,7 +168,19 @@ def memory() -> str:
             f"{launcher}: peak {rec['tree_peak_ratio']:.2f}×, median {medians[-1] / medians[0]:.2f}× "
             f"({rec['date']}, Python {rec['python']})"
         )
-    return "\n".join(rows + ["", "At 10^5 over 10^4 replications — " + "; ".join(notes) + "."])
+    text = "\n".join(rows + ["", "At 10^5 over 10^4 replications — " + "; ".join(notes) + "."])
+    single = BENCH / "bench_memory.json"
+    if single.exists():  # one `escalation run` with every output and the report
+        rec = json.loads(single.read_text())
+        runs = " and ".join(
+            f"{r['main_peak_mb']:.0f} MB at {r['replications']:,} replications ({r['output_mb']:.0f} MB written)"
+            for r in rec["runs"]
+        )
+        text += (
+            f" One `escalation run` with every output and the report (main process): {runs}, a ratio of "
+            f"{rec['main_peak_ratio']:.2f} ({rec['date']}, Python {rec['python']})."
+        )
+    return text
 
 
 def profile() -> str:
