@@ -90,13 +90,8 @@ def speed() -> str:
         + f"One event costs {ev['mesa_us']:.1f} µs on Mesa's event list and {ev['model_heap_us']:.1f} µs on the "
         "model's "
         f"own ({ev['ratio']:.1f}×); a 2-core machine runs about {b['year_runs_per_hour_on_2_cores']:,} Baltic year "
-        "replications an hour ("
-        + (
-            "more than the 10^5 an hour the first target was set for"
-            if b["year_runs_per_hour_on_2_cores"] >= 100_000
-            else "fewer than the 10^5 an hour the first target was set for"
-        )
-        + ").",
+        f"replications an hour ({'more' if b['year_runs_per_hour_on_2_cores'] >= 100_000 else 'fewer'} than the "
+        "10^5 an hour the first target was set for).",
     ]
     if "busy_year_events" in b:
         floor = b["busy_year_events"] * ev["model_heap_us"] / 1000

@@ -473,8 +473,11 @@ def sensitivity_bars(indices: pd.DataFrame, ax: Axes | None = None) -> Axes:
 SURVIVAL_CURVES_LABELLED = 8  # configurations a survival figure draws in colour, with bands and a legend
 
 
-def _final_survival(c) -> float:
-    return float(c.survival[-1]) if c.events else 1.0
+def _steps(c, values: np.ndarray, horizon_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """A Kaplan-Meier curve's ``values`` as a step path: 1 from day 0, the last value held to the horizon."""
+    if not c.events:
+        return np.array([0.0, horizon_days]), np.array([1.0, 1.0])
+    return np.concatenate([[0.0], c.times, [horizon_days]]), np.concatenate([[1.0], values, [values[-1]]])
 
 
 def survival_curves(
@@ -489,17 +492,16 @@ def survival_curves(
     ax = _new(ax, (7.5, 4.2))
     if len(curves) > SURVIVAL_CURVES_LABELLED:
         first = baseline if baseline in curves else next(iter(curves))
-        finals = {k: _final_survival(c) for k, c in curves.items()}
+        finals = {k: c.at(horizon_days) for k, c in curves.items()}
         # the baseline takes an extreme's part itself where it shares it, rather than another tied configuration
         least = first if finals[first] == max(finals.values()) else max(finals, key=finals.__getitem__)
         most = first if finals[first] == min(finals.values()) else min(finals, key=finals.__getitem__)
         keep = list(dict.fromkeys([first, least, most]))
         others = [k for k in curves if k not in keep]
         for k in others:
-            c = curves[k]
-            t = np.concatenate([[0.0], c.times, [horizon_days]]) if c.events else np.array([0.0, horizon_days])
-            s = np.concatenate([[1.0], c.survival, [c.survival[-1]]]) if c.events else np.array([1.0, 1.0])
-            ax.step(t, s, where="post", color="#BBBBBB", lw=0.6, alpha=0.6)
+            ax.step(
+                *_steps(curves[k], curves[k].survival, horizon_days), where="post", color="#BBBBBB", lw=0.6, alpha=0.6
+            )
         ax.plot([], [], color="#BBBBBB", lw=0.6, label=f"{len(others)} other configurations (every one in the table)")
 
         def tied(name: str, k: str) -> str:  # the same share reached in other configurations too
@@ -517,12 +519,17 @@ def survival_curves(
         if c.events == 0:
             ax.plot([0, horizon_days], [1, 1], color=colour, lw=1.6, label=f"{label} (none of {c.n})")
             continue
-        t = np.concatenate([[0.0], c.times, [horizon_days]])
-        s = np.concatenate([[1.0], c.survival, [c.survival[-1]]])
-        lo = np.concatenate([[1.0], c.low, [c.low[-1]]])
-        hi = np.concatenate([[1.0], c.high, [c.high[-1]]])
+        t, s = _steps(c, c.survival, horizon_days)
         ax.step(t, s, where="post", color=colour, lw=1.6, label=f"{label} ({c.events} of {c.n})")
-        ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, lw=0)
+        ax.fill_between(
+            t,
+            _steps(c, c.low, horizon_days)[1],
+            _steps(c, c.high, horizon_days)[1],
+            step="post",
+            color=colour,
+            alpha=0.15,
+            lw=0,
+        )
     ax.set_xlim(0, horizon_days)
     ax.set_ylim(min(0.5, ax.get_ylim()[0]), 1.01)
     ax.set_xlabel("days")
