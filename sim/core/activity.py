@@ -1,0 +1,327 @@
+"""Encounters: who is out where, the hazards of meeting and straying, and the incidents they make."""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from sim.core.agents import (
+    INTERCEPTOR_KINDS,
+    SHIP_PASS_KINDS,
+    Act,
+    Deliberation,
+    Platform,
+    clip01,
+)
+from sim.core.alliance import MEMBERS
+from sim.core.engine import _nothing
+from sim.core.ladder import ElnCategory, Rung
+from sim.core.narrative import incident_text
+from sim.core.spec import (
+    Side,
+)
+
+AIR_SEA_TYPES = frozenset({"air_intercept", "at_sea_close_encounter", "collision", "weapons_lock", "drone_shootdown"})
+
+
+# Types whose ladder rung is fixed by what happened rather than by severity (PRODUCT.md ladder).
+FIXED_RUNG = {"drone_shootdown": int(Rung.LIMITED_FORCE)}
+
+
+def _can_meet(a: Platform, b: Platform) -> bool:
+    """Whether two opposing platforms on sortie can have an encounter at all (who meets whom)."""
+    da, db = a.spec.domain, b.spec.domain
+    if da == db == "air":
+        return a.spec.kind in INTERCEPTOR_KINDS or b.spec.kind in INTERCEPTOR_KINDS
+    if da == db == "sea":
+        return True
+    air = a if da == "air" else b
+    return air.spec.kind in SHIP_PASS_KINDS
+
+
+def _initiator(a: Platform, b: Platform, rng: np.random.Generator) -> tuple[Platform, Platform]:
+    """Whose conduct makes the encounter: the interceptor or the aircraft over a ship; else by conduct."""
+    ia = a.spec.domain == "air" and (b.spec.domain == "sea" or a.spec.kind in INTERCEPTOR_KINDS)
+    ib = b.spec.domain == "air" and (a.spec.domain == "sea" or b.spec.kind in INTERCEPTOR_KINDS)
+    if ia != ib:
+        return (a, b) if ia else (b, a)
+    wa = a.traits.aggressiveness * (1 - a.traits.rule_adherence) + 0.05
+    wb = b.traits.aggressiveness * (1 - b.traits.rule_adherence) + 0.05
+    return (a, b) if rng.random() * (wa + wb) < wa else (b, a)
+
+
+_creation_order = operator.attrgetter("unique_id")
+
+
+class ActivityMixin:
+    """Sorties, scrambles, encounters and airspace violations, and the acts they make."""
+
+    def activity_multiplier(self, side: Side) -> float:
+        """How much more often a side's platforms go out: its crisis posture, exercises."""
+        return self.era_activity[side] * (
+            1.0 + self.params.posture_activity_gain * self.sides[side].posture + self.exercise_boost[side]
+        )
+
+    def activity_changed(self) -> None:
+        """Note that a platform went out, came back or moved.
+
+        The hazards must be recomputed and the next encounter or violation drawn again (memoryless,
+        so exact).
+        """
+        self._hazards = None
+        self._redraw = True
+
+    def rates_changed(self, side: Side) -> None:
+        """``side``'s sortie rate changed (posture, exercise, restraint): redraw its pending sorties."""
+        for pl in self.platforms:
+            if pl.side is side:
+                pl.redraw_sortie()
+
+    def _compute_hazards(self) -> None:
+        """Find the pairs that can meet, and the aircraft that can stray, with their hazards.
+
+        Who does what: fighters intercept aircraft; ships meet ships; fighters, bombers and patrol
+        aircraft make passes at ships. Reconnaissance and transport aircraft are met, they do not
+        meet anyone on their own.
+        """
+        out = self.airborne_or_at_sea
+        hazards: list[tuple[str, Platform, Platform | None, float]] = []
+        self._hazards = hazards
+        if not out:
+            self._hazard_total = 0
+            return
+        # the same platforms in the same zones have the same hazards (the rates are cached per zones)
+        who_where = frozenset([(pl, pl.zone, pl.scrambled) for pl in out])
+        known = self._hazard_memo.get(who_where)
+        if known is not None:
+            self._hazards, self._hazard_total = known
+            return
+        active = sorted(out, key=_creation_order)
+        nato = [pl for pl in active if pl.side is Side.NATO]
+        if nato and len(nato) < len(active):
+            russia = [pl for pl in active if pl.side is not Side.NATO]
+            pair_rate = self._pair_rate
+            for a in nato:
+                for b in russia:
+                    key = (a, b, a.zone, b.zone)
+                    rate = pair_rate.get(key)
+                    if rate is None:
+                        rate = pair_rate[key] = self._encounter_rate(a, b)
+                    if rate > 0:
+                        hazards.append(("encounter", a, b, rate))
+        air_rate = self._air_rate
+        for a in active:
+            if a.domain != "air" or a.scrambled:
+                continue  # ships enter claimed waters by inject (e.g. a transit), not at random
+            key2 = (a, a.zone)
+            rate = air_rate.get(key2)
+            if rate is None:
+                rate = air_rate[key2] = self._violation_rate(a)
+            if rate > 0:
+                hazards.append(("violation", a, None, rate))
+        self._hazard_total = sum([h[3] for h in hazards])
+        self._hazard_memo[who_where] = (hazards, self._hazard_total)
+
+    def _encounter_rate(self, a: Platform, b: Platform) -> float:
+        """Hazard (per hour) of an encounter between ``a`` (NATO) and ``b`` where they now are.
+
+        Cached per pair and zones: a measure's factors depend on the platforms and their zones only.
+        """
+        if not _can_meet(a, b):
+            return 0.0
+        rate = self._proximity[a.zone, b.zone]
+        if a.domain != b.domain:
+            rate *= self.params.air_sea_factor  # aircraft watch ships far more often than they buzz them
+        for m in self.measures:
+            rate *= m.encounter_rate_factor(self, a, b)
+        return rate
+
+    def _violation_rate(self, a: Platform) -> float:
+        """Hazard (per hour) of aircraft ``a`` straying into the other side's airspace from its zone."""
+        rate = self._exposure[a.side][a.zone] * 2 * (1 - a.traits.rule_adherence)
+        for m in self.measures:
+            rate *= m.violation_rate_factor(self, a)
+        return rate
+
+    def _draw_next_incident(self) -> None:
+        """Draw when the next encounter or violation happens, from the current total hazard."""
+        self._redraw = False
+        if self._hazards is None:
+            self._compute_hazards()
+        self._incident_at = math.inf
+        total = self._hazard_total
+        if total <= 0:
+            return
+        t = self.time + self.streams["activity"].exponential(1.0 / total)
+        if t <= self.horizon_h:
+            self._incident_at = t
+
+    def _activity_incident(self) -> None:
+        """An encounter or violation is due: which pair or aircraft, in proportion to its hazard."""
+        self._redraw = True  # the next one is drawn afresh after this event
+        self._incident_at = math.inf
+        self._incidents_fired += 1
+        u = self.streams["activity"].random() * self._hazard_total
+        for hazard in self._hazards:  # type: ignore[union-attr]
+            u -= hazard[3]
+            if u <= 0:
+                break
+        kind, a, b, _ = hazard
+        if kind == "encounter":
+            self._encounter(a, b)  # type: ignore[arg-type]
+        else:
+            self._violation(a)
+
+    def flight_near_border(self, aircraft: Platform) -> None:
+        """A flight close to the other side's airspace draws a quick-reaction scramble, or not."""
+        p = self.params
+        if self.theatre.distance_to_territory(aircraft.zone, aircraft.side.other) > p.qra_range_km:
+            return
+        if self.streams["activity"].random() < p.qra_scramble_probability:
+            self.scramble_against(aircraft, None)
+
+    def scramble_against(self, target: Platform, violation: Act | None) -> Platform | None:
+        """Launch the other side's nearest grounded fighter pair (the airspace owner's first)."""
+        th = self.theatre
+        owner = th.zone(th.nearest_territory(target.zone, target.side.other)).member
+        ready = [
+            pl
+            for pl in self.platforms
+            if pl.side is target.side.other and pl.spec.kind in INTERCEPTOR_KINDS and not pl.on_sortie and not pl.lost
+        ]
+        if not ready:
+            return None
+        fighter = min(ready, key=lambda pl: (pl.member != owner, th.distance(pl.spec.base, target.zone), pl.spec.id))
+        fighter.scramble(target.zone, target, violation)
+        self.scrambles[fighter.side] += 1
+        return fighter
+
+    def qra_intercept(self, fighter: Platform, target: Platform, violation: Act | None) -> None:
+        """The scrambled pair intercepts a flight: the act is the intercepted aircraft's conduct."""
+        if violation is not None:
+            self.engage_violator(fighter, target, violation)
+            return
+        act = self._incident_act(target, fighter, "air_intercept", target.zone, on_scene=True)
+        self.record_incident(
+            act,
+            observer_delay_h=fighter.traits.reporting_delay_h,
+            text=incident_text(act, self.theatre.zone(act.zone).name, scrambled=True) if self.record_events else None,
+        )
+
+    def _encounter(self, a: Platform, b: Platform) -> None:
+        rng = self.streams["incidents"]
+        initiator, other = _initiator(a, b, rng)
+        itype = "air_intercept" if a.spec.domain == b.spec.domain == "air" else "at_sea_close_encounter"
+        zone = initiator.zone if initiator.spec.domain == "air" or other.spec.domain != "sea" else other.zone
+        act = self._incident_act(initiator, other, itype, zone, on_scene=True)
+        self.record_incident(act, observer_delay_h=other.traits.reporting_delay_h)
+
+    def _violation(self, a: Platform) -> None:
+        target = a.side.other
+        act = self._incident_act(a, None, "airspace_violation", a.zone, on_scene=False)
+        self.record_incident(act, observer_delay_h=self.commands[target].traits.reporting_delay_h)
+        self.scramble_against(a, act)
+
+    def rules_reduction(self, itype: str, a: Platform, b: Platform | None) -> float:
+        """How much agreed rules of conduct cut unsafe behaviour in this encounter (0 = no rules).
+
+        The bilateral incidents-at-sea agreements in force (era ``incsea_bilateral``) cover
+        encounters at sea between Russia and a member that signed one; a measure may extend the
+        rules; the widest applicable rule counts, so a measure adds only its step beyond.
+        """
+        best = 0.0
+        if "incsea_bilateral" in self.agreements and itype == "at_sea_close_encounter" and b is not None:
+            nato = a if a.side is Side.NATO else b
+            if MEMBERS.get(nato.member) is not None and MEMBERS[nato.member].incsea:
+                best = self.params.incsea_unsafe_reduction
+        for m in self.measures:
+            best = max(best, m.rules_reduction(self, itype, a, b))
+        return best
+
+    def _incident_act(self, initiator: Platform, other: Platform | None, itype: str, zone: str, on_scene: bool) -> Act:
+        """Draw severity and intent of an activity incident from the initiator's conduct."""
+        p, rng = self.params, self.streams["incidents"]
+        t = initiator.traits
+        unsafe = 0.5 * (t.aggressiveness + (1 - t.rule_adherence)) * (1 - self.rules_reduction(itype, initiator, other))
+        severity = clip01(
+            p.severity_base[itype] + p.severity_unsafe_gain * unsafe * rng.exponential() + p.severity_sd * rng.normal()
+        )
+        deliberate = rng.random() < p.deliberate_gain * t.aggressiveness
+        category = self.categorise(severity)
+        target = other.name if other is not None else self._airspace(zone, initiator.side.other)
+        return Act(
+            time_h=self.time,
+            side=initiator.side,
+            actor=initiator.name,
+            target=target,
+            zone=zone,
+            type=itype,
+            rung=self.incident_rung(itype, category),
+            severity=severity,
+            deliberate=deliberate,
+            on_scene=on_scene,
+            category=category,
+            kind=initiator.spec.kind,
+            actor_platform=initiator,
+            target_platform=other,
+            member=initiator.member,
+            public=rng.random() < p.publicity[category.value],
+        )
+
+    def _airspace(self, zone: str, side: Side) -> str:
+        """Whose airspace a flight from ``zone`` strays into: the nearest member's, or the side's."""
+        owner = self.theatre.zone(self.theatre.nearest_territory(zone, side))
+        m = MEMBERS.get(owner.member) if side is Side.NATO else MEMBERS["ru"]
+        return f"{m.adjective} airspace" if m is not None else f"{side.label} airspace"
+
+    def categorise(self, severity: float) -> ElnCategory:
+        """ELN incident category for a true severity."""
+        if severity >= self.params.high_risk_threshold:
+            return ElnCategory.HIGH_RISK
+        if severity >= self.params.serious_threshold:
+            return ElnCategory.SERIOUS
+        return ElnCategory.NEAR_ROUTINE
+
+    @staticmethod
+    def incident_rung(itype: str, category: ElnCategory) -> int:
+        """Ladder rung an incident signals: vigilance if near-routine, else dangerous incident."""
+        if itype in FIXED_RUNG:
+            return FIXED_RUNG[itype]
+        return int(Rung.HEIGHTENED_VIGILANCE if category is ElnCategory.NEAR_ROUTINE else Rung.DANGEROUS_INCIDENT)
+
+    def record_incident(self, act: Act, observer_delay_h: float, text: str | None = None) -> None:
+        """Log an incident and send the report to the other side.
+
+        An incident does not move the initiator's own level (its posture is a leadership's
+        decision); a dangerous one shows on the ladder for the hold time.
+        """
+        self.incident_counts[act.category.value] += 1  # type: ignore[union-attr]
+        self.incident_counts[act.type] += 1
+        self.incident_counts[f"{act.type}_by_{act.side.value}"] += 1
+        if act.public:  # the incident becomes known: what the ELN studies could count
+            self.incident_counts[f"reported_{act.category.value}"] += 1  # type: ignore[union-attr]
+        if self.record_events:
+            made_public = "; it is made public" if act.public and act.rung >= Rung.DANGEROUS_INCIDENT else ""
+            self.log(
+                "incident",
+                act.side,
+                actors=[act.actor, act.target],
+                zone=act.zone,
+                type=act.type,
+                severity=act.severity,
+                category=act.category.value,
+                rung=act.rung,  # type: ignore[union-attr]
+                text=(text or incident_text(act, self.theatre.zone(act.zone).name)) + made_public,
+            )
+        if act.rung >= Rung.DANGEROUS_INCIDENT:
+            if self.time + self.params.rung_hold_h > self._incident_until:
+                self._incident_until = self.time + self.params.rung_hold_h
+                self.at(self._incident_until, _nothing)  # the rung may fall then: a change point
+            self._note_rung(int(Rung.DANGEROUS_INCIDENT) if act.rung < Rung.LIMITED_FORCE else act.rung)
+        self.send_report(act, delay_h=observer_delay_h)
+
+    def send_report(self, act: Act, delay_h: float) -> None:
+        """The other side's command learns of ``act`` after ``delay_h`` hours."""
+        self.later(delay_h, Deliberation(self, self.commands[act.side.other], act).open)

@@ -1,0 +1,245 @@
+"""Force and consequences: replies carried out, who fires on whom, what it costs, and the levels they hold."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.core.agents import (
+    Act,
+    DecisionMaker,
+    Deliberation,
+    Platform,
+    clip01,
+)
+from sim.core.alliance import MEMBERS
+from sim.core.ladder import Response, Rung
+from sim.core.narrative import RESPONSE_PHRASE, forces, military_text, short
+from sim.core.spec import (
+    Side,
+)
+
+if TYPE_CHECKING:
+    from sim.core.view import ModelView
+
+
+class LevelDecay:
+    """A scheduled check that lowers a side's level one rung when its hold time has passed."""
+
+    def __init__(self, model: ModelView, side: Side):
+        self.model, self.side = model, side
+
+    def fire(self) -> None:
+        """Lower the level one rung unless a later raise holds it; schedule the next step down."""
+        model, state = self.model, self.model.sides[self.side]
+        if model.time + 1e-9 < model._level_until[self.side] or state.level <= 0:
+            return  # a later raise holds the level
+        state.level -= 1
+        if state.level > 0:
+            model._level_until[self.side] = model.time + model.params.rung_hold_h
+            model.at(model._level_until[self.side], self.fire)
+
+
+class ForceMixin:
+    """Replies carried out: signals, military acts, fire and its consequences."""
+
+    def execute_response(self, decider: DecisionMaker, d: Deliberation, response: Response) -> None:
+        """Carry out a decided reply: a signal (protest, stand-down) or a military act with a target."""
+        side, act = decider.side, d.act
+        if d.parent is not None:
+            self.referrals += 1
+        channels = list(dict.fromkeys(d.clarified_by))
+        via = f" after {' and '.join(c.replace('_', ' ') for c in channels)} contact" if channels else ""
+        verb = "decides"
+        if d.parent is not None and d.cap is not None and response is not d.cap:
+            verb = f"declines the proposal ({RESPONSE_PHRASE[d.cap]}) and decides"
+        elif d.parent is not None:
+            verb = "approves"
+        self.log(
+            "response",
+            side,
+            actors=[decider.name],
+            zone=act.zone,
+            type=act.type,
+            severity=act.severity,
+            perceived_severity=d.perceived_severity,
+            channel=",".join(channels) or None,
+            response=response.value,
+            rung=response.rung,
+            text=f"{decider.name} {verb}{via}: {RESPONSE_PHRASE[response]} (answering {short(act)})",
+        )
+        if response is Response.DE_ESCALATE:
+            self.lower_level(side, int(Rung.HEIGHTENED_VIGILANCE))
+            self.signal(side, "stand-down", None, benign=1.0)
+        elif response is Response.PROTEST:
+            self.signal(side, "protest", None, benign=0.0)
+        elif response.is_military_act:
+            self.military_act(side, response, act, decider)
+        elif response is not Response.HOLD:
+            self.raise_level(side, response.rung)
+
+    def military_act(
+        self, side: Side, response: Response, stimulus: Act, decider: DecisionMaker | None, unit: Platform | None = None
+    ) -> None:
+        """A military reply: who does it, to whom, with what consequence; the other side learns of it."""
+        p, rng = self.params, self.streams["consequences"]
+        if unit is None and response.rung in (Rung.DANGEROUS_INCIDENT, Rung.LIMITED_FORCE):
+            # Shadowing and a limited use of force are done by a unit on the spot: the one the act
+            # was done to, else one already out there, else the nearest that can go.
+            own = stimulus.target_platform
+            unit = own if own is not None and own.side is side and not own.lost else self._unit_for(side, stimulus.zone)
+        target = stimulus.actor_platform
+        if target is None or target.side is side or target.lost or not target.on_sortie:
+            target = self._target_for(side, stimulus.zone)
+        if response is Response.LIMITED_FORCE and target is None:
+            # A limited use of force needs a unit of the other side within reach; without one
+            # the order becomes a show of force.
+            response = Response.SHOW_OF_FORCE
+            outcome_note = "No unit of the other side is within reach to fire on; instead "
+        else:
+            outcome_note = ""
+        if response.rung == Rung.SHOW_OF_FORCE:
+            unit = None  # alerts and shows of force are the side's, not one unit's
+        who = unit.name if unit is not None else forces(side)
+        whom = target.name if target is not None else forces(side.other)
+        rung = response.rung
+        casualties, outcome, effect = 0, "", ""
+        if rung >= Rung.LIMITED_FORCE:
+            self.uses_of_force += 1
+            hit = rng.random() < p.hit_probability
+            if rung == Rung.LIMITED_FORCE:
+                crew = target.crew if target is not None else 4
+                casualties = int(rng.binomial(crew, p.casualty_probability)) if hit else 0
+                lost = "shot down" if target is not None and target.spec.domain == "air" else "hit"
+                outcome = f"{whom} is {lost}" if hit else "warning fire; no damage"
+                effect = lost.replace(" ", "_") if hit else "warning_fire"
+                if hit and target is not None:
+                    target.lose()
+            else:
+                casualties = int(rng.poisson(5 * 4 ** (rung - Rung.ARMED_CLASH))) if hit else 0
+                outcome = "fire is exchanged" if hit else "fire is exchanged without losses"
+                effect = "exchange_of_fire"
+            if casualties:
+                outcome += f"; {casualties} {'person' if casualties == 1 else 'people'} killed"
+            self.casualties += casualties
+        text = outcome_note + military_text(response, who, whom, side, outcome, self.theatre.zone(stimulus.zone).name)
+        severity = clip01(p.act_severity_per_rung * rung + p.casualty_severity * casualties)
+        member = unit.member if unit is not None else ""
+        act = Act(
+            time_h=self.time,
+            side=side,
+            actor=who,
+            target=whom,
+            zone=stimulus.zone,
+            type="response",
+            rung=rung,
+            severity=severity,
+            deliberate=rung > stimulus.rung or rung >= Rung.LIMITED_FORCE,
+            on_scene=stimulus.on_scene and rung <= Rung.SHOW_OF_FORCE,
+            kind="response",
+            actor_platform=unit,
+            target_platform=target,
+            member=member,
+            public=rung >= Rung.LIMITED_FORCE,
+            casualties=casualties,
+        )
+        self.log(
+            "force" if rung >= Rung.LIMITED_FORCE else "military act",
+            side,
+            actors=[who, whom],
+            zone=stimulus.zone,
+            severity=severity,
+            rung=rung,
+            response=response.value,
+            text=text,
+            **({"effect": effect, "casualties": casualties} if effect else {}),
+        )
+        self.raise_level(side, rung)
+        self.send_report(act, delay_h=self.commands[side.other].traits.reporting_delay_h)
+        if casualties:
+            # The victim side cuts military contacts with whoever did it: one member, or the alliance.
+            victim = side.other
+            # A member acting on its own national rules (no alliance decision) is answered alone.
+            national = decider is None and side is Side.NATO and member not in ("", "allied")
+            member_id = member if national else ""
+            self.at(self.time + p.signal_delay_h, lambda: self.suspend(victim, member_id, "after the deaths"))
+
+    def engage_violator(self, fighter: Platform, violator: Platform, violation: Act) -> None:
+        """A member whose national rules allow it fires on a violator that ignores warnings."""
+        member = MEMBERS.get(fighter.member)
+        if member is None or not member.engage_violators:
+            return
+        if self.streams["consequences"].random() < self.params.warning_compliance:
+            self.log(
+                "incident",
+                fighter.side,
+                actors=[fighter.name, violator.name],
+                zone=violator.zone,
+                type="airspace_violation",
+                text=f"{fighter.name} warns {violator.name}, which turns away",
+            )
+            return
+        self.log(
+            "rules of engagement",
+            fighter.side,
+            actors=[fighter.name],
+            zone=violator.zone,
+            text=f"Under {member.adjective} rules of engagement, {fighter.name} is cleared to fire "
+            "after repeated warnings",
+        )
+        stimulus = Act(
+            self.time,
+            violator.side,
+            violator.name,
+            fighter.name,
+            violator.zone,
+            "airspace_violation",
+            int(Rung.DANGEROUS_INCIDENT),
+            violation.severity,
+            violation.deliberate,
+            True,
+            actor_platform=violator,
+            target_platform=fighter,
+            member=violator.member,
+        )
+        self.military_act(fighter.side, Response.LIMITED_FORCE, stimulus, decider=None, unit=fighter)
+
+    def _target_for(self, side: Side, zone: str) -> Platform | None:
+        """A unit of the other side out in ``zone`` that ``side`` could fire on, if any."""
+        return next(
+            (
+                pl
+                for pl in self.platforms
+                if pl.side is not side and pl.on_sortie and not pl.lost and pl.zone == zone and pl.spec.domain != "land"
+            ),
+            None,
+        )
+
+    def _unit_for(self, side: Side, zone: str) -> Platform | None:
+        """The own platform to send: one already out in the zone, else the nearest fighter or warship."""
+        th = self.theatre
+        out = [
+            pl
+            for pl in self.platforms
+            if pl.side is side and pl.on_sortie and pl.zone == zone and pl.spec.domain != "land"
+        ]
+        if out:
+            return out[0]
+        able = [
+            pl for pl in self.platforms if pl.side is side and pl.spec.kind in ("fighter", "warship") and not pl.lost
+        ]
+        return min(able, key=lambda pl: (th.distance(pl.spec.base, zone), pl.spec.id)) if able else None
+
+    def raise_level(self, side: Side, rung: int) -> None:
+        """Set a side's level to at least ``rung`` and hold it for ``rung_hold_h`` hours."""
+        state = self.sides[side]
+        if rung < state.level or rung <= 0:
+            return
+        state.level = rung
+        self._level_until[side] = self.time + self.params.rung_hold_h
+        self.at(self._level_until[side], LevelDecay(self, side).fire)
+        self._note_rung(self.rung)
+
+    def lower_level(self, side: Side, rung: int) -> None:
+        """A side stands down to at most ``rung``."""
+        state = self.sides[side]
+        state.level = min(state.level, rung)

@@ -1,0 +1,60 @@
+"""Perception: how a side reads the other's acts (severity, hostile intent) and what it learns from them."""
+
+from __future__ import annotations
+
+from sim.core.agents import (
+    Act,
+    clip01,
+    logistic,
+    logit,
+)
+from sim.core.ladder import Rung
+from sim.core.spec import (
+    Side,
+)
+
+
+class PerceptionMixin:
+    """Reading acts with noise, absorbing them into tension and trust."""
+
+    def measure_noise_factor(self, side: Side, act: Act | None = None) -> float:
+        """Product of the measures' factors on how noisily ``side`` reads ``act``."""
+        f = 1.0
+        for m in self.measures:
+            f *= m.perception_noise_factor(self, side, act)
+        return f
+
+    def perceive(self, side: Side, act: Act) -> tuple[float, float]:
+        """Noisy perceived severity, and the posterior probability that ``act`` was hostile.
+
+        Prior: the belief that the other side is not benign (1 - trust). Evidence: how the act
+        looks (a weak, noisy signal of its true intent); for an exercise, an advance notification
+        (the other side's stated intent, credible as far as it is trusted) and observers on site
+        (a direct, truthful look).
+        """
+        p, rng, state = self.params, self.streams["perception"], self.sides[side]
+        noise = self.measure_noise_factor(side, act)
+        severity = clip01(act.severity + p.perception_noise_sd * noise * rng.normal())
+        truth = 1.0 if act.deliberate else -1.0
+        x = logit(1.0 - state.trust) + p.hostility_signal * truth + p.hostility_noise_sd * noise * rng.normal()
+        if act.notified:
+            x -= state.trust * p.statement_weight
+        if act.observed:
+            x += p.observer_quality * p.statement_weight * truth
+        return severity, logistic(x)
+
+    def absorb_act(self, side: Side, act: Act, severity: float, hostility: float) -> None:
+        """A perceived act raises tension, moves trust toward what it showed, and may weigh in public."""
+        p, s = self.params, self.sides[side]
+        s.tension = clip01(s.tension + p.tension_gain * severity * hostility * (1 - s.tension))
+        s.threat = max(s.threat, severity * hostility)
+        self.learn(side, 1.0 - hostility, p.trust_learning * severity)
+        if act.public:
+            s.audience = clip01(s.audience + severity * (1 - s.audience))
+        if act.rung >= Rung.DANGEROUS_INCIDENT:
+            self.unexplained[side].append((act, severity, hostility))
+
+    def learn(self, side: Side, benign: float, weight: float) -> None:
+        """Trust moves a fraction ``weight`` of the way toward evidence that the other side is ``benign``."""
+        s = self.sides[side]
+        s.trust = clip01(s.trust + min(weight, 1.0) * (benign - s.trust))
