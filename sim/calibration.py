@@ -388,11 +388,11 @@ def compose(overrides: list[str]):
 def setting_scenario(setting: Setting):
     """The scenario of a setting: the library file, the era applied, the horizon set, injects dropped or kept."""
     from sim.config import load_configured_scenario
+    from sim.scenario_io import with_horizon
 
     spec = load_configured_scenario(compose([f"scenario={setting.scenario}", f"era={setting.era}"]))
-    return dataclasses.replace(
-        spec, horizon_h=setting.horizon_days * 24.0, injects=spec.injects if setting.injects else ()
-    )
+    spec = with_horizon(spec, setting.horizon_days)
+    return dataclasses.replace(spec, injects=spec.injects if setting.injects else ())
 
 
 class Simulator:

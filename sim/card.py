@@ -79,11 +79,10 @@ def run_card(
     own, which takes fair turns with other participants and stops when cancelled). ``days``: the
     horizon, if not each scenario's own (a year lets the rare use of force show).
     """
-    import dataclasses
-
     from sim.calibration import compose, parameter_source
     from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.runner import run_replications
+    from sim.scenario_io import with_horizon
 
     if runner is None:
 
@@ -116,7 +115,7 @@ def run_card(
                 params = parameter_source(cfg, model_params(cfg))
                 spec = load_configured_scenario(cfg)
                 if days is not None:
-                    spec = dataclasses.replace(spec, horizon_h=days * 24.0)
+                    spec = with_horizon(spec, days)
                 ens = runner(spec, params, measure_settings(cfg), replications, seed)
                 df = ens.outcomes()[OUTCOME_COLUMNS + SURVIVAL_COLUMNS]
                 frames.append(df.assign(bundle=bundle, scenario=scenario, era=era))

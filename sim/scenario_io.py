@@ -34,7 +34,8 @@ from sim.errors import UserError, read_bounded
 from sim.paths import SCENARIO_DIR
 
 OWNERS = ("nato", "russia", "international")
-FORMAT = 2  # the scenario format this version writes and reads; format 1 files are converted on load
+FORMAT = 3  # the scenario format this version writes and reads; format 1 and 2 files are converted on load
+CONSEQUENCES = ("none", "hit", "shot_down")  # what an inject does to its victim
 AGREEMENTS = ("vienna_document", "incsea_bilateral")
 ZONE_DOMAINS = ("sea", "land")
 FORCE_DOMAINS = ("air", "sea", "land")
@@ -368,6 +369,7 @@ class _Reader:
                 "sources",
                 "incident_types",
                 "agreements",
+                "valid_for",
             },
             required=(
                 "description",
@@ -382,12 +384,17 @@ class _Reader:
         )
         name = self.text(top.get("name", default_name), "name")
         version = top.get("format", 1)
-        if isinstance(version, bool) or version not in (1, FORMAT):
-            self.fail("format", f"must be 1 or {FORMAT}, got {_kind(version)}")
+        if isinstance(version, bool) or version not in (1, 2, FORMAT):
+            self.fail("format", f"must be 1, 2 or {FORMAT}, got {_kind(version)}")
         self.version = version
         if version == 1 and "agreements" in top:
             self.fail("agreements", "needs format: 2 (add `format: 2` at the top of the file)")
+        if version < 3 and "valid_for" in top:
+            self.fail("valid_for", "needs format: 3 (change `format:` at the top of the file)")
         horizon_h = self.number(top["horizon_days"], "horizon_days", 0, 366, lo_open=True) * 24
+        max_h, eras = self.valid_for(top.get("valid_for"), horizon_h)
+        if "era" in top and eras and top["era"] not in eras:
+            self.fail("era", f"{top['era']!r} is not among the eras the scenario is valid for ({', '.join(eras)})")
         baseline = self.mapping(top["baseline"], "baseline", {"tension", "trust"}, ("tension", "trust"))
         tension = self.side_values(baseline["tension"], "baseline.tension")
         trust = self.side_values(baseline["trust"], "baseline.trust")
@@ -429,6 +436,11 @@ class _Reader:
         )
         sources = tuple(self.text(s, f"sources[{i}]") for i, s in enumerate(self.seq(top["sources"], "sources")))
         notices: tuple[str, ...] = ()
+        if version == 2:
+            notices = (
+                f"{self.source}: format 2 scenario read as format {FORMAT}: valid for any horizon up to 366 days "
+                "and any era (declare `valid_for:`; see docs/SCENARIOS.md, 'Format versions')",
+            )
         if version == 1:
             # Format 1 knew NATO only as one actor and no agreements in force: say what is assumed.
             agreements = AGREEMENTS
@@ -466,7 +478,22 @@ class _Reader:
             agreements=agreements,
             format_version=FORMAT,
             notices=notices,
+            max_horizon_h=max_h,
+            valid_eras=eras,
         )
+
+    def valid_for(self, value: Any, horizon_h: float) -> tuple[float, tuple[str, ...]]:
+        """``valid_for: {max_days: N, eras: [...]}``: the longest horizon and the eras the scenario is written for."""
+        if value is None:
+            return 366 * 24.0, ()
+        v = self.mapping(value, "valid_for", {"max_days", "eras"})
+        max_h = self.number(v.get("max_days", 366), "valid_for.max_days", 0, 366, lo_open=True) * 24
+        if horizon_h > max_h:
+            self.fail("horizon_days", f"{horizon_h / 24:g} days is beyond valid_for.max_days ({max_h / 24:g})")
+        eras = tuple(
+            self.text(e, f"valid_for.eras[{i}]") for i, e in enumerate(self.seq(v.get("eras", []), "valid_for.eras"))
+        )
+        return max_h, eras
 
     def side_values(self, value: Any, path: str) -> dict[str, float]:
         data = self.mapping(value, path, {"nato", "russia"}, ("nato", "russia"))
@@ -528,9 +555,12 @@ class _Reader:
                 "sortie_hours",
                 "traits",
                 "member",
+                "air_defence_km",
             },
             ("id", "side", "name", "kind", "domain", "base", "patrol", "sorties_per_day", "sortie_hours"),
         )
+        if "air_defence_km" in f and getattr(self, "version", FORMAT) < 3:
+            self.fail(f"{path}.air_defence_km", "needs format: 3 (change `format:` at the top of the file)")
         patrol_raw = self.mapping(f["patrol"], f"{path}.patrol")
         patrol = {}
         for zone, weight in patrol_raw.items():
@@ -551,6 +581,7 @@ class _Reader:
             sorties_per_day=self.number(f["sorties_per_day"], f"{path}.sorties_per_day", *BOUNDS["sorties_per_day"]),
             sortie_hours=self.number(f["sortie_hours"], f"{path}.sortie_hours", *BOUNDS["sortie_hours"], lo_open=True),
             traits=self.traits(f.get("traits"), f"{path}.traits", decides=False),
+            air_defence_km=self.number(f.get("air_defence_km", 0), f"{path}.air_defence_km", 0, 1000),
         )
 
     def force_member(self, f: dict, path: str, side: Side) -> str:
@@ -663,19 +694,36 @@ class _Reader:
         j = self.mapping(
             value,
             path,
-            {"id", "day", "time", "type", "initiator", "zone", "severity", "deliberate", "text"},
+            {"id", "day", "time", "type", "initiator", "zone", "severity", "deliberate", "text"}
+            | {"victim", "consequence", "casualties"},
             ("id", "day", "type", "initiator", "zone", "severity", "deliberate", "text"),
         )
+        for key in ("victim", "consequence", "casualties"):
+            if key in j and getattr(self, "version", FORMAT) < 3:
+                self.fail(f"{path}.{key}", "needs format: 3 (change `format:` at the top of the file)")
         day = self.number(j["day"], f"{path}.day", 1, 367)
         hours = self.clock(j.get("time", "00:00"), f"{path}.time")
         at_h = (day - 1) * 24 + hours
         if at_h >= horizon_h:
             self.fail(f"{path}.day", f"falls after the horizon ({horizon_h / 24:g} days)")
+        initiator = self.ref(j["initiator"], f"{path}.initiator", forces, "force")
+        victim = self.ref(j["victim"], f"{path}.victim", forces, "force") if "victim" in j else ""
+        if victim and forces[victim].side is forces[initiator].side:
+            self.fail(f"{path}.victim", f"{victim!r} is on the initiator's own side")
+        consequence = self.choice(j.get("consequence", "none"), f"{path}.consequence", CONSEQUENCES)
+        casualties = self.number(j.get("casualties", 0), f"{path}.casualties", 0, 1000)
+        if casualties != int(casualties):
+            self.fail(f"{path}.casualties", f"must be a whole number, got {j['casualties']}")
+        if (consequence != "none" or casualties) and not victim:
+            self.fail(f"{path}.victim", "a consequence or casualties need a victim (a force id of the other side)")
         return InjectSpec(
             id=self.ident(j["id"], f"{path}.id", ids),
             at_h=at_h,
             type=self.choice(j["type"], f"{path}.type", INCIDENT_TYPES),
-            initiator=self.ref(j["initiator"], f"{path}.initiator", forces, "force"),
+            initiator=initiator,
+            victim=victim,
+            consequence=consequence,
+            casualties=int(casualties),
             zone=self.ref(j["zone"], f"{path}.zone", zones, "zone"),
             severity=self.number(j["severity"], f"{path}.severity", 0, 1),
             deliberate=self.flag(j["deliberate"], f"{path}.deliberate"),
@@ -716,6 +764,18 @@ def _kind(value: Any) -> str:
 ROLE_NODES = {"leadership", "command", "forces"}
 
 
+def with_horizon(spec: ScenarioSpec, days: float) -> ScenarioSpec:
+    """The scenario run for ``days`` days; ``UserError`` beyond the horizon it is valid for (``valid_for``)."""
+    if days * 24.0 > spec.max_horizon_h + 1e-9:
+        from sim.errors import UserError
+
+        raise UserError(
+            f"scenario {spec.name} is valid for at most {spec.max_horizon_h / 24:g} days "
+            f"(its valid_for.max_days); {days:g} days refused"
+        )
+    return dataclasses.replace(spec, horizon_h=days * 24.0)
+
+
 def apply_era(spec: ScenarioSpec, era: dict[str, Any]) -> ScenarioSpec:
     """The scenario with an era's baseline tension and trust and its channels (``nato.leadership`` ...)."""
     source = f"era {era.get('name', '?')}"
@@ -738,13 +798,22 @@ def apply_era(spec: ScenarioSpec, era: dict[str, Any]) -> ScenarioSpec:
         reader.choice(a, f"agreements[{i}]", AGREEMENTS)
         for i, a in enumerate(reader.seq(era.get("agreements", []), "agreements"))
     )
+    name = str(era.get("name", ""))
+    if spec.valid_eras and name not in spec.valid_eras:
+        from sim.errors import UserError
+
+        raise UserError(f"era {name}: scenario {spec.name} is valid for the eras {', '.join(spec.valid_eras)} only")
+    # The era adds its channels and agreements to the scenario's own; where the scenario already has a
+    # channel of the same kind between the same actors, the scenario's (more specific) one is kept.
+    own = {(c.a, c.b, c.kind) for c in spec.channels} | {(c.b, c.a, c.kind) for c in spec.channels}
+    added = tuple(c for c in channels if (c.a, c.b, c.kind) not in own)
     return dataclasses.replace(
         spec,
-        era=str(era.get("name", "")),
+        era=name,
         baseline_tension=tension,
         baseline_trust=trust,
-        channels=tuple(channels),
-        agreements=agreements,
+        channels=spec.channels + added,
+        agreements=tuple(dict.fromkeys(spec.agreements + agreements)),
     )
 
 

@@ -74,8 +74,6 @@ def run_design(
     ``days``: the horizon, if not the scenario's own (in a month the calibrated model hardly reaches
     the use of force, so its variance has nothing to decompose).
     """
-    import dataclasses
-
     from sim.calibration import base_setup, compose, with_values
     from sim.config import load_configured_scenario
     from sim.core.measures import build
@@ -83,7 +81,9 @@ def run_design(
 
     spec = load_configured_scenario(compose([f"scenario={scenario}", *([f"era={era}"] if era else [])]))
     if days is not None:
-        spec = dataclasses.replace(spec, horizon_h=days * 24.0)
+        from sim.scenario_io import with_horizon
+
+        spec = with_horizon(spec, days)
     base, _ = base_setup()
     measures = {b: base_setup([f"measures={b}"])[1] for b in design.bundles}
     out = []

@@ -27,7 +27,14 @@ AIR_SEA_TYPES = frozenset({"air_intercept", "at_sea_close_encounter", "collision
 
 
 # Types whose ladder rung is fixed by what happened rather than by severity (PRODUCT.md ladder).
-FIXED_RUNG = {"drone_shootdown": int(Rung.LIMITED_FORCE)}
+FIXED_RUNG = {
+    "drone_shootdown": int(Rung.LIMITED_FORCE),
+    "warning_fire": int(Rung.SHOW_OF_FORCE),  # shots across the bow: force shown, not used on a target
+    "missile_release": int(Rung.LIMITED_FORCE),  # a weapon released at or near an aircraft
+    "ramming": int(Rung.LIMITED_FORCE),  # deliberate contact that damages a platform
+    "shootdown": int(Rung.LIMITED_FORCE),
+}
+FIRE_TYPES = frozenset({"drone_shootdown", "missile_release", "ramming", "shootdown"})  # force used on a target
 
 
 def _can_meet(a: Platform, b: Platform) -> bool:
@@ -174,6 +181,18 @@ class ActivityMixin:
         else:
             self._violation(a)
 
+    def sortie_seen(self, platform: Platform) -> None:
+        """The other side's radar sees a sortie to a zone within ``radar_range_km`` of its territory."""
+        observer = platform.side.other
+        if self.theatre.distance_to_territory(platform.zone, observer) <= self.params.radar_range_km:
+            self.seen_sorties[observer].append(self.time)
+
+    def number(self, act: Act) -> None:
+        """Give ``act`` its number in the replication (the log's replies cite it)."""
+        if not act.id:
+            self.acts_numbered += 1
+            act.id = self.acts_numbered
+
     def flight_near_border(self, aircraft: Platform) -> None:
         """A flight close to the other side's airspace draws a quick-reaction scramble, or not."""
         p = self.params
@@ -244,11 +263,12 @@ class ActivityMixin:
         """Draw severity and intent of an activity incident from the initiator's conduct."""
         p, rng = self.params, self.streams["incidents"]
         t = initiator.traits
-        unsafe = 0.5 * (t.aggressiveness + (1 - t.rule_adherence)) * (1 - self.rules_reduction(itype, initiator, other))
-        severity = clip01(
-            p.severity_base[itype] + p.severity_unsafe_gain * unsafe * rng.exponential() + p.severity_sd * rng.normal()
-        )
+        tail, noise = rng.exponential(), rng.normal()
         deliberate = rng.random() < p.deliberate_gain * t.aggressiveness
+        # Rules of conduct govern professional conduct, not deliberate coercion: a deliberate act keeps its conduct.
+        rules = 0.0 if deliberate else self.rules_reduction(itype, initiator, other)
+        unsafe = 0.5 * (t.aggressiveness + (1 - t.rule_adherence)) * (1 - rules)
+        severity = clip01(p.severity_base[itype] + p.severity_unsafe_gain * unsafe * tail + p.severity_sd * noise)
         category = self.categorise(severity)
         target = other.name if other is not None else self._airspace(zone, initiator.side.other)
         return Act(
@@ -297,6 +317,7 @@ class ActivityMixin:
         An incident does not move the initiator's own level (its posture is a leadership's
         decision); a dangerous one shows on the ladder for the hold time.
         """
+        self.number(act)
         self.incident_counts[act.category.value] += 1  # type: ignore[union-attr]
         self.incident_counts[act.type] += 1
         self.incident_counts[f"{act.type}_by_{act.side.value}"] += 1
@@ -313,6 +334,7 @@ class ActivityMixin:
                 severity=act.severity,
                 category=act.category.value,
                 rung=act.rung,  # type: ignore[union-attr]
+                act=act.id,
                 text=(text or incident_text(act, self.theatre.zone(act.zone).name)) + made_public,
             )
         if act.rung >= Rung.DANGEROUS_INCIDENT:

@@ -45,6 +45,16 @@ CREW = {
     "warship": 30,
     "ground_formation": 20,
 }
+# Weapons by kind: the reach (km, zone centre to zone centre) against each domain. Ships and ground
+# formations reach aircraft only with the air defence their force declares (``air_defence_km``); fighters
+# on the ground can be sent, so their reach counts from their base. Unarmed kinds fire on nothing.
+WEAPONS: dict[str, dict[str, float]] = {
+    "fighter": {"air": 400.0},
+    "attack": {"sea": 300.0},
+    "bomber": {"sea": 400.0},
+    "warship": {"sea": 150.0},
+    "patrol_boat": {"sea": 40.0},
+}
 POSTURES = ("calm", "firm", "robust", "coercive", "combat", "war footing")
 
 
@@ -71,6 +81,8 @@ class Act:
     casualties: int = 0
     notified: bool = False  # an exercise announced in advance (a stated intent)
     observed: bool = False  # an exercise with the other side's observers present (verification)
+    id: int = 0  # the act's number in the replication (the log's responses cite it)
+    answers: int = 0  # the id of the act this reply answers (0: none)
 
 
 @dataclass(frozen=True)
@@ -94,7 +106,8 @@ class Platform(mesa.Agent):
         self.traits = traits
         self._on_sortie = False
         self.scrambled = False
-        self.lost = False  # shot down or disabled: out of the scenario
+        self.lost = False  # shot down or disabled: out until replaced
+        self.losses = 0  # times lost (platforms lost: an outcome)
         self.zone = spec.base
         self._sortie_clock = 0  # only the latest drawn sortie start fires
         self.sorties_flown = 0  # patrols started (scrambles not counted)
@@ -164,6 +177,7 @@ class Platform(mesa.Agent):
         self.zone = zones[min(bisect.bisect_left(self._patrol_cdf, u), len(zones) - 1)]
         self.on_sortie = True
         self.sorties_flown += 1
+        model.sortie_seen(self)
         model.activity_changed()
         model.at(model.time + self.spec.sortie_hours, self.end_sortie)
         if self.domain == "air":
@@ -179,9 +193,19 @@ class Platform(mesa.Agent):
         self.schedule_next_sortie()
 
     def lose(self) -> None:
-        """Shot down or disabled: out of the scenario for good."""
+        """Shot down or disabled: out until a replacement arrives (``replacement_days``; 0: never)."""
         self.lost, self.on_sortie, self.scrambled = True, False, False
+        self.losses += 1
         self.model.activity_changed()
+        days = self.model.params.replacement_days
+        if days > 0:
+            self.model.later(days * 24.0, self.replace)
+
+    def replace(self) -> None:
+        """A replacement (the next rotation) arrives at the base and takes up the patrols."""
+        self.lost, self.zone = False, self.spec.base
+        self.model.log("rotation", self.side, actors=[self.name], text=f"A replacement {self.name} arrives")
+        self.schedule_next_sortie()
 
     def scramble(self, zone: str, target: Platform, violation: Act | None) -> None:
         """Quick-reaction launch against ``target``: fly to its zone and intercept on arrival."""
@@ -273,14 +297,17 @@ class Command(DecisionMaker):
         stimulus = d.act.rung
         match_rung = response_for(Choice.MATCH, stimulus).rung
         escalate_rung = response_for(Choice.ESCALATE, stimulus).rung
-        shift = d.deterrence - p.w_risk * (self.traits.risk_tolerance - 0.5)
+        # Deterrence by a threat heard, risk tolerance, and caution near the brink (rung, deaths, nuclear shadow).
+        shift = d.deterrence - p.w_risk * (self.traits.risk_tolerance - 0.5) + model.caution(self.side)
+        match_cut = p.cut_match + model.firebreak(match_rung) + model.first_use_cost(self.side, match_rung)
+        escalate_cut = p.cut_escalate + model.firebreak(escalate_rung) + model.first_use_cost(self.side, escalate_rung)
         if z < p.cut_hold:
             choice = Choice.DE_ESCALATE if model.sides[self.side].level >= Rung.DANGEROUS_INCIDENT else Choice.HOLD
         elif z < p.cut_protest:
             choice = Choice.HOLD
-        elif z < p.cut_match + model.firebreak(match_rung) + shift:
+        elif z < match_cut + shift:
             choice = Choice.PROTEST
-        elif z < p.cut_escalate + model.firebreak(escalate_rung) + shift:
+        elif z < escalate_cut + shift:
             choice = Choice.MATCH
         else:
             choice = Choice.ESCALATE
@@ -290,18 +317,23 @@ class Command(DecisionMaker):
         """Replies at or above the political-approval rung go up to the leadership."""
         response = self.choose(d)
         if response.rung >= self.model.params.political_approval_rung:
-            leader = self.model.leadership[self.side]
+            leader, p = self.model.leadership[self.side], self.model.params
+            relay, via = p.internal_relay_h, ""
+            if self.side is Side.RUSSIA:  # the General Staff stands between the commands and the Kremlin
+                relay, via = relay + p.general_staff_relay_h, " through the General Staff"
             self.model.log(
                 "referral",
                 self.side,
                 actors=[self.name, leader.name],
                 zone=d.act.zone,
-                text=f"{self.name} proposes: {response.value}; the decision goes to {leader.name}",
+                text=f"{self.name} proposes: {response.value}; the decision goes{via} to {leader.name} "
+                f"(act {d.act.id})",
                 response=response.value,
                 rung=response.rung,
+                answers=d.act.id,
             )
             referred = Deliberation(self.model, leader, d.act, cap=response, parent=d)
-            self.model.later(self.model.params.internal_relay_h, referred.open)
+            self.model.later(relay, referred.open)
             return
         self.model.execute_response(self, d, response)
 
@@ -366,6 +398,9 @@ class Deliberation:
             if side in model.players:
                 model.await_player(self)  # raises PlayerTurn: the player decides
         decision_time = self.decider.traits.decision_time_h * (1.0 - p.time_pressure * model.sides[side].tension)
+        if self.decider.role == "leadership" and side is Side.NATO and self.cap is not None:
+            if self.cap.rung >= Rung.LIMITED_FORCE:  # the North Atlantic Council decides force by consensus
+                decision_time = max(decision_time, p.nac_consensus_h)
         if self.decider.role == "leadership" and self.act.rung >= Rung.LIMITED_FORCE and model.missiles_facing(side):
             decision_time = min(decision_time, p.missile_warning_h)
         route = model.try_channel(self.decider, self.act)
@@ -421,6 +456,12 @@ class SideState:
     posture: int = 0
     level: int = int(Rung.ROUTINE)
     suspended: dict[str, float] = field(default_factory=dict)  # member ("" = alliance) -> since (h)
+    familiar: dict[str, tuple[float, float]] = field(default_factory=dict)  # kind -> (recent acts, as of h)
+    raised_at: float = 0.0  # when the posture last rose
+    last_dangerous: float = -math.inf  # when a dangerous act of the other side was last perceived
+    last_contact: float = -math.inf  # when a call or meeting last conveyed the other side's account
+    standdown_seen: float = -math.inf  # when the other side's stand-down was last seen
+    fired: float = -math.inf  # when this side last used force
 
     def relax(self, baseline: float, factor: float) -> None:
         """Exponential relaxation of tension toward its baseline and of public pressure toward zero."""

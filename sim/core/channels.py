@@ -112,6 +112,7 @@ class ChannelsMixin:
             )
             return
         statement = self.state_intent(d.act, route)
+        self.sides[side].last_contact = self.time
         d.perceived_hostility = self.weigh(side, statement, route.quality, d.perceived_hostility)
         if statement.kind == "threat":
             d.deterrence += p.threat_deterrence * route.quality
@@ -155,16 +156,26 @@ class ChannelsMixin:
             text=f"{side.label} establishes that {side.other.label}'s account of {short(act)} was false; trust falls",
         )
 
-    def signal(self, side: Side, kind: str, text: str | None, benign: float) -> None:
-        """``side`` sends a signal (protest, stand-down, suspension, restoration, restraint).
+    def signal(self, side: Side, kind: str, text: str | None, benign: float | None) -> None:
+        """``side`` sends a signal (protest, stand-down, suspension, restoration, an announcement).
 
-        The other side's leadership perceives it after ``signal_delay_h`` and learns from it.
-        ``text`` is logged (``None`` when the decision's own log line already says it).
+        The other side's leadership perceives it after ``signal_delay_h``. Trust moves only on what it
+        can observe: an act (a protest, a stand-down, contacts cut or restored: ``benign`` is what it
+        shows); an announcement of what will be done (``benign=None``) earns nothing until checked
+        against what is seen later. ``text`` is logged (``None`` when the decision's own log line says it).
         """
         if text is not None:
             self.log("signal", side, actors=[self.leadership[side].name], text=text)
+        if benign is None:
+            return
         other = side.other
-        self.later(self.params.signal_delay_h, lambda: self.learn(other, benign, self.params.signal_weight))
+        self.later(self.params.signal_delay_h, lambda: self._signal_seen(other, kind, benign))
+
+    def _signal_seen(self, side: Side, kind: str, benign: float) -> None:
+        """``side`` sees the other's signal: it learns from it; a stand-down is a reason to step down too."""
+        self.learn(side, benign, self.params.signal_weight)
+        if kind == "stand-down":
+            self.sides[side].standdown_seen = self.time
 
     def hold_meeting(self, label: str, quality: float) -> int:
         """A scheduled meeting: each side asks about the other's dangerous acts since the last one.
@@ -181,6 +192,7 @@ class ChannelsMixin:
                     continue  # nothing gets across
                 route = Route(self.leadership[side.other].spec.id, 0.0, 1.0, quality, (label,), False)
                 statement = self.state_intent(act, route)
+                self.sides[side].last_contact = self.time
                 after = self.weigh(side, statement, quality, hostility)
                 # Trust moves by what the account changed about the act (it was absorbed once already).
                 s = self.sides[side]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sim.core.agents import (
+    WEAPONS,
     Act,
     DecisionMaker,
     Deliberation,
@@ -80,21 +81,30 @@ class ForceMixin:
     def military_act(
         self, side: Side, response: Response, stimulus: Act, decider: DecisionMaker | None, unit: Platform | None = None
     ) -> None:
-        """A military reply: who does it, to whom, with what consequence; the other side learns of it."""
+        """A military reply: who does it, to whom, with what consequence; the other side learns of it.
+
+        Fire needs a weapon that reaches: the unit and its target are chosen by domain and reach
+        (``can_engage``), the act's author first as target and the unit it was done to first as shooter.
+        Fire that kills while the other side's fire has killed within ``exchange_window_h`` is an
+        exchange of fire: an armed clash on the ladder.
+        """
         p, rng = self.params, self.streams["consequences"]
-        if unit is None and response.rung in (Rung.DANGEROUS_INCIDENT, Rung.LIMITED_FORCE):
-            # Shadowing and a limited use of force are done by a unit on the spot: the one the act
-            # was done to, else one already out there, else the nearest that can go.
-            own = stimulus.target_platform
-            unit = own if own is not None and own.side is side and not own.lost else self._unit_for(side, stimulus.zone)
         target = stimulus.actor_platform
         if target is None or target.side is side or target.lost or not target.on_sortie:
+            target = None
+        if response is Response.LIMITED_FORCE:
+            unit, target = self._engagement(side, stimulus, unit)
+        elif unit is None and response.rung == Rung.DANGEROUS_INCIDENT:
+            # Shadowing is done by a unit on the spot: the one the act was done to, else one out there.
+            own = stimulus.target_platform
+            unit = own if own is not None and own.side is side and not own.lost else self._unit_for(side, stimulus.zone)
+        if target is None:
             target = self._target_for(side, stimulus.zone)
-        if response is Response.LIMITED_FORCE and target is None:
-            # A limited use of force needs a unit of the other side within reach; without one
-            # the order becomes a show of force.
+        if response is Response.LIMITED_FORCE and (unit is None or target is None):
+            # A limited use of force needs a weapon within reach of a unit of the other side;
+            # without one the order becomes a show of force.
             response = Response.SHOW_OF_FORCE
-            outcome_note = "No unit of the other side is within reach to fire on; instead "
+            outcome_note = "No unit within reach of a weapon that can engage the other side's forces; instead "
         else:
             outcome_note = ""
         if response.rung == Rung.SHOW_OF_FORCE:
@@ -105,6 +115,9 @@ class ForceMixin:
         casualties, outcome, effect = 0, "", ""
         if rung >= Rung.LIMITED_FORCE:
             self.uses_of_force += 1
+            self.sides[side].fired = self.time
+            if self.first_fire is None:
+                self.first_fire = side
             hit = rng.random() < p.hit_probability
             if rung == Rung.LIMITED_FORCE:
                 crew = target.crew if target is not None else 4
@@ -114,13 +127,17 @@ class ForceMixin:
                 effect = lost.replace(" ", "_") if hit else "warning_fire"
                 if hit and target is not None:
                     target.lose()
+                if casualties and self.time - self._killed_at[side.other] <= p.exchange_window_h:
+                    rung, response, effect = int(Rung.ARMED_CLASH), Response.ARMED_CLASH, "exchange_of_fire"
+                    outcome = f"{whom} is {lost} in an exchange of fire with losses on both sides"
             else:
                 casualties = int(rng.poisson(5 * 4 ** (rung - Rung.ARMED_CLASH))) if hit else 0
                 outcome = "fire is exchanged" if hit else "fire is exchanged without losses"
                 effect = "exchange_of_fire"
             if casualties:
                 outcome += f"; {casualties} {'person' if casualties == 1 else 'people'} killed"
-            self.casualties += casualties
+                self._killed_at[side] = self.time
+                self.mourn(side.other, casualties)
         text = outcome_note + military_text(response, who, whom, side, outcome, self.theatre.zone(stimulus.zone).name)
         severity = clip01(p.act_severity_per_rung * rung + p.casualty_severity * casualties)
         member = unit.member if unit is not None else ""
@@ -141,7 +158,9 @@ class ForceMixin:
             member=member,
             public=rung >= Rung.LIMITED_FORCE,
             casualties=casualties,
+            answers=stimulus.id,
         )
+        self.number(act)
         self.log(
             "force" if rung >= Rung.LIMITED_FORCE else "military act",
             side,
@@ -151,17 +170,84 @@ class ForceMixin:
             rung=rung,
             response=response.value,
             text=text,
+            act=act.id,
+            answers=stimulus.id,
             **({"effect": effect, "casualties": casualties} if effect else {}),
         )
         self.raise_level(side, rung)
         self.send_report(act, delay_h=self.commands[side.other].traits.reporting_delay_h)
-        if casualties:
-            # The victim side cuts military contacts with whoever did it: one member, or the alliance.
-            victim = side.other
+        if casualties or (effect in ("shot_down", "hit") and target is not None):
             # A member acting on its own national rules (no alliance decision) is answered alone.
             national = decider is None and side is Side.NATO and member not in ("", "allied")
-            member_id = member if national else ""
-            self.at(self.time + p.signal_delay_h, lambda: self.suspend(victim, member_id, "after the deaths"))
+            self.after_losses(act, target, casualties, member if national else "")
+
+    def after_losses(self, act: Act, victim: Platform | None, dead: int, shooter_member: str) -> None:
+        """What the side that lost people or a platform decides, at the level that decides it.
+
+        Russia: the Kremlin cuts military contacts after deaths, with the member that fired on its own
+        rules or with the alliance. NATO: the member whose forces were hit decides first, on its own
+        authority: after deaths it cuts its own military contacts with Russia, it asks for consultations
+        in the North Atlantic Council (which reviews the alliance's posture at once) and may raise its
+        own forces' alert up to ``national_reply_cap``.
+        """
+        p, side = self.params, act.side.other
+        if side is Side.RUSSIA:
+            if dead:
+                self.later(p.signal_delay_h, lambda: self.suspend(side, shooter_member, "after the deaths"))
+            return
+        member = victim.member if victim is not None and victim.member not in ("", "allied") else ""
+        name = MEMBERS[member].name if member else "The allied nation"
+        name = name[0].upper() + name[1:]
+        if dead:
+            self.later(p.signal_delay_h, lambda: self.suspend(side, member, "after the deaths"))
+        self.log(
+            "national decision",
+            side,
+            actors=[name],
+            zone=act.zone,
+            answers=act.id,
+            text=f"{name} asks for consultations in the North Atlantic Council after {short(act)}"
+            + (" and raises the alert of its forces on its own authority" if p.national_reply_cap >= 3 else ""),
+        )
+        if p.national_reply_cap >= Rung.SHOW_OF_FORCE:
+            self.raise_level(side, min(int(p.national_reply_cap), int(Rung.SHOW_OF_FORCE)))
+        threat = act.severity
+        self.later(p.signal_delay_h, lambda: self.review_posture(side, threat=threat, about=act))
+
+    def can_engage(self, unit: Platform, target: Platform) -> bool:
+        """Whether ``unit`` has a weapon for ``target``'s domain that reaches it (``WEAPONS``, air defence)."""
+        reach = WEAPONS.get(unit.spec.kind, {}).get(target.spec.domain, 0.0)
+        if target.spec.domain == "air":
+            reach = max(reach, unit.spec.air_defence_km)
+        if reach <= 0:
+            return False
+        where = unit.zone if unit.on_sortie or unit.spec.domain == "land" else unit.spec.base
+        if not unit.on_sortie and unit.spec.domain == "sea":
+            return False  # a ship in port fires on nothing
+        return self.theatre.distance(where, target.zone) <= reach
+
+    def _engagement(self, side: Side, stimulus: Act, unit: Platform | None) -> tuple[Platform | None, Platform | None]:
+        """Who of ``side`` fires on whom: chosen by domain and reach, the act's author and victim first."""
+        th = self.theatre
+        targets = [pl for pl in self.platforms if pl.side is not side and pl.on_sortie and not pl.lost]
+        units = [unit] if unit is not None else [pl for pl in self.platforms if pl.side is side and not pl.lost]
+        author, victim = stimulus.actor_platform, stimulus.target_platform
+        best, best_key = (None, None), None
+        for u in units:
+            for t in targets:
+                if not self.can_engage(u, t):
+                    continue
+                key = (
+                    t is not author,
+                    u is not victim,
+                    t.zone != stimulus.zone,
+                    th.distance(u.zone, t.zone),
+                    u.spec.id,
+                    t.spec.id,
+                )
+                if best_key is None or key < best_key:
+                    best, best_key = (u, t), key
+        return best
 
     def engage_violator(self, fighter: Platform, violator: Platform, violation: Act) -> None:
         """A member whose national rules allow it fires on a violator that ignores warnings."""
@@ -204,7 +290,7 @@ class ForceMixin:
         self.military_act(fighter.side, Response.LIMITED_FORCE, stimulus, decider=None, unit=fighter)
 
     def _target_for(self, side: Side, zone: str) -> Platform | None:
-        """A unit of the other side out in ``zone`` that ``side`` could fire on, if any."""
+        """A unit of the other side out in ``zone`` (whom a show of force or shadowing is aimed at), if any."""
         return next(
             (
                 pl

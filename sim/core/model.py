@@ -178,6 +178,12 @@ class EscalationModel(
         self.calls_too_late = 0
         self.lies_found_out = 0
         self.casualties = 0
+        self.deaths = dict.fromkeys(Side, 0)  # people of each side killed by the other side's fire
+        self.first_fire: Side | None = None  # the side that used force first
+        self._killed_at = dict.fromkeys(Side, -math.inf)  # when each side's fire last killed
+        self._dead_weight, self._dead_since = 0.0, 0.0  # the recent dead, with caution's memory
+        self.seen_sorties: dict[Side, list[float]] = {s: [] for s in Side}  # the other side's sorties seen
+        self.acts_numbered = 0
         self.suspensions = 0
         self.uses_of_force = 0
         self.peak_rung = 0
@@ -253,6 +259,16 @@ class EscalationModel(
     @property
     def trust_russia(self) -> float:  # noqa: D102
         return self.sides[Side.RUSSIA].trust
+
+    def recent_deaths(self) -> float:
+        """People killed by either side's fire, each weighted by exp(-age / ``caution_memory_h``)."""
+        return self._dead_weight * math.exp(-(self.time - self._dead_since) / self.params.caution_memory_h)
+
+    def mourn(self, victim: Side, dead: int) -> None:
+        """Count ``dead`` people of ``victim`` killed now (they weigh in both sides' caution)."""
+        self.deaths[victim] += dead
+        self.casualties += dead
+        self._dead_weight, self._dead_since = self.recent_deaths() + dead, self.time
 
     def _jitter(self, t: Traits) -> Traits:
         rng, sd = self.streams["traits"], self.params.trait_jitter_sd

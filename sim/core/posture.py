@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from sim.core.agents import (
@@ -97,32 +98,47 @@ class PostureMixin:
         p, s = self.params, self.sides[side]
         leader = self.leadership[side]
         threat = max(threat, s.threat)  # the worst recent act still weighs until it fades
+        parts = {
+            "felt tension": p.posture_w_tension * s.tension,
+            "public pressure": p.posture_w_audience * s.audience,
+            "the threat perceived": p.posture_w_threat * threat,
+        }
         x = (
-            p.posture_w_tension * s.tension
-            + p.posture_w_audience * s.audience
-            + p.posture_w_threat * threat
+            sum(parts.values())
             + p.posture_w_aggressiveness * (leader.traits.aggressiveness - 0.5)
             - p.posture_w_brink * max(0, self.rung - int(Rung.SHOW_OF_FORCE))
+            - self.caution(side)
             + p.posture_noise_sd * self.streams["posture"].normal()
         )
         cuts = [self.posture_cut(k) for k in range(1, len(POSTURES))]
         target = sum(x > c for c in cuts)
-        old = s.posture
+        if side is Side.NATO:  # the North Atlantic Council: consensus, so its most cautious member decides force
+            while (
+                target > 0
+                and self.allowed_rung_at(target) >= Rung.LIMITED_FORCE
+                and (x <= cuts[target - 1] + p.nac_consensus_margin)
+            ):
+                target -= 1
+        old, reason = s.posture, ""
         if target > old:
-            s.posture = target
-        elif old > 0 and x < cuts[old - 1] - p.posture_hysteresis:
-            s.posture = old - 1
+            s.posture, s.raised_at = target, self.time
+            reason = f"after {short(about)}" if about is not None else f"driven by {max(parts, key=parts.get)}"
+        elif old > 0 and x < cuts[old - 1] - p.posture_hysteresis - p.backdown_cost * s.audience:
+            reason = self.termination_reason(side)  # a crisis is called off for a reason, not by decay alone
+            if reason:
+                s.posture = old - 1
         if s.posture != old:
             self.rates_changed(side)
             if s.posture > 0:
                 self._review.wake()
-            why = f" after {short(about)}" if about is not None else ""
             self.log(
                 "posture",
                 side,
                 actors=[leader.name],
-                text=f"{leader.name} sets a {POSTURES[s.posture]} posture{why}: replies up to "
+                text=f"{leader.name} sets a {POSTURES[s.posture]} posture {reason}: replies up to "
                 f"{Rung(self.allowed_rung(side)).label} are authorised",
+                reason=reason,
+                answers=about.id if about is not None else None,
             )
         if s.posture >= p.sanction_posture and "" not in s.suspended:
             self.suspend(side, "", "as a sanction")
@@ -130,6 +146,43 @@ class PostureMixin:
             for member_id, since in list(s.suspended.items()):
                 if self.time - since >= p.suspension_days * 24:
                     self.restore(side, member_id)
+
+    def termination_reason(self, side: Side) -> str:
+        """Why ``side`` may step its posture down now, or "" (no reason: the posture holds).
+
+        The other side's stand-down, a channel contact that conveyed its account, or a pause of
+        ``termination_pause_h`` without a dangerous act from the other side, each since the posture rose.
+        """
+        s, other = self.sides[side], side.other.label
+        if s.standdown_seen >= s.raised_at:
+            return f"after {other}'s stand-down"
+        if s.last_contact >= s.raised_at:
+            return f"after contact with {other}"
+        quiet = self.time - max(s.last_dangerous, s.raised_at)
+        if quiet >= self.params.termination_pause_h:
+            return f"after {quiet / 24:.0f} days without a dangerous act by {other}"
+        return ""
+
+    def caution(self, side: Side) -> float:
+        """Risk aversion near the brink: grows with the rung, the recent dead, and the nuclear shadow.
+
+        It raises a command's cuts for military replies and lowers a leadership's assessment.
+        """
+        p, rung = self.params, self.rung
+        dead = self.recent_deaths()
+        return (
+            p.caution_w_rung * max(0, rung - int(Rung.DANGEROUS_INCIDENT))
+            + p.caution_w_deaths * math.log1p(dead)
+            + p.caution_nuclear_shadow * max(0, rung - int(Rung.SHOW_OF_FORCE))
+        )
+
+    def first_use_cost(self, side: Side, rung: int) -> float:
+        """The reputation cost of being seen to fire first: a use of force while the other side has not."""
+        if rung < Rung.LIMITED_FORCE:
+            return 0.0
+        if self.time - self.sides[side.other].fired <= self.params.caution_memory_h:
+            return 0.0  # firing back is not first use
+        return self.params.first_use_cost
 
     def posture_cut(self, posture: int) -> float:
         """The assessment above which a leadership takes ``posture``.
@@ -153,16 +206,14 @@ class PostureMixin:
         s.suspended[member_id] = self.time
         self.suspensions += 1
         self._review.wake()
-        whom = MEMBERS[member_id].name if member_id else side.other.label
-        whom = whom[0].upper() + whom[1:]
-        self.signal(side, "suspension", f"{side.label} suspends military contacts with {whom} {why}", benign=0.0)
+        who, whom = _parties(side, member_id)
+        self.signal(side, "suspension", f"{who} suspends military contacts with {whom} {why}", benign=0.0)
 
     def restore(self, side: Side, member_id: str) -> None:
         """``side`` restores the military contacts it had suspended."""
         del self.sides[side].suspended[member_id]
-        whom = MEMBERS[member_id].name if member_id else side.other.label
-        whom = whom[0].upper() + whom[1:]
-        self.signal(side, "restoration", f"{side.label} restores military contacts with {whom}", benign=1.0)
+        who, whom = _parties(side, member_id)
+        self.signal(side, "restoration", f"{who} restores military contacts with {whom}", benign=1.0)
 
     def missiles_facing(self, side: Side) -> bool:
         """Whether the other side has intermediate-range missiles in the theatre (minutes of warning)."""
@@ -172,3 +223,16 @@ class PostureMixin:
         """Resistance against a reply at ``rung``: grows per rung, jumps at armed clash."""
         p = self.params
         return p.rung_firebreak * max(0, rung - 2) + (p.war_firebreak if rung >= Rung.ARMED_CLASH else 0.0)
+
+
+def _parties(side: Side, member_id: str) -> tuple[str, str]:
+    """Who decides a suspension (or its end) and with whom: the level that decided it.
+
+    NATO's alliance-wide suspension is the North Atlantic Council's; one member's, of its own bilateral
+    contacts, is that member's; Russia's is the Kremlin's, with the alliance or one member.
+    """
+    member = MEMBERS[member_id].name if member_id else ""
+    if side is Side.NATO:
+        who = (member[0].upper() + member[1:]) if member_id else "The North Atlantic Council"
+        return who, "Russia"
+    return "Russia", (member or "NATO")

@@ -19,6 +19,9 @@ def clock(time_h: float) -> str:
     return f"day {day + 1} {rem // 60:02d}:{rem % 60:02d}"
 
 
+CITED = ("act", "answers", "perceived_hostility", "reason")
+
+
 def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 3)
 
@@ -48,6 +51,8 @@ class RecordMixin:
                 "rung": fields.pop("rung", None),
                 "text": text,
                 **{k: fields[k] for k in ("effect", "casualties") if k in fields},  # what a use of force did
+                # the act's number; the act a decision answers, as perceived; why a posture changed
+                **{k: _round(v) if k == "perceived_hostility" else v for k, v in fields.items() if k in CITED and v},
             }
         )
 
@@ -91,6 +96,12 @@ class RecordMixin:
             "referrals_to_leadership": self.referrals,
             "uses_of_force": self.uses_of_force,
             "casualties": self.casualties,
+            "deaths_nato": self.deaths[Side.NATO],
+            "deaths_russia": self.deaths[Side.RUSSIA],
+            "platforms_lost_nato": sum(pl.losses for pl in self.platforms if pl.side is Side.NATO),
+            "platforms_lost_russia": sum(pl.losses for pl in self.platforms if pl.side is Side.RUSSIA),
+            "first_fire_nato": int(self.first_fire is Side.NATO),
+            "first_fire_russia": int(self.first_fire is Side.RUSSIA),
             "suspensions": self.suspensions,
             "final_tension_nato": self.tension_nato,
             "final_tension_russia": self.tension_russia,

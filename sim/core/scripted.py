@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from sim.core.activity import AIR_SEA_TYPES
+from sim.core.activity import AIR_SEA_TYPES, FIRE_TYPES
 from sim.core.agents import (
     Act,
     clip01,
@@ -33,12 +33,15 @@ class InjectRun:
         """The inject's act happens: logged, and reported to the other side."""
         model, s = self.model, self.spec
         initiator = next(p for p in model.platforms if p.spec.id == s.initiator)
+        victim = next((p for p in model.platforms if p.spec.id == s.victim), None) if s.victim else None
         category = model.categorise(s.severity)
         act = Act(
             time_h=model.time,
             side=initiator.side,
             actor=initiator.name,
-            target=forces(initiator.side.other),
+            target=victim.name if victim is not None else forces(initiator.side.other),
+            target_platform=victim,
+            casualties=s.casualties if victim is not None else 0,
             zone=s.zone,
             type=s.type,
             rung=model.incident_rung(s.type, category),
@@ -53,6 +56,37 @@ class InjectRun:
         )
         delay = model.commands[initiator.side.other].traits.reporting_delay_h
         model.record_incident(act, observer_delay_h=delay, text=f"[inject {s.id}] {s.text}")
+        if act.type in FIRE_TYPES:
+            model.uses_of_force += 1
+            model.sides[act.side].fired = model.time
+            if model.first_fire is None:
+                model.first_fire = act.side
+        if victim is None:
+            return
+        lost = s.consequence in ("hit", "shot_down") and not victim.lost
+        if lost:
+            victim.lose()
+        if act.casualties:
+            model._killed_at[act.side] = model.time
+            model.mourn(victim.side, act.casualties)
+        if lost or act.casualties:  # the same consequences as a spontaneous act: suspension, national decisions
+            model.log(
+                "force",
+                act.side,
+                actors=[act.actor, victim.name],
+                zone=act.zone,
+                rung=act.rung,
+                answers=act.id,
+                effect=s.consequence if lost else "casualties",
+                casualties=act.casualties,
+                text=f"{victim.name} is {s.consequence.replace('_', ' ') if lost else 'struck'}"
+                + (
+                    f"; {act.casualties} {'person' if act.casualties == 1 else 'people'} killed"
+                    if act.casualties
+                    else ""
+                ),
+            )
+            model.after_losses(act, victim, act.casualties, "")
 
 
 class ExerciseRun:

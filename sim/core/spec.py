@@ -40,6 +40,10 @@ INCIDENT_TYPES = (
     "collision",
     "weapons_lock",
     "electronic_interference",
+    "warning_fire",
+    "missile_release",
+    "ramming",
+    "shootdown",
 )
 
 
@@ -83,6 +87,7 @@ class ForceSpec:
     sortie_hours: float
     traits: Traits = field(default_factory=Traits)
     member: str = ""  # the nation it belongs to: a NATO member id (sim.core.alliance), or "ru"
+    air_defence_km: float = 0.0  # reach of its air defence against aircraft (0: none)
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class InjectSpec:
     severity: float
     deliberate: bool
     text: str
+    victim: str = ""  # a force id of the other side the act is done to ("" = the other side's forces)
+    consequence: str = "none"  # what it does to the victim: none, hit, shot_down
+    casualties: int = 0  # people of the victim killed
 
 
 @dataclass(frozen=True)
@@ -174,8 +182,10 @@ class ScenarioSpec:
     sources: tuple[str, ...] = ()
     incident_types: tuple[str, ...] = ()  # the types the scenario is written to produce
     agreements: tuple[str, ...] = ()  # agreements in force (from the era): vienna_document, incsea_bilateral
-    format_version: int = 2
+    format_version: int = 3
     notices: tuple[str, ...] = ()  # what a conversion from an older format assumed
+    max_horizon_h: float = 366 * 24.0  # the longest horizon the scenario is valid for
+    valid_eras: tuple[str, ...] = ()  # the eras it is valid for (empty: any)
 
     def actor(self, side: Side, role: str) -> ActorSpec:
         """The (first) actor of ``side`` with ``role``."""
@@ -266,3 +276,24 @@ class ModelParams:
     trust_learning: float
     rung_hold_h: float
     trait_jitter_sd: float
+    # near the brink: caution, habituation, reputation, reasons to end a crisis
+    caution_w_rung: float
+    caution_w_deaths: float
+    caution_nuclear_shadow: float
+    caution_memory_h: float
+    habituation_rate: float
+    habituation_memory_h: float
+    habituation_hostility: float
+    backdown_cost: float
+    first_use_cost: float
+    termination_pause_h: float
+    # alliance and national decisions
+    nac_consensus_h: float
+    nac_consensus_margin: float
+    general_staff_relay_h: float
+    national_reply_cap: int
+    # observation, verification, force
+    radar_range_km: float
+    restraint_verification_alpha: float
+    exchange_window_h: float
+    replacement_days: float

@@ -9,6 +9,7 @@ military-to-military communication channels").
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import override
 
@@ -30,8 +31,9 @@ class MilToMilMeetings(Measure):
         "last one and hears its account (true, a bluff, a warning or a threat), weighed by trust; "
         "trust moves by what the accounts change, which is little when the acts were meant and "
         "negative when bluffs are found out. Doctrine explained at each meeting lowers the noise "
-        "with which each reads the other's acts. Meetings are postponed while tension is above "
-        "a threshold."
+        "with which each reads the other's acts; that understanding fades when meetings stop "
+        "(understanding_memory_days) and is lost when military contacts are suspended. Meetings are "
+        "postponed while tension is above a threshold."
     )
     limits = (
         "Zero with no dangerous acts to account for and while meetings are postponed (tension above the "
@@ -56,11 +58,13 @@ class MilToMilMeetings(Measure):
         understanding_gain: float
         max_understanding: float
         suspend_above_tension: float
+        understanding_memory_days: float
 
     @override
     def setup(self, model):
         self._model = model
-        self.understanding = 0.0
+        self.understanding = 0.0  # as of the last meeting
+        self.last_meeting = 0.0
         p = self.params
         model.schedule_recurring(self.meet, Schedule(interval=p.interval_days * 24, start=p.first_meeting_day * 24))
 
@@ -74,7 +78,8 @@ class MilToMilMeetings(Measure):
             model.log("meeting", Side.NATO, text="Mil-to-mil meeting cancelled: military contacts are suspended")
             return
         discussed = model.hold_meeting("mil_to_mil_meeting", p.quality)
-        self.understanding = min(p.max_understanding, self.understanding + p.understanding_gain)
+        self.understanding = min(p.max_understanding, self.current() + p.understanding_gain)
+        self.last_meeting = model.time
         model.log(
             "meeting",
             Side.NATO,
@@ -82,6 +87,14 @@ class MilToMilMeetings(Measure):
             text=f"Mil-to-mil meeting held: {discussed} dangerous acts accounted for; doctrine explained",
         )
 
+    def current(self) -> float:
+        """The understanding now: it fades since the last meeting and is lost while contacts are suspended."""
+        model = self._model
+        if any("" in s.suspended for s in model.sides.values()):
+            self.understanding = 0.0  # the people who met no longer meet: what they built is lost
+        age = model.time - self.last_meeting
+        return self.understanding * math.exp(-age / (self.params.understanding_memory_days * 24))
+
     @override
     def perception_noise_factor(self, model, side, act):
-        return 1.0 - self.understanding
+        return 1.0 - self.current()

@@ -7,6 +7,7 @@ communicated challenge to see whether the other side will reciprocate").
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import override
 
@@ -24,16 +25,20 @@ class UnilateralRestraint(Measure):
     title = "Parallel unilateral measures (reciprocated restraint)"
     source = "000 rec. 4"
     mechanism = (
-        "Activity and signals: one side announces a small restraint step at set intervals and "
-        "flies fewer sorties (fewer encounters follow); the announcement is a signal the other "
-        "side weighs; the other side's leadership reciprocates when it is calm (posture 0) and "
-        "trusts the initiator at least reciprocate_above_trust, and its own sorties fall in turn; "
-        "restraint left unreciprocated for longer than the initiator's patience is withdrawn, "
-        "which the other side also perceives."
+        "Activity and observation: one side announces a small restraint step at set intervals and "
+        "flies fewer sorties (fewer encounters follow). The announcement earns nothing by itself: at "
+        "each step the other side compares the sorties its radar saw near its territory since the "
+        "last step with the rate it saw before the restraint began, and credits the restraint "
+        "(trust moves toward benign by signal_weight) only if they fell significantly (a one-sided "
+        "binomial test at restraint_verification_alpha). The other side's leadership reciprocates "
+        "when it is calm (posture 0) and trusts the initiator at least reciprocate_above_trust, and "
+        "its own sorties fall in turn, checked the same way; restraint left unreciprocated for "
+        "longer than the initiator's patience is withdrawn, which the other side sees as an act."
     )
     limits = (
-        "Zero with max_steps 0. Unreciprocated restraint is withdrawn, and the withdrawal is a signal the "
-        "other side reads as unfriendly; with low trust the other side never reciprocates."
+        "Zero with max_steps 0, and about zero with sortie_reduction_per_step 0 (announcements only: "
+        "nothing to see, nothing earned). Unreciprocated restraint is withdrawn, and the withdrawal is "
+        "an act the other side reads as unfriendly; with low trust the other side never reciprocates."
     )
     passage = (
         "A device for getting round this obstacle, especially for military risk reduction, is for "
@@ -62,6 +67,8 @@ class UnilateralRestraint(Measure):
         self.initiator = Side(p.initiator)
         self.steps = dict.fromkeys(Side, 0)
         self.last_reciprocated = 0.0
+        self.started = dict.fromkeys(Side, math.inf)  # when each side's restraint began
+        self.checked = dict.fromkeys(Side, 0.0)  # when the other side last checked it
         interval = p.step_interval_days * 24
         model.schedule_recurring(self.announce, Schedule(interval=interval, start=interval))
 
@@ -69,32 +76,73 @@ class UnilateralRestraint(Measure):
         """The initiator takes (or holds) a step; the other side answers; patience runs out, or not."""
         model, p, init = self._model, self.params, self.initiator
         other = init.other
+        for side in Side:
+            if self.steps[side] > 0:
+                self.check(side)
         if model.time - self.last_reciprocated > p.patience_days * 24 and self.steps[init] > self.steps[other]:
             self.steps[init] = self.steps[other]
+            if self.steps[init] == 0:
+                self.started[init] = math.inf  # a later restraint is checked against the rate seen before it
             model.rates_changed(init)
-            model.signal(
-                init, "restraint", f"{init.label} withdraws the restraint the other side did not return", benign=0.0
+            model.signal(  # an announcement: what is seen afterwards is more sorties, not a signal
+                init, "restraint", f"{init.label} withdraws the restraint the other side did not return", benign=None
             )
             self.last_reciprocated = model.time
             return
         if self.steps[init] < p.max_steps:
+            self.begin(init)
             self.steps[init] += 1
             model.rates_changed(init)
             model.signal(
                 init,
                 "restraint",
                 f"{init.label} announces restraint step {self.steps[init]}: fewer sorties near the border",
-                benign=1.0,
+                benign=None,  # an announcement: it earns trust only when seen to be kept
             )
         state = model.sides[other]
         if self.steps[other] < self.steps[init] and state.posture == 0 and state.trust >= p.reciprocate_above_trust:
+            self.begin(other)
             self.steps[other] += 1
             model.rates_changed(other)
             self.last_reciprocated = model.time
             model.signal(
-                other, "restraint", f"{other.label} reciprocates with restraint step {self.steps[other]}", benign=1.0
+                other, "restraint", f"{other.label} reciprocates with restraint step {self.steps[other]}", benign=None
+            )
+
+    def begin(self, side):
+        """Note when ``side``'s restraint began (what the other side compares with)."""
+        if self.started[side] == math.inf:
+            self.started[side] = self.checked[side] = self._model.time
+
+    def check(self, side):
+        """The other side checks ``side``'s restraint against the sorties its radar saw; credits it if they fell.
+
+        Seen before the restraint: n0 sorties in t0 hours; since the last check: n1 in t1. Without
+        restraint n1 is binomial(n0 + n1, t1 / (t0 + t1)); the restraint is credited when
+        P(N <= n1) < ``restraint_verification_alpha`` under that law.
+        """
+        model = self._model
+        seen, start, last = model.seen_sorties[side.other], self.started[side], self.checked[side]
+        self.checked[side] = model.time
+        n0 = sum(1 for t in seen if t < start)
+        n1 = sum(1 for t in seen if last <= t < model.time)
+        t0, t1 = start, model.time - last
+        if n0 == 0 or t0 <= 0 or t1 <= 0:
+            return  # nothing seen to compare with
+        if _binomial_cdf(n1, n0 + n1, t1 / (t0 + t1)) < model.params.restraint_verification_alpha:
+            model.learn(side.other, 1.0, model.params.signal_weight)
+            model.log(
+                "signal",
+                side.other,
+                text=f"{side.other.label} sees fewer {side.label} sorties near its territory "
+                f"({n1} in {t1 / 24:.0f} days): the restraint is real",
             )
 
     @override
     def sortie_rate_factor(self, model, platform):
         return (1.0 - self.params.sortie_reduction_per_step) ** self.steps[platform.side]
+
+
+def _binomial_cdf(k: int, n: int, q: float) -> float:
+    """P(N <= k) for N binomial(n, q)."""
+    return sum(math.comb(n, i) * q**i * (1 - q) ** (n - i) for i in range(k + 1))
