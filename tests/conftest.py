@@ -82,3 +82,19 @@ PRE_CALIBRATION = {
     "model.rung_firebreak": 0.4,
     "model.posture_cut_first": 2.0,
 }
+# The crisis-dynamics mechanisms (issue 28) switched off: the model as the hourly engine's reference ran it.
+WITHOUT_CRISIS_DYNAMICS = {
+    "model.caution_w_rung": 0.0,
+    "model.caution_w_deaths": 0.0,
+    "model.caution_nuclear_shadow": 0.0,
+    "model.habituation_rate": 0.0,
+    "model.backdown_cost": 0.0,
+    "model.first_use_cost": 0.0,
+    "model.termination_pause_h": 0.0,
+    "model.nac_consensus_h": 0.0,
+    "model.nac_consensus_margin": 0.0,
+    "model.general_staff_relay_h": 0.0,
+    "model.national_reply_cap": 0,
+    "model.exchange_window_h": 0.0,
+    "model.replacement_days": 0.0,
+}

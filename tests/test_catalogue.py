@@ -101,7 +101,7 @@ EFFECTS = [
     # +0.06] for incidents_at_sea, -0.11 [-0.17, -0.05] for unilateral_restraint).
     ("incidents_at_sea", "incidents_serious", +1, 0.8, "1.64: rules cut unsafe conduct"),
     ("reduced_activity_zone", "incidents", +1, 1.5, "3.12: fewer encounters near borders"),
-    ("unilateral_restraint", "incidents", +1, 4.5, "9.13: fewer sorties"),
+    ("unilateral_restraint", "incidents", +1, 2.0, "3.93: fewer sorties (reciprocated only once restraint is seen)"),
     ("exercise_distance_rule", "incidents_serious", +1, 0.55, "1.13: the Pskov exercise moves to Novgorod"),
     ("reduced_exercise_scale", "incidents_serious", +1, 0.6, "1.22: smaller, shorter exercise"),
     ("mil_to_mil_meetings", "final_trust_nato", -1, 0.003, "0.0063: accounts of past acts"),

@@ -28,7 +28,9 @@ LIBRARY = sorted(library())
 def test_the_library_has_at_least_eight_scenarios_covering_every_incident_type(scenarios):
     assert len(scenarios) >= 8
     claimed = {t for spec in scenarios.values() for t in spec.incident_types}
-    assert claimed == set(INCIDENT_TYPES)
+    # Ramming and a shoot-down are for a facilitator's injects and users' scenarios: no library case has one
+    # (the MQ-9 of 2023 is the drone_shootdown type); tests/test_crisis_dynamics.py plays both.
+    assert claimed == set(INCIDENT_TYPES) - {"ramming", "shootdown"}
     for spec in scenarios.values():
         assert len(spec.sources) >= 2, f"{spec.name} names too few sources"
 

@@ -383,7 +383,7 @@ def test_a_use_of_force_has_an_actor_a_target_and_a_consequence(scenarios, param
     assert "" in m.sides[Side.RUSSIA].suspended  # an alliance decision: Russia cuts contacts with NATO
     # With no unit of the other side within reach, an order to fire becomes a show of force.
     m.military_act(Side.NATO, Response.LIMITED_FORCE, stimulus, decider=None)
-    assert m.events[-1]["text"].startswith("No unit of the other side is within reach")
+    assert m.events[-1]["text"].startswith("No unit within reach of a weapon that can engage")
 
 
 # ---------------------------------------------------------------------------------- channels

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sim.paths import REPO_ROOT
 from sim.scenario_io import ScenarioError, library, load_scenario, parse_scenario
 
 BALTIC = library()["baltic_air_policing"]
@@ -81,9 +82,9 @@ FORMAT1 = Path(__file__).parent / "data" / "format1_black_sea_transit.yaml"
 
 def test_a_first_format_file_loads_converted_with_a_one_line_notice():
     spec = load_scenario(FORMAT1)
-    assert spec.format_version == 2 and len(spec.notices) == 1
+    assert spec.format_version == 3 and len(spec.notices) == 1
     notice = spec.notices[0]
-    assert "format 1 scenario converted to format 2" in notice and "\n" not in notice
+    assert "format 1 scenario converted to format 3" in notice and "\n" not in notice
     assert "nato_destroyer" in notice and "member: allied" in notice and "vienna_document" in notice
     assert {f.member for f in spec.forces if f.side.value == "nato"} == {"allied"}
     assert {f.member for f in spec.forces if f.side.value == "russia"} == {"ru"}
@@ -101,13 +102,13 @@ def test_a_first_format_file_runs_and_the_cli_says_what_it_assumed(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.count("\n") == 1 and "converted to format 2" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "converted to format 3" in proc.stderr
     assert proc.stdout.startswith(f"{FORMAT1}: ok")
 
 
 def test_the_library_is_in_the_current_format_with_every_nato_force_naming_its_nation(scenarios):
     for spec in scenarios.values():
-        assert spec.format_version == 2 and not spec.notices
+        assert spec.format_version == 3 and not spec.notices
         assert all(f.member not in ("", "allied") for f in spec.forces)
 
 
@@ -116,7 +117,7 @@ def test_the_library_is_in_the_current_format_with_every_nato_force_naming_its_n
     [
         (lambda d: d["forces"][0].pop("member"), "forces[0].member", "a NATO force needs its nation"),
         (lambda d: d["forces"][0].update(member="xx"), "forces[0].member", "must be one of"),
-        (lambda d: d.update(format=3), "format", "must be 1 or 2"),
+        (lambda d: d.update(format=4), "format", "must be 1, 2 or 3"),
         (lambda d: d.update(agreements=["start"]), "agreements[0]", "must be one of vienna_document"),
         (
             lambda d: d["theatre"]["zones"][0].update(member="ee"),
@@ -129,3 +130,66 @@ def test_second_format_fields_are_checked(edit, field, problem):
     with pytest.raises(ScenarioError) as info:
         parse_scenario(mutate(edit), "mine.yaml")
     assert f"mine.yaml: {field}: " in str(info.value) and problem in str(info.value)
+
+
+def test_a_second_format_file_loads_with_a_one_line_notice_and_no_validity_limits():
+    text = (REPO_ROOT / "scenarios" / "baltic_air_policing.yaml").read_text().replace("format: 3 ", "format: 2 ", 1)
+    text = "\n".join(line for line in text.splitlines() if "air_defence_km" not in line)
+    spec = parse_scenario(text, "old.yaml")
+    assert spec.format_version == 3 and len(spec.notices) == 1 and "\n" not in spec.notices[0]
+    assert "old.yaml: format 2 scenario read as format 3" in spec.notices[0]
+    assert spec.max_horizon_h == 366 * 24 and spec.valid_eras == ()
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "problem"),
+    [
+        (lambda d: d.update(valid_for={"max_days": 20}), "horizon_days", "beyond valid_for.max_days (20)"),
+        (lambda d: d.update(valid_for={"eras": ["crisis_2022"]}), "era", "not among the eras"),
+        (lambda d: d["injects"][0].update(victim="nowhere"), "injects[0].victim", "nowhere"),
+        (
+            lambda d: d["injects"][0].update(victim=d["injects"][0]["initiator"]),
+            "injects[0].victim",
+            "initiator's own side",
+        ),
+        (lambda d: d["injects"][0].update(consequence="hit"), "injects[0].victim", "need a victim"),
+        (
+            lambda d: d["injects"][0].update(consequence="sunk", victim="nato_typhoons"),
+            "injects[0].consequence",
+            "must be one of none, hit, shot_down",
+        ),
+        (lambda d: d["forces"][0].update(air_defence_km=-1), "forces[0].air_defence_km", ""),
+    ],
+)
+def test_third_format_fields_are_checked(edit, field, problem):
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(mutate(edit), "mine.yaml")
+    assert f"mine.yaml: {field}" in str(info.value) and problem in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_run_beyond_a_scenarios_valid_horizon_or_era_is_refused_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "card",
+            "--scenarios",
+            "black_sea_transit",
+            "--days",
+            "365",
+            "--out",
+            str(tmp_path / "card"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert "black_sea_transit is valid for at most 21 days" in proc.stderr
+    assert not (tmp_path / "card").exists()

@@ -188,12 +188,16 @@ class ForceMixin:
         rules or with the alliance. NATO: the member whose forces were hit decides first, on its own
         authority: after deaths it cuts its own military contacts with Russia, it asks for consultations
         in the North Atlantic Council (which reviews the alliance's posture at once) and may raise its
-        own forces' alert up to ``national_reply_cap``.
+        own forces' alert up to ``national_reply_cap`` (0: no national decisions; the alliance cuts contacts).
         """
         p, side = self.params, act.side.other
         if side is Side.RUSSIA:
             if dead:
                 self.later(p.signal_delay_h, lambda: self.suspend(side, shooter_member, "after the deaths"))
+            return
+        if p.national_reply_cap <= 0:  # no national decisions: the alliance cuts contacts after deaths
+            if dead:
+                self.later(p.signal_delay_h, lambda: self.suspend(side, "", "after the deaths"))
             return
         member = victim.member if victim is not None and victim.member not in ("", "allied") else ""
         name = MEMBERS[member].name if member else "The allied nation"
@@ -211,8 +215,7 @@ class ForceMixin:
         )
         if p.national_reply_cap >= Rung.SHOW_OF_FORCE:
             self.raise_level(side, min(int(p.national_reply_cap), int(Rung.SHOW_OF_FORCE)))
-        threat = act.severity
-        self.later(p.signal_delay_h, lambda: self.review_posture(side, threat=threat, about=act))
+        self.later(p.signal_delay_h, lambda: self.review_posture(side, about=act))  # the NAC consults
 
     def can_engage(self, unit: Platform, target: Platform) -> bool:
         """Whether ``unit`` has a weapon for ``target``'s domain that reaches it (``WEAPONS``, air defence)."""

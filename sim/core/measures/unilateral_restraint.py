@@ -25,7 +25,7 @@ class UnilateralRestraint(Measure):
     title = "Parallel unilateral measures (reciprocated restraint)"
     source = "000 rec. 4"
     mechanism = (
-        "Activity and observation: one side announces a small restraint step at set intervals and "
+        "Activity and information: one side announces a small restraint step at set intervals and "
         "flies fewer sorties (fewer encounters follow). The announcement earns nothing by itself: at "
         "each step the other side compares the sorties its radar saw near its territory since the "
         "last step with the rate it saw before the restraint began, and credits the restraint "
