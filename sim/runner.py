@@ -180,6 +180,14 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
             )
         return out
 
+    def prob_of(flags: pd.Series) -> dict[str, Any]:
+        p, lo, hi = wilson(int(flags.sum()), n)
+        return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
+
+    def mean_of(values: pd.Series) -> dict[str, Any]:
+        m, lo, hi, _ = mean_ci_bootstrap(values.to_numpy(dtype=float))
+        return {"estimate": m, "ci95": [lo, hi], "method": "percentile bootstrap"}
+
     peak_counts = df["peak_rung"].value_counts().to_dict()
     return {
         "scenario": scenario,
@@ -196,6 +204,23 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
             "incidents_near_routine": mean("incidents_near_routine"),
             "incidents_serious": mean("incidents_serious"),
             "incidents_high_risk": mean("incidents_high_risk"),
+            **(
+                {
+                    "p_deaths": {**prob_of(df["casualties"] > 0), "what": "anyone killed by the other side's fire"},
+                    "deaths": mean("casualties", bootstrap=True),
+                    "platforms_lost": {
+                        **mean_of(df["platforms_lost_nato"] + df["platforms_lost_russia"]),
+                        "what": "platforms lost (shot down or hit), both sides",
+                    },
+                    "first_fire": {
+                        "nato": int(df["first_fire_nato"].sum()),
+                        "russia": int(df["first_fire_russia"].sum()),
+                        "what": "replications in which each side used force first",
+                    },
+                }
+                if "deaths_nato" in df  # tables written before deaths were outcomes have no such columns
+                else {}
+            ),
         },
         "peak_rung_distribution": {Rung(r).label: int(peak_counts.get(r, 0)) for r in range(len(Rung))},
     }
@@ -233,6 +258,12 @@ SUMMARY_COLUMNS = (
     "incidents_near_routine",
     "incidents_serious",
     "incidents_high_risk",
+    "casualties",
+    "deaths_nato",
+    "platforms_lost_nato",
+    "platforms_lost_russia",
+    "first_fire_nato",
+    "first_fire_russia",
 )
 
 

@@ -38,6 +38,15 @@ def format_verdict(summary: dict[str, Any]) -> str:
         f"  incidents, serious                        {_interval(o['incidents_serious'], _num)}",
         f"  incidents, high risk                      {_interval(o['incidents_high_risk'], _num)}",
     ]
+    if "deaths" in o:
+        first = o["first_fire"]
+        lines += [
+            f"  P(anyone killed by the other side's fire) {_interval(o['p_deaths'], _pct)}",
+            f"  people killed                             {_interval(o['deaths'], _num)}",
+            f"  platforms lost                            {_interval(o['platforms_lost'], _num)}",
+            f"  fired first: NATO in {first['nato']}, Russia in {first['russia']} "
+            f"of {summary['replications']} replications",
+        ]
     p4 = o["p_peak_rung_ge_4"]
     hi4 = p4["ci95"][1]
     if p4["estimate"] == 0:

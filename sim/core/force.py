@@ -66,7 +66,10 @@ class ForceMixin:
             channel=",".join(channels) or None,
             response=response.value,
             rung=response.rung,
-            text=f"{decider.name} {verb}{via}: {RESPONSE_PHRASE[response]} (answering {short(act)})",
+            answers=act.id,
+            perceived_hostility=d.perceived_hostility,
+            text=f"{decider.name} {verb}{via}: {RESPONSE_PHRASE[response]} (answering {short(act)}, act {act.id}, "
+            f"read as severity {d.perceived_severity:.2f}, {d.perceived_hostility:.0%} likely hostile)",
         )
         if response is Response.DE_ESCALATE:
             self.lower_level(side, int(Rung.HEIGHTENED_VIGILANCE))
