@@ -140,16 +140,21 @@ def test_a_posture_steps_down_only_for_a_stated_reason(crisis):
     assert lines and all(e.get("reason") for e in lines)
 
 
-def test_the_cost_of_backing_down_keeps_crises_longer(crisis):
-    """A large cost of backing down (20 per unit of public pressure) against none, 12 half-years with caution
-    and habituation off (so that crises happen): more crisis days."""
+def test_the_cost_of_backing_down_holds_a_posture_under_public_pressure(crisis):
+    """Same assessment, same reason to step down (a quiet week): with no cost of backing down the posture falls
+    one step; with a cost of 20 per unit of public pressure (0.2 here: 4 on the assessment) it holds. Measured on
+    crisis-era years with caution and habituation off: 12 half-years, crisis days 16 -> 32 with the cost.
+    """
     spec, params = crisis
-    hot = with_params(params, **NO_CAUTION, habituation_rate=0.0)
-    half = dataclasses.replace(spec, horizon_h=YEAR / 2)
-    none = run(half, with_params(hot, backdown_cost=0.0), settings(), 12, seed=5).outcomes()
-    high = run(half, with_params(hot, backdown_cost=20.0), settings(), 12, seed=5).outcomes()
-    m, lo, _ = paired(none, high, "crisis_days")
-    assert m > 0 and lo > 0, (m, lo)
+    postures = {}
+    for cost in (0.0, 20.0):
+        m = EscalationModel(spec, with_params(params, backdown_cost=cost, posture_noise_sd=0.0), seed=1)
+        s = m.sides[Side.NATO]
+        s.posture, s.tension, s.audience, s.raised_at = 2, 0.0, 0.2, 0.0
+        m.time = 24 * 7.0
+        m.review_posture(Side.NATO)
+        postures[cost] = s.posture
+    assert postures == {0.0: 1, 20.0: 2}
 
 
 def test_the_nac_decides_force_by_consensus_and_russia_through_the_general_staff(crisis):

@@ -58,7 +58,9 @@ def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios,
     ref = json.loads(REFERENCE.read_text())["scenarios"][name]
     old_incidents = np.asarray(ref["incidents"])
     # the scenario as the reference ran it: without what was written since (the transit's warning fire, victims)
-    old = [dataclasses.replace(j, victim="", consequence="none") for j in scenarios[name].injects if j.id != "warning_fire"]
+    old = [
+        dataclasses.replace(j, victim="", consequence="none") for j in scenarios[name].injects if j.id != "warning_fire"
+    ]
     sc = dataclasses.replace(scenarios[name], injects=tuple(old))
     df = run(sc, params, settings(), 300, seed=77).outcomes()
     assert _peak_p(ref["peak_rung_counts"], df["peak_rung"]) > 0.01
