@@ -11,6 +11,8 @@ docs/ENGINE.md:
 - ``speed``: the engine's targets from ``docs/benchmarks/bench.json`` (written by
   ``experiments/bench.py``);
 - ``profile``: where a year replication's time goes, from the same record;
+- ``crisis``: the crisis-era review from ``docs/benchmarks/crisis_findings.json`` (written by
+  ``experiments/review_findings.py --crisis``);
 - ``memory``: the sweep figures from ``docs/benchmarks/bench_memory_sweep_*.json`` (written by
   ``experiments/bench_memory.py --sweep``).
 Measured figures (times, memory) cannot be re-measured in a test on a shared machine; their records
@@ -368,7 +370,16 @@ def study() -> str:
     return "\n".join(lines)
 
 
+def crisis() -> str:
+    """The crisis-era review's figures, from ``docs/benchmarks/crisis_findings.json`` (review_findings.py --crisis)."""
+    sys.path.insert(0, str(ROOT / "experiments"))
+    from review_findings import CRISIS_RECORD, crisis_markdown
+
+    return crisis_markdown(json.loads(CRISIS_RECORD.read_text())).rstrip("\n")
+
+
 GENERATORS = {
+    "crisis": crisis,
     "study": study,
     "compare-example": compare_example,
     "speed": speed,

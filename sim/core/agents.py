@@ -14,47 +14,20 @@ arrives later does not.
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import mesa
-import numpy as np
 
-from sim.core.alliance import MEMBERS
 from sim.core.comms import Route
 from sim.core.ladder import Choice, ElnCategory, Response, Rung, response_for
-from sim.core.spec import ActorSpec, ForceSpec, Side, Traits
+from sim.core.platforms import CREW, INTERCEPTOR_KINDS, SHIP_PASS_KINDS, WEAPONS, Platform  # noqa: F401 (re-exported)
+from sim.core.spec import ActorSpec, Side, Traits
 
 if TYPE_CHECKING:
     from sim.core.view import ModelView
 
-# Who can do what: fighters intercept; reconnaissance, patrol and transport aircraft are
-# intercepted, they do not intercept; aircraft that make passes at ships; crew sizes by kind.
-INTERCEPTOR_KINDS = frozenset({"fighter"})
-SHIP_PASS_KINDS = frozenset({"fighter", "bomber", "maritime_patrol", "attack"})
-CREW = {
-    "fighter": 2,
-    "bomber": 2,
-    "reconnaissance": 10,
-    "maritime_patrol": 9,
-    "transport": 5,
-    "drone": 0,
-    "electronic_warfare": 4,
-    "warship": 30,
-    "ground_formation": 20,
-}
-# Weapons by kind: the reach (km, zone centre to zone centre) against each domain. Ships and ground
-# formations reach aircraft only with the air defence their force declares (``air_defence_km``); fighters
-# on the ground can be sent, so their reach counts from their base. Unarmed kinds fire on nothing.
-WEAPONS: dict[str, dict[str, float]] = {
-    "fighter": {"air": 400.0},
-    "attack": {"sea": 300.0},
-    "bomber": {"sea": 400.0},
-    "warship": {"sea": 150.0},
-    "patrol_boat": {"sea": 40.0},
-}
 POSTURES = ("calm", "firm", "robust", "coercive", "combat", "war footing")
 
 
@@ -91,159 +64,6 @@ class Statement:
 
     kind: str
     truthful: bool
-
-
-class Platform(mesa.Agent):
-    """A platform or formation: goes out on sorties to its patrol zones, at a rate set by posture."""
-
-    model: ModelView
-
-    def __init__(self, model: ModelView, spec: ForceSpec, traits: Traits):
-        super().__init__(model)
-        self.spec = spec
-        self.side = spec.side
-        self.domain = spec.domain
-        self.traits = traits
-        self._on_sortie = False
-        self.scrambled = False
-        self.lost = False  # shot down or disabled: out until replaced
-        self.losses = 0  # times lost (platforms lost: an outcome)
-        self.zone = spec.base
-        self._sortie_clock = 0  # only the latest drawn sortie start fires
-        self.sorties_flown = 0  # patrols started (scrambles not counted)
-        self._sortie_pending = False
-        total = sum(spec.patrol.values())
-        self._patrol_zones = list(spec.patrol)
-        self._patrol_cdf = np.cumsum([w / total for w in spec.patrol.values()]).tolist()
-        self._per_h = spec.sorties_per_day / 24.0  # sorties an hour before posture and measures
-        m = MEMBERS.get(spec.member or ("ru" if spec.side is Side.RUSSIA else "allied"))
-        adjective = m.adjective if m else ""
-        self.member = m.id if m else ""
-        self.display = spec.name if not adjective or spec.name.startswith(adjective) else f"{adjective} {spec.name}"
-
-    @property
-    def on_sortie(self) -> bool:
-        """Out on a sortie or a scramble (the model keeps the set of those at sea or in the air)."""
-        return self._on_sortie
-
-    @on_sortie.setter
-    def on_sortie(self, out: bool) -> None:
-        self._on_sortie = out
-        if self.domain != "land":
-            (self.model.airborne_or_at_sea.add if out else self.model.airborne_or_at_sea.discard)(self)
-
-    @property
-    def name(self) -> str:
-        """Display name, with the nation (e.g. ``Turkish F-16 pair``)."""
-        return self.display
-
-    @property
-    def crew(self) -> int:
-        """People aboard, for casualties (by kind; a pair counts both aircraft)."""
-        return CREW.get(self.spec.kind, 2)
-
-    def schedule_next_sortie(self) -> None:
-        """Draw the gap to the next sortie (Poisson process whose rate rises with posture)."""
-        if self.lost:
-            return
-        self._sortie_clock += 1
-        self._sortie_pending = True  # waiting for the next sortie, even if none falls within the horizon
-        model = self.model
-        rate_per_h = self._per_h * model.activity_multiplier(self.side)
-        for m in model.measures:
-            rate_per_h *= m.sortie_rate_factor(model, self)
-        if rate_per_h <= 0:
-            return
-        at = model.time + model.streams["activity"].exponential(1.0 / rate_per_h)
-        if at <= model.horizon_h:
-            model.at(at, _SortieDue(self, self._sortie_clock).fire)
-
-    def redraw_sortie(self) -> None:
-        """The sortie rate changed: draw the wait for the next sortie again (memoryless, so exact)."""
-        if self._sortie_pending:
-            self.schedule_next_sortie()
-
-    def start_sortie(self) -> None:
-        """Go out to a patrol zone drawn by its weight; a flight near the other side draws a scramble."""
-        self._sortie_pending = False
-        model = self.model
-        u = model.streams["activity"].random()
-        if self.lost:
-            return
-        if self._on_sortie:  # still out on a scramble: this patrol is skipped
-            self.schedule_next_sortie()
-            return
-        zones = self._patrol_zones
-        self.zone = zones[min(bisect.bisect_left(self._patrol_cdf, u), len(zones) - 1)]
-        self.on_sortie = True
-        self.sorties_flown += 1
-        model.sortie_seen(self)
-        model.activity_changed()
-        model.at(model.time + self.spec.sortie_hours, self.end_sortie)
-        if self.domain == "air":
-            model.flight_near_border(self)
-
-    def end_sortie(self) -> None:
-        """Return to base and plan the next sortie."""
-        if self.lost:
-            return
-        self.on_sortie = False
-        self.zone = self.spec.base
-        self.model.activity_changed()
-        self.schedule_next_sortie()
-
-    def lose(self) -> None:
-        """Shot down or disabled: out until a replacement arrives (``replacement_days``; 0: never)."""
-        self.lost, self.on_sortie, self.scrambled = True, False, False
-        self.losses += 1
-        self.model.activity_changed()
-        days = self.model.params.replacement_days
-        if days > 0:
-            self.model.later(days * 24.0, self.replace)
-
-    def replace(self) -> None:
-        """A replacement (the next rotation) arrives at the base and takes up the patrols."""
-        self.lost, self.zone = False, self.spec.base
-        self.model.log("rotation", self.side, actors=[self.name], text=f"A replacement {self.name} arrives")
-        self.schedule_next_sortie()
-
-    def scramble(self, zone: str, target: Platform, violation: Act | None) -> None:
-        """Quick-reaction launch against ``target``: fly to its zone and intercept on arrival."""
-        self.on_sortie, self.scrambled, self.zone = True, True, zone
-        self.model.activity_changed()
-        self._target, self._violation = target, violation
-        self.model.later(self.model.params.qra_delay_h, self.arrive)
-
-    def arrive(self) -> None:
-        """The scrambled pair reaches its target (if it is still out) and intercepts it."""
-        target, violation = self._target, self._violation
-        self._target = self._violation = None
-        if self.lost:
-            return
-        if target.on_sortie and not target.lost:
-            self.model.qra_intercept(self, target, violation)
-        self.model.later(1.0, self.land)
-
-    def land(self) -> None:
-        """Back from a scramble (the regular sortie plan was never interrupted)."""
-        if self.lost:
-            return
-        self.on_sortie, self.scrambled = False, False
-        self.zone = self.spec.base
-        self.model.activity_changed()
-
-
-class _SortieDue:
-    """A platform's next sortie, unless its rate changed since it was drawn."""
-
-    __slots__ = ("platform", "clock")
-
-    def __init__(self, platform: Platform, clock: int):
-        self.platform, self.clock = platform, clock
-
-    def fire(self) -> None:
-        if self.clock == self.platform._sortie_clock:
-            self.platform.start_sortie()
 
 
 class DecisionMaker(mesa.Agent):

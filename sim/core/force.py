@@ -220,34 +220,59 @@ class ForceMixin:
             self.raise_level(side, min(int(p.national_reply_cap), int(Rung.SHOW_OF_FORCE)))
         self.later(p.signal_delay_h, lambda: self.review_posture(side, about=act))  # the NAC consults
 
-    def can_engage(self, unit: Platform, target: Platform) -> bool:
-        """Whether ``unit`` has a weapon for ``target``'s domain that reaches it (``WEAPONS``, air defence)."""
+    def can_engage(self, unit: Platform, target: Platform, where: str | None = None, at: str | None = None) -> bool:
+        """Whether ``unit`` (at ``where``) has a weapon for ``target``'s domain that reaches it (at ``at``).
+
+        Reach by kind and domain (``WEAPONS``); against aircraft, a ship's or formation's declared air
+        defence. By default each is where it is: a unit out on its zone, a fighter or a formation at its base
+        (a fighter can be sent), a ship in port nowhere (it fires on nothing).
+        """
         reach = WEAPONS.get(unit.spec.kind, {}).get(target.spec.domain, 0.0)
         if target.spec.domain == "air":
             reach = max(reach, unit.spec.air_defence_km)
         if reach <= 0:
             return False
-        where = unit.zone if unit.on_sortie or unit.spec.domain == "land" else unit.spec.base
-        if not unit.on_sortie and unit.spec.domain == "sea":
-            return False  # a ship in port fires on nothing
-        return self.theatre.distance(where, target.zone) <= reach
+        where = where or self._position(unit)
+        at = at or self._position(target)
+        if where is None or at is None:
+            return False
+        return self.theatre.distance(where, at) <= reach
+
+    @staticmethod
+    def _position(pl: Platform) -> str | None:
+        """Where a platform can fire from or be fired on: out on its zone; a fighter or formation at its base."""
+        if pl.on_sortie:
+            return pl.zone
+        return pl.spec.base if pl.spec.domain != "sea" else None
 
     def _engagement(self, side: Side, stimulus: Act, unit: Platform | None) -> tuple[Platform | None, Platform | None]:
-        """Who of ``side`` fires on whom: chosen by domain and reach, the act's author and victim first."""
+        """Who of ``side`` fires on whom: chosen by domain and reach, the act's author and victim first.
+
+        The act's author and the unit it was done to are where the act happened for a sortie's length after
+        it (a scripted act needs no sortie to have put them there).
+        """
         th = self.theatre
-        targets = [pl for pl in self.platforms if pl.side is not side and pl.on_sortie and not pl.lost]
-        units = [unit] if unit is not None else [pl for pl in self.platforms if pl.side is side and not pl.lost]
         author, victim = stimulus.actor_platform, stimulus.target_platform
+
+        def place(pl: Platform) -> str | None:
+            if pl in (author, victim) and self.time - stimulus.time_h <= pl.spec.sortie_hours:
+                return stimulus.zone
+            return self._position(pl)
+
+        targets = [pl for pl in self.platforms if pl.side is not side and not pl.lost and pl.spec.domain != "land"]
+        units = [unit] if unit is not None else [pl for pl in self.platforms if pl.side is side and not pl.lost]
         best, best_key = (None, None), None
         for u in units:
+            here = place(u)
             for t in targets:
-                if not self.can_engage(u, t):
+                there = place(t) if (t.on_sortie or t is author) else None
+                if there is None or here is None or not self.can_engage(u, t, here, there):
                     continue
                 key = (
                     t is not author,
                     u is not victim,
-                    t.zone != stimulus.zone,
-                    th.distance(u.zone, t.zone),
+                    there != stimulus.zone,
+                    th.distance(here, there),
                     u.spec.id,
                     t.spec.id,
                 )
