@@ -1,0 +1,140 @@
+"""Workshop games: two teams and a control cell, what each page may see, the clock, limits, saved state."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sim.errors import UserError
+from sim.saves import compose_settings
+from sim.workshop import CODE_LENGTH, ROLES, Workshop, read_table
+
+
+class FakeClock:
+    """Real seconds under the test's control."""
+
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture(scope="module")
+def settings():
+    return compose_settings(["scenario=baltic_air_policing"], "both", seed=0)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def test_each_role_gets_a_code_and_a_team_sees_only_its_own_side(settings, clock):
+    w = Workshop(clock=clock)
+    t = w.create(settings)
+    assert set(t.codes) == set(ROLES) and len(set(t.codes.values())) == 4
+    assert all(len(c) == CODE_LENGTH for c in t.codes.values())
+    t.run_to_next()
+    brief = t.game.briefing()
+    assert brief["side"] == "nato" and brief["number"] == 1  # seed 0: NATO decides first
+    nato, russia, control, observer = (json.dumps(t.view(r)) for r in ROLES)
+    decider = brief["decider"]  # "Allied Air Command (Ramstein)"
+    assert decider in nato and decider in control
+    assert decider not in russia and decider not in observer
+    assert '"perceived_severity"' not in russia and "assessed_hostile_intent" not in russia
+    assert "true severity" in control and "true severity" not in nato and "true severity" not in russia
+    assert t.view("russia")["decision"] is None and t.view("nato")["decision"]["number"] == 1
+    assert "log" not in t.view("observer") and t.view("observer")["public"]["rung"] == t.game.model.rung
+    # every line of a team's log is an event the model logged for that side
+    nato_lines = set(t.view("nato")["log"])
+    assert nato_lines == {f"{e['clock']}  {e['text']}" for e in t.game.events if e["side"] == "nato"}
+
+
+def test_only_the_deciding_team_may_answer_and_call(settings, clock):
+    t = Workshop(clock=clock).create(settings)
+    t.run_to_next()
+    with pytest.raises(UserError, match="no decision is waiting for your team"):
+        t.decide("russia", "hold")
+    with pytest.raises(UserError, match="only a team decides"):
+        t.decide("control", "hold")
+    assert t.decide("nato", "hold") == "hold"
+    assert t.game.commands[-1] == {"op": "decide", "choice": "hold"} and t.moves[-1].role == "nato"
+
+
+def test_the_clock_runs_at_its_speed_pauses_and_times_out_with_the_stated_default(settings, clock):
+    t = Workshop(clock=clock).create(settings)
+    t.set_speed(1.0)
+    t.start()
+    clock.t += 3.0
+    t.tick()
+    assert t.game.time_h == pytest.approx(3.0)  # 3 real seconds at 1 game hour a second, no decision before 12:47
+    t.pause()
+    clock.t += 100.0
+    t.tick()
+    assert t.game.time_h == pytest.approx(3.0)  # paused: the model does not move
+    t.set_limit(10, "protest")
+    stated = (
+        "Decision time limit 10 s. A team that does not answer in time: protest (diplomatic protest, no military act)."
+    )
+    assert t.view("nato")["limit_text"] == stated and t.view("russia")["limit_text"] == stated
+    t.run_to_next()
+    assert t.view("nato")["seconds_left"] == pytest.approx(10.0)
+    clock.t += 9.0
+    t.tick()
+    assert t.game.point is not None and t.view("nato")["seconds_left"] == pytest.approx(1.0)
+    clock.t += 1.5
+    t.tick()
+    assert t.game.commands[-1] == {"op": "decide", "choice": "protest"}
+    assert t.moves[-1].timeout and t.moves[-1].role == "clock" and t.moves[-1].waited_s == pytest.approx(10.5)
+
+
+def test_limits_bad_codes_and_rejoin_after_a_restart(settings, clock, tmp_path):
+    w = Workshop(max_games=1, max_participants=2, state_dir=tmp_path, clock=clock)
+    t = w.create(settings)
+    with pytest.raises(UserError, match="already holds 1 games, its limit"):
+        w.create(settings)
+    assert w.join(t.codes["nato"].lower()[:3] + "-" + t.codes["nato"][3:], "tab1") == (t, "nato")
+    assert w.join(t.codes["control"], "tab2")[1] == "control"
+    with pytest.raises(UserError, match="already has 2 participants"):
+        w.join(t.codes["russia"], "tab3")
+    w.leave("tab1")
+    assert w.join(t.codes["russia"], "tab3")[1] == "russia"
+    with pytest.raises(UserError) as bad:
+        w.join("QQQQQQ", "tab4")
+    assert str(bad.value).startswith("join code QQQQQQ: not a game on this server") and "\n" not in str(bad.value)
+    t.set_limit(60, "hold")
+    t.run_to_next()
+    t.call("nato", t.game.briefing()["channels"][0]["label"])
+    t.run_to_next()
+    if t.game.point is not None and t.game.point.side.value == "nato":
+        t.decide("nato", "match")
+    # the app restarts: the game is found where it was, under the same codes
+    again = Workshop(state_dir=tmp_path, clock=clock)
+    assert again.problems == []
+    t2, role = again.join(t.codes["nato"], "tab1")
+    assert role == "nato" and t2.game.commands == t.game.commands and len(t.game.commands) >= 3
+    assert t2.game.time_h == t.game.time_h and t2.game.model.rung == t.game.model.rung
+    assert t2.view("nato")["log"] == t.view("nato")["log"] and t2.limit_s == 60.0
+    assert [m.to_dict() for m in t2.moves] == [m.to_dict() for m in t.moves]
+
+
+def test_a_stale_or_broken_saved_game_is_one_line_and_kept(settings, clock, tmp_path):
+    w = Workshop(state_dir=tmp_path, clock=clock)
+    t = w.create(settings)
+    t.run_to_next()
+    t.decide("nato", "hold")
+    path = tmp_path / f"{t.id}.json"
+    data = json.loads(path.read_text())
+    data["game"]["commands"].insert(0, {"op": "decide", "choice": "hold"})  # no decision waits at the start
+    path.write_text(json.dumps(data))
+    (tmp_path / "junk.json").write_text("{not json")
+    again = Workshop(state_dir=tmp_path, clock=clock)
+    assert again.tables == {}
+    assert len(again.problems) == 2 and all("\n" not in p for p in again.problems)
+    stale = next(p for p in again.problems if t.id in p)
+    assert "stale save: move 0 no longer replays" in stale
+    assert path.exists() and (tmp_path / "junk.json").exists()  # never delete what the user had
+    with pytest.raises(UserError, match="not a workshop game file"):
+        read_table(tmp_path / "junk.json")
