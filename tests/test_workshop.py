@@ -138,3 +138,23 @@ def test_a_stale_or_broken_saved_game_is_one_line_and_kept(settings, clock, tmp_
     assert path.exists() and (tmp_path / "junk.json").exists()  # never delete what the user had
     with pytest.raises(UserError, match="not a workshop game file"):
         read_table(tmp_path / "junk.json")
+
+
+def test_a_workshop_game_loads_in_terminal_play_for_review(settings, clock, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    t = Workshop(state_dir=tmp_path, clock=clock).create(settings)
+    t.run_to_next()
+    t.decide("nato", "protest")
+    t.run_to_next()
+    exe = Path(sys.executable).with_name("escalation")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "sim.cli"]
+    proc = subprocess.run(
+        [*cmd, "play", f"load={tmp_path / 'table1.json'}"], input="q\n", capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "You play both sides" in proc.stdout
+    assert f"=== Decision {t.game.point.number} for " in proc.stdout  # the game waits where the table waits
+    assert "day 1 12:48  Allied Air Command (Ramstein) decides: protest through diplomatic channels" in proc.stdout
