@@ -76,6 +76,8 @@ class Move:
     wall_s: float  # real seconds since the table was created
     waited_s: float | None = None  # for a decision: real seconds from the decision's opening to the answer
     timeout: bool = False  # the default response, carried out when the time limit ran out
+    decision: int | None = None  # for a decision: its number in the game
+    side: str | None = None  # for a decision: the side that took it
 
     def to_dict(self) -> dict[str, Any]:  # noqa: D102
         return {
@@ -84,6 +86,8 @@ class Move:
             "wall_s": round(self.wall_s, 3),
             "waited_s": None if self.waited_s is None else round(self.waited_s, 3),
             "timeout": self.timeout,
+            "decision": self.decision,
+            "side": self.side,
         }
 
 
@@ -180,9 +184,9 @@ class Table:
                 left = self.seconds_left()
                 if left is not None and left <= 0:
                     waited = now - (self._opened_at or now)
-                    n = len(g.commands)
+                    n, number, side = len(g.commands), g.point.number, g.point.side.value
                     g.decide(self.default_choice)
-                    self._record("clock", n, waited_s=waited, timeout=True)
+                    self._record("clock", n, waited_s=waited, timeout=True, decision=number, side=side)
                     self._changed()
                     return True
                 return False
@@ -218,6 +222,22 @@ class Table:
                 n = len(self.game.commands)
                 self.game.advance()
                 self._record("control", n)
+            self._changed()
+
+    def finish(self) -> None:
+        """Control ends the game: the model runs to the horizon and every remaining decision takes the default."""
+        with self.lock:
+            g = self.game
+            self.running = False
+            while not g.finished:
+                if g.point is None:
+                    n = len(g.commands)
+                    g.advance()
+                    self._record("control", n)
+                    continue
+                n, number, side = len(g.commands), g.point.number, g.point.side.value
+                g.decide(self.default_choice)
+                self._record("control", n, decision=number, side=side)
             self._changed()
 
     def set_limit(self, seconds: float | None, default_choice: str = DEFAULT_CHOICE) -> None:
@@ -279,13 +299,24 @@ class Table:
         with self.lock:
             self._own_point(role)
             waited = self._clock() - self._opened_at if self._opened_at is not None else None
-            n = len(self.game.commands)
+            n, number = len(self.game.commands), self.game.point.number
             response = self.game.decide(choice)
-            self._record(role, n, waited_s=waited)
+            self._record(role, n, waited_s=waited, decision=number, side=role)
             self._changed()
             return response
 
     # ------------------------------------------------------------------ views
+    def timeouts(self, side: str | None = None) -> list[str]:
+        """A line per decision answered by the default response on time-out (of ``side``, or both)."""
+        out = []
+        for m in self.moves:
+            if m.timeout and m.side is not None and side in (None, m.side):
+                choice = self.game.commands[m.index].get("choice", "")
+                out.append(
+                    f"Decision {m.decision} ({m.side}): time ran out; the default response, {choice}, was carried out"
+                )
+        return out
+
     def decisions(self) -> list[dict[str, Any]]:
         """Every answered or waiting decision: side, number, perceptions, answer (the truth; control's)."""
         out: list[dict[str, Any]] = []
@@ -339,6 +370,7 @@ class Table:
                     measures=[k for k, v in g.settings.measures.items() if v.get("enabled")],
                     scenario=g.settings.scenario.name,
                     rung_series=g.rung_series(),
+                    timeouts=self.timeouts(),
                 )
                 if role == "control":
                     common.update(codes=dict(self.codes), speed=self.speed)
@@ -361,6 +393,7 @@ class Table:
                     if d["side"] == role
                 ],
                 waiting_for_team=point is not None and point.side.value == role,
+                timeouts=self.timeouts(role),
             )
             return common
 
@@ -463,6 +496,8 @@ def _moves(value: Any, n_commands: int, where: str) -> list[Move]:
                 float(m["wall_s"]),
                 None if m.get("waited_s") is None else float(m["waited_s"]),
                 bool(m.get("timeout", False)),
+                None if m.get("decision") is None else int(m["decision"]),
+                None if m.get("side") is None else str(m["side"]),
             )
         except (KeyError, TypeError, ValueError):
             raise UserError(f"{where}: moves[{i}]: expected index, role, wall_s (and waited_s, timeout)") from None

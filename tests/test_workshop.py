@@ -158,3 +158,30 @@ def test_a_workshop_game_loads_in_terminal_play_for_review(settings, clock, tmp_
     assert "You play both sides" in proc.stdout
     assert f"=== Decision {t.game.point.number} for " in proc.stdout  # the game waits where the table waits
     assert "day 1 12:48  Allied Air Command (Ramstein) decides: protest through diplomatic channels" in proc.stdout
+
+
+def test_a_branch_replays_exactly_to_decision_k_then_plays_on_with_other_choices(settings, clock):
+    w = Workshop(clock=clock)
+    t = w.create(settings)
+    briefings = {}
+    while not t.game.finished and len(briefings) < 4:
+        t.run_to_next()
+        if t.game.point is not None:
+            b = t.game.briefing()
+            briefings[b["number"]] = b
+            t.decide(b["side"], "hold")
+    b2 = w.branch(t, 2)
+    assert b2.parent == {"table": t.id, "decision": 2} and b2.codes != t.codes
+    assert b2.game.briefing() == briefings[2]  # the same decision, as its team saw it
+    n = len(b2.game.events)
+    assert b2.game.events == t.game.events[:n] and b2.game.events[-1]["text"].startswith("Decision 2 for ")
+    side = briefings[2]["side"]
+    b2.decide(side, "escalate")
+    assert b2.game.commands[-1] == {"op": "decide", "choice": "escalate"}
+    b2.finish()
+    t.finish()
+    assert b2.game.finished and t.game.finished
+    assert b2.game.rung_series() != t.game.rung_series()  # the other choice changed the path
+    assert b2.game.model.peak_rung >= 3  # an escalation answers one rung higher: reinforce / raise alert at least
+    with pytest.raises(UserError, match="decision 99: this game has"):
+        w.branch(t, 99)

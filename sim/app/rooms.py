@@ -23,6 +23,8 @@ from sim.workshop import DEFAULT_MAX_GAMES, DEFAULT_MAX_PARTICIPANTS, ROLES, Tab
 
 TEAM_NAMES = {"nato": "NATO team", "russia": "Russia team", "control": "Control cell", "observer": "Observer"}
 POLL_S = 0.4
+DEBRIEF_RUNS = 100  # model runs a workshop debrief sets the teams' path against
+_debriefs: dict[tuple[str, int], Any] = {}  # (table, moves) -> Debrief: computed once, shared by every page
 
 
 def _int_env(name: str, default: int) -> int:
@@ -104,7 +106,7 @@ def Room(table: Table, role: str, session: str, on_leave) -> None:
         elif role == "control":
             ControlRoom(table, view, act)
         if view["revealed"] and role != "control":
-            Truth(view)
+            Truth(table, view)
         elif role == "observer":
             p = view["public"]
             solara.Markdown(f"Ladder: rung {p['rung']} ({p['rung_label']}), peak so far {p['peak_rung']}.")
@@ -152,6 +154,8 @@ def TeamRoom(table: Table, role: str, view: dict[str, Any], act) -> None:
                         on_click=lambda ch=o["choice"]: act(lambda: f"Your team decided: {table.decide(role, ch)}"),
                         color="error" if o["rung"] >= 3 else "primary",
                     )
+    if view["timeouts"]:
+        _pre(view["timeouts"], ["team-timeouts"])
     solara.Markdown("**Your side's assessments**")
     _pre(
         [f"{p['clock']}  {p['text']} (assessed severity {p['perceived_severity']:.2f})" for p in view["perceptions"]],
@@ -245,17 +249,87 @@ def ControlRoom(table: Table, view: dict[str, Any], act) -> None:
             disabled=view["finished"],
         )
     with solara.Row(style="align-items: center"):
+        solara.Button(
+            "End the game (remaining decisions: default response)",
+            on_click=lambda: act(table.finish),
+            disabled=view["finished"],
+        )
         solara.Button("Reveal the truth to all", on_click=lambda: act(table.reveal), disabled=view["revealed"])
         solara.FileDownload(
             lambda: (json.dumps(table.to_dict(), indent=1) + "\n").encode(),
             filename=f"{table.id}.json",
             label="Save this game",
         )
-    Truth(view)
+    router = solara.use_router()
+
+    def branch() -> None:
+        made: list[Table] = []
+        act(lambda: made.append(WORKSHOP.branch(table, int(branch_at.value))))
+        if made:
+            router.push(f"?join={made[0].codes['control']}")
+
+    with solara.Row(style="align-items: center"):
+        solara.InputInt("Branch at decision", value=branch_at)
+        solara.Button("Branch: replay to that decision in a new game", on_click=branch)
+    if view["timeouts"]:
+        _pre(view["timeouts"], ["control-timeouts"])
+    Truth(table, view)
+
+
+def debrief_for(table: Table):
+    """The table's path against the model's (cached per table and move count; fair turns with other pages)."""
+    from sim.app.work import run_bounded
+
+    key = (table.id, len(table.game.commands))
+    if key not in _debriefs:
+        ens = run_bounded(table.game.settings, DEBRIEF_RUNS, who=f"debrief {table.id}", record_events=False)
+        _debriefs[key] = table.game.debrief(ensemble=ens)
+    return _debriefs[key]
+
+
+def branches_figure(d, paths: dict[str, list[int]]):
+    """Each branch's rung path over the model's bands (median and ranges of its runs from the same start)."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from sim.report import figures
+
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax = fig.subplots()
+    figures.escalation_curve(d.model_series, title="The game's branches against the model", label="model", ax=ax)
+    for i, (label, series) in enumerate(paths.items()):
+        ax.step(np.arange(len(series)) / 24.0, series, where="post", linewidth=2.2, label=label,
+                color=figures.PALETTE[(i + 1) % len(figures.PALETTE)])  # fmt: skip
+    ax.legend(loc="upper right")
+    return fig
 
 
 @solara.component
-def Truth(view: dict[str, Any]) -> None:
+def Debrief(table: Table) -> None:
+    """The finished game against the model's runs; a branch beside the game it branched from."""
+    result = solara.use_thread(lambda: debrief_for(table), dependencies=[table.id, len(table.game.commands)])
+    if result.value is None:
+        solara.Text(f"Debrief: the model plays both sides {DEBRIEF_RUNS} times from the same start...")
+        solara.ProgressLinear(True)
+        return
+    d = result.value
+    solara.HTML(tag="pre", unsafe_innerHTML=html.escape(d.text()), classes=["debrief"], style="white-space: pre-wrap")
+    paths = {table.label: table.game.rung_series()}
+    parent = WORKSHOP.tables.get((table.parent or {}).get("table", ""))
+    if parent is not None:
+        paths = {parent.label: parent.game.rung_series(), **paths}
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=html.escape(" · ".join(f"{k}: peak rung {max(v) if v else 0}" for k, v in paths.items())),
+            classes=["branch-peaks"],
+        )
+    fig = solara.use_memo(lambda: branches_figure(d, paths), dependencies=[id(d), tuple(map(tuple, paths.values()))])
+    with solara.Div(classes=["debrief-figure"]):
+        solara.FigureMatplotlib(fig, format="png")
+
+
+@solara.component
+def Truth(table: Table, view: dict[str, Any]) -> None:
     """The truth: both sides' state, every event with its true severity, both sides' assessments."""
     st = view["status"]
     solara.HTML(
@@ -274,6 +348,8 @@ def Truth(view: dict[str, Any]) -> None:
     )
     solara.Markdown("**The whole log (true severities)**")
     _pre(view["log"], ["truth-log"])
+    if view["finished"]:
+        Debrief(table)
 
 
 def join(code: str, session: str) -> tuple[Table, str]:
