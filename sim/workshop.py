@@ -341,7 +341,6 @@ class Table:
         with self.lock:
             g = self.game
             st = g.status()
-            point = g.point
             brief = g.briefing()
             common: dict[str, Any] = {
                 "table": self.label,
@@ -355,46 +354,42 @@ class Table:
                 "limit_text": self.limit_statement(),
                 "rev": self.rev,
             }
-            truth = role == "control" or self.revealed
-            if truth:
+            if role in TEAMS:
+                mine = brief if brief is not None and brief["side"] == role else None
+                common.update(
+                    decision=mine,
+                    seconds_left=self.seconds_left() if mine else None,
+                    log=[f"{e['clock']}  {e['text']}" for e in g.events if e["side"] == role],
+                    perceptions=[
+                        {"clock": d["clock"], "text": d["text"], "perceived_severity": d["perceived_severity"]}
+                        for d in self.decisions()
+                        if d["side"] == role
+                    ],
+                    timeouts=self.timeouts(role),
+                )
+            elif role == "observer":
+                common.update(public={"rung": st["rung"], "rung_label": st["rung_label"], "peak_rung": st["peak_rung"]})
+            if role == "control" or self.revealed:  # the truth: control's always, everyone's after the reveal
                 common.update(
                     status=st,
-                    log=[
+                    truth_log=[
                         f"{e['clock']}  [{e['side']}] {e['text']}"
                         + (f" (true severity {e['severity']:.2f})" if e.get("severity") is not None else "")
                         for e in g.events
                     ],
                     decisions=self.decisions(),
-                    waiting={"side": brief["side"], "briefing": brief} if brief else None,
-                    seconds_left=self.seconds_left(),
                     measures=[k for k, v in g.settings.measures.items() if v.get("enabled")],
                     scenario=g.settings.scenario.name,
                     rung_series=g.rung_series(),
-                    timeouts=self.timeouts(),
+                    all_timeouts=self.timeouts(),
                 )
-                if role == "control":
-                    common.update(codes=dict(self.codes), speed=self.speed)
-                return common
-            if role == "observer":
-                common.update(public={"rung": st["rung"], "rung_label": st["rung_label"], "peak_rung": st["peak_rung"]})
-                return common
-            mine = brief if brief is not None and brief["side"] == role else None
-            common.update(
-                decision=mine,
-                seconds_left=self.seconds_left() if mine else None,
-                log=[f"{e['clock']}  {e['text']}" for e in g.events if e["side"] == role],
-                perceptions=[
-                    {
-                        "clock": d["clock"],
-                        "text": d["text"],
-                        "perceived_severity": d["perceived_severity"],
-                    }
-                    for d in self.decisions()
-                    if d["side"] == role
-                ],
-                waiting_for_team=point is not None and point.side.value == role,
-                timeouts=self.timeouts(role),
-            )
+            if role == "control":
+                common.update(
+                    codes=dict(self.codes),
+                    speed=self.speed,
+                    waiting={"side": brief["side"], "briefing": brief} if brief else None,
+                    seconds_left=self.seconds_left(),
+                )
             return common
 
     # ------------------------------------------------------------------ save / load

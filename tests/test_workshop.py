@@ -47,6 +47,10 @@ def test_each_role_gets_a_code_and_a_team_sees_only_its_own_side(settings, clock
     assert "true severity" in control and "true severity" not in nato and "true severity" not in russia
     assert t.view("russia")["decision"] is None and t.view("nato")["decision"]["number"] == 1
     assert "log" not in t.view("observer") and t.view("observer")["public"]["rung"] == t.game.model.rung
+    assert all("truth_log" not in t.view(r) for r in ("nato", "russia", "observer")) and t.view("control")["truth_log"]
+    t.reveal()  # the debrief: every page gets the truth, a team keeps its own view too
+    assert all(t.view(r)["truth_log"] == t.view("control")["truth_log"] for r in ("nato", "russia", "observer"))
+    assert t.view("nato")["decision"]["number"] == 1 and "codes" not in t.view("nato")
     # every line of a team's log is an event the model logged for that side
     nato_lines = set(t.view("nato")["log"])
     assert nato_lines == {f"{e['clock']}  {e['text']}" for e in t.game.events if e["side"] == "nato"}

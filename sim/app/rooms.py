@@ -271,8 +271,8 @@ def ControlRoom(table: Table, view: dict[str, Any], act) -> None:
     with solara.Row(style="align-items: center"):
         solara.InputInt("Branch at decision", value=branch_at)
         solara.Button("Branch: replay to that decision in a new game", on_click=branch)
-    if view["timeouts"]:
-        _pre(view["timeouts"], ["control-timeouts"])
+    if view["all_timeouts"]:
+        _pre(view["all_timeouts"], ["control-timeouts"])
     Truth(table, view)
 
 
@@ -347,7 +347,7 @@ def Truth(table: Table, view: dict[str, Any]) -> None:
         ["truth-decisions"],
     )
     solara.Markdown("**The whole log (true severities)**")
-    _pre(view["log"], ["truth-log"])
+    _pre(view["truth_log"], ["truth-log"])
     if view["finished"]:
         Debrief(table)
 
