@@ -574,6 +574,27 @@ class Workshop:
             self._add(table)
             return table
 
+    def create_randomised(self, overrides: list[str], tables: int, arms: list[str], seed: int) -> list[Table]:
+        """``tables`` tables, each with the arm (a measure bundle) the seeded plan assigns it (``sim.playdata``).
+
+        ``overrides``: the scenario (and era) every table plays; the world seed is ``seed`` for all.
+        """
+        from sim.playdata import plan
+        from sim.saves import compose_settings
+
+        rows = plan(tables, arms, seed)
+        with self.lock:
+            if len(self.tables) + tables > self.max_games:
+                raise UserError(
+                    f"{tables} tables would make {len(self.tables) + tables} games, above this app's limit of "
+                    f"{self.max_games} (escalation app --max-games)"
+                )
+            made = []
+            for r in rows:
+                settings = compose_settings([*overrides, f"measures={r['arm']}"], "both", seed=seed)
+                made.append(self.create(settings, label=f"{r['table']} ({r['arm']})", arm=r["arm"]))
+            return made
+
     def _add(self, table: Table) -> None:
         self.tables[table.id] = table
         for role, code in table.codes.items():

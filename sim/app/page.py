@@ -734,6 +734,9 @@ def PlayTab() -> None:
 join_code = solara.reactive("")
 join_error = solara.reactive("")
 workshop_label = solara.reactive("")
+series_tables = solara.reactive(2)
+series_arms = solara.reactive(["none", "eln_seven"] if "eln_seven" in BUNDLES else ["none"])
+series_plan = solara.reactive("")  # the plan of the randomised workshop this page created (with codes)
 
 
 def _join_search(search: str | None) -> str:
@@ -770,8 +773,41 @@ def WorkshopTab() -> None:
     with solara.Row(style="align-items: center"):
         solara.InputText("Join code", value=join_code)
         solara.Button("Join", on_click=lambda: router.push(f"?join={rooms.normalise(join_code.value)}"))
+    Md(
+        "**A randomised workshop**: N tables, each assigned a measure bundle by a seeded balanced randomisation "
+        "(the same as `escalation workshop plan`); every table plays the same world (the Run tab's scenario, era "
+        "and seed)."
+    )
+    with solara.Row(style="align-items: center"):
+        solara.InputInt("Tables", value=series_tables)
+        solara.SelectMultiple("Arms (bundles)", values=series_arms, all_values=BUNDLES)
+        solara.Button("Create the tables", on_click=create_series)
+    if series_plan.value:
+        Md(series_plan.value, classes=["workshop-plan"], tables=True)
     if join_error.value:
         solara.Error(join_error.value, classes=["join-error"])
+
+
+def create_series() -> None:
+    """The randomised tables, and their plan with every role's code (to print for the facilitator)."""
+    chosen_era = [] if era.value == OWN_ERA else [f"era={era.value}"]
+    try:
+        made = rooms.WORKSHOP.create_randomised(
+            [f"scenario={scenario.value}", *chosen_era], int(series_tables.value), list(series_arms.value),
+            int(seed.value),
+        )  # fmt: skip
+    except UserError as exc:
+        join_error.set(str(exc))
+        return
+    join_error.set("")
+    rows = [
+        f"| {t.label} | {t.codes['nato']} | {t.codes['russia']} | {t.codes['control']} | {t.codes['observer']} |"
+        for t in made
+    ]
+    series_plan.set(
+        f"Workshop plan: {len(made)} tables, scenario {scenario.value}, world seed {seed.value}\n\n"
+        "| table (arm) | NATO team | Russia team | control | observers |\n|---|---|---|---|---|\n" + "\n".join(rows)
+    )
 
 
 @solara.component
