@@ -40,6 +40,7 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
        escalation workshop plan|dataset|analyse ...
                                             randomised workshop tables, the play dataset and its analysis
        escalation app [--port 8521] [--host 127.0.0.1 [--public --allow-host NAME ...]] [--max-replications 2000]
+                      [--max-games 12] [--max-participants 60] [--state-dir workshop-games]
                                             the workshop web app (127.0.0.1 unless --public)
 
 examples:
