@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -672,9 +673,13 @@ class Workshop:
 
     # ------------------------------------------------------------------ the clock thread
     def tick(self) -> None:
-        """Tick every table once."""
+        """Tick every table once (a table whose tick fails is paused and says why in one line)."""
         for table in list(self.tables.values()):
-            table.tick()
+            try:
+                table.tick()
+            except Exception as exc:  # noqa: BLE001 - the clock thread must outlive one table's failure
+                table.running = False
+                print(f"escalation: warning: app: {table.id}: the clock stopped ({exc})", file=sys.stderr, flush=True)
 
     def start_ticking(self, interval_s: float = 0.25) -> None:
         """Tick every table in a daemon thread (the app's clock)."""
@@ -685,10 +690,7 @@ class Workshop:
             def loop() -> None:
                 while True:
                     time.sleep(interval_s)
-                    try:
-                        self.tick()
-                    except UserError:
-                        pass
+                    self.tick()
 
             self._ticker = threading.Thread(target=loop, name="workshop-clock", daemon=True)
             self._ticker.start()

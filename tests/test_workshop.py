@@ -189,3 +189,21 @@ def test_a_branch_replays_exactly_to_decision_k_then_plays_on_with_other_choices
     assert b2.game.model.peak_rung >= 3  # an escalation answers one rung higher: reinforce / raise alert at least
     with pytest.raises(UserError, match="decision 99: this game has"):
         w.branch(t, 99)
+
+
+def test_a_table_whose_clock_fails_is_paused_and_the_others_run_on(settings, clock, capsys):
+    w = Workshop(clock=clock)
+    bad, good = w.create(settings), w.create(settings)
+    for t in (bad, good):
+        t.set_speed(1.0)
+        t.start()
+
+    def broken() -> bool:
+        raise RuntimeError("model failure")
+
+    bad.tick = broken
+    clock.t += 2.0
+    w.tick()
+    assert not bad.running and good.running and good.game.time_h == pytest.approx(2.0)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["escalation: warning: app: table1: the clock stopped (model failure)"]

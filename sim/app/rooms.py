@@ -282,6 +282,8 @@ def debrief_for(table: Table):
 
     key = (table.id, len(table.game.commands))
     if key not in _debriefs:
+        while len(_debriefs) >= 4 * WORKSHOP.max_games:  # bounded: the oldest go first
+            _debriefs.pop(next(iter(_debriefs)))
         ens = run_bounded(table.game.settings, DEBRIEF_RUNS, who=f"debrief {table.id}", record_events=False)
         _debriefs[key] = table.game.debrief(ensemble=ens)
     return _debriefs[key]
