@@ -314,17 +314,23 @@ def Debrief(table: Table) -> None:
         solara.Text(f"Debrief: the model plays both sides {DEBRIEF_RUNS} times from the same start...")
         solara.ProgressLinear(True)
         return
-    d = result.value
+    DebriefResult(table, result.value)
+
+
+@solara.component
+def DebriefResult(table: Table, d) -> None:
+    """The debrief's text, each branch's peak and the figure (hooks first: no early return before them)."""
     solara.HTML(tag="pre", unsafe_innerHTML=html.escape(d.text()), classes=["debrief"], style="white-space: pre-wrap")
-    paths = {table.label: table.game.rung_series()}
+    games = [table]
     parent = WORKSHOP.tables.get((table.parent or {}).get("table", ""))
     if parent is not None:
-        paths = {parent.label: parent.game.rung_series(), **paths}
+        games = [parent, table]
         solara.HTML(
             tag="div",
-            unsafe_innerHTML=html.escape(" · ".join(f"{k}: peak rung {max(v) if v else 0}" for k, v in paths.items())),
+            unsafe_innerHTML=html.escape(" · ".join(f"{t.label}: peak rung {t.game.model.peak_rung}" for t in games)),
             classes=["branch-peaks"],
         )
+    paths = {t.label: t.game.rung_series() for t in games}
     fig = solara.use_memo(lambda: branches_figure(d, paths), dependencies=[id(d), tuple(map(tuple, paths.values()))])
     with solara.Div(classes=["debrief-figure"]):
         solara.FigureMatplotlib(fig, format="png")
