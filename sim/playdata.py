@@ -41,7 +41,7 @@ COLUMNS = {
     "team": "the team that took the decision: nato or russia (roles only)",
     "decision": "the decision's number in the game (both sides counted together)",
     "game_time_h": "game hours since the start when the decision opened",
-    "wall_s": "real seconds since the table was created when the decision was answered",
+    "wall_s": "real seconds since the table was created when the decision was answered (empty: a terminal save)",
     "waited_s": "real seconds from the decision's opening to its answer (empty if not recorded)",
     "timeout": "true if the team did not answer in time and the stated default response was carried out",
     "answered_by": "who answered: the team, clock (time-out) or control (control ended the game)",
@@ -119,17 +119,27 @@ def model_share_at_least(game: Game, rung: int, draws: int = MODEL_DRAWS) -> flo
 
 
 def table_rows(data: dict[str, Any], where: str, anon: str, draws: int, parents: dict[str, str]) -> list[dict]:
-    """The decision rows of one saved workshop table (its file's content)."""
-    from sim.workshop import Table, response_rung
+    """The decision rows of one saved game: a workshop table, or a game saved by ``escalation play`` / the Play tab.
 
-    table = Table.from_dict(data, where)
-    meta = {m.index: m for m in table.moves}
-    settings = table.game.settings
+    A plain save has no real times (those columns are empty) and no arm beyond its measures.
+    """
+    from sim.saves import check_save, settings_from_save
+    from sim.workshop import WORKSHOP_FORMAT, Table, response_rung
+
+    if isinstance(data, dict) and data.get("format") == WORKSHOP_FORMAT:
+        table = Table.from_dict(data, where)
+        settings, commands = table.game.settings, table.game.commands
+        meta = {m.index: m for m in table.moves}
+        arm_name, parent = table.arm, parents.get((table.parent or {}).get("table", ""), "")
+    else:
+        save = check_save(data, where)
+        settings = settings_from_save(save, where)
+        commands, meta, arm_name, parent = save["commands"], {}, "", ""
     game = Game(settings)
-    arm = table.arm or ",".join(sorted(k for k, v in settings.measures.items() if v.get("enabled"))) or "none"
+    arm = arm_name or ",".join(sorted(k for k, v in settings.measures.items() if v.get("enabled"))) or "none"
     rows: list[dict[str, Any]] = []
     calls = answered = 0
-    for i, command in enumerate(table.game.commands):
+    for i, command in enumerate(commands):
         if command["op"] == "channel":
             calls += 1
             answered += bool(game.call_channel(command["label"]))
@@ -148,14 +158,14 @@ def table_rows(data: dict[str, Any], where: str, anon: str, draws: int, parents:
                 "arm": arm,
                 "scenario": settings.scenario.name,
                 "seed": int(settings.seed),
-                "branch_of": parents.get((table.parent or {}).get("table", ""), ""),
+                "branch_of": parent,
                 "team": b["side"],
                 "decision": int(b["number"]),
                 "game_time_h": float(b["time_h"]),
                 "wall_s": float(m.wall_s) if m else math.nan,
                 "waited_s": float(m.waited_s) if m and m.waited_s is not None else math.nan,
                 "timeout": bool(m.timeout) if m else False,
-                "answered_by": ("team" if m.role in ("nato", "russia") else m.role) if m else "unknown",
+                "answered_by": ("team" if m.role in ("nato", "russia") else m.role) if m else "team",
                 "act_type": b["what"]["type"],
                 "reported_rung": int(b["what"]["reported_rung"]),
                 "perceived_severity": float(b["known"]["perceived_severity"]),
@@ -187,7 +197,7 @@ def game_files(paths: list[str]) -> list[Path]:
         else:
             raise UserError(f"{p}: no such file or folder")
     if not out:
-        raise UserError("no workshop game files found (give the app's --state-dir or saved games)")
+        raise UserError("no saved games found (give the app's --state-dir, saved workshop games or game.json files)")
     return out
 
 

@@ -617,6 +617,49 @@ class Workshop:
             new._changed()
         return new
 
+    def load(self, raw: bytes, where: str) -> Table:
+        """A saved workshop game (e.g. control's *Save this game*) as a new table, with new codes.
+
+        Loaded to be reviewed, played on or branched; ``UserError`` (one line) for a bad or stale file.
+        """
+        from sim.saves import MAX_SAVE_BYTES, parse_save
+
+        if len(raw) > MAX_WORKSHOP_BYTES:
+            raise UserError(f"{where}: too large (a workshop game file is at most {MAX_WORKSHOP_BYTES:,} bytes)")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError):
+            raise UserError(f"{where}: not a saved game (not JSON text)") from None
+        if not (isinstance(data, dict) and data.get("format") == WORKSHOP_FORMAT):
+            if len(raw) > MAX_SAVE_BYTES:
+                raise UserError(f"{where}: too large (a save file is at most {MAX_SAVE_BYTES:,} bytes)")
+            save = parse_save(raw, where)  # a game saved from the Play tab or `escalation play`
+            if save["side"] != "both":
+                raise UserError(
+                    f"{where}: side: a game played by {save['side']} alone cannot become a two-team table "
+                    "(load it on the Play tab); a game with side=both can"
+                )
+            data = {"format": WORKSHOP_FORMAT, "id": "loaded", "game": save, "moves": []}
+        with self.lock:
+            if len(self.tables) >= self.max_games:
+                raise UserError(
+                    f"this app already holds {len(self.tables)} games, its limit (escalation app --max-games)"
+                )
+            taken = set(self.by_code)
+            codes: dict[str, str] = {}
+            for role in ROLES:
+                codes[role] = new_code(taken | set(codes.values()))
+            n = 1
+            while f"table{n}" in self.tables:
+                n += 1
+            data = {**data, "id": f"table{n}", "codes": codes}
+            table = Table.from_dict(data, where, clock=self.clock)
+            if not str(data.get("label", "")):
+                table.label = f"table {n} (loaded)"
+            table.parent = None  # its parent, if any, is not in this app
+            self._add(table)
+            return table
+
     def _persist(self, table: Table) -> None:
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)

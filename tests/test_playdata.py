@@ -107,3 +107,21 @@ def test_workshop_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert proc.returncode == 2 and message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_a_game_saved_by_escalation_play_joins_the_dataset_without_real_times(tmp_path):
+    import math
+
+    from sim.play import Game
+    from sim.playdata import build_dataset
+    from sim.saves import compose_settings
+
+    g = Game(compose_settings(["scenario=baltic_air_policing"], "nato", seed=0))
+    for choice in ("hold", "protest"):
+        g.advance()
+        g.decide(choice)
+    g.save(tmp_path / "game.json")
+    df = build_dataset([str(tmp_path / "game.json")], draws=50)
+    assert list(df["team"]) == ["nato", "nato"] and list(df["choice"]) == ["hold", "protest"]
+    assert list(df["decision"]) == [1, 2] and set(df["arm"]) == {"none"} and set(df["answered_by"]) == {"team"}
+    assert all(math.isnan(x) for x in df["wall_s"]) and list(df["response_rung"]) == [1, 2]

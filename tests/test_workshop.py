@@ -207,3 +207,31 @@ def test_a_table_whose_clock_fails_is_paused_and_the_others_run_on(settings, clo
     assert not bad.running and good.running and good.game.time_h == pytest.approx(2.0)
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["escalation: warning: app: table1: the clock stopped (model failure)"]
+
+
+def test_a_saved_game_loads_as_a_new_table_with_new_codes_and_can_be_branched(settings, clock, tmp_path):
+    w = Workshop(clock=clock)
+    t = w.create(settings)
+    for _ in range(3):
+        t.run_to_next()
+        t.decide(t.game.point.side.value, "protest")
+    t.finish()
+    raw = json.dumps(t.to_dict()).encode()
+    loaded = w.load(raw, "table1.json")
+    assert loaded.id == "table2" and set(loaded.codes.values()).isdisjoint(t.codes.values())
+    assert loaded.game.commands == t.game.commands and loaded.game.model.peak_rung == t.game.model.peak_rung
+    branch = w.branch(loaded, 2)
+    assert branch.game.briefing()["number"] == 2 and branch.parent == {"table": "table2", "decision": 2}
+    # a terminal game of both sides loads too; one side's game cannot become a two-team table
+    from sim.play import Game
+
+    g = Game(settings)
+    g.advance()
+    g.decide("hold")
+    both = w.load(json.dumps(g.to_dict()).encode(), "game.json")
+    assert both.game.commands == g.commands and both.label == "table 4 (loaded)"
+    one = Game(compose_settings(["scenario=baltic_air_policing"], "nato", seed=0))
+    with pytest.raises(UserError, match="game.json: side: a game played by nato alone cannot become a two-team"):
+        w.load(json.dumps(one.to_dict()).encode(), "game.json")
+    with pytest.raises(UserError, match=r"^junk.json: not a saved game \(not JSON text\)$"):
+        w.load(b"{nope", "junk.json")

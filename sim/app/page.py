@@ -773,6 +773,11 @@ def WorkshopTab() -> None:
     with solara.Row(style="align-items: center"):
         solara.InputText("Join code", value=join_code)
         solara.Button("Join", on_click=lambda: router.push(f"?join={rooms.normalise(join_code.value)}"))
+    solara.FileDrop(
+        label="Drop a saved game here (control's Save this game, or a game.json) to load it as a new table",
+        on_file=lambda info: load_workshop_game(info, router),
+        lazy=False,
+    )
     Md(
         "**A randomised workshop**: N tables, each assigned a measure bundle by a seeded balanced randomisation "
         "(the same as `escalation workshop plan`); every table plays the same world (the Run tab's scenario, era "
@@ -786,6 +791,19 @@ def WorkshopTab() -> None:
         Md(series_plan.value, classes=["workshop-plan"], tables=True)
     if join_error.value:
         solara.Error(join_error.value, classes=["join-error"])
+
+
+def load_workshop_game(info, router) -> None:
+    """A dropped saved game becomes a new table (new codes); this page becomes its control cell."""
+    name = upload_name(info)
+    try:
+        data = info.get("data") or b""
+        table = rooms.WORKSHOP.load(data if isinstance(data, bytes) else bytes(data), name)
+    except UserError as exc:
+        join_error.set(f"Could not load {exc}")
+        return
+    join_error.set("")
+    router.push(f"?join={table.codes['control']}")
 
 
 def create_series() -> None:

@@ -19,7 +19,15 @@ import solara
 
 from sim.core.spec import INCIDENT_TYPES
 from sim.errors import UserError
-from sim.workshop import DEFAULT_MAX_GAMES, DEFAULT_MAX_PARTICIPANTS, ROLES, Table, Workshop, normalise_code
+from sim.workshop import (
+    DEFAULT_MAX_GAMES,
+    DEFAULT_MAX_PARTICIPANTS,
+    DEFAULT_SPEED_H_PER_S,
+    ROLES,
+    Table,
+    Workshop,
+    normalise_code,
+)
 
 TEAM_NAMES = {"nato": "NATO team", "russia": "Russia team", "control": "Control cell", "observer": "Observer"}
 POLL_S = 0.4
@@ -173,6 +181,7 @@ inject_deliberate = solara.reactive(False)
 limit_seconds = solara.reactive(120)
 limit_default = solara.reactive("hold")
 branch_at = solara.reactive(1)
+clock_speed = solara.reactive(DEFAULT_SPEED_H_PER_S)
 
 
 @solara.component
@@ -209,6 +218,9 @@ def ControlRoom(table: Table, view: dict[str, Any], act) -> None:
             on_click=lambda: act(table.run_to_next),
             disabled=view["finished"] or view["waiting"] is not None,
         )
+    with solara.Row(style="align-items: center"):
+        solara.InputFloat("Clock speed (game hours a real second)", value=clock_speed)
+        solara.Button("Set speed", on_click=lambda: act(lambda: table.set_speed(float(clock_speed.value or 0))))
     with solara.Row(style="align-items: center"):
         solara.InputInt("Decision time limit (s)", value=limit_seconds)
         solara.Select("Default response on time-out", values=[c.name.lower() for c in Choice], value=limit_default)
