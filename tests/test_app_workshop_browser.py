@@ -217,7 +217,32 @@ def test_two_teams_and_control_play_through_an_inject_calls_a_time_out_to_the_de
         peaks.wait_for(timeout=WAIT_MS * 2)
         assert "table 1: peak rung" in peaks.inner_text() and "branch at decision 2: peak rung" in peaks.inner_text()
         control.screenshot(path=str(ARTIFACTS / "workshop_branch.png"), full_page=True)
+
+        # a randomised workshop of two more tables: the plan with every role's code, printable
+        control.goto(url)
+        control.get_by_role("tab", name="Workshop").click(timeout=WAIT_MS)
+        control.get_by_role("button", name="Create the tables").click()
+        plan = control.locator(".workshop-plan")
+        plan.wait_for(timeout=WAIT_MS)
+        rows = [line for line in plan.inner_text().splitlines() if line.startswith("T")]
+        assert len(rows) == 2 and {rows[0].split()[1], rows[1].split()[1]} == {"(none)", "(eln_seven)"}
         browser.close()
 
     assert outside == [], f"the pages asked for outside resources: {outside}"
-    assert sorted(f.name for f in games.iterdir()) == ["table1.json", "table2.json"]
+    assert sorted(f.name for f in games.iterdir()) == ["table1.json", "table2.json", "table3.json", "table4.json"]
+
+    # the games become the play dataset and its analysis
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
+    out = games.parent / "play.parquet"
+    made = subprocess.run([*cmd, "workshop", "dataset", str(games), "--out", str(out)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    df = pd.read_parquet(out)
+    assert set(df["table"]) == {"T1", "T2"} and set(df.loc[df["table"] == "T2", "branch_of"]) == {"T1"}
+    assert df["timeout"].sum() == 1 and set(df["team"]) == {"nato", "russia"}
+    analysis = subprocess.run([*cmd, "workshop", "analyse", str(out)], capture_output=True, text=True)
+    assert analysis.returncode == 0 and "Time-outs (the stated default carried out): 1 of" in analysis.stdout
