@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import UserError, check_out_folder, fail
+from sim.errors import UserError, check_out_folder, fail, read_bounded
 from sim.output import atomic_write
 from sim.play import Game
+from sim.saves import check_save, settings_from_save
+from sim.workshop import MAX_WORKSHOP_BYTES, WORKSHOP_FORMAT, Table, plan, response_rung
 
 MODEL_DRAWS = 200
 ESCALATORY_RUNG = 3  # a response at or above reinforce / raise alert: a military answer
-MAX_TABLES = 200
 
 COLUMNS = {
     "table": "anonymised table id (T1, T2, ... in the order of the files given); no names, labels or codes",
@@ -64,28 +65,6 @@ COLUMNS = {
 
 
 # ---------------------------------------------------------------------------------- plan
-def plan(tables: int, arms: list[str], seed: int) -> list[dict[str, Any]]:
-    """A balanced, seeded assignment of ``arms`` to ``tables`` tables (each arm as often as possible)."""
-    from sim.saves import bundle_names
-
-    if not 1 <= tables <= MAX_TABLES:
-        raise UserError(f"--tables {tables}: must be between 1 and {MAX_TABLES}")
-    if not arms:
-        raise UserError("--arms: give at least one measure bundle (e.g. none,eln_seven)")
-    known = bundle_names()
-    for a in arms:
-        if a not in known:
-            raise UserError(f"--arms: {a!r} is not a measure bundle ({', '.join(known)})")
-    if len(set(arms)) != len(arms):
-        raise UserError("--arms: each bundle once")
-    if not 0 <= seed < 2**63:
-        raise UserError(f"--seed {seed}: must be between 0 and 2^63-1")
-    blocks = -(-tables // len(arms))
-    rng = np.random.default_rng(seed)
-    order = [a for _ in range(blocks) for a in rng.permutation(arms)][:tables]  # permuted blocks: balanced
-    return [{"table": f"T{k + 1}", "arm": str(arm), "seed": seed} for k, arm in enumerate(order)]
-
-
 def plan_text(rows: list[dict[str, Any]], scenario: str) -> str:
     """The plan to print before the workshop."""
     lines = [
@@ -123,9 +102,6 @@ def table_rows(data: dict[str, Any], where: str, anon: str, draws: int, parents:
 
     A plain save has no real times (those columns are empty) and no arm beyond its measures.
     """
-    from sim.saves import check_save, settings_from_save
-    from sim.workshop import WORKSHOP_FORMAT, Table, response_rung
-
     if isinstance(data, dict) and data.get("format") == WORKSHOP_FORMAT:
         table = Table.from_dict(data, where)
         settings, commands = table.game.settings, table.game.commands
@@ -206,9 +182,6 @@ def build_dataset(paths: list[str], draws: int = MODEL_DRAWS):
     import json
 
     import pandas as pd
-
-    from sim.errors import read_bounded
-    from sim.workshop import MAX_WORKSHOP_BYTES
 
     files = game_files(paths)
     contents = []

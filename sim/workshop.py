@@ -34,7 +34,15 @@ from sim.core.players import CHOICE_HELP
 from sim.errors import UserError, read_bounded
 from sim.output import atomic_write
 from sim.play import Game
-from sim.saves import GameSettings, check_save, settings_from_save
+from sim.saves import (
+    MAX_SAVE_BYTES,
+    GameSettings,
+    bundle_names,
+    check_save,
+    compose_settings,
+    parse_save,
+    settings_from_save,
+)
 
 WORKSHOP_FORMAT = "escalation-workshop/1"
 ROLES = ("nato", "russia", "control", "observer")
@@ -47,6 +55,7 @@ DEFAULT_SPEED_H_PER_S = 2.0  # game hours per real second while the clock runs
 DEFAULT_CHOICE = "hold"  # the response carried out when a team's time runs out (unless control sets another)
 MAX_LIMIT_S = 3600.0
 MAX_WORKSHOP_BYTES = 4_000_000
+MAX_TABLES = 200  # tables of one randomised workshop
 
 
 def new_code(taken: set[str]) -> str:
@@ -513,10 +522,30 @@ def read_table(path: Path, clock: Callable[[], float] = time.monotonic) -> Table
     return Table.from_dict(data, str(path), clock=clock)
 
 
+def plan(tables: int, arms: list[str], seed: int) -> list[dict[str, Any]]:
+    """A balanced, seeded assignment of ``arms`` to ``tables`` tables (each arm as often as possible)."""
+    if not 1 <= tables <= MAX_TABLES:
+        raise UserError(f"--tables {tables}: must be between 1 and {MAX_TABLES}")
+    if not arms:
+        raise UserError("--arms: give at least one measure bundle (e.g. none,eln_seven)")
+    known = bundle_names()
+    for a in arms:
+        if a not in known:
+            raise UserError(f"--arms: {a!r} is not a measure bundle ({', '.join(known)})")
+    if len(set(arms)) != len(arms):
+        raise UserError("--arms: each bundle once")
+    if not 0 <= seed < 2**63:
+        raise UserError(f"--seed {seed}: must be between 0 and 2^63-1")
+    blocks = -(-tables // len(arms))
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    order = [a for _ in range(blocks) for a in rng.permutation(arms)][:tables]  # permuted blocks: balanced
+    return [{"table": f"T{k + 1}", "arm": str(arm), "seed": seed} for k, arm in enumerate(order)]
+
+
 def read_game_file(path: Path) -> tuple[GameSettings, list[dict[str, Any]]]:
     """Settings and moves of a save file or of a workshop game file (for ``escalation play load=``)."""
-    from sim.saves import MAX_SAVE_BYTES, parse_save
-
     raw = read_bounded(path, MAX_WORKSHOP_BYTES, "save file", missing="no such save file")
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -580,9 +609,6 @@ class Workshop:
 
         ``overrides``: the scenario (and era) every table plays; the world seed is ``seed`` for all.
         """
-        from sim.playdata import plan
-        from sim.saves import compose_settings
-
         rows = plan(tables, arms, seed)
         with self.lock:
             if len(self.tables) + tables > self.max_games:
@@ -622,8 +648,6 @@ class Workshop:
 
         Loaded to be reviewed, played on or branched; ``UserError`` (one line) for a bad or stale file.
         """
-        from sim.saves import MAX_SAVE_BYTES, parse_save
-
         if len(raw) > MAX_WORKSHOP_BYTES:
             raise UserError(f"{where}: too large (a workshop game file is at most {MAX_WORKSHOP_BYTES:,} bytes)")
         try:
