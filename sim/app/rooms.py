@@ -290,13 +290,14 @@ def ControlRoom(table: Table, view: dict[str, Any], act) -> None:
 
 def debrief_for(table: Table):
     """The table's path against the model's (cached per table and move count; fair turns with other pages)."""
-    from sim.app.work import run_bounded
+    from sim.app.work import max_replications, run_bounded
 
     key = (table.id, len(table.game.commands))
     if key not in _debriefs:
         while len(_debriefs) >= 4 * WORKSHOP.max_games:  # bounded: the oldest go first
             _debriefs.pop(next(iter(_debriefs)))
-        ens = run_bounded(table.game.settings, DEBRIEF_RUNS, who=f"debrief {table.id}", record_events=False)
+        n = min(DEBRIEF_RUNS, max_replications())  # within the facilitator's --max-replications
+        ens = run_bounded(table.game.settings, n, who=f"debrief {table.id}", record_events=False)
         _debriefs[key] = table.game.debrief(ensemble=ens)
     return _debriefs[key]
 
@@ -323,7 +324,10 @@ def Debrief(table: Table) -> None:
     """The finished game against the model's runs; a branch beside the game it branched from."""
     result = solara.use_thread(lambda: debrief_for(table), dependencies=[table.id, len(table.game.commands)])
     if result.value is None:
-        solara.Text(f"Debrief: the model plays both sides {DEBRIEF_RUNS} times from the same start...")
+        from sim.app.work import max_replications
+
+        runs = min(DEBRIEF_RUNS, max_replications())
+        solara.Text(f"Debrief: the model plays both sides {runs} times from the same start...")
         solara.ProgressLinear(True)
         return
     DebriefResult(table, result.value)
