@@ -52,6 +52,7 @@ CODE_LENGTH = 6
 DEFAULT_MAX_GAMES = 12
 DEFAULT_MAX_PARTICIPANTS = 60
 DEFAULT_SPEED_H_PER_S = 2.0  # game hours per real second while the clock runs
+TICK_H = 1.0  # the running clock moves the model on in steps of at least this many game hours
 DEFAULT_CHOICE = "hold"  # the response carried out when a team's time runs out (unless control sets another)
 MAX_LIMIT_S = 3600.0
 MAX_WORKSHOP_BYTES = 4_000_000
@@ -137,6 +138,7 @@ class Table:
         self._opened_at: float | None = None  # when the waiting decision opened (real clock)
         self._opened_number: int | None = None
         self._last_tick: float | None = None
+        self._pending_h = 0.0  # game hours the running clock owes the model (run on once they make TICK_H)
         self.on_change: Callable[[Table], None] | None = None
 
     # ------------------------------------------------------------------ time
@@ -202,9 +204,10 @@ class Table:
                 return False
             if not self.running or last is None:
                 return False
-            hours = self.speed * (now - last)
-            if hours <= 0:
+            self._pending_h += self.speed * (now - last)
+            if self._pending_h < TICK_H:  # whole game hours at a time: a game keeps a few hundred moves, not 10^4
                 return False
+            hours, self._pending_h = self._pending_h, 0.0
             n = len(g.commands)
             g.advance(hours)
             self._record("clock", n)
@@ -216,7 +219,7 @@ class Table:
         with self.lock:
             if self.game.finished:
                 raise UserError("the game is over: nothing to run")
-            self.running, self._last_tick = True, self._clock()
+            self.running, self._last_tick, self._pending_h = True, self._clock(), 0.0
             self._changed()
 
     def pause(self) -> None:
@@ -591,21 +594,21 @@ class Workshop:
                 raise UserError(
                     f"this app already holds {len(self.tables)} games, its limit (escalation app --max-games)"
                 )
-            codes = {}
-            for role in ROLES:
-                codes[role] = new_code(set(self.by_code) | set(codes.values()))
-            n = 1
-            while f"table{n}" in self.tables:
-                n += 1
+            n, codes = self._fresh()
             table = Table(
-                settings, codes, table_id=f"table{n}", label=label or f"table {n}", arm=arm, parent=parent,
+                settings,
+                codes,
+                table_id=f"table{n}",
+                label=label or f"table {n}",
+                arm=arm,
+                parent=parent,
                 clock=self.clock,
-            )  # fmt: skip
+            )
             self._add(table)
             return table
 
     def create_randomised(self, overrides: list[str], tables: int, arms: list[str], seed: int) -> list[Table]:
-        """``tables`` tables, each with the arm (a measure bundle) the seeded plan assigns it (``sim.playdata``).
+        """``tables`` tables, each with the arm (a measure bundle) the seeded plan assigns it (:func:`plan`).
 
         ``overrides``: the scenario (and era) every table plays; the world seed is ``seed`` for all.
         """
@@ -622,6 +625,16 @@ class Workshop:
                 made.append(self.create(settings, label=f"{r['table']} ({r['arm']})", arm=r["arm"]))
             return made
 
+    def _fresh(self) -> tuple[int, dict[str, str]]:
+        """The next free table number and a new join code per role."""
+        n = 1
+        while f"table{n}" in self.tables:
+            n += 1
+        codes: dict[str, str] = {}
+        for role in ROLES:
+            codes[role] = new_code(set(self.by_code) | set(codes.values()))
+        return n, codes
+
     def _add(self, table: Table) -> None:
         self.tables[table.id] = table
         for role, code in table.codes.items():
@@ -633,9 +646,11 @@ class Workshop:
         """A new table replayed exactly to ``table``'s decision ``k``, waiting for a (different) answer."""
         commands = table.commands_before_decision(k)
         new = self.create(
-            table.game.settings, label=f"{table.label}, branch at decision {k}", arm=table.arm,
+            table.game.settings,
+            label=f"{table.label}, branch at decision {k}",
+            arm=table.arm,
             parent={"table": table.id, "decision": k},
-        )  # fmt: skip
+        )
         with new.lock:
             for c in commands:
                 new.game.apply(c)
@@ -669,13 +684,7 @@ class Workshop:
                 raise UserError(
                     f"this app already holds {len(self.tables)} games, its limit (escalation app --max-games)"
                 )
-            taken = set(self.by_code)
-            codes: dict[str, str] = {}
-            for role in ROLES:
-                codes[role] = new_code(taken | set(codes.values()))
-            n = 1
-            while f"table{n}" in self.tables:
-                n += 1
+            n, codes = self._fresh()
             data = {**data, "id": f"table{n}", "codes": codes}
             table = Table.from_dict(data, where, clock=self.clock)
             if not str(data.get("label", "")):

@@ -235,3 +235,14 @@ def test_a_saved_game_loads_as_a_new_table_with_new_codes_and_can_be_branched(se
         w.load(json.dumps(one.to_dict()).encode(), "game.json")
     with pytest.raises(UserError, match=r"^junk.json: not a saved game \(not JSON text\)$"):
         w.load(b"{nope", "junk.json")
+
+
+def test_the_running_clock_records_whole_game_hours_not_every_tick(settings, clock):
+    t = Workshop(clock=clock).create(settings)
+    t.set_speed(1.0)
+    t.start()
+    for _ in range(40):  # 10 real seconds in ticks of a quarter second: 10 game hours (the first decision: 12:47)
+        clock.t += 0.25
+        t.tick()
+    assert t.game.time_h == pytest.approx(10.0)
+    assert [c["op"] for c in t.game.commands] == ["advance"] * 10  # one move per game hour, not one per tick

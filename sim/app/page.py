@@ -811,9 +811,11 @@ def create_series() -> None:
     chosen_era = [] if era.value == OWN_ERA else [f"era={era.value}"]
     try:
         made = rooms.WORKSHOP.create_randomised(
-            [f"scenario={scenario.value}", *chosen_era], int(series_tables.value), list(series_arms.value),
+            [f"scenario={scenario.value}", *chosen_era],
+            int(series_tables.value),
+            list(series_arms.value),
             int(seed.value),
-        )  # fmt: skip
+        )
     except UserError as exc:
         join_error.set(str(exc))
         return

@@ -313,8 +313,14 @@ def branches_figure(d, paths: dict[str, list[int]]):
     ax = fig.subplots()
     figures.escalation_curve(d.model_series, title="The game's branches against the model", label="model", ax=ax)
     for i, (label, series) in enumerate(paths.items()):
-        ax.step(np.arange(len(series)) / 24.0, series, where="post", linewidth=2.2, label=label,
-                color=figures.PALETTE[(i + 1) % len(figures.PALETTE)])  # fmt: skip
+        ax.step(
+            np.arange(len(series)) / 24.0,
+            series,
+            where="post",
+            linewidth=2.2,
+            label=label,
+            color=figures.PALETTE[(i + 1) % len(figures.PALETTE)],
+        )
     ax.legend(loc="upper right")
     return fig
 
