@@ -123,6 +123,17 @@ def test_two_teams_and_control_play_through_an_inject_calls_a_time_out_to_the_de
         control.get_by_role("button", name="Inject now").click()
         control.locator(".truth-log", has_text="Facilitator inject").wait_for(timeout=WAIT_MS)
 
+        # control runs the clock (2 game hours a real second), then pauses it; the teams' pages follow
+        control.get_by_role("button", name="Start clock").click()
+        control.locator(".room-status", has_text="clock running").wait_for(timeout=WAIT_MS)
+        teams["russia"].locator(".room-status", has_text="clock running").wait_for(timeout=WAIT_MS)
+        control.wait_for_function(
+            "() => !document.querySelector('.room-status').innerText.startsWith('day 1 00:00')", timeout=WAIT_MS
+        )
+        control.get_by_role("button", name="Pause clock").click()
+        control.locator(".room-status", has_text="clock paused").wait_for(timeout=WAIT_MS)
+        teams["nato"].locator(".room-status", has_text="clock paused").wait_for(timeout=WAIT_MS)
+
         # play until each team has called over a channel once
         called: set[str] = set()
         decided = {"nato": 0, "russia": 0}

@@ -208,7 +208,7 @@ def ControlRoom(table: Table, view: dict[str, Any], act) -> None:
             solara.Button("Pause clock", on_click=lambda: act(table.pause))
         else:
             solara.Button(
-                "Start clock" if not table.game.commands else "Resume clock",
+                "Start clock" if table.game.time_h == 0 else "Resume clock",
                 on_click=lambda: act(table.start),
                 disabled=view["finished"],
                 color="primary",
