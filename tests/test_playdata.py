@@ -113,7 +113,7 @@ def test_a_game_saved_by_escalation_play_joins_the_dataset_without_real_times(tm
     import math
 
     from sim.play import Game
-    from sim.playdata import build_dataset
+    from sim.playdata import analyse, build_dataset
     from sim.saves import compose_settings
 
     g = Game(compose_settings(["scenario=baltic_air_policing"], "nato", seed=0))
@@ -125,3 +125,6 @@ def test_a_game_saved_by_escalation_play_joins_the_dataset_without_real_times(tm
     assert list(df["team"]) == ["nato", "nato"] and list(df["choice"]) == ["hold", "protest"]
     assert list(df["decision"]) == [1, 2] and set(df["arm"]) == {"none"} and set(df["answered_by"]) == {"team"}
     assert all(math.isnan(x) for x in df["wall_s"]) and list(df["response_rung"]) == [1, 2]
+    text = analyse(df)  # one table works too, and says what it cannot give
+    assert "1 tables, 2 team decisions" in text and "| none | 1 | 2 | 0% (one table: no interval) |" in text
+    assert "Difference" not in text and "| nato | 2 |" in text
