@@ -37,7 +37,10 @@ usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m 
                                             card + survival curves, discovery and variance on one page
        escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F]
                                             tabletop play in the terminal (h in the game for help)
+       escalation workshop plan|dataset|analyse ...
+                                            randomised workshop tables, the play dataset and its analysis
        escalation app [--port 8521] [--host 127.0.0.1 [--public --allow-host NAME ...]] [--max-replications 2000]
+                      [--max-games 12] [--max-participants 60] [--state-dir workshop-games]
                                             the workshop web app (127.0.0.1 unless --public)
 
 examples:
@@ -108,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.validate import validate_command
 
             return validate_command(rest)
+        if command == "workshop":
+            from sim.playdata import workshop_command
+
+            return workshop_command(rest)
         if command == "app":
             from sim.app.serve import app_command
 
@@ -121,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     return fail(
         f"unknown command {command!r} "
         "(commands: run, scenarios, measures, report, compare, calibrate, validate, discover, card, variance, "
-        "study, play, app)"
+        "study, play, workshop, app)"
     )
 
 

@@ -51,16 +51,16 @@ def play_command(args: list[str]) -> int:
     """Entry point of ``escalation play``."""
     from sim.errors import fail
     from sim.play import Game
-    from sim.saves import compose_settings, read_save, settings_from_save
+    from sim.saves import compose_settings
+    from sim.workshop import read_game_file
 
     try:
         own, overrides = parse_args(args)
         if "load" in own:
-            saved = read_save(Path(own["load"]))
             if overrides or "side" in own:
                 raise UserError("load= restores the saved scenario, side and settings: give no others")
-            settings = settings_from_save(saved, own["load"])
-            game = Game.replay(settings, saved["commands"])
+            settings, commands = read_game_file(Path(own["load"]))  # a save, or a workshop game (both sides)
+            game = Game.replay(settings, commands)
         else:
             side = own.get("side")
             if side is None:

@@ -29,9 +29,13 @@ def app(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         (["--allow-host", "laptop"], "add --public"),
         (["--max-replications", "0"], "between 1 and"),
         (["--host", "0.0.0.0", "--public", "--allow-host", "http://x"], "without port or scheme"),
+        (["--max-games", "0"], "--max-games 0: must be between 1 and 1000"),
+        (["--max-participants", "20000"], "--max-participants 20000: must be between 1 and 10000"),
+        (["--state-dir", "afile/games"], "--state-dir afile/games: a file is in the way"),
     ],
 )
 def test_bad_or_exposing_options_are_refused_with_exit_2(tmp_path, args, message):
+    (tmp_path / "afile").write_text("not a folder")
     proc = app(*args, cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
@@ -44,6 +48,17 @@ def test_the_server_runs_on_loopback_offline_by_default():
     env = server_env()
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert set(env["ESCALATION_ALLOWED_HOSTS"].split(",")) == {"127.0.0.1:8521", "localhost:8521", "[::1]:8521"}
+    assert env["ESCALATION_MAX_GAMES"] == "12" and env["ESCALATION_MAX_PARTICIPANTS"] == "60"
+    state = Path(env["ESCALATION_STATE_DIR"])
+    assert state.name == "workshop-games" and state.is_absolute()
+
+
+def test_the_app_and_the_workshop_state_the_same_default_limits():
+    from sim import workshop
+    from sim.app import serve
+
+    assert (serve.DEFAULT_MAX_GAMES, serve.DEFAULT_MAX_PARTICIPANTS) == (12, 60)
+    assert (workshop.DEFAULT_MAX_GAMES, workshop.DEFAULT_MAX_PARTICIPANTS) == (12, 60)
 
 
 def test_guard_refuses_foreign_hosts_and_origins():

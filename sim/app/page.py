@@ -1,5 +1,8 @@
 """The workshop web app (Solara): run a scenario, compare two measure sets, read a report card, play a side.
 
+A workshop game (two teams in their own browsers and a control cell) is joined with a code: the
+page at ``?join=CODE`` shows only that role's room (``sim.app.rooms``).
+
 Served by ``escalation app``. Every browser tab gets its own state (Solara's reactive variables
 are per connection). Long work (replications, the debrief) runs in Solara tasks with a progress
 bar, so the page stays live; the model itself is the same ``sim.core`` model the CLI runs.
@@ -22,6 +25,7 @@ import solara.lab
 from markdown import markdown
 from matplotlib.figure import Figure
 
+from sim.app import rooms
 from sim.app.work import Cancelled, check_request, max_replications, run_bounded
 from sim.core.ladder import Rung
 from sim.core.measures import registry
@@ -98,6 +102,7 @@ def _track_session():
     def cleanup() -> None:
         event.set()
         _closed.pop(sid, None)
+        rooms.WORKSHOP.leave(sid)  # the code still works: the team can rejoin
 
     return cleanup
 
@@ -726,10 +731,133 @@ def PlayTab() -> None:
             FacilitatorPanel(game, game_rev.value)
 
 
+join_code = solara.reactive("")
+join_error = solara.reactive("")
+workshop_label = solara.reactive("")
+series_tables = solara.reactive(2)
+series_arms = solara.reactive(["none", "eln_seven"] if "eln_seven" in BUNDLES else ["none"])
+series_plan = solara.reactive("")  # the plan of the randomised workshop this page created (with codes)
+
+
+def _join_search(search: str | None) -> str:
+    """The code in ``?join=CODE`` (empty if none)."""
+    from urllib.parse import parse_qs
+
+    return (parse_qs(search or "").get("join") or [""])[0][:40]
+
+
+def create_workshop_game(router) -> None:
+    """A new two-team game with the Run tab's scenario, era, measures and seed; this page becomes control."""
+    try:
+        settings = _settings(enabled.value, "both")
+        table = rooms.WORKSHOP.create(settings, label=workshop_label.value.strip()[:60])
+    except UserError as exc:
+        join_error.set(str(exc))
+        return
+    join_error.set("")
+    router.push(f"?join={table.codes['control']}")
+
+
+@solara.component
+def WorkshopTab() -> None:
+    """Create a two-team game (this page becomes its control cell) or join one with a code."""
+    router = solara.use_router()
+    Md(
+        "**A workshop game**: two teams in their own browsers and a control cell. Creating one uses the "
+        "scenario, era, measures and seed of the Run tab and gives a join code per role (NATO team, Russia "
+        "team, control, observers); this page becomes the control cell."
+    )
+    with solara.Row(style="align-items: center"):
+        solara.InputText("Table name (optional)", value=workshop_label)
+        solara.Button("Create a workshop game", color="primary", on_click=lambda: create_workshop_game(router))
+    with solara.Row(style="align-items: center"):
+        solara.InputText("Join code", value=join_code)
+        solara.Button("Join", on_click=lambda: router.push(f"?join={rooms.normalise(join_code.value)}"))
+    solara.FileDrop(
+        label="Drop a saved game here (control's Save this game, or a game.json) to load it as a new table",
+        on_file=lambda info: load_workshop_game(info, router),
+        lazy=False,
+    )
+    Md(
+        "**A randomised workshop**: N tables, each assigned a measure bundle by a seeded balanced randomisation "
+        "(the same as `escalation workshop plan`); every table plays the same world (the Run tab's scenario, era "
+        "and seed)."
+    )
+    with solara.Row(style="align-items: center"):
+        solara.InputInt("Tables", value=series_tables)
+        solara.SelectMultiple("Arms (bundles)", values=series_arms, all_values=BUNDLES)
+        solara.Button("Create the tables", on_click=create_series)
+    if series_plan.value:
+        Md(series_plan.value, classes=["workshop-plan"], tables=True)
+    if join_error.value:
+        solara.Error(join_error.value, classes=["join-error"])
+
+
+def load_workshop_game(info, router) -> None:
+    """A dropped saved game becomes a new table (new codes); this page becomes its control cell."""
+    name = upload_name(info)
+    try:
+        data = info.get("data") or b""
+        table = rooms.WORKSHOP.load(data if isinstance(data, bytes) else bytes(data), name)
+    except UserError as exc:
+        join_error.set(f"Could not load {exc}")
+        return
+    join_error.set("")
+    router.push(f"?join={table.codes['control']}")
+
+
+def create_series() -> None:
+    """The randomised tables, and their plan with every role's code (to print for the facilitator)."""
+    chosen_era = [] if era.value == OWN_ERA else [f"era={era.value}"]
+    try:
+        made = rooms.WORKSHOP.create_randomised(
+            [f"scenario={scenario.value}", *chosen_era],
+            int(series_tables.value),
+            list(series_arms.value),
+            int(seed.value),
+        )
+    except UserError as exc:
+        join_error.set(str(exc))
+        return
+    join_error.set("")
+    rows = [
+        f"| {t.label} | {t.codes['nato']} | {t.codes['russia']} | {t.codes['control']} | {t.codes['observer']} |"
+        for t in made
+    ]
+    series_plan.set(
+        f"Workshop plan: {len(made)} tables, scenario {scenario.value}, world seed {seed.value}\n\n"
+        "| table (arm) | NATO team | Russia team | control | observers |\n|---|---|---|---|---|\n" + "\n".join(rows)
+    )
+
+
 @solara.component
 def Page() -> None:
-    """The app."""
+    """The app: a workshop room if the address carries a join code, else the tabs."""
     solara.Title("Escalation workshop")
+    router = solara.use_router()
+    code = _join_search(router.search)
+    session = _session_id()
+
+    def do_join():
+        if not code:
+            return None, ""
+        try:
+            return rooms.join(code, session), ""
+        except UserError as exc:
+            return None, str(exc)
+
+    joined, problem = solara.use_memo(do_join, dependencies=[code])
+    if joined is not None:
+        table, role = joined
+
+        def leave() -> None:
+            rooms.WORKSHOP.leave(session)
+            router.push("/")
+
+        rooms.Room(table, role, session, leave)
+        return
+    if problem:
+        join_error.set(problem)
     with solara.Column(style="padding: 8px 24px"):
         Md("## NATO–Russia incidents: escalation and risk reduction")
         with solara.lab.Tabs():
@@ -741,3 +869,5 @@ def Page() -> None:
                 CardTab()
             with solara.lab.Tab("Play"):
                 PlayTab()
+            with solara.lab.Tab("Workshop"):
+                WorkshopTab()

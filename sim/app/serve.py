@@ -4,7 +4,9 @@ The app's front-end files come from the ``solara-assets`` package installed with
 extra, so the page works with no internet (workshop venues, CI). Solara's telemetry is switched
 off for the same reason. Requests must name a host the app is served under (``sim.app.guard``):
 loopback names, the listening address, and any ``--allow-host`` the facilitator adds with
-``--public``. ``--max-replications`` bounds what one page may ask for.
+``--public``. ``--max-replications`` bounds what one page may ask for; ``--max-games`` and
+``--max-participants`` bound the workshop games and the pages joined to them; ``--state-dir`` is
+where workshop games are kept (so a restart of the app finds them).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8521
 DEFAULT_MAX_REPLICATIONS = 2000
+DEFAULT_MAX_GAMES = 12  # as sim.workshop (not imported here: the app extra may be missing)
+DEFAULT_MAX_PARTICIPANTS = 60
+DEFAULT_STATE_DIR = "workshop-games"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +54,9 @@ def server_env(
     port: int = DEFAULT_PORT,
     allow: list[str] | None = None,
     max_replications: int = DEFAULT_MAX_REPLICATIONS,
+    max_games: int = DEFAULT_MAX_GAMES,
+    max_participants: int = DEFAULT_MAX_PARTICIPANTS,
+    state_dir: str = DEFAULT_STATE_DIR,
 ) -> dict[str, str]:
     """Environment for the server: no telemetry, no CDN, assets from the install, the hosts and limits."""
     from sim.app.guard import allowed_hosts
@@ -61,6 +69,9 @@ def server_env(
         "MPLBACKEND": "Agg",
         "ESCALATION_ALLOWED_HOSTS": ",".join(sorted(allowed_hosts(host, port, allow or []))),
         "ESCALATION_MAX_REPLICATIONS": str(max_replications),
+        "ESCALATION_MAX_GAMES": str(max_games),
+        "ESCALATION_MAX_PARTICIPANTS": str(max_participants),
+        "ESCALATION_STATE_DIR": str(Path(state_dir).resolve()),
     }
 
 
@@ -83,6 +94,23 @@ def app_command(args: list[str]) -> int:
         default=DEFAULT_MAX_REPLICATIONS,
         help=f"most replications one page may run at once (default {DEFAULT_MAX_REPLICATIONS})",
     )
+    parser.add_argument(
+        "--max-games",
+        type=int,
+        default=DEFAULT_MAX_GAMES,
+        help=f"most workshop games the app holds (default {DEFAULT_MAX_GAMES})",
+    )
+    parser.add_argument(
+        "--max-participants",
+        type=int,
+        default=DEFAULT_MAX_PARTICIPANTS,
+        help=f"most pages joined to workshop games at once (default {DEFAULT_MAX_PARTICIPANTS})",
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=DEFAULT_STATE_DIR,
+        help=f"folder where workshop games are kept across restarts (default ./{DEFAULT_STATE_DIR})",
+    )
     opts = parser.parse_args(args)
     if opts.allow_host and not opts.public:
         parser.error("--allow-host exposes the app to other machines' names: add --public if you mean it")
@@ -91,6 +119,13 @@ def app_command(args: list[str]) -> int:
             parser.error(f"--allow-host {name!r}: give a host name or an IPv4 address, without port or scheme")
     if not 1 <= opts.max_replications <= 1_000_000:
         parser.error(f"--max-replications {opts.max_replications}: must be between 1 and 1000000")
+    if not 1 <= opts.max_games <= 1000:
+        parser.error(f"--max-games {opts.max_games}: must be between 1 and 1000")
+    if not 1 <= opts.max_participants <= 10_000:
+        parser.error(f"--max-participants {opts.max_participants}: must be between 1 and 10000")
+    state = Path(opts.state_dir)
+    if any(p.exists() and not p.is_dir() for p in (state, *state.parents)):
+        parser.error(f"--state-dir {opts.state_dir}: a file is in the way (it must be a folder)")
     if not 1 <= opts.port <= 65535:
         parser.error(f"--port {opts.port}: must be between 1 and 65535")
     try:
@@ -106,5 +141,14 @@ def app_command(args: list[str]) -> int:
         return 2
     print(f"Escalation workshop app on http://{opts.host}:{opts.port}/  (Ctrl-C to stop)", flush=True)
     cmd = server_command(opts.host, opts.port)
-    os.execve(cmd[0], cmd, server_env(opts.host, opts.port, opts.allow_host, opts.max_replications))
+    env = server_env(
+        opts.host,
+        opts.port,
+        opts.allow_host,
+        opts.max_replications,
+        opts.max_games,
+        opts.max_participants,
+        opts.state_dir,
+    )
+    os.execve(cmd[0], cmd, env)
     return 0  # not reached
