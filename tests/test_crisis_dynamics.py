@@ -307,7 +307,7 @@ def test_announced_restraint_with_no_cut_is_indistinguishable_from_none(crisis, 
     talk = run(
         spec, p, settings("unilateral_restraint", **{"unilateral_restraint.sortie_reduction_per_step": 0}), 40, seed=5
     ).outcomes()
-    for col in ("reached_rung_4", "peak_rung"):
+    for col in ("reached_rung_4", "peak_rung", "final_trust_russia"):
         _, lo, hi = paired(base, talk, col)
         assert lo <= 0 <= hi, (col, lo, hi)
     from conftest import PRE_CALIBRATION
@@ -326,11 +326,35 @@ def test_announced_restraint_with_no_cut_is_indistinguishable_from_none(crisis, 
     ).outcomes()
     _, lo, hi = paired(a, b, "reached_rung_4")
     assert lo <= 0 <= hi, (lo, hi)
-    real = run(
-        spec, p, settings("unilateral_restraint", **{"unilateral_restraint.sortie_reduction_per_step": 0.3}), 40, seed=5
-    ).outcomes()
-    m, lo, _ = paired(base, real, "final_trust_russia")
-    assert m > 0 and lo > 0, (m, lo)
+
+
+def test_restraint_is_credited_once_when_the_sorties_seen_fall_and_given_back_when_withdrawn(scenarios, params):
+    """The other side's radar saw 30 sorties in the 72 h before the restraint and 2 in the 72 h after: P(N <= 2)
+    for N ~ Binomial(32, 1/2) is 1.3e-7, below 0.05 / 3 steps, so the restraint is credited: Russia's trust moves
+    0.1 of the way to 1. With 20 seen after, P = 0.92: nothing is credited. Withdrawn, the trust is given back.
+    """
+    sc = scenarios["baltic_air_policing"]
+    measures = build(settings("unilateral_restraint"))
+    restraint = next(x for x in measures if x.name == "unilateral_restraint")
+    for after, credited in ((2, True), (20, False)):
+        m = EscalationModel(sc, params, measures, seed=1, record_events=True)
+        restraint.setup(m)
+        m.seen_sorties[Side.RUSSIA] = [float(t) for t in range(0, 72, 72 // 30)][:30] + [72.0 + t for t in range(after)]
+        restraint.steps[Side.NATO], restraint.started[Side.NATO], restraint.checked[Side.NATO] = 1, 72.0, 72.0
+        m.time = 144.0
+        before = m.sides[Side.RUSSIA].trust
+        restraint.check(Side.NATO)
+        gained = m.sides[Side.RUSSIA].trust - before
+        if credited:
+            assert gained == pytest.approx(0.1 * (1 - before))
+            assert "the restraint is real" in m.events[-1]["text"]
+            restraint.check(Side.NATO)  # credited once
+            assert m.sides[Side.RUSSIA].trust - before == pytest.approx(gained)
+            restraint.last_reciprocated, m.time = 0.0, 24 * 12.0  # unreciprocated past patience: withdrawn
+            restraint.announce()
+            assert restraint.steps[Side.NATO] == 0 and m.sides[Side.RUSSIA].trust == pytest.approx(before)
+        else:
+            assert gained == 0.0
 
 
 def test_understanding_from_meetings_fades_and_is_lost_when_contacts_are_suspended(scenarios, params):

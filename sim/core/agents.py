@@ -282,6 +282,7 @@ class SideState:
     last_contact: float = -math.inf  # when a call or meeting last conveyed the other side's account
     standdown_seen: float = -math.inf  # when the other side's stand-down was last seen
     fired: float = -math.inf  # when this side last used force
+    restraint_trust: float = 0.0  # the part of trust earned by the other side's restraint, as it stands now
 
     def relax(self, baseline: float, factor: float) -> None:
         """Exponential relaxation of tension toward its baseline and of public pressure toward zero."""

@@ -83,6 +83,7 @@ class PerceptionMixin:
         """Trust moves a fraction ``weight`` of the way toward evidence that the other side is ``benign``."""
         s = self.sides[side]
         s.trust = clip01(s.trust + min(weight, 1.0) * (benign - s.trust))
+        s.restraint_trust *= 1.0 - min(weight, 1.0)  # the share of trust that restraint earned moves with it
 
 
 def _kind(act: Act) -> str:

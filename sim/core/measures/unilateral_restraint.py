@@ -29,7 +29,7 @@ class UnilateralRestraint(Measure):
         "flies fewer sorties (fewer encounters follow). The announcement earns nothing by itself: at "
         "each step the other side compares the sorties its radar saw near its territory since the "
         "last step with the rate it saw before the restraint began, and credits the restraint "
-        "(trust moves toward benign by signal_weight, once for the steps in force) only if they fell "
+        "(trust moves toward benign by signal_weight, once for the restraint in force) only if they fell "
         "significantly (a one-sided binomial test at restraint_verification_alpha); the trust so earned "
         "is given back if the restraint is withdrawn. The other side's leadership reciprocates "
         "when it is calm (posture 0) and trusts the initiator at least reciprocate_above_trust, and "
@@ -71,7 +71,6 @@ class UnilateralRestraint(Measure):
         self.started = dict.fromkeys(Side, math.inf)  # when each side's restraint began
         self.checked = dict.fromkeys(Side, 0.0)  # when the other side last checked it
         self.credited = dict.fromkeys(Side, 0)  # steps of each side's restraint the other side has seen kept
-        self.earned = dict.fromkeys(Side, 0.0)  # the trust the other side gave for them
         interval = p.step_interval_days * 24
         model.schedule_recurring(self.announce, Schedule(interval=interval, start=interval))
 
@@ -87,10 +86,9 @@ class UnilateralRestraint(Measure):
             self.credited[init] = min(self.credited[init], self.steps[init])
             if self.steps[init] == 0:
                 self.started[init] = math.inf  # a later restraint is checked against the rate seen before it
-            # Unreciprocated restraint decays: the trust it had earned is given back when it is withdrawn.
+            # Unreciprocated restraint decays: the trust it earned (as it stands now) is given back.
             s = model.sides[other]
-            s.trust = max(0.0, s.trust - self.earned[init])
-            self.earned[init] = 0.0
+            s.trust, s.restraint_trust = max(0.0, s.trust - s.restraint_trust), 0.0
             model.rates_changed(init)
             model.signal(  # an announcement: what is seen afterwards is more sorties, not a signal
                 init, "restraint", f"{init.label} withdraws the restraint the other side did not return", benign=None
@@ -126,23 +124,27 @@ class UnilateralRestraint(Measure):
         """The other side checks ``side``'s restraint against the sorties its radar saw; credits it if they fell.
 
         Seen before the restraint: n0 sorties in t0 hours; since the last check: n1 in t1. Without
-        restraint n1 is binomial(n0 + n1, t1 / (t0 + t1)); the restraint is credited when
-        P(N <= n1) < ``restraint_verification_alpha`` under that law.
+        restraint n1 is binomial(n0 + n1, t1 / (t0 + t1)); the restraint is credited (once, until it is
+        withdrawn) when P(N <= n1) < ``restraint_verification_alpha`` / ``max_steps`` under that law: a
+        restraint is checked at up to ``max_steps`` steps, so one that is not kept is credited at most at
+        the stated level.
         """
         model = self._model
         seen, start, last = model.seen_sorties[side.other], self.started[side], self.checked[side]
         self.checked[side] = model.time
-        if self.credited[side] >= self.steps[side]:
-            return  # every step in force has been credited once
+        if self.credited[side]:
+            return  # credited once for this restraint, until it is withdrawn
         n0 = sum(1 for t in seen if t < start)
         n1 = sum(1 for t in seen if last <= t < model.time)
         t0, t1 = start, model.time - last
         if n0 == 0 or t0 <= 0 or t1 <= 0:
             return  # nothing seen to compare with
-        if _binomial_cdf(n1, n0 + n1, t1 / (t0 + t1)) < model.params.restraint_verification_alpha:
-            before = model.sides[side.other].trust
+        alpha = model.params.restraint_verification_alpha / max(1, self.params.max_steps)
+        if _binomial_cdf(n1, n0 + n1, t1 / (t0 + t1)) < alpha:
+            s = model.sides[side.other]
+            before = s.trust
             model.learn(side.other, 1.0, model.params.signal_weight)
-            self.earned[side] += model.sides[side.other].trust - before
+            s.restraint_trust += s.trust - before
             self.credited[side] = self.steps[side]
             model.log(
                 "signal",
