@@ -136,9 +136,11 @@ def crisis_review(n: int, seed: int) -> dict:
     t, _ = crisis_year("baltic_air_policing", params, talk, n, seed, spec)
     diff = mean_ci((t["reached_rung_4"] - base["reached_rung_4"]).to_numpy(dtype=float))
     dpeak = mean_ci((t["peak_rung"] - base["peak_rung"]).to_numpy(dtype=float))
+    dtrust = mean_ci((t["final_trust_russia"] - base["final_trust_russia"]).to_numpy(dtype=float))
     out["restraint_announcements_only"] = {
         "p_force_diff": list(diff[:3]),
         "peak_rung_diff": list(dpeak[:3]),
+        "trust_diff": list(dtrust[:3]),
         "arms_with_force": [int(base["reached_rung_4"].sum()), int(t["reached_rung_4"].sum())],
     }
     half = n // 2
@@ -209,8 +211,9 @@ def crisis_markdown(rec: dict) -> str:
     lines += [
         "",
         f"Restraint announced with no sortie cut (announcements only), paired against none: {force}; peak rung "
-        f"{pk[0]:+.3f} [{pk[1]:+.3f}, {pk[2]:+.3f}]. Announcements alone earn no trust (only restraint the "
-        "other side's radar sees does), so they change nothing the interval can tell from none.",
+        f"{pk[0]:+.3f} [{pk[1]:+.3f}, {pk[2]:+.3f}]; Russia's final trust "
+        f"{r['trust_diff'][0]:+.3f} [{r['trust_diff'][1]:+.3f}, {r['trust_diff'][2]:+.3f}]. Announcements alone "
+        "earn no trust (only restraint the other side's radar sees does, and it is given back when withdrawn).",
     ]
     return "\n".join(lines) + "\n"
 
