@@ -242,22 +242,25 @@ def test_back_to_vigilance_counts_only_crises():
 
 
 def test_back_to_vigilance_lines_print_the_table():
+    """Rows keep the order in which the configurations first appear ("y" before "x"), not sorted."""
     df = pd.DataFrame(
         {
             "peak_rung": [2, 3, 2],
             "days_back_to_vigilance": [4.0, 6.0, np.nan],
             "days_back_censored": [np.nan, np.nan, 9.0],
-            "c": ["x", "x", "y"],
+            "c": ["y", "y", "x"],
         }
     )
     lines = back_to_vigilance_lines(back_to_vigilance_table(df, "c"), "c", "config")
-    assert (
-        lines[2]
-        == "| config | crises | back within the horizon | median days back [95% CI] | mean of those back only |"
+    assert lines[0] == (
+        "**Back to vigilance** after a crisis (peak rung ≥ 2): the censored median in days, crises still open at "
+        "the horizon counted as censored (the mean of those that came back, shown for contrast, is biased short)."
     )
+    assert lines[1] == ""
+    head = "| config | crises | back within the horizon | median days back [95% CI] | mean of those back only |"
+    assert lines[2] == head
     assert lines[3] == "|---|---|---|---|---|"
-    assert lines[4] == "| x | 2 | 2 | 4.0 [4.0, beyond the horizon] | 5.0 |"
-    assert lines[5] == "| y | 1 | 0 | beyond the horizon [beyond the horizon, beyond the horizon] | n/a |"
-    assert lines[0].startswith("**Back to vigilance** after a crisis (peak rung ≥ 2)") and lines[1] == ""
+    assert lines[4] == "| y | 2 | 2 | 4.0 [4.0, beyond the horizon] | 5.0 |"
+    assert lines[5] == "| x | 1 | 0 | beyond the horizon [beyond the horizon, beyond the horizon] | n/a |"
     assert len(lines) == 6
     assert days_text(12.345) == "12.3" and days_text(math.nan) == "beyond the horizon"
