@@ -39,6 +39,7 @@ MODULES: dict[str, list[str]] = {
 }
 
 # (module, function, "old -> new" as mutmut's diff shows it, comments dropped) -> why no test can tell them apart.
+_SORT_NONE = "pandas takes sort=None as false: the configurations keep their order either way"
 _FLOAT_COLUMN = "the outcome columns are float64 already (NaN where never), so the conversion changes nothing"
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("sim/stats.py", "mean_ci_bootstrap", "if np.all(x == x[0]): -> if np.all(x == x[1]):"): (
@@ -235,7 +236,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutation: error: not configured in MODULES: {', '.join(unknown)}", file=sys.stderr)
         return 2
     from importlib.metadata import version
+    from importlib.util import find_spec
 
+    if find_spec("mutmut") is None:
+        print("mutation: error: mutmut is not installed (pip install -e '.[dev]')", file=sys.stderr)
+        return 2
     results = []
     for module, selection in MODULES.items():
         if args.modules and module not in args.modules:

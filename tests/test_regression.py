@@ -11,8 +11,6 @@ import copy
 import math
 import sys
 
-import pytest
-
 from sim.paths import CONF_DIR, REPO_ROOT
 from sim.scenario_io import library
 
@@ -21,21 +19,15 @@ sys.path.insert(0, str(REPO_ROOT / "experiments"))
 import refresh_regression  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def got():
-    return refresh_regression.summary()
-
-
-def test_fixed_seed_summary_is_reproduced(got):
-    """Every case's outcome means, regime counts and definition, and the list of outcome columns."""
+def test_fixed_seed_summary_is_reproduced_and_check_agrees(monkeypatch, capsys):
+    """Every case's outcome means, regime counts and definition, and the list of outcome columns, are what the file
+    says. --check (the same comparison, fed the same run) passes on them, NaN means comparing equal, and fails,
+    naming the column, when an outcome column is added or removed. One test, so the cases run once under xdist.
+    """
+    got = refresh_regression.summary()
     diff = refresh_regression.differences(refresh_regression.read(), got)
     assert not diff, "\n".join(diff[:30])
 
-
-def test_check_agrees_with_the_test(got, monkeypatch, capsys):
-    """--check passes on the unchanged model (NaN means compare equal), and fails, naming the column, when an
-    outcome column is added or removed.
-    """
     monkeypatch.setattr(refresh_regression, "summary", lambda: got)
     assert refresh_regression.main(["--check"]) == 0
     assert any(math.isnan(v) for case in got["cases"].values() for v in case["means"].values())
