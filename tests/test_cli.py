@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from sim.output import hourly_from_changes, read_changes
+from sim.paths import CONF_DIR
+from sim.scenario_io import library
 
 EXE = Path(sys.executable).with_name("escalation")
 
@@ -144,42 +146,79 @@ def test_bad_scenario_file_named_in_error_and_no_output(tmp_path):
 
 @pytest.mark.slow
 def test_scenarios_and_measures_listings(tmp_path):
+    """The listings (README: `escalation scenarios`, `escalation measures [NAME]`): one line per library scenario
+    (name, title, horizon), every catalogue measure headed by its name and title with its parameters, and one-line
+    errors with exit code 2.
+    """
     proc = escalation("scenarios", cwd=tmp_path)
-    assert proc.returncode == 0
-    assert "baltic_air_policing" in proc.stdout and "black_sea_transit" in proc.stdout
+    assert (proc.returncode, proc.stderr) == (0, "")
+    lines = proc.stdout.splitlines()
+    assert [ln.split()[0] for ln in lines] == list(library())  # every scenario of the library, in order
+    assert lines[0] == "baltic_air_policing      Baltic Air Policing and the Kaliningrad transits (30 days)"
+    assert lines[1] == "black_sea_transit        NATO warship transit near Crimea (21 days)"
+    assert lines[3] == "drone_shootdown          A US drone brought down over the Black Sea (14 days)"
+
     proc = escalation("scenarios", "show", "black_sea_transit", cwd=tmp_path)
+    assert proc.returncode == 0 and "[inject" not in proc.stdout
+    shown = proc.stdout.splitlines()
+    assert shown[0] == "NATO warship transit near Crimea (black_sea_transit)"
     assert (
-        proc.returncode == 0
-        and "[inject" not in proc.stdout
-        and "Cape Fiolent" in proc.stdout
-        and "day 6 09:30" in proc.stdout
+        "era: confrontation_2014   horizon: 21 days   baseline tension NATO 0.45 / Russia 0.50, trust 0.15 / 0.15"
+        in shown
     )
-    proc = escalation(
-        "scenarios", "check", str(Path(__file__).parents[1] / "scenarios" / "high_north.yaml"), cwd=tmp_path
+    assert "  sevastopol_waters        Waters off Cape Fiolent and Sevastopol (russia, sea, 44.45N 33.30E)" in shown
+    assert any(ln.startswith("  day 6 09:30") for ln in shown)  # the inject's time as players read it
+
+    high_north = Path(__file__).parents[1] / "scenarios" / "high_north.yaml"
+    proc = escalation("scenarios", "check", str(high_north), cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (
+        0,
+        f"{high_north}: ok (Encounters in the High North: 8 zones, 7 forces, 1 exercises, 1 injects, 30 days)\n",
     )
-    assert proc.returncode == 0 and ": ok (" in proc.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ndescription: y\n")
     proc = escalation("scenarios", "check", str(bad), cwd=tmp_path)
-    assert proc.returncode == 2 and f"{bad}: horizon_days: missing required field" in proc.stderr
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2,
+        "",
+        f"escalation: error: {bad}: horizon_days: missing required field\n",
+    )
+
     proc = escalation("measures", cwd=tmp_path)
     assert proc.returncode == 0
-    assert (
-        '"The Expert Dialogue on NATO-Russia Risk Reduction. Seven Recommendations" (February 2022), recommendation 2'
-        in proc.stdout
-    )
-    assert "incidents_at_sea" in proc.stdout and "_3d696065" not in proc.stdout  # cited by title, not by file name
-    assert escalation("frobnicate", cwd=tmp_path).returncode == 2
+    catalogue = sorted(p.stem for p in (CONF_DIR / "measures" / "catalogue").glob("*.yaml"))
+    heads = [ln.split("  -  ")[0] for ln in proc.stdout.splitlines() if "  -  " in ln and not ln.startswith(" ")]
+    assert heads == catalogue
+    hotline = proc.stdout.split("\nhotline  -  ", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert hotline[0] == "Political hotline (incl. cyber-incident use)"
+    assert hotline[1].startswith(
+        '    source:    European Leadership Network, "The Expert Dialogue on NATO-Russia Risk Reduction. Seven '
+        'Recommendations" (February 2022), recommendation 2;'
+    )  # cited by title, not by file name
+    assert hotline[3:] == [
+        "    latency_h = 0.5 [h]",
+        "    availability = 0.9 [probability]",
+        "    quality = 0.8 [weight 0-1]",
+    ]
+
     proc = escalation("measures", "unilateral_restraint", cwd=tmp_path)
+    assert proc.returncode == 0
+    shown = proc.stdout.splitlines()
+    assert shown[0] == "Parallel unilateral measures (reciprocated restraint) (`unilateral_restraint`)"
+    assert "| parameter | default | unit | range | meaning | basis |" in shown
     assert (
-        proc.returncode == 0
-        and "recommendation 4" in proc.stdout
-        and "patience_days" in proc.stdout
-        and "[days]" not in proc.stdout
-    )
-    assert "| `patience_days` | 9 | days |" in proc.stdout
+        "| `patience_days` | 9 | days | (0, 366] | without reciprocation after which the initiator withdraws its steps "
+        "| assumption: three unanswered steps |"
+    ) in shown
+
     proc = escalation("measures", "nope", cwd=tmp_path)
-    assert proc.returncode == 2 and "unknown measure 'nope'" in proc.stderr
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == f"escalation: error: unknown measure 'nope' (measures: {', '.join(catalogue)})\n"
+    proc = escalation("frobnicate", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.startswith(
+        "escalation: error: unknown command 'frobnicate' (commands: run,"
+    )
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
 
 def test_version_has_one_source(tmp_path):

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from sim.core.comms import CommsNetwork, forces_node
-from sim.core.ladder import Choice, Response, Rung, response_for
+from sim.core.ladder import TOP_RUNG, Choice, Response, Rung, response_for
 from sim.core.spec import ChannelSpec, Side, ZoneSpec
 from sim.core.theatre import Theatre, great_circle_km
 
@@ -29,6 +29,46 @@ def test_protest_is_not_a_military_act_but_shadowing_is():
     assert not Response.HOLD.is_military_act
     assert Response.SHADOW.is_military_act and Response.LIMITED_FORCE.is_military_act
     assert Rung.LIMITED_FORCE.label == "use of force, limited"
+
+
+def test_the_ladder_tables_as_product_md_states_them():
+    """The rung each response signals, the act that matches each rung, and every rung's name (mutmut does not
+    mutate module-level tables, so they are pinned here in full).
+    """
+    assert {r: r.rung for r in Response} == {
+        Response.DE_ESCALATE: 0,
+        Response.HOLD: 1,
+        Response.PROTEST: 2,
+        Response.SHADOW: 2,
+        Response.RAISE_ALERT: 3,
+        Response.SHOW_OF_FORCE: 3,
+        Response.LIMITED_FORCE: 4,
+        Response.ARMED_CLASH: 5,
+        Response.REGIONAL_WAR: 6,
+        Response.NUCLEAR_SIGNAL: 7,
+    }
+    assert [response_for(Choice.MATCH, r).rung for r in range(2, 8)] == [2, 3, 4, 5, 6, 7]
+    assert [r.label for r in Rung] == [
+        "routine",
+        "heightened vigilance",
+        "dangerous incident",
+        "show of force",
+        "use of force, limited",
+        "armed clash",
+        "regional war",
+        "nuclear threshold",
+    ]
+    assert TOP_RUNG == 7 and response_for(Choice.ESCALATE, 7).rung == 7  # no rung above the top
+    assert [r for r in Response if r.is_military_act] == [
+        Response.SHADOW,
+        Response.RAISE_ALERT,
+        Response.SHOW_OF_FORCE,
+        Response.LIMITED_FORCE,
+        Response.ARMED_CLASH,
+        Response.REGIONAL_WAR,
+        Response.NUCLEAR_SIGNAL,
+    ]
+    assert response_for(Choice.DE_ESCALATE, 6) is Response.DE_ESCALATE and response_for(Choice.HOLD, 6) is Response.HOLD
 
 
 def test_great_circle_matches_a_known_distance():

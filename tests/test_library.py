@@ -91,8 +91,29 @@ def test_the_worked_example_in_the_docs_runs(params):
     text = (REPO_ROOT / "docs" / "SCENARIOS.md").read_text()
     block = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
     spec = parse_scenario(block, "SCENARIOS.md example")
-    out = run(spec, params, settings(), 10).outcomes()
-    assert out["incidents_air_intercept"].sum() >= 10  # the inject fires in every replication
+    """The example as the docs describe it: a 10-day run whose one inject (day 6 at 14:00, a serious air intercept
+    by the Su-27s over the Gulf) fires exactly once in every replication, producing only the incident types it is
+    written to produce."""
+    assert (spec.name, spec.horizon_h) == ("gulf_patrol", 240.0)
+    ens = run(spec, params, settings(), 10, record_events=True)
+    out = ens.outcomes()
+    assert out["horizon_days"].tolist() == [10.0] * 10
+    for rep in ens.replications:
+        fired = [e for e in rep.events if e["text"].startswith("[inject close_pass] ")]
+        assert len(fired) == 1
+        e = fired[0]
+        assert (e["time_h"], e["clock"], e["type"], e["category"], e["severity"]) == (
+            134.0,
+            "day 6 14:00",
+            "air_intercept",
+            "serious",
+            0.7,
+        )
+        assert e["zone"] == "Gulf of Finland" and "A Su-27 passes 10 m in front of the P-8A's cockpit" in e["text"]
+    declared = {"air_intercept", "exercise_near_border", "electronic_interference"}
+    others = [c for c in out if c.startswith("incidents_") and c.removeprefix("incidents_") in INCIDENT_TYPES]
+    assert {c.removeprefix("incidents_") for c in others if out[c].sum() > 0} <= declared
+    assert out["incidents_air_intercept"].min() >= 1
 
 
 BALTIC = yaml.safe_load((REPO_ROOT / "scenarios" / "baltic_air_policing.yaml").read_text())

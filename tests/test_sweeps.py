@@ -21,7 +21,6 @@ from sim import analysis
 from sim.compare import compare
 from sim.core.measures import registry
 from sim.paths import EXPERIMENTS_DIR
-from sim.stats import mean_ci, wilson
 
 EXE = Path(sys.executable).with_name("escalation")
 EXPERIMENTS = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
@@ -91,19 +90,23 @@ def test_aggregation_matches_hand_computed_statistics(tmp_path):
     results = pd.read_parquet(out / "results.parquet")
     assert len(results) == 16 and set(results["measures"]) == {"none", "hotline"} and "replications" in results
     summary = pd.read_csv(out / "summary.csv").set_index("config")
-    p, lo, hi = wilson(4, 8)  # peaks >= 4 in the baseline: 4, 5, 4 and ... count them by hand
-    assert sum(x >= 4 for x in base) == 3
-    p, lo, hi = wilson(3, 8)
-    assert summary.loc["measures=none", "p_rung_ge_4"] == pytest.approx(p)
-    assert summary.loc["measures=none", "p_rung_ge_4_lo"] == pytest.approx(lo, abs=1e-6)
-    assert summary.loc["measures=none", "p_rung_ge_4_hi"] == pytest.approx(hi, abs=1e-6)
+    # Peaks >= 4 in the baseline: 4, 5, 4 = 3 of 8. Wilson by hand (z^2 = 3.841459): denominator 1 + z^2/8 =
+    # 1.480182, centre (0.375 + z^2/16) / 1.480182 = 0.415551, half-width
+    # z sqrt(0.375 * 0.625 / 8 + z^2/256) / 1.480182 = 0.278707: [0.136844, 0.694258].
+    none = summary.loc["measures=none"]
+    assert none["p_rung_ge_4"] == 0.375
+    assert none["p_rung_ge_4_lo"] == pytest.approx(0.136844, abs=1e-6)
+    assert none["p_rung_ge_4_hi"] == pytest.approx(0.694258, abs=1e-6)
+    assert summary.loc["measures=hotline", "p_rung_ge_4"] == 0.125  # one peak of 4 in eight
     diffs = pd.read_csv(out / "paired_differences.csv").set_index("config")
-    d = np.array(with_m) - np.array(base)
-    m, dlo, dhi, _ = mean_ci(d)
-    assert diffs.loc["measures=hotline", "diff_peak_rung"] == pytest.approx(m)
-    assert diffs.loc["measures=hotline", "diff_peak_rung_lo"] == pytest.approx(dlo, abs=1e-5)
-    assert diffs.loc["measures=hotline", "backfire"] == pytest.approx(np.mean(d > 0))  # one pair of eight got worse
-    assert diffs.loc["measures=hotline", "diff_reached_rung_4"] == pytest.approx((1 - 3) / 8)
+    # Paired differences with - base: 0, -2, 0, -1, 0, -2, +1, 0. Mean -4/8 = -0.5; s^2 = 8/7, s = 1.069045;
+    # t(0.975, 7) = 2.364624, half-width 2.364624 * 1.069045 / sqrt(8) = 0.893744: [-1.393744, 0.393744].
+    hotline = diffs.loc["measures=hotline"]
+    assert hotline["diff_peak_rung"] == -0.5
+    assert hotline["diff_peak_rung_lo"] == pytest.approx(-1.393744, abs=5e-6)  # the CSV keeps five decimals
+    assert hotline["diff_peak_rung_hi"] == pytest.approx(0.393744, abs=5e-6)
+    assert hotline["backfire"] == 0.125  # one pair of eight got worse (2 -> 3)
+    assert hotline["diff_reached_rung_4"] == -0.25  # (1 - 3) / 8
     md = (out / "comparison.md").read_text()
     assert "1 job(s) failed" in md and "ValueError: boom" in md
 
