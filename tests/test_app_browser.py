@@ -166,7 +166,7 @@ def test_report_card_tab_shows_the_card_for_the_chosen_bundles(page):
     card = page.locator(".report-card")
     card.wait_for(timeout=WAIT_MS * 2)
     text = card.inner_text()
-    for bundle in ("eln_seven", "eln_riac_basic", "eln_riac_enhanced", "hotline", "placebo_channel"):
+    for bundle in ("eln_seven", "eln_riac_basic", "eln_riac_enhanced", "hotline", "desync_placebo"):
         assert bundle in text
     assert "Effects against no measures" in text and "Ranking" in text and "maximum regret" in text
     assert "30 replications of each" in text and "drawn from the calibration's posterior" in text

@@ -33,7 +33,7 @@ from sim.provenance import expand_source
 from sim.report import figures
 from sim.saves import bundle_members, bundle_names, compose_settings, era_names, parse_save, settings_from_save
 from sim.scenario_io import library
-from sim.stats import mean_ci
+from sim.stats import paired_proportion_difference, wilson
 from sim.verdict import format_verdict
 
 figures.use_style()
@@ -398,8 +398,8 @@ def CompareTab() -> None:
     if res is None:
         return
     a, b = res["A"], res["B"]
-    ra, rb = a.outcomes()["reached_rung_4"].to_numpy(), b.outcomes()["reached_rung_4"].to_numpy()
-    d, lo, hi, _ = mean_ci(rb - ra)
+    ra, rb = a.outcomes()["reached_rung_4"].to_numpy(bool), b.outcomes()["reached_rung_4"].to_numpy(bool)
+    d, lo, hi = paired_proportion_difference(rb, ra)  # Newcombe's paired interval: never [0, 0] on no events
     pa, pb = a.outcomes()["peak_rung"].to_numpy(), b.outcomes()["peak_rung"].to_numpy()
     with solara.Columns([1, 1]):
         for label, ens in (("A", a), ("B", b)):
@@ -415,6 +415,13 @@ def CompareTab() -> None:
         f"[{lo:+.1%}, {hi:+.1%}]; mean peak rung {np.mean(pb - pa):+.2f}; B made the peak worse in "
         f"{np.mean(pb > pa):.0%} of paired replications and better in {np.mean(pb < pa):.0%}."
     )
+    if not ra.any() and not rb.any():
+        Md(
+            f"Neither set reached the use of force in any of the {len(ra)} paired replications, so the effect "
+            f"cannot be estimated from them: P(peak rung ≥ 4) is below {wilson(0, len(ra))[2]:.1%} with A and "
+            f"below {wilson(0, len(rb))[2]:.1%} with B (95% upper bounds). The interval above is what these runs "
+            "allow, not a null effect known precisely; more replications or a longer horizon would narrow it."
+        )
 
 
 @solara.component

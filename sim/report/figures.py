@@ -153,6 +153,8 @@ def paired_effects(diffs: pd.DataFrame, baseline: str = "the first run", outcome
             ax.set_xlim(-1, 1)
         else:
             ax.margins(x=0.25)
+        if col in ("reached_rung_4", "reached_rung_5"):
+            _not_estimable_marks(ax, diffs, col, y, scale, 7)
     axes[0].set_yticks(y, diffs["config"].to_list())
     axes[0].set_ylim(-0.7, len(diffs) - 0.3)
     fig.suptitle(f"Difference from {baseline}, paired by replication (95% intervals)")
@@ -385,6 +387,36 @@ def save(ax: Axes, stem: Path, formats: Sequence[str]) -> list[Path]:
 FOREST_ROWS_AT_FULL_SIZE = 40  # configurations a forest plot shows at the style's own label size
 
 
+NOT_ESTIMABLE = "no event in either arm: not estimable"
+
+
+def _not_estimable_marks(ax: Axes, d: pd.DataFrame, col: str, y: np.ndarray, scale: float, size: float) -> None:
+    """Label the rows whose effect cannot be estimated (neither arm had an event), and never zoom in on nothing.
+
+    The axis spans at least each interval and one unit (a point of probability) either side of 0: an
+    effect of "0 [0, 0]" drawn on a ±0.04 axis reads as known precisely.
+    """
+    none = np.zeros(len(d), dtype=bool)
+    if f"events_{col}" in d.columns:
+        none = ((d[f"events_{col}"] == 0) & (d[f"baseline_events_{col}"] == 0)).to_numpy()
+        for k in np.nonzero(none)[0]:
+            ax.annotate(
+                NOT_ESTIMABLE,
+                (scale * d[f"diff_{col}_hi"].iloc[k], y[k]),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=size,
+                color="#555555",
+            )
+    lo = np.nanmin(scale * d[f"diff_{col}_lo"].to_numpy(float), initial=0.0)
+    hi = np.nanmax(scale * d[f"diff_{col}_hi"].to_numpy(float), initial=0.0)
+    left, right = ax.get_xlim()
+    width = max(hi - lo, 2.0)
+    # room on the right for a label; never narrower than the intervals or [-1, +1]
+    ax.set_xlim(min(left, lo - 0.1 * width, -1.0), max(right, hi + (0.9 if none.any() else 0.1) * width, 1.0))
+
+
 def forest(diffs: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Each configuration's paired effect on P(rung >= 4) against its baseline, with 95% intervals."""
     d = diffs.sort_values("diff_reached_rung_4")
@@ -408,6 +440,7 @@ def forest(diffs: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color="#999999", linewidth=1)
     ax.set_yticks(y, d["config"].to_list(), **({"fontsize": 6} if dense else {}))
     ax.set_ylim(-0.7, len(d) - 0.3)
+    _not_estimable_marks(ax, d, "reached_rung_4", y, 100.0, 6 if dense else 8)
     ax.set_xlabel("change in P(peak rung ≥ 4) against the baseline (percentage points)")
     ax.set_title("Effect of each configuration (paired, 95% intervals)")
     return ax
