@@ -490,15 +490,30 @@ def card_parser():
     parser = argparse.ArgumentParser(
         prog="escalation card", description="The measure report card: bundles across scenarios and eras."
     )
-    parser.add_argument("--bundles", default="eln_seven,eln_riac_basic,eln_riac_enhanced,cooperative_2004,hotline")
-    parser.add_argument("--scenarios", default="baltic_air_policing,black_sea_transit")
-    parser.add_argument("--eras", default="cooperative_2004,confrontation_2014,crisis_2022")
+    parser.add_argument(
+        "--bundles",
+        default="eln_seven,eln_riac_basic,eln_riac_enhanced,cooperative_2004,hotline",
+        help="comma-separated measure bundles (conf/measures/); no measures and the desync placebo always run",
+    )
+    parser.add_argument(
+        "--scenarios", default="baltic_air_policing,black_sea_transit", help="comma-separated scenarios of the library"
+    )
+    parser.add_argument(
+        "--eras",
+        default="cooperative_2004,confrontation_2014,crisis_2022",
+        help="comma-separated era presets (conf/era/)",
+    )
     parser.add_argument("--replications", type=int, default=200, help="per bundle and setting (default 200)")
-    parser.add_argument("--parameters", choices=["posterior", "point"], default="posterior")
+    parser.add_argument(
+        "--parameters",
+        choices=["posterior", "point"],
+        default="posterior",
+        help="a posterior draw per replication (default), or the calibrated point estimate",
+    )
     parser.add_argument("--days", type=float, default=None, help="horizon (default: each scenario's own)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the replications (default 0)")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
-    parser.add_argument("--out", default="outputs/card")
+    parser.add_argument("--out", default="outputs/card", help="folder for card.md, card.html (default outputs/card)")
     return parser
 
 

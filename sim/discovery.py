@@ -262,8 +262,10 @@ def discover_parser():
     parser.add_argument("--rung", type=int, default=4, choices=[2, 3, 4, 5], help="the rung (default 4)")
     parser.add_argument("--threshold", type=float, default=0.2, help="'likely': P(rung) at or above this")
     parser.add_argument("--days", type=float, default=None, help="horizon (default: each scenario's own)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="outputs/discovery")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the design and replications (default 0)")
+    parser.add_argument(
+        "--out", default="outputs/discovery", help="folder for discovery.md (default outputs/discovery)"
+    )
     return parser
 
 

@@ -47,9 +47,35 @@ def parse_args(args: list[str]) -> tuple[dict[str, str], list[str]]:
     return own, overrides
 
 
+USAGE = (
+    """\
+usage: escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F] [debrief=N]
+
+Tabletop play in the terminal: the model runs until a side you play must decide, then waits for your command.
+
+words:
+  side=nato|russia|both   the side(s) you play (required unless load=)
+  scenario=NAME           a scenario of the library (escalation scenarios), default baltic_air_policing
+  OVERRIDE                any other key=value is a Hydra override, as for escalation run (measures=, era=, seed=)
+  load=GAME.json          go on with a saved game (its scenario, side and settings)
+  save=GAME.json          save the game when it ends (s FILE saves at any time)
+  log=events.jsonl        write the game's event log when it ends
+  debrief=N               replications of the debrief's comparison (default 200)
+  -h, --help              this help
+
+In the game:
+"""
+    + HELP
+)
+
+
 def play_command(args: list[str]) -> int:
     """Entry point of ``escalation play``."""
     from sim.errors import fail
+
+    if {"-h", "--help", "help"} & set(args):
+        print(USAGE, end="")
+        return 0
     from sim.play import Game
     from sim.saves import compose_settings, read_save, settings_from_save
 
