@@ -22,7 +22,16 @@ import solara.lab
 from markdown import markdown
 from matplotlib.figure import Figure
 
-from sim.app.work import Cancelled, check_request, max_replications, run_bounded
+from sim.app.serve import APP_TITLE
+from sim.app.work import (
+    Cancelled,
+    card_estimate,
+    card_timing,
+    check_request,
+    duration_text,
+    max_replications,
+    run_bounded,
+)
 from sim.core.ladder import Rung
 from sim.core.measures import registry
 from sim.core.spec import INCIDENT_TYPES
@@ -424,6 +433,36 @@ def CompareTab() -> None:
         )
 
 
+_CARD_TIMINGS: dict[str, tuple[float, float]] = {}  # scenario -> (s per bundle-era pair, s per replication)
+_card_timing_lock = threading.Lock()
+
+
+def _card_timing(name: str) -> tuple[float, float]:
+    """The timing of a small card of scenario ``name`` on this server (measured once per scenario)."""
+    with _card_timing_lock:
+        if name not in _CARD_TIMINGS:
+            _CARD_TIMINGS[name] = card_timing(name, sorted(era_names(), key=lambda e: e[-4:]))
+        return _CARD_TIMINGS[name]
+
+
+@solara.component
+def CardEstimate(name: str, n: int, bundles: tuple[str, ...]) -> None:
+    """The card's estimated time, shown before it starts (timed on a small card of this scenario, once)."""
+    from sim.card import card_names
+
+    timing = solara.lab.use_task(lambda: _card_timing(name), dependencies=[name])
+    pairs = len(card_names(list(bundles))) * len(era_names())
+    what = f"{pairs} bundle-era pairs × {n} replications = {pairs * n:,} runs"
+    if timing.value is None:
+        Md(f"{what}; estimating the time…", classes=["card-estimate"])
+        return
+    seconds = card_estimate(pairs, n, *timing.value)
+    Md(
+        f"{what}: **estimated time {duration_text(seconds)}** (timed on this server; longer while others run).",
+        classes=["card-estimate"],
+    )
+
+
 @solara.component
 def CardTab() -> None:
     """The measure report card: the chosen bundles against no measures and a placebo, across the eras."""
@@ -450,6 +489,8 @@ def CardTab() -> None:
             solara.Button("Cancel", on_click=card_task.cancel, classes=["cancel-card"])
     if problem:
         solara.Error(problem)
+    elif not card_task.pending:
+        CardEstimate(scenario.value, int(card_replications.value), tuple(card_bundles.value))
     if card_task.pending:
         solara.ProgressLinear(card_task.progress or True)
     if card_task.error:
@@ -736,7 +777,7 @@ def PlayTab() -> None:
 @solara.component
 def Page() -> None:
     """The app."""
-    solara.Title("Escalation workshop")
+    solara.Title(APP_TITLE)
     with solara.Column(style="padding: 8px 24px"):
         Md("## NATO–Russia incidents: escalation and risk reduction")
         with solara.lab.Tabs():
