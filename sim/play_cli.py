@@ -237,10 +237,7 @@ class Terminal:
         w, k = b["what"], b["known"]
         side = "NATO" if b["side"] == "nato" else "Russia"
         self.say(f"\n=== Decision {b['number']} for {side} ({b['decider']}) ===")
-        self.say(
-            f"What happened: {w['type'].replace('_', ' ')} by {w['by']} against {w['against']} in {w['zone']}; "
-            f"reported as rung {w['reported_rung']} ({w['reported_rung_label']})."
-        )
+        self.say(f"What happened: {w['sentence']}; reported as rung {w['reported_rung']} ({w['reported_rung_label']}).")
         self.say(
             f"What is known: severity assessed {k['perceived_severity']:.2f} (+/- {k['severity_uncertainty']:.2f}); "
             f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}"
@@ -262,7 +259,7 @@ class Terminal:
                 )
         self.say("Responses:")
         for i, o in enumerate(b["options"], 1):
-            self.say(f"  {i}. {o['response']} (rung {o['rung']}): {o['help']}")
+            self.say(f"  {i}. {o['response']} ({o['to_rung']}): {o['help']}")
 
     def debrief(self) -> None:  # noqa: D102
         from tqdm import tqdm

@@ -607,8 +607,8 @@ def DecisionCard(game: Game, rev: int) -> None:
     side = "NATO" if b["side"] == "nato" else "Russia"
     with solara.Card(f"Decision {b['number']} for {side}", classes=["decision-card"]):
         Md(
-            f"**What happened.** {w['type'].replace('_', ' ').capitalize()} by {w['by']} against {w['against']} "
-            f"in {w['zone']}, reported as rung {w['reported_rung']} ({w['reported_rung_label']}).\n\n"
+            f"**What happened.** {w['sentence']}, "
+            f"reported as rung {w['reported_rung']} ({w['reported_rung_label']}).\n\n"
             f"**What is known.** Severity assessed at {k['perceived_severity']:.2f} "
             f"(± {k['severity_uncertainty']:.2f}); "
             f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}. "
@@ -636,7 +636,7 @@ def DecisionCard(game: Game, rev: int) -> None:
         with solara.Row(style="flex-wrap: wrap"):
             for o in b["options"]:
                 solara.Button(
-                    f"{o['response']} (rung {o['rung']})",
+                    f"{o['response']} ({o['to_rung']})",
                     on_click=lambda ch=o["choice"]: _act(lambda g: f"You decided: {g.decide(ch)}"),
                     color="error" if o["rung"] >= 3 else "primary",
                     classes=["response-button"],
