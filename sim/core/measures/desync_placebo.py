@@ -30,8 +30,9 @@ class DesyncPlacebo(Measure):
     source = "control"
     control = True
     mechanism = (
-        "None in distribution: at setup every random stream of the model is advanced by a fixed number of "
-        "draws (as if they were drawn and discarded), so paired runs part ways as two unrelated seeds would; "
+        "Empty: nothing changes in distribution; at setup every random stream of the model is advanced by a "
+        "fixed number of draws (as if they were drawn and discarded), so paired runs part ways as two unrelated "
+        "seeds would; "
         "any difference it makes is the drift of random numbers, not an effect."
     )
     limits = (
