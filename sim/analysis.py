@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.stats import mean_ci, mean_ci_bootstrap, wilson
+from sim.stats import mean_ci, mean_ci_bootstrap, paired_proportion_difference, wilson
 
 MEASURE_KEYS = ("measures",)
 
@@ -61,6 +61,12 @@ def baselines(summary: pd.DataFrame, factors: list[str]) -> dict[str, str]:
 def paired_differences(results: pd.DataFrame, base_of: dict[str, str]) -> pd.DataFrame:
     """Each configuration minus its baseline, paired by replication (common random numbers).
 
+    Differences of P(rung >= 4) and P(rung >= 5) have Newcombe's hybrid score interval for paired data
+    (``sim.stats.paired_proportion_difference``), which keeps each arm's own uncertainty when neither arm
+    has an event; ``events_X``, ``baseline_events_X`` and each arm's Wilson upper bound (``upper_X``,
+    ``baseline_upper_X``) say when the effect cannot be estimated (``not_estimable``). Differences of
+    means (peak rung, crisis days) have a Student t interval on the paired differences.
+
     ``backfire`` is the share of pairs in which the configuration's peak rung is higher, with its Wilson
     interval (``backfire_lo``, ``backfire_hi``). Read it against the placebo channel's (a line that never
     connects changes nothing, so its share is zero): a backfire share above the placebo's interval is the
@@ -75,7 +81,13 @@ def paired_differences(results: pd.DataFrame, base_of: dict[str, str]) -> pd.Dat
         common = a.index.intersection(b.index)
         a, b = a.loc[common], b.loc[common]
         row = {"config": config, "baseline": base, "pairs": len(common)}
-        for col in ("reached_rung_4", "reached_rung_5", "peak_rung", "crisis_days"):
+        for col in ("reached_rung_4", "reached_rung_5"):
+            m, lo, hi = paired_proportion_difference(a[col].to_numpy(bool), b[col].to_numpy(bool))
+            row |= {f"diff_{col}": m, f"diff_{col}_lo": lo, f"diff_{col}_hi": hi}
+            row |= {f"events_{col}": int(a[col].sum()), f"baseline_events_{col}": int(b[col].sum())}
+            row |= {f"upper_{col}": wilson(int(a[col].sum()), len(common))[2] if len(common) else math.nan}
+            row |= {f"baseline_upper_{col}": wilson(int(b[col].sum()), len(common))[2] if len(common) else math.nan}
+        for col in ("peak_rung", "crisis_days"):
             m, lo, hi, _ = mean_ci((a[col] - b[col]).to_numpy(float))
             row |= {f"diff_{col}": m, f"diff_{col}_lo": lo, f"diff_{col}_hi": hi}
         worse = int((a["peak_rung"] > b["peak_rung"]).sum())
@@ -134,3 +146,34 @@ def interval_width_by_n(results: pd.DataFrame, config: str, ns: list[int]) -> pd
         _, clo, chi, _ = mean_ci_bootstrap(h["crisis_days"].to_numpy(float))
         rows.append({"n": n, "p_rung_ge_4": hi - lo, "mean_peak_rung": mhi - mlo, "crisis_days": chi - clo})
     return pd.DataFrame(rows)
+
+
+RUNG_OF = {"reached_rung_4": "rung 4 (use of force)", "reached_rung_5": "rung 5 (armed clash)"}
+
+
+def not_estimable(row, col: str = "reached_rung_4") -> str | None:
+    """The sentence for a paired effect that cannot be estimated (neither arm had an event), else None.
+
+    ``row`` is a row of ``paired_differences`` (a mapping or a named tuple).
+    """
+    get = row.get if hasattr(row, "get") else lambda k: getattr(row, k)
+    if get(f"events_{col}") or get(f"baseline_events_{col}"):
+        return None
+    return (
+        f"Neither arm reached {RUNG_OF[col]} in any of {get('pairs')} paired replications, so this effect cannot "
+        f"be estimated from them: P is below {100 * get(f'upper_{col}'):.1f}% with {get('config')} and below "
+        f"{100 * get(f'baseline_upper_{col}'):.1f}% with {get('baseline')} (95% upper bounds); the interval "
+        f"[{100 * get(f'diff_{col}_lo'):+.1f}, {100 * get(f'diff_{col}_hi'):+.1f}] points is what these runs "
+        "allow, not a null effect known precisely."
+    )
+
+
+def backfire_reading(lo: float, hi: float, floor_lo: float, floor_hi: float) -> str:
+    """A backfire share's 95% interval read against the desync placebo's (the floor that chance alone gives)."""
+    if any(x != x for x in (lo, hi, floor_lo, floor_hi)):
+        return "no floor"
+    if lo > floor_hi:
+        return "above the floor"
+    if hi < floor_lo:
+        return "below the floor"
+    return "within the floor"

@@ -243,13 +243,21 @@ def discover(
     days: float | None = None,
     seed: int = 0,
 ):
-    """Scenario discovery (``escalation discover``): the PRIM box, the CART rules and the design's results."""
+    """Scenario discovery (``escalation discover``): the PRIM box, the CART rules and the design's results.
+
+    Raises ``UserError`` below ``sim.discovery.MIN_LIKELY_POINTS`` likely design points (no box is drawn).
+    """
     from sim import discovery
     from sim.calibration import load_priors
 
     priors = load_priors()
     design = discovery.latin_hypercube(priors, samples, seed)
     results = discovery.run_design(design, list(scenarios), list(eras), replications, seed, days=days)
+    refusal = discovery.too_few_likely(results, threshold, rung)
+    if refusal:
+        from sim.errors import UserError
+
+        raise UserError(refusal.removesuffix("; nothing was written"))
     box, rules = discovery.discover(results, [p.key for p in priors] + ["scenario", "era"], threshold, seed, rung)
     return box, rules, results
 

@@ -371,16 +371,20 @@ def compose(overrides: list[str]):
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from sim.config import check_ranges, describe_hydra_error, register_configs
+    from sim.config import HYDRA_LOCK, check_ranges, describe_hydra_error, register_configs
     from sim.paths import CONF_DIR
 
     register_configs()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = hydra_compose("config", overrides=list(overrides))
-    except Exception as exc:  # Hydra's errors, in the user's words
-        raise UserError(describe_hydra_error(exc)) from None
+    problem = None
+    with HYDRA_LOCK:  # one composition at a time in a process (the web app runs participants in threads)
+        GlobalHydra.instance().clear()
+        try:
+            with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+                cfg = hydra_compose("config", overrides=list(overrides))
+        except Exception as exc:  # Hydra's errors, in the user's words
+            problem = exc
+    if problem is not None:
+        raise UserError(describe_hydra_error(problem)) from None
     check_ranges(cfg)
     return cfg
 

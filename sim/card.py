@@ -7,8 +7,11 @@ differences holds both the model's stochastic noise and what the record leaves u
 parameters. From the pairs:
 
 - the effect on P(rung >= 4), P(rung >= 5) and crisis days, with a 95% bootstrap interval over
-  replications (resampled within each setting, pooled with equal weight per setting);
-- the backfire share (pairs whose peak rung is higher) against the placebo channel's;
+  replications (resampled within each setting, pooled with equal weight per setting); for a probability,
+  widened to Newcombe's paired interval on the pooled pairs wherever that is wider (the bootstrap collapses
+  to [0, 0] when neither arm has an event: no effect known precisely, which the runs do not say);
+- the backfire share (pairs whose peak rung is higher) read against the desync placebo's interval (a control
+  that only moves the random streams on: the share chance alone gives);
 - the probability that the bundle helps in each era: the share of bootstrap resamples in which it
   lowers P(rung >= 4);
 - the rank of each bundle by P(rung >= 4) with its probability of being best, over the same
@@ -27,10 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.stats import wilson
+from sim.analysis import backfire_reading
+from sim.stats import paired_proportion_difference, wilson
 
 BASELINE = "none"
-PLACEBO = "placebo_channel"
+PLACEBO = "desync_placebo"  # the control every card runs: the floor of the backfire shares
 OUTCOME_COLUMNS = ["replication", "peak_rung", "reached_rung_4", "reached_rung_5", "crisis_days"]
 SURVIVAL_COLUMNS = [
     "days_to_rung_3",
@@ -179,11 +183,16 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
             )  # replications x settings
             point = float(diffs.mean())
             boot = diffs[idx].mean(axis=(1, 2))
-            row |= {
-                f"effect {label}": point,
-                f"effect {label} lo": float(np.quantile(boot, 0.025)),
-                f"effect {label} hi": float(np.quantile(boot, 0.975)),
-            }
+            lo, hi = float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))
+            if col != "crisis_days":  # a proportion: never narrower than Newcombe's on the pooled pairs
+                on = np.concatenate([pairs[bundle, s, e][col].to_numpy(bool) for s, e in settings])
+                off = np.concatenate([pairs[bundle, s, e][col + "_0"].to_numpy(bool) for s, e in settings])
+                _, nlo, nhi = paired_proportion_difference(on, off)
+                lo, hi = min(lo, nlo), max(hi, nhi)
+                row |= {f"events {label}": int(on.sum()), f"baseline events {label}": int(off.sum())}
+                row |= {f"upper {label}": wilson(int(on.sum()), len(on))[2]}
+                row |= {f"baseline upper {label}": wilson(int(off.sum()), len(off))[2]}
+            row |= {f"effect {label}": point, f"effect {label} lo": lo, f"effect {label} hi": hi}
         worse = sum(
             int((pairs[bundle, s, e]["peak_rung"] > pairs[bundle, s, e]["peak_rung_0"]).sum()) for s, e in settings
         )
@@ -282,6 +291,9 @@ def effects_figure(tables: dict[str, pd.DataFrame]):
     for col, label in OUTCOMES.items():
         for end, suffix in (("", ""), (" lo", "_lo"), (" hi", "_hi")):
             diffs[f"diff_{col}{suffix}"] = eff[f"effect {label}{end}"]
+        if f"events {label}" in eff.columns:
+            diffs[f"events_{col}"] = eff[f"events {label}"]
+            diffs[f"baseline_events_{col}"] = eff[f"baseline events {label}"]
     return figures.paired_effects(diffs, "no measures", outcomes=list(OUTCOMES))
 
 
@@ -328,6 +340,24 @@ def _survival_lines(tables: dict[str, pd.DataFrame], figures: dict[str, str]) ->
     return [*lines, ""]
 
 
+def _not_estimable_lines(eff: pd.DataFrame, run: CardRun) -> list[str]:
+    """A sentence per bundle whose effect on P(rung >= 4) or P(rung >= 5) cannot be estimated (no event in either)."""
+    lines = []
+    for r in eff.to_dict("records"):
+        for col in ("reached_rung_4", "reached_rung_5"):
+            label = OUTCOMES[col]
+            if f"events {label}" not in r or r[f"events {label}"] or r[f"baseline events {label}"]:
+                continue
+            pairs = run.replications * len(run.settings)
+            lines.append(
+                f"- **{r['bundle']}, {label}: cannot be estimated.** Neither arm reached it in any of {pairs} paired "
+                f"replications: {label} is below {_pct(r[f'upper {label}'])} with the bundle and below "
+                f"{_pct(r[f'baseline upper {label}'])} without it (95% upper bounds); the interval "
+                f"{_effect(r, label)} is what these runs allow, not a null effect known precisely."
+            )
+    return [*lines, ""] if lines else []
+
+
 def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str, figures: dict[str, str] | None = None) -> str:
     """``card.md``: one page an analyst can hand on (``figures``: file names of the figures beside it)."""
     figures = figures or {}
@@ -344,32 +374,40 @@ def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str, figure
     lines = [
         "# Measure report card",
         "",
-        f"`{command}`: {len(run.bundles) - 2} bundles against no measures, with the `placebo_channel` control, in "
+        f"`{command}`: {len(run.bundles) - 2} bundles against no measures, with the `{PLACEBO}` control, in "
         f"{len(scen)} scenarios ({', '.join(scen)}) x {len(eras)} eras ({', '.join(eras)}); "
         f"{run.replications} replications of each"
         + (f" over {run.days:g} days" if run.days is not None else " over each scenario's own horizon")
         + f", seed {run.seed}, with {how}. Every bundle ran the baseline's "
         "seeds: effects are paired differences pooled over the settings with equal weight, with 95% bootstrap "
-        "intervals over replications.",
+        "intervals over replications (for a probability, widened to Newcombe's paired score interval on the pooled "
+        "pairs where that is wider).",
         "",
         "## Effects against no measures",
         "",
         *([f"![paired effects of each bundle]({figures['effects']})", ""] if "effects" in figures else []),
-        "| bundle | P(rung ≥ 4) | P(rung ≥ 5) | crisis days | backfire share [95%] |",
-        "|---|---|---|---|---|",
+        "| bundle | P(rung ≥ 4) | P(rung ≥ 5) | crisis days | backfire share [95%] | against the placebo's |",
+        "|---|---|---|---|---|---|",
     ]
     for r in eff.to_dict("records"):
+        reading = (
+            "(the floor)"
+            if r["bundle"] == PLACEBO
+            else backfire_reading(r["backfire lo"], r["backfire hi"], placebo["backfire lo"], placebo["backfire hi"])
+        )
         lines.append(
             f"| {r['bundle']} | {_effect(r, OUTCOMES['reached_rung_4'])} | {_effect(r, OUTCOMES['reached_rung_5'])} "
             f"| {_effect(r, OUTCOMES['crisis_days'], days=True)} "
-            f"| {_pct(r['backfire'])} [{_pct(r['backfire lo'])}, {_pct(r['backfire hi'])}] |"
+            f"| {_pct(r['backfire'])} [{_pct(r['backfire lo'])}, {_pct(r['backfire hi'])}] | {reading} |"
         )
+    lines += ["", *_not_estimable_lines(eff, run)]
     lines += [
-        "",
         f"Backfire is the share of paired replications whose peak rung the bundle made higher. Read it against "
         f"the placebo's, {_pct(placebo['backfire'])} [{_pct(placebo['backfire lo'])}, "
-        f"{_pct(placebo['backfire hi'])}]: a line that never connects changes nothing, so any backfire above "
-        "that is the bundle's own.",
+        f"{_pct(placebo['backfire hi'])}]: the desync placebo only moves the random streams on (nothing changes in "
+        "distribution), so its share is what chance alone gives when paired runs part ways, as they do under any "
+        "measure that changes activity. A share above that floor is the bundle's own; one within it is not told "
+        "apart from chance by these runs.",
         "",
         "## The probability that a bundle lowers (or raises) P(rung ≥ 4), by era",
         "",
@@ -451,15 +489,30 @@ def card_parser():
     parser = argparse.ArgumentParser(
         prog="escalation card", description="The measure report card: bundles across scenarios and eras."
     )
-    parser.add_argument("--bundles", default="eln_seven,eln_riac_basic,eln_riac_enhanced,cooperative_2004,hotline")
-    parser.add_argument("--scenarios", default="baltic_air_policing,black_sea_transit")
-    parser.add_argument("--eras", default="cooperative_2004,confrontation_2014,crisis_2022")
+    parser.add_argument(
+        "--bundles",
+        default="eln_seven,eln_riac_basic,eln_riac_enhanced,cooperative_2004,hotline",
+        help="comma-separated measure bundles (conf/measures/); no measures and the desync placebo always run",
+    )
+    parser.add_argument(
+        "--scenarios", default="baltic_air_policing,black_sea_transit", help="comma-separated scenarios of the library"
+    )
+    parser.add_argument(
+        "--eras",
+        default="cooperative_2004,confrontation_2014,crisis_2022",
+        help="comma-separated era presets (conf/era/)",
+    )
     parser.add_argument("--replications", type=int, default=200, help="per bundle and setting (default 200)")
-    parser.add_argument("--parameters", choices=["posterior", "point"], default="posterior")
+    parser.add_argument(
+        "--parameters",
+        choices=["posterior", "point"],
+        default="posterior",
+        help="a posterior draw per replication (default), or the calibrated point estimate",
+    )
     parser.add_argument("--days", type=float, default=None, help="horizon (default: each scenario's own)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the replications (default 0)")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
-    parser.add_argument("--out", default="outputs/card")
+    parser.add_argument("--out", default="outputs/card", help="folder for card.md, card.html (default outputs/card)")
     return parser
 
 

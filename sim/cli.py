@@ -72,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"escalation {version()}")
         return 0
     command, rest = args[0], args[1:]
+    from sim.errors import VERB_NEEDS, UserError, extra_for, missing_extra, require
+
+    if command in VERB_NEEDS and not {"-h", "--help"} & set(rest):
+        try:
+            require(f"escalation {command}", VERB_NEEDS[command])
+        except UserError as exc:
+            return fail(str(exc))
     try:
         if command == "run":
             return run_command(rest)
@@ -122,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("escalation: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:  # an optional package a verb reached for late: name the extra
+        extra = extra_for(exc.name)
+        if extra is None:
+            raise
+        return fail(missing_extra(f"escalation {command}", exc.name, extra))
     except BrokenPipeError:  # output piped into a pager or `head` that stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
@@ -137,6 +149,9 @@ def scenarios_command(args: list[str]) -> int:
     from sim.errors import UserError
     from sim.scenario_io import describe, library, load_scenario
 
+    if args and args[0] in ("-h", "--help"):
+        print(SCENARIOS_USAGE, end="")
+        return 0
     if not args:
         for name, path in library().items():
             try:
@@ -183,6 +198,9 @@ def measures_command(args: list[str]) -> int:
     def params_of(name: str):
         return [p for p in found[catalogue_file(name).relative_to(DATA_ROOT).as_posix()] if p.key != "enabled"]
 
+    if args and args[0] in ("-h", "--help"):
+        print(MEASURES_USAGE, end="")
+        return 0
     if len(args) > 1:
         return fail(f"'escalation measures' takes at most one measure name, got {' '.join(args)!r}")
     if args:
@@ -201,16 +219,53 @@ def measures_command(args: list[str]) -> int:
     return 0
 
 
+SCENARIOS_USAGE = """\
+usage: escalation scenarios [show NAME | check FILE]
+
+  (nothing)     list the library's scenarios with their titles and horizons
+  show NAME     print one scenario (a library name or a scenario file) in full
+  check FILE    validate a scenario file and say what it holds
+  -h, --help    this help
+"""
+
+MEASURES_USAGE = """\
+usage: escalation measures [NAME]
+
+  (nothing)     list every risk-reduction measure: source, mechanism, parameters with their defaults
+  NAME          one measure in full: the passage it implements, its limits, every parameter's basis
+  -h, --help    this help
+"""
+
+
+class _Parser:
+    """An argparse parser whose errors are one line (``UserError``), exit code 2, no usage dump."""
+
+    def __new__(cls, prog: str, description: str | None = None):
+        import argparse
+
+        from sim.errors import UserError
+
+        class Parser(argparse.ArgumentParser):
+            def error(self, message: str):
+                raise UserError(f"{prog.split()[-1]}: {message}")
+
+        return Parser(prog=prog, description=description)
+
+
 def compare_command(args: list[str]) -> int:
     """``escalation compare MULTIRUN_DIR [--out DIR]``."""
     from sim.errors import UserError
 
-    if not args or args[0].startswith("-") or len(args) not in (1, 3) or (len(args) == 3 and args[1] != "--out"):
-        return fail("usage: escalation compare MULTIRUN_DIR [--out DIR]")
+    parser = _Parser("escalation compare", "Gather a sweep: tidy tables, intervals, paired effects, comparison.md.")
+    parser.add_argument("sweep", type=Path, metavar="MULTIRUN_DIR", help="the sweep's folder (escalation run -m)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for the comparison (default MULTIRUN_DIR/comparison)"
+    )
     try:
+        ns = parser.parse_args(args)
         from sim.compare import compare
 
-        out = compare(Path(args[0]), Path(args[2]) if len(args) == 3 else None)
+        out = compare(ns.sweep, ns.out)
     except UserError as exc:
         return fail(str(exc))
     print(f"Comparison: {out / 'comparison.md'}")
@@ -228,7 +283,7 @@ def report_command(args: list[str]) -> int:
             raise UserError(f"report: {message}")
 
     parser = Parser(prog="escalation report", add_help=True)
-    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders of escalation run (one or several)")
     parser.add_argument("--labels", help="comma-separated labels, one per run")
     parser.add_argument("--out", type=Path, help="report folder (default: FIRST_RUN/report)")
     parser.add_argument("--formats", default="png,svg", help="figure formats: png, svg, pdf")
@@ -294,6 +349,7 @@ def validate_overrides(overrides: list[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as exc:
         raise UserError(describe_hydra_error(exc)) from None
+    check_plugins(overrides)
     base = [o.input_line for o in parsed if not o.is_sweep_override()]
     variants = [base]
     for o in parsed:
@@ -312,6 +368,32 @@ def validate_overrides(overrides: list[str]) -> None:
                 check_config(cfg)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise UserError(describe_hydra_error(exc)) from None
+
+
+def check_plugins(overrides: list[str]) -> None:
+    """Refuse a launcher or sweeper (on the command line or an experiment's) that is not installed, in one line.
+
+    The line names the extra that installs it; Hydra's own message names a config it could not load, or the
+    sweep fails mid-way.
+    """
+    from sim.errors import PLUGINS, require
+    from sim.paths import CONF_DIR
+
+    chosen = []
+    for o in overrides:
+        key, _, value = o.lstrip("+~").partition("=")
+        if key in ("hydra/launcher", "hydra/sweeper"):
+            chosen.append((key.split("/")[1], value))
+        if key == "experiment":  # an experiment's own `override /hydra/sweeper: optuna`
+            path = CONF_DIR / "experiment" / f"{value}.yaml"
+            text = path.read_text() if path.is_file() else ""
+            for kind in ("launcher", "sweeper"):
+                for line in text.splitlines():
+                    if line.strip().startswith(f"- override /hydra/{kind}:"):
+                        chosen.append((kind, line.split(":", 1)[1].strip()))
+    for kind, name in chosen:
+        if (kind, name) in PLUGINS:
+            require(f"hydra/{kind}={name}", PLUGINS[kind, name])
 
 
 def _hydra_app() -> None:

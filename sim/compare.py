@@ -292,33 +292,48 @@ def _write_markdown(out, sweep, results, summary, diffs, main, inter, failed, fi
             f"{r.mean_crisis_days:.2f} [{r.mean_crisis_days_lo:.2f}, {r.mean_crisis_days_hi:.2f}] |"
         )
     if not diffs.empty:
-        placebo = next((r for r in diffs.itertuples() if "placebo_channel" in str(r.config)), None)
+        placebo = next((r for r in diffs.itertuples() if "desync_placebo" in str(r.config)), None)
         lines += [
             "",
             "## Effects against the baseline (paired)",
             "",
             "Difference in P(rung ≥ 4) and in mean peak rung, configuration minus its baseline (the same "
-            "setting with no measure), with 95% intervals; *backfire* is the share of paired replications in "
+            "setting with no measure), with 95% intervals (for P, Newcombe's hybrid score interval for paired "
+            "data: it keeps each arm's own uncertainty when neither has an event; for the peak rung, Student t on "
+            "the paired differences); *backfire* is the share of paired replications in "
             "which the configuration's peak rung was higher than the baseline's, with its 95% (Wilson) interval. "
-            "Read it against the placebo channel's, a line that never connects and so changes nothing: "
+            "Read it against the desync placebo's, a control that only moves the random streams on and so "
+            "changes nothing in distribution: its share is what chance alone gives when paired runs part ways "
+            "(as they do under any measure that changes activity): "
             + (
                 f"here {_pct(placebo.backfire)} [{_pct(placebo.backfire_lo)}, {_pct(placebo.backfire_hi)}]. "
                 if placebo is not None
-                else "add `placebo_channel` to the sweep to show it (its share is 0 by construction). "
+                else "add `desync_placebo` to the sweep to show it (`measures=none,desync_placebo,...`). "
             )
-            + "A backfire share whose interval lies above the placebo's is the measure's own.",
+            + "A backfire share whose interval lies above the placebo's is the measure's own; one within it is not "
+            "told apart from chance.",
             "",
             "| configuration | baseline | Δ P(rung ≥ 4) [95% CI] | Δ peak rung [95% CI] "
-            "| backfire [95% CI] | improved |",
-            "|---|---|---|---|---|---|",
+            "| backfire [95% CI] | against the placebo's | improved |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in diffs.itertuples():
+            if placebo is None:
+                reading = "no placebo in the sweep"
+            elif r.config == placebo.config:
+                reading = "(the floor)"
+            else:
+                floor = (placebo.backfire_lo, placebo.backfire_hi)
+                reading = analysis.backfire_reading(r.backfire_lo, r.backfire_hi, *floor)
             lines.append(
                 f"| {r.config} | {r.baseline} | {100 * r.diff_reached_rung_4:+.1f} pts "
                 f"[{100 * r.diff_reached_rung_4_lo:+.1f}, {100 * r.diff_reached_rung_4_hi:+.1f}] | "
                 f"{r.diff_peak_rung:+.2f} [{r.diff_peak_rung_lo:+.2f}, {r.diff_peak_rung_hi:+.2f}] | "
-                f"{_pct(r.backfire)} [{_pct(r.backfire_lo)}, {_pct(r.backfire_hi)}] | {_pct(r.improved)} |"
+                f"{_pct(r.backfire)} [{_pct(r.backfire_lo)}, {_pct(r.backfire_hi)}] | {reading} | {_pct(r.improved)} |"
             )
+        sentences = [t for r in diffs.itertuples() if (t := analysis.not_estimable(r)) is not None]
+        if sentences:
+            lines += ["", *(f"- {t}" for t in sentences)]
         if "forest" in figures:
             lines += ["", f"![forest plot]({figures['forest'].name})"]
     if main is not None:

@@ -19,6 +19,7 @@ import functools
 import math
 import re
 import sys
+import threading
 import typing
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ from sim.core.measures import registry
 from sim.core.spec import ModelParams
 from sim.paths import CONF_DIR
 from sim.scenario_io import library
+
+# Hydra's global state is one per process: threads (the web app's participants) compose one at a time.
+HYDRA_LOCK = threading.RLock()
 
 
 @dataclass

@@ -22,6 +22,22 @@ import pandas as pd
 
 from sim.calibration import Prior
 
+# Below this many "likely" design points PRIM's box (coverage >= 0.5 of them) rests on a handful of points and
+# its limits on chance: discovery refuses rather than report a box built on 1 of 60 points.
+MIN_LIKELY_POINTS = 10
+
+
+def too_few_likely(results: pd.DataFrame, threshold: float, rung: int = 4) -> str | None:
+    """The refusal, one line, when fewer than ``MIN_LIKELY_POINTS`` design points are "likely"; else None."""
+    k = int((results[f"p_rung_{rung}"] >= threshold).sum())
+    if k >= MIN_LIKELY_POINTS:
+        return None
+    return (
+        f"only {k} of {len(results)} design points have P(rung >= {rung}) >= {threshold:g}; discovery needs at "
+        f"least {MIN_LIKELY_POINTS} to draw a box that is not chance (more --samples or --replications, a longer "
+        "--days, a lower --threshold or --rung); nothing was written"
+    )
+
 
 def latin_hypercube(priors: list[Prior], n: int, seed: int) -> pd.DataFrame:
     """``n`` points of a Latin hypercube over the priors' ranges (log-scaled for log-uniform priors)."""
@@ -48,6 +64,26 @@ class Box:
     # share whose box of the same density does): EMA Workbench's "reproduce coverage / density"
     stability: dict[str, tuple[float, float]]
     sentence: str
+
+    @property
+    def stability_text(self) -> str:
+        """The resampling stability in a sentence: the least stable restricted input, and a warning below 50%."""
+        if not self.stability:
+            return "The box restricts no input."
+        name, (cov, dens) = min(self.stability.items(), key=lambda kv: min(kv[1]))
+        least = min(cov, dens)
+        text = (
+            f"Stability: the least stable restricted input ({name.removeprefix('model.')}) was found again in "
+            f"{100 * least:.0f}% of 10 half-samples"
+        )
+        if least < 0.5:
+            return text + "; below 50%, this box is not to be relied on."
+        return text + "."
+
+    @property
+    def headline(self) -> str:
+        """The sentence with its stability: what ``escalation discover`` prints and the study quotes."""
+        return f"{self.sentence} {self.stability_text}"
 
 
 def _restrictions(x: pd.DataFrame, lims: pd.DataFrame) -> dict[str, tuple]:
@@ -218,7 +254,7 @@ def report(results: pd.DataFrame, box: Box, rules: str, threshold: float, comman
         "",
         "## PRIM box",
         "",
-        box.sentence,
+        box.headline,
         "",
         f"Coverage {box.coverage:.2f}, density {box.density:.2f}, mass {box.mass:.2f} (base rate {box.base_rate:.2f}). "
         "The box is the densest on the peeling trajectory with coverage ≥ 0.5.",
@@ -262,8 +298,10 @@ def discover_parser():
     parser.add_argument("--rung", type=int, default=4, choices=[2, 3, 4, 5], help="the rung (default 4)")
     parser.add_argument("--threshold", type=float, default=0.2, help="'likely': P(rung) at or above this")
     parser.add_argument("--days", type=float, default=None, help="horizon (default: each scenario's own)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="outputs/discovery")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the design and replications (default 0)")
+    parser.add_argument(
+        "--out", default="outputs/discovery", help="folder for discovery.md (default outputs/discovery)"
+    )
     return parser
 
 
@@ -312,14 +350,18 @@ def discover_command(args: list[str]) -> int:
 
         with Progress(ns.samples, "design points", unit="point") as bar:
             results = run_design(design, scenarios, eras, ns.replications, ns.seed, ns.measures, bar.update, ns.days)
-        out = Path(ns.out)
-        out.mkdir(parents=True, exist_ok=True)
-        results.to_csv(out / "design.csv", index=False, float_format="%.6g")  # kept whatever the analysis says
+        refusal = too_few_likely(results, ns.threshold, ns.rung)
+        if refusal:
+            raise UserError(refusal)
         inputs = [p.key for p in priors] + ["scenario", "era"]
         box, rules = discover(results, inputs, ns.threshold, ns.seed, ns.rung)
     except (UserError, ValueError) as exc:
         return fail(str(exc))
+    # written only once the analysis has an answer: a refused or failed discovery leaves nothing behind
+    out = Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results.to_csv(out / "design.csv", index=False, float_format="%.6g")
     (out / "discovery.md").write_text(report(results, box, rules, ns.threshold, command, ns.rung))
-    print(box.sentence)
+    print(box.headline)
     print(f"escalation discover: {out / 'discovery.md'}", file=sys.stderr)
     return 0

@@ -58,3 +58,77 @@ def check_days_and_out(days: float | None, out) -> None:
     if days is not None and not 0 < days <= 3660:
         raise UserError(f"--days must be in (0, 3660], got {days:g}")
     check_out_folder(out)
+
+
+# The optional packages and the extra of pyproject.toml that installs each (the longest matching prefix wins).
+EXTRAS = {
+    "SALib": "sweep",
+    "optuna": "sweep",
+    "joblib": "sweep",
+    "hydra_plugins.hydra_joblib_launcher": "sweep",
+    "hydra_plugins.hydra_optuna_sweeper": "sweep",
+    "ray": "cluster",
+    "submitit": "cluster",
+    "psutil": "cluster",
+    "hydra_plugins.hydra_ray_launcher": "cluster",
+    "hydra_plugins.hydra_submitit_launcher": "cluster",
+    "pyabc": "calibrate",
+    "distributed": "calibrate",
+    "dask": "calibrate",
+    "ema_workbench": "analysis",
+    "sklearn": "analysis",
+    "solara": "app",
+    "ipyvue": "app",
+    "ipyvuetify": "app",
+}
+# What each verb needs beyond the core install, checked before it starts (so nothing is half-written).
+VERB_NEEDS = {
+    "variance": ("SALib",),
+    "discover": ("ema_workbench", "sklearn"),
+    "calibrate": ("pyabc",),
+    "study": ("SALib", "ema_workbench", "sklearn"),
+    "app": ("solara",),
+}
+# Hydra launchers and sweepers by the name given on the command line (ours in conf/hydra/launcher, and the
+# plugins' own), and the module each needs.
+PLUGINS = {
+    ("launcher", "joblib"): ("hydra_plugins.hydra_joblib_launcher.joblib_launcher", "joblib"),
+    ("launcher", "ray"): ("hydra_plugins.hydra_ray_launcher.ray_launcher", "ray"),
+    ("launcher", "ray_local"): ("hydra_plugins.hydra_ray_launcher.ray_launcher", "ray"),
+    ("launcher", "ray_aws"): ("hydra_plugins.hydra_ray_launcher.ray_aws_launcher", "ray"),
+    ("launcher", "slurm"): ("hydra_plugins.hydra_submitit_launcher.submitit_launcher", "submitit"),
+    ("launcher", "submitit_local"): ("hydra_plugins.hydra_submitit_launcher.submitit_launcher", "submitit"),
+    ("launcher", "submitit_slurm"): ("hydra_plugins.hydra_submitit_launcher.submitit_launcher", "submitit"),
+    ("sweeper", "optuna"): ("hydra_plugins.hydra_optuna_sweeper.optuna_sweeper", "optuna"),
+}
+
+
+def extra_for(module: str | None) -> str | None:
+    """The extra that installs ``module`` (or a package it is part of), or None if it is not an optional one."""
+    if not module:
+        return None
+    hits = [k for k in EXTRAS if module == k or module.startswith(k + ".")]
+    return EXTRAS[max(hits, key=len)] if hits else None
+
+
+def missing_extra(what: str, module: str, extra: str) -> str:
+    """The one line for a missing optional package: what needs it, which module, the extra to install."""
+    return (
+        f"{what} needs the '{extra}' extra ({module} is not installed): pip install 'nato-russia-escalation[{extra}]'"
+    )
+
+
+def require(what: str, modules: tuple[str, ...] | list[str]) -> None:
+    """Import each module; raise ``UserError`` naming the extra to install on the first that is missing."""
+    import importlib
+    import warnings
+
+    for module in modules:
+        try:
+            with warnings.catch_warnings():  # an optional package's own notices (ema_workbench: ipyparallel)
+                warnings.simplefilter("ignore")
+                importlib.import_module(module)
+        except ImportError as exc:
+            missing = getattr(exc, "name", None) or module
+            extra = extra_for(module) or extra_for(missing) or "the optional"
+            raise UserError(missing_extra(what, missing, extra)) from None

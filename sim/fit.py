@@ -531,7 +531,7 @@ def calibrate_command(args: list[str]) -> int:
     parser.add_argument("--generations", type=int, default=8, help="at most this many generations (default 8)")
     parser.add_argument("--max-simulations", type=int, default=3000, help="stop after this many particles run")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: every core)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
     parser.add_argument("--replications", default="", help="SETTING=N,...: replications per particle")
     parser.add_argument("--predictive-draws", type=int, default=40, help="posterior draws for predictive.png")
     parser.add_argument("--db", default=None, help="pyabc database (default OUT/abc.db)")

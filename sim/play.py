@@ -80,7 +80,12 @@ class Game:
         if point is None:
             return None
         noise = self.model.params.perception_noise_sd * self.model.measure_noise_factor(point.side)
-        return point.briefing(self.model.theatre.zone(point.act.zone).name, noise)
+        zone = self.model.theatre.zone(point.act.zone).name
+        b = point.briefing(zone, noise)
+        b["what"]["sentence"] = what_happened(point.act, zone)
+        for o in b["options"]:
+            o["to_rung"] = response_rung_text(o["response"], o["rung"])
+        return b
 
     def status(self) -> dict[str, Any]:
         """Clock, rung and each side's tension and trust."""
@@ -327,3 +332,24 @@ class Debrief:
             f"rung {s['player_peak']} or higher; P(peak rung >= 4) = {s['model_p_rung_4']:.1%} [{lo:.1%}, {hi:.1%}]; "
             f"mean crisis days {s['model_mean_crisis_days']:.2f}.\n{verdict}"
         )
+
+
+def what_happened(act, zone: str) -> str:
+    """The decision card's first sentence, with the roles the right way round.
+
+    An air intercept's actor is the flight that was intercepted unless it is a fighter (the core's
+    incident log says "X scrambles and intercepts Y"); "air intercept by the RC-135 against the Su-27
+    pair" read as if the reconnaissance aircraft had intercepted the fighters.
+    """
+    from sim.core.agents import INTERCEPTOR_KINDS
+
+    if act.type == "air_intercept" and act.kind not in INTERCEPTOR_KINDS and act.target:
+        return f"{act.target} intercepts {act.actor} over {zone}"
+    what = act.type.replace("_", " ")
+    against = f" against {act.target}" if act.target else ""
+    return f"{what[:1].upper()}{what[1:]} by {act.actor}{against} in {zone}"
+
+
+def response_rung_text(response: str, rung: int) -> str:
+    """Where a response takes the side on the ladder: a stand-down goes down to vigilance (rung 1), not rung 0."""
+    return "down to rung 1" if response == "de-escalate" else f"rung {rung}"

@@ -47,9 +47,35 @@ def parse_args(args: list[str]) -> tuple[dict[str, str], list[str]]:
     return own, overrides
 
 
+USAGE = (
+    """\
+usage: escalation play side=nato|russia|both [scenario=NAME] [OVERRIDE ...] [load=F] [save=F] [log=F] [debrief=N]
+
+Tabletop play in the terminal: the model runs until a side you play must decide, then waits for your command.
+
+words:
+  side=nato|russia|both   the side(s) you play (required unless load=)
+  scenario=NAME           a scenario of the library (escalation scenarios), default baltic_air_policing
+  OVERRIDE                any other key=value is a Hydra override, as for escalation run (measures=, era=, seed=)
+  load=GAME.json          go on with a saved game (its scenario, side and settings)
+  save=GAME.json          save the game when it ends (s FILE saves at any time)
+  log=events.jsonl        write the game's event log when it ends
+  debrief=N               replications of the debrief's comparison (default 200)
+  -h, --help              this help
+
+In the game:
+"""
+    + HELP
+)
+
+
 def play_command(args: list[str]) -> int:
     """Entry point of ``escalation play``."""
     from sim.errors import fail
+
+    if {"-h", "--help", "help"} & set(args):
+        print(USAGE, end="")
+        return 0
     from sim.play import Game
     from sim.saves import compose_settings
     from sim.workshop import read_game_file
@@ -211,10 +237,7 @@ class Terminal:
         w, k = b["what"], b["known"]
         side = "NATO" if b["side"] == "nato" else "Russia"
         self.say(f"\n=== Decision {b['number']} for {side} ({b['decider']}) ===")
-        self.say(
-            f"What happened: {w['type'].replace('_', ' ')} by {w['by']} against {w['against']} in {w['zone']}; "
-            f"reported as rung {w['reported_rung']} ({w['reported_rung_label']})."
-        )
+        self.say(f"What happened: {w['sentence']}; reported as rung {w['reported_rung']} ({w['reported_rung_label']}).")
         self.say(
             f"What is known: severity assessed {k['perceived_severity']:.2f} (+/- {k['severity_uncertainty']:.2f}); "
             f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}"
@@ -236,7 +259,7 @@ class Terminal:
                 )
         self.say("Responses:")
         for i, o in enumerate(b["options"], 1):
-            self.say(f"  {i}. {o['response']} (rung {o['rung']}): {o['help']}")
+            self.say(f"  {i}. {o['response']} ({o['to_rung']}): {o['help']}")
 
     def debrief(self) -> None:  # noqa: D102
         from tqdm import tqdm

@@ -26,7 +26,7 @@ from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.core.spec import ModelParams, ScenarioSpec
 from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
-from sim.stats import mean_ci, mean_ci_bootstrap, wilson
+from sim.stats import count_mean_ci, mean_ci, mean_ci_bootstrap, wilson
 
 
 @dataclass
@@ -162,7 +162,7 @@ class Ensemble:
 
 
 def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], parameters: str = "") -> dict[str, Any]:
-    """Headline outcomes of a ``replications.csv`` table with 95% intervals (Wilson, Student t)."""
+    """Headline outcomes of a ``replications.csv`` table with 95% intervals (Wilson, Student t; counts >= 0)."""
     n = len(df)
 
     def prob(col: str) -> dict[str, Any]:
@@ -173,6 +173,17 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
         how = mean_ci_bootstrap if bootstrap else mean_ci
         m, lo, hi, k = how(df[col].to_numpy(dtype=float))
         out = {"estimate": m, "ci95": [lo, hi], "method": "percentile bootstrap" if bootstrap else "Student t"}
+        return _defined(out, k)
+
+    def count(col: str) -> dict[str, Any]:
+        return count_of(df[col])
+
+    def count_of(values: pd.Series) -> dict[str, Any]:
+        m, lo, hi, k = count_mean_ci(values.to_numpy(dtype=float))
+        method = "envelope of the exact Poisson interval of the total and the percentile bootstrap"
+        return _defined({"estimate": m, "ci95": [lo, hi], "method": method}, k)
+
+    def _defined(out: dict[str, Any], k: int) -> dict[str, Any]:
         if k != n:
             out["n"] = k
             out["note"] = (
@@ -183,10 +194,6 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
     def prob_of(flags: pd.Series) -> dict[str, Any]:
         p, lo, hi = wilson(int(flags.sum()), n)
         return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
-
-    def mean_of(values: pd.Series) -> dict[str, Any]:
-        m, lo, hi, _ = mean_ci_bootstrap(values.to_numpy(dtype=float))
-        return {"estimate": m, "ci95": [lo, hi], "method": "percentile bootstrap"}
 
     peak_counts = df["peak_rung"].value_counts().to_dict()
     return {
@@ -201,15 +208,15 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
             "mean_peak_rung": mean("peak_rung"),
             "crisis_days": mean("crisis_days", bootstrap=True),
             "days_back_to_vigilance": back_median(df),
-            "incidents_near_routine": mean("incidents_near_routine"),
-            "incidents_serious": mean("incidents_serious"),
-            "incidents_high_risk": mean("incidents_high_risk"),
+            "incidents_near_routine": count("incidents_near_routine"),
+            "incidents_serious": count("incidents_serious"),
+            "incidents_high_risk": count("incidents_high_risk"),
             **(
                 {
                     "p_deaths": {**prob_of(df["casualties"] > 0), "what": "anyone killed by the other side's fire"},
-                    "deaths": mean("casualties", bootstrap=True),
+                    "deaths": count("casualties"),
                     "platforms_lost": {
-                        **mean_of(df["platforms_lost_nato"] + df["platforms_lost_russia"]),
+                        **count_of(df["platforms_lost_nato"] + df["platforms_lost_russia"]),
                         "what": "platforms lost (shot down or hit), both sides",
                     },
                     "first_fire": {

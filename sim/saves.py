@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.config import HYDRA_LOCK as _hydra_lock  # one lock for every composition in the process
 from sim.core.spec import ModelParams, ScenarioSpec, Side
 from sim.errors import UserError, read_bounded
 
@@ -49,7 +49,7 @@ OPS = {
         "text": "text?",
     },
 }
-_hydra_lock = threading.Lock()
+
 SIDES = {"nato": (Side.NATO,), "russia": (Side.RUSSIA,), "both": (Side.NATO, Side.RUSSIA)}
 
 

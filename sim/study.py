@@ -160,13 +160,23 @@ def page(out: Path, steps: list[tuple[Part, list[str]]], command: str, scale: fl
     ]
     if (card / "survival.png").is_file():
         lines += ["![time to the use of force](card/survival.png)", ""]
-    sentence = prim_sentence(discovery / steps[1][0].page)
-    lines += [
-        f"## 2. Where the use of force is likely ([full discovery](discovery/{steps[1][0].page}))",
-        "",
-        sentence,
-        "",
-    ]
+    if (discovery / steps[1][0].page).is_file():
+        lines += [
+            f"## 2. Where the use of force is likely ([full discovery](discovery/{steps[1][0].page}))",
+            "",
+            prim_sentence(discovery / steps[1][0].page),
+            "",
+        ]
+    else:
+        from sim.discovery import MIN_LIKELY_POINTS
+
+        lines += [
+            "## 2. Where the use of force is likely",
+            "",
+            f"No box: fewer than {MIN_LIKELY_POINTS} design points had the use of force likely, so scenario "
+            "discovery refused to draw one (a box on so few points is chance). Run the study at a larger --scale.",
+            "",
+        ]
     table = pd.read_csv(variance / "variance.csv")
     lines += [
         f"## 3. Where the uncertainty comes from ([full decomposition](variance/{steps[2][0].page}))",
@@ -226,7 +236,9 @@ def study_command(args: list[str]) -> int:
         )
         with contextlib.redirect_stdout(io.StringIO()):  # each part's page is in its folder; progress stays on stderr
             code = part.command(part_args)
-        if code:
+        if code and part.name == "discovery":  # a refusal (too few likely points) is an answer, not a failure
+            print("escalation study: the discovery drew no box (its reason is above); going on", file=sys.stderr)
+        elif code:
             return fail(f"part {k} (escalation {part.verb}) failed; the parts before it are in {out}")
         seconds.append(time.perf_counter() - start)
     text = page(out, steps, "escalation study " + " ".join(args), ns.scale, seconds)

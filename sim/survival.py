@@ -77,6 +77,10 @@ def kaplan_meier(d: Durations) -> Curve:
         warnings.simplefilter("ignore", RuntimeWarning)
         ci = sf.confidence_interval(0.95, method="log-log")
     low, high = np.nan_to_num(ci.low.probabilities, nan=0.0), np.nan_to_num(ci.high.probabilities, nan=1.0)
+    # Where the estimate is 0 every replication still watched had its event by then: nothing was watched
+    # longer, so the band closes there too (Greenwood's is undefined; 1 would put the median's upper bound
+    # "beyond the horizon" when every crisis ended within it).
+    high = np.where(sf.probabilities == 0, 0.0, high)
     return Curve(sf.quantiles, sf.probabilities, low, high, len(d.times), d.events)
 
 

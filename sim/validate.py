@@ -127,8 +127,13 @@ def validate_command(args: list[str]) -> int:
         prog="escalation validate", description="Run the default model against every calibration target."
     )
     parser.add_argument("--replications", type=int, default=200, help="per setting (default 200)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--parameters", choices=["point", "posterior"], default="point")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the replications (default 0)")
+    parser.add_argument(
+        "--parameters",
+        choices=["point", "posterior"],
+        default="point",
+        help="the calibrated point estimate (default), or a posterior draw per replication",
+    )
     parser.add_argument("--targets", default=str(TARGETS_FILE), help="targets file (default: the project's)")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
     parser.add_argument("--out", default="outputs/validation", help="folder for validation.md and validation.json")

@@ -187,13 +187,17 @@ def variance_parser():
         prog="escalation variance",
         description="Sobol decomposition of the headline outcomes into parameters, measures and noise (SALib).",
     )
-    parser.add_argument("--bundles", default="none,eln_seven,eln_riac_basic,eln_riac_enhanced")
-    parser.add_argument("--scenario", default="baltic_air_policing")
+    parser.add_argument(
+        "--bundles",
+        default="none,eln_seven,eln_riac_basic,eln_riac_enhanced",
+        help="comma-separated measure bundles, a factor of the decomposition",
+    )
+    parser.add_argument("--scenario", default="baltic_air_policing", help="a scenario of the library")
     parser.add_argument("--era", default=None, help="an era preset (default: the scenario's own)")
     parser.add_argument("--samples", type=int, default=512, help="base samples N (N x 5 replications; default 512)")
     parser.add_argument("--days", type=float, default=None, help="horizon (default: the scenario's own)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="outputs/variance")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    parser.add_argument("--out", default="outputs/variance", help="folder for variance.md (default outputs/variance)")
     return parser
 
 

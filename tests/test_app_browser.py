@@ -156,17 +156,31 @@ def test_compare_two_measure_sets_side_by_side(page):
     page.get_by_role("button", name="Compare A and B").click()
     page.get_by_text("Paired difference B − A").wait_for(timeout=WAIT_MS)
     assert page.get_by_text("A: no measures").is_visible()
+    # the tab names the project; nothing sits over the result's last line (Solara's "runs on Solara" badge did)
+    assert page.title() == "NATO–Russia escalation workshop"
+    assert page.get_by_text("runs on Solara").count() == 0
+    result = page.get_by_text("Paired difference B − A")
+    result.scroll_into_view_if_needed()
+    covered = result.evaluate(
+        """el => { const r = el.getBoundingClientRect();
+                   const top = document.elementFromPoint(r.right - 4, r.bottom - 4);
+                   return !(el === top || el.contains(top)); }"""
+    )
+    assert not covered
     page.screenshot(path=str(ARTIFACTS / "app_compare.png"), full_page=True)
 
 
 def test_report_card_tab_shows_the_card_for_the_chosen_bundles(page):
     """The report card at its default settings: every bundle, the placebo and the ranking on one page."""
     page.get_by_role("tab", name="Report card").click()
+    estimate = page.locator(".card-estimate")
+    page.get_by_text("estimated time about").wait_for(timeout=WAIT_MS)  # shown before it starts
+    assert "18 bundle-era pairs × 30 replications = 540 runs" in estimate.inner_text()
     page.get_by_role("button", name="Make the report card").click()
     card = page.locator(".report-card")
     card.wait_for(timeout=WAIT_MS * 2)
     text = card.inner_text()
-    for bundle in ("eln_seven", "eln_riac_basic", "eln_riac_enhanced", "hotline", "placebo_channel"):
+    for bundle in ("eln_seven", "eln_riac_basic", "eln_riac_enhanced", "hotline", "desync_placebo"):
         assert bundle in text
     assert "Effects against no measures" in text and "Ranking" in text and "maximum regret" in text
     assert "30 replications of each" in text and "drawn from the calibration's posterior" in text

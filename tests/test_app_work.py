@@ -173,3 +173,23 @@ def test_the_app_card_runs_the_same_pairs_as_the_command(tmp_path):
     b = run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 10, 4, "posterior", runner=bounded)
     cols = ["bundle", "replication", "peak_rung", "reached_rung_4", "crisis_days"]
     assert a.outcomes[cols].equals(b.outcomes[cols])
+
+
+def test_the_report_cards_estimated_time_is_the_time_it_takes(monkeypatch):
+    """The Report card tab shows an estimate before it starts: a small card timed on this machine, scaled to the
+    requested one. Here 3 bundle-era pairs x 20 replications (no measures, the placebo, the hotline; crisis
+    era): the estimate is within a factor of 3 of the card's own time. The arithmetic: 3 pairs x (0.5 s + 20 x
+    0.01 s) + 1 s for the tables = 3.1 s.
+    """
+    from sim.app.work import CARD_TABLES_S, card_estimate, card_timing, duration_text
+    from sim.card import card_tables, run_card
+
+    assert card_estimate(3, 20, 0.5, 0.01) == pytest.approx(3 * (0.5 + 0.2) + CARD_TABLES_S)
+    assert duration_text(3.1) == "about 3 s" and duration_text(240) == "about 4 min"
+    setup, per_rep = card_timing("baltic_air_policing", ["crisis_2022"])
+    assert setup > 0 and per_rep > 0
+    estimate = card_estimate(3, 20, setup, per_rep)
+    start = time.perf_counter()
+    card_tables(run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 20, 0, "posterior"))
+    took = time.perf_counter() - start
+    assert took / 3 < estimate < took * 3, (estimate, took)

@@ -65,15 +65,16 @@ def test_card_statistics_on_a_hand_made_case():
 
 
 def test_a_real_card_pairs_its_bundles(tmp_path):
-    """The placebo channel changes nothing on the same seeds (every pair equal), the baseline is paired
-    replication by replication, and the ELN seven lower P(rung >= 4) in a crisis-era Baltic month where
-    the baseline escalates (direction only: 40 replications).
+    """The card's placebo (the desync placebo) moves the random streams on, so its pairs part ways (the floor of
+    backfire is not zero), the baseline is paired replication by replication, and the ELN seven lower
+    P(rung >= 4) in a crisis-era Baltic month where the baseline escalates (direction only: 40 replications).
     """
     run = run_card(["eln_seven"], ["baltic_air_policing"], ["crisis_2022"], 40, seed=2, parameters="point")
     o = run.outcomes
     base = o[o.bundle == BASELINE].set_index("replication")
     placebo = o[o.bundle == PLACEBO].set_index("replication")
-    assert (base["peak_rung"] == placebo["peak_rung"]).all()
+    assert PLACEBO == "desync_placebo" and list(base.index) == list(placebo.index)
+    assert (base["peak_rung"] != placebo["peak_rung"]).any()
     t = card_tables(run)
     eff = t["effects"].set_index("bundle")
     assert eff.loc["eln_seven", "effect P(rung ≥ 4)"] <= 0

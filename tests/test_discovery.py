@@ -81,3 +81,60 @@ def test_discover_refuses_bad_requests(tmp_path):
     assert res.returncode == 2 and "unknown era 'cold_war'" in res.stderr
     res = subprocess.run([exe, "discover", "--threshold", "0"], capture_output=True, text=True)
     assert res.returncode == 2 and "--threshold must be in (0, 1]" in res.stderr
+
+
+def test_a_box_headline_carries_its_stability():
+    """The planted rule is found again in most half-samples; a headline says so, and warns below 50%."""
+    from sim.discovery import Box
+
+    box = find_box(*planted(), "P(rung >= 4) >= 20%")
+    assert box.headline.startswith(box.sentence + " Stability: the least stable restricted input (")
+    shaky = Box({"era": (("crisis_2022",),)}, 0.6, 0.7, 0.1, 0.1, {"era": (0.3, 0.9)}, "Force is likely ...")
+    assert shaky.headline == (
+        "Force is likely ... Stability: the least stable restricted input (era) was found again in 30% of 10 "
+        "half-samples; below 50%, this box is not to be relied on."
+    )
+
+
+def test_discovery_refuses_below_ten_likely_points_and_leaves_nothing_behind(tmp_path):
+    """20 points of the calibrated Baltic/Black Sea months, 1 replication each: none reaches rung 4, so no box
+    (the old code wrote design.csv, then failed or reported a box on a handful of points). A folder the user
+    already had, with a design.csv of theirs, is left as it was.
+    """
+    exe = str(Path(sys.executable).with_name("escalation"))
+    res = subprocess.run(
+        [exe, "discover", "--samples", "20", "--replications", "1", "--out", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+    )
+    lines = [line for line in res.stderr.splitlines() if line.startswith("escalation")]
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert lines == [
+        "escalation: error: only 0 of 20 design points have P(rung >= 4) >= 0.2; discovery needs at least 10 to "
+        "draw a box that is not chance (more --samples or --replications, a longer --days, a lower --threshold or "
+        "--rung); nothing was written"
+    ]
+    assert not (tmp_path / "d").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "design.csv").write_text("the user's own design\n")
+    res = subprocess.run(
+        [exe, "discover", "--samples", "20", "--replications", "1", "--out", str(mine)], capture_output=True, text=True
+    )
+    assert res.returncode == 2 and sorted(p.name for p in mine.iterdir()) == ["design.csv"]
+    assert (mine / "design.csv").read_text() == "the user's own design\n"
+
+
+def test_the_printed_headline_is_the_pages_and_carries_the_stability(tmp_path):
+    """A small real discovery (30 points of 4 days, P(rung >= 2) >= 60%: 17 points likely): the line printed
+    is the PRIM paragraph of discovery.md, stability and warning included.
+    """
+    exe = str(Path(sys.executable).with_name("escalation"))
+    out = tmp_path / "d"
+    args = ["--samples", "30", "--replications", "3", "--rung", "2", "--threshold", "0.6", "--days", "4"]
+    res = subprocess.run([exe, "discover", *args, "--out", str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    printed = res.stdout.strip()
+    page = (out / "discovery.md").read_text().split("## PRIM box", 1)[1].strip().split("\n\n")[0]
+    assert printed == page and "Stability: the least stable restricted input (" in printed
+    assert len(pd.read_csv(out / "design.csv")) == 30

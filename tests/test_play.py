@@ -248,3 +248,26 @@ def test_terminal_play_bad_input_is_one_line_and_exit_2(tmp_path, args, message)
     proc = play(*args, stdin="", cwd=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_the_decision_card_names_who_intercepted_whom_and_where_a_stand_down_leads():
+    """An air intercept whose actor is a reconnaissance flight reads "the Su-27 pair intercepts the RC-135" (the
+    card said "air intercept by US RC-135 against Su-27 pair", roles reversed); a fighter's own act keeps "by";
+    de-escalating goes down to vigilance, so the option says "down to rung 1" (it said "rung 0").
+    """
+    from sim.core.agents import Act
+    from sim.core.spec import Side
+    from sim.play import response_rung_text, what_happened
+
+    flight = Act(0.0, Side.NATO, "US RC-135", "Su-27 pair", "z", "air_intercept", 2, 0.5, False, True, kind="recon")
+    assert what_happened(flight, "the Baltic") == "Su-27 pair intercepts US RC-135 over the Baltic"
+    fighter = Act(0.0, Side.RUSSIA, "Su-27 pair", "US RC-135", "z", "air_intercept", 2, 0.5, True, True, kind="fighter")
+    assert what_happened(fighter, "the Baltic") == "Air intercept by Su-27 pair against US RC-135 in the Baltic"
+    assert response_rung_text("de-escalate", 0) == "down to rung 1" and response_rung_text("protest", 1) == "rung 1"
+    game = new_game("scenario=baltic_air_policing")
+    while game.advance() is None and not game.finished:
+        pass
+    b = game.briefing()
+    assert b["what"]["sentence"].endswith(b["what"]["zone"])
+    stand_down = [o for o in b["options"] if o["response"] == "de-escalate"]
+    assert all(o["to_rung"] == "down to rung 1" for o in stand_down)

@@ -250,18 +250,32 @@ def test_turning_points_follow_the_second_models_event_kinds():
 
 
 @pytest.mark.slow
-def test_two_runs_show_the_paired_difference_and_say_which_figures_are_the_first_runs(runs, tmp_path):
-    """The with/without slide is the paired difference with its interval (not two overlaid medians), and
-    figures drawn from the first run only say so.
+def test_two_runs_overlay_their_curves_and_show_every_other_figure_per_run(runs, tmp_path):
+    """The instructor's report of two runs: the paired difference with its interval; both runs' escalation
+    curves on one axis (each its median and 90% band, the Black Sea's scripted inject marked); the spaghetti,
+    timeline, map and channel figures one panel per run (read back from the SVGs' text); the channel panel
+    of the hotline run shows both leaders' channels (the hotline and the diplomatic line) and the inject is
+    marked on both timelines; each run has its stories.
     """
     out = build_report(
-        [runs / "none", runs / "hotline"], labels=["none", "hotline"], out=tmp_path / "cmp", formats=["png"]
+        [runs / "none", runs / "hotline"], labels=["none", "hotline"], out=tmp_path / "cmp", formats=["png", "svg"]
     )
     md = (out / "report.md").read_text()
     assert "## Paired effect of each run against none (same seeds), with 95% intervals" in md
-    assert "Escalation curve: median rung with 50% and 90% bands (first run only: none)" in md
+    assert "## Escalation curves of every run on one axis: median rung and 90% band (dotted: scripted injects)" in md
+    assert "first run only" not in md
+    for key in ("spaghetti", "incident_timeline", "theatre_map", "comms_network"):
+        svg = (out / f"{key}.svg").read_text()
+        assert svg.count("none (n=12): ") == 1 and svg.count("hotline (n=12): ") == 1, key
+    curves = (out / "escalation_curve.svg").read_text()
+    for text in ("none: median", "hotline: median", "none: 90% of replications", "hotline: 90% of replications"):
+        assert text in curves
+    assert curves.count("cape_fiolent") == 1 and (out / "incident_timeline.svg").read_text().count("cape_fiolent") == 2
+    channels = (out / "comms_network.svg").read_text()
+    assert "hotline: 0.5 h, 90% up" in channels and channels.count("diplomatic: 24 h") == 2
+    assert "replication" in md and md.count("## The story of") == 4 and ", hotline)" in md
     html_text = (out / "report.html").read_text()
-    assert "Paired effect of each run against none" in html_text and "(first run only: none)" in html_text
+    assert "Paired effect of each run against none" in html_text and "(one panel per run)" in html_text
 
 
 @pytest.mark.slow
@@ -287,3 +301,65 @@ def test_the_html_report_is_rendered_from_the_markdown_and_names_cannot_inject_h
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_text
     for heading in re.findall(r"^## (.+)$", md, re.M):
         assert heading.replace("\\", "") in html_text.replace("&amp;", "&")
+
+
+def test_a_band_where_every_replication_sits_at_one_rung_is_drawn_not_left_white():
+    """20 replications over 48 hours: spread over rungs 0-3 except hours 12-35, where all sit at rung 2. The
+    pixel just above rung 2 at day 1.2 (hour 29) is shaded, as it is in the spread hours (the old band went from
+    rung 2 to rung 2 there: no height, a white gap).
+    """
+    figures.use_style()
+    rungs = np.tile(np.arange(20) % 4, (48, 1)).T
+    rungs[:, 12:36] = 2
+    ax = figures.escalation_curve(rungs)
+    fig = ax.figure
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+
+    def at(day: float, rung: float) -> np.ndarray:
+        x, y = ax.transData.transform((day, rung))
+        return pixels[int(round(fig.bbox.height - y)), int(round(x))]
+
+    white = np.array([255, 255, 255])
+    assert (at(1.2, 2.1) != white).any()  # all at one rung: a thin band around it
+    assert (at(0.25, 2.5) != white).any()  # spread hours: the 90% band from 0 to 3
+    assert (at(1.2, 2.6) == white).all()  # nothing there while all sit at rung 2 (off the grid lines)
+    figures.plt.close(fig)
+
+
+def test_scripted_injects_are_marked_on_the_curve_and_the_timeline():
+    figures.use_style()
+    rungs = np.random.default_rng(0).integers(0, 3, size=(10, 240))
+    ax = figures.escalation_curve(rungs, injects=[(3.0, "vaindloo"), (7.5, "unsafe_pass")])
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "inject"] == ["vaindloo", "unsafe_pass"]
+    assert [line.get_xdata()[0] for line in ax.lines if line.get_gid() == "inject"] == [3.0, 7.5]
+    figures.plt.close(ax.figure)
+    events = pd.DataFrame(
+        {"replication": [0, 1], "time_h": [5.0, 30.0], "kind": "incident", "category": ["serious", "near_routine"]}
+    )
+    ax = figures.incident_timeline(events, 10, injects=[(3.0, "vaindloo")])
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "inject"] == ["vaindloo"]
+    figures.plt.close(ax.figure)
+
+
+def test_the_channel_figure_shows_every_channel_not_one_per_pair_of_actors(scenarios, params):
+    """Baltic with the hotline, the liaison mission, the strategic stability dialogue and incidents at sea: six
+    channels across the divide (two of them between the crews, three between the leaders). The graph keeps the
+    fastest of each pair (three edges); the figure draws and labels all six.
+    """
+    from conftest import settings
+
+    from sim.core.measures import build
+    from sim.core.model import EscalationModel
+
+    figures.use_style()
+    measures = build(settings("hotline", "liaison_mission", "strategic_stability_dialogue", "incidents_at_sea"))
+    model = EscalationModel(scenarios["baltic_air_policing"], params, measures, seed=0)
+    assert len(model.comms.cross) == 6
+    ax = figures.comms_network(model.comms.graph, channels=model.comms.cross)
+    boxes = sorted(t.get_text().split(":")[0] for t in ax.texts if " h, " in t.get_text())
+    assert boxes == sorted(ch.kind for ch in model.comms.cross)
+    kinds = {"hotline", "diplomatic", "strategic_dialogue", "on_scene_radio", "standard_signals", "liaison"}
+    assert set(boxes) == kinds
+    assert ax.get_title().endswith("6 across the divide")
+    figures.plt.close(ax.figure)

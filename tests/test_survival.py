@@ -47,7 +47,9 @@ def test_censored_median_and_hazard_on_the_hand_case():
     m, lo, hi = median_time(HAND)
     assert m == 2.0  # the first time S falls to 1/2
     assert lo == 1.0  # where the lower band first falls to 1/2
-    assert math.isnan(hi)  # the upper band never does: the median's upper bound is beyond what was watched
+    # the upper band stays above 1/2 until day 5, where the curve falls to 0 (the last one at risk had its event):
+    # the bound closes there, not "beyond the horizon" (nothing was watched for longer)
+    assert hi == 5.0
     # 5 events in 1+2+2+3+4+5 = 17 days watched; exact Poisson bounds chi2(0.025, 10)/2 and chi2(0.975, 12)/2
     h, hlo, hhi = hazard(HAND, 1.0)
     assert h == pytest.approx(5 / 17)

@@ -26,7 +26,16 @@ from markdown import markdown
 from matplotlib.figure import Figure
 
 from sim.app import rooms
-from sim.app.work import Cancelled, check_request, max_replications, run_bounded
+from sim.app.serve import APP_TITLE
+from sim.app.work import (
+    Cancelled,
+    card_estimate,
+    card_timing,
+    check_request,
+    duration_text,
+    max_replications,
+    run_bounded,
+)
 from sim.core.ladder import Rung
 from sim.core.measures import registry
 from sim.core.spec import INCIDENT_TYPES
@@ -37,7 +46,7 @@ from sim.provenance import expand_source
 from sim.report import figures
 from sim.saves import bundle_members, bundle_names, compose_settings, era_names, parse_save, settings_from_save
 from sim.scenario_io import library
-from sim.stats import mean_ci
+from sim.stats import paired_proportion_difference, wilson
 from sim.verdict import format_verdict
 
 figures.use_style()
@@ -403,8 +412,8 @@ def CompareTab() -> None:
     if res is None:
         return
     a, b = res["A"], res["B"]
-    ra, rb = a.outcomes()["reached_rung_4"].to_numpy(), b.outcomes()["reached_rung_4"].to_numpy()
-    d, lo, hi, _ = mean_ci(rb - ra)
+    ra, rb = a.outcomes()["reached_rung_4"].to_numpy(bool), b.outcomes()["reached_rung_4"].to_numpy(bool)
+    d, lo, hi = paired_proportion_difference(rb, ra)  # Newcombe's paired interval: never [0, 0] on no events
     pa, pb = a.outcomes()["peak_rung"].to_numpy(), b.outcomes()["peak_rung"].to_numpy()
     with solara.Columns([1, 1]):
         for label, ens in (("A", a), ("B", b)):
@@ -419,6 +428,43 @@ def CompareTab() -> None:
         f"**Paired difference B − A** on the same {len(ra)} replication seeds: P(peak rung ≥ 4) {d:+.1%} "
         f"[{lo:+.1%}, {hi:+.1%}]; mean peak rung {np.mean(pb - pa):+.2f}; B made the peak worse in "
         f"{np.mean(pb > pa):.0%} of paired replications and better in {np.mean(pb < pa):.0%}."
+    )
+    if not ra.any() and not rb.any():
+        Md(
+            f"Neither set reached the use of force in any of the {len(ra)} paired replications, so the effect "
+            f"cannot be estimated from them: P(peak rung ≥ 4) is below {wilson(0, len(ra))[2]:.1%} with A and "
+            f"below {wilson(0, len(rb))[2]:.1%} with B (95% upper bounds). The interval above is what these runs "
+            "allow, not a null effect known precisely; more replications or a longer horizon would narrow it."
+        )
+
+
+_CARD_TIMINGS: dict[str, tuple[float, float]] = {}  # scenario -> (s per bundle-era pair, s per replication)
+_card_timing_lock = threading.Lock()
+
+
+def _card_timing(name: str) -> tuple[float, float]:
+    """The timing of a small card of scenario ``name`` on this server (measured once per scenario)."""
+    with _card_timing_lock:
+        if name not in _CARD_TIMINGS:
+            _CARD_TIMINGS[name] = card_timing(name, sorted(era_names(), key=lambda e: e[-4:]))
+        return _CARD_TIMINGS[name]
+
+
+@solara.component
+def CardEstimate(name: str, n: int, bundles: tuple[str, ...]) -> None:
+    """The card's estimated time, shown before it starts (timed on a small card of this scenario, once)."""
+    from sim.card import card_names
+
+    timing = solara.lab.use_task(lambda: _card_timing(name), dependencies=[name])
+    pairs = len(card_names(list(bundles))) * len(era_names())
+    what = f"{pairs} bundle-era pairs × {n} replications = {pairs * n:,} runs"
+    if timing.value is None:
+        Md(f"{what}; estimating the time…", classes=["card-estimate"])
+        return
+    seconds = card_estimate(pairs, n, *timing.value)
+    Md(
+        f"{what}: **estimated time {duration_text(seconds)}** (timed on this server; longer while others run).",
+        classes=["card-estimate"],
     )
 
 
@@ -448,6 +494,8 @@ def CardTab() -> None:
             solara.Button("Cancel", on_click=card_task.cancel, classes=["cancel-card"])
     if problem:
         solara.Error(problem)
+    elif not card_task.pending:
+        CardEstimate(scenario.value, int(card_replications.value), tuple(card_bundles.value))
     if card_task.pending:
         solara.ProgressLinear(card_task.progress or True)
     if card_task.error:
@@ -564,8 +612,8 @@ def DecisionCard(game: Game, rev: int) -> None:
     side = "NATO" if b["side"] == "nato" else "Russia"
     with solara.Card(f"Decision {b['number']} for {side}", classes=["decision-card"]):
         Md(
-            f"**What happened.** {w['type'].replace('_', ' ').capitalize()} by {w['by']} against {w['against']} "
-            f"in {w['zone']}, reported as rung {w['reported_rung']} ({w['reported_rung_label']}).\n\n"
+            f"**What happened.** {w['sentence']}, "
+            f"reported as rung {w['reported_rung']} ({w['reported_rung_label']}).\n\n"
             f"**What is known.** Severity assessed at {k['perceived_severity']:.2f} "
             f"(± {k['severity_uncertainty']:.2f}); "
             f"likelihood it was deliberate and hostile {k['assessed_hostile_intent']:.0%}. "
@@ -593,7 +641,7 @@ def DecisionCard(game: Game, rev: int) -> None:
         with solara.Row(style="flex-wrap: wrap"):
             for o in b["options"]:
                 solara.Button(
-                    f"{o['response']} (rung {o['rung']})",
+                    f"{o['response']} ({o['to_rung']})",
                     on_click=lambda ch=o["choice"]: _act(lambda g: f"You decided: {g.decide(ch)}"),
                     color="error" if o["rung"] >= 3 else "primary",
                     classes=["response-button"],
@@ -833,7 +881,7 @@ def create_series() -> None:
 @solara.component
 def Page() -> None:
     """The app: a workshop room if the address carries a join code, else the tabs."""
-    solara.Title("Escalation workshop")
+    solara.Title(APP_TITLE)
     router = solara.use_router()
     code = _join_search(router.search)
     session = _session_id()

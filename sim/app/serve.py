@@ -19,6 +19,7 @@ from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8521
+APP_TITLE = "NATO–Russia escalation workshop"  # the browser tab and the page
 DEFAULT_MAX_REPLICATIONS = 2000
 DEFAULT_MAX_GAMES = 12  # as sim.workshop (not imported here: the app extra may be missing)
 DEFAULT_MAX_PARTICIPANTS = 60
@@ -66,6 +67,9 @@ def server_env(
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_TELEMETRY_SENTRY_ENABLE": "False",
         "SOLARA_CDN": "",
+        # the browser tab names the project, and no "runs on Solara" badge sits over the page's last lines
+        "SOLARA_THEME_TITLE": APP_TITLE,
+        "SOLARA_THEME_SHOW_BANNER": "False",
         "MPLBACKEND": "Agg",
         "ESCALATION_ALLOWED_HOSTS": ",".join(sorted(allowed_hosts(host, port, allow or []))),
         "ESCALATION_MAX_REPLICATIONS": str(max_replications),

@@ -10,6 +10,7 @@ bounded by ``max_replications`` (``escalation app --max-replications``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections import deque
@@ -107,3 +108,47 @@ def run_bounded(
         if progress:
             progress(1)
     return ensemble
+
+
+def card_timing(scenario: str, eras: list[str], seed: int = 0, reps: int = 2) -> tuple[float, float]:
+    """Seconds a report card spends per bundle-era pair on its settings, and per replication.
+
+    Timed here on a small card (no measures and the placebo, ``reps`` replications each per era); the first
+    pair's settings are left out of the mean (they pay for loading the configuration once).
+    """
+    import time
+
+    from sim.card import run_card
+    from sim.runner import run_replications
+
+    marks: list[tuple[float, float]] = []  # (start, end) of each pair's replications
+    reps_run = [0]
+
+    def runner(spec, params, measures, n, seed_):
+        start = time.perf_counter()
+        ens = run_replications(
+            spec, params, measures, n=n, seed=seed_, workers=1, record_events=False, record_timeseries=False
+        )
+        marks.append((start, time.perf_counter()))
+        reps_run[0] += n
+        return ens
+
+    run_card([], [scenario], eras, reps, seed, "posterior", runner=runner)
+    gaps = [b[0] - a[1] for a, b in itertools.pairwise(marks)]
+    setup = sum(gaps) / len(gaps) if gaps else 0.0
+    return setup, sum(e - s for s, e in marks) / max(reps_run[0], 1)
+
+
+CARD_TABLES_S = 1.0  # the card's tables and text after the runs (0.56 s measured for 6 bundles x 3 eras x 30)
+
+
+def card_estimate(pairs: int, n: int, setup_s: float, per_replication_s: float) -> float:
+    """Seconds a card of ``pairs`` bundle-era pairs of ``n`` replications should take, with nobody else running."""
+    return pairs * (setup_s + n * per_replication_s) + CARD_TABLES_S
+
+
+def duration_text(seconds: float) -> str:
+    """The estimate in words: "about 40 s", "about 3 min"."""
+    if seconds < 90:
+        return f"about {max(round(seconds), 1)} s"
+    return f"about {round(seconds / 60)} min"

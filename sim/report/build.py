@@ -19,16 +19,16 @@ from sim.series import hours, rung_by_hour
 
 REQUIRED = ("summary.json", "replications.csv", "timeseries.parquet", "events.jsonl", ".hydra/config.yaml")
 FIGURES = {
-    "escalation_curve": "Escalation curve: median rung with 50% and 90% bands",
+    "escalation_curve": "Escalation curve: median rung with 50% and 90% bands (dotted: scripted injects)",
     "spaghetti": "Individual replications",
     "comparison": "Paired effect of each run against the first (same seeds), with 95% intervals",
-    "incident_timeline": "Incident timeline, coloured by ELN category",
+    "incident_timeline": "Incident timeline, coloured by ELN category (dotted: scripted injects)",
     "theatre_map": "Theatre map",
-    "comms_network": "Communication network under the chosen measures",
+    "comms_network": "Communication network under the chosen measures: every channel across the divide",
     "peak_distribution": "Distribution of peak rungs",
 }
-
-FIRST_RUN_ONLY = ("escalation_curve", "spaghetti", "incident_timeline", "theatre_map", "comms_network")
+# With several runs: the curves overlaid on one axis, the figures below one panel per run.
+PER_RUN = ("spaghetti", "incident_timeline", "theatre_map", "comms_network")
 
 
 @dataclass
@@ -268,45 +268,83 @@ def build_report(
     out = Path(out) if out else main.path / "report"
     out.mkdir(parents=True, exist_ok=True)
     fig.use_style()
-    model = _model(main)
-    horizon_days = model.horizon_h / 24
+    models = [_model(r) for r in runs]
+    model = models[0]
     drawn: dict[str, list[Path]] = {}
-    title = f"{model.spec.title} | {main.label} | n={len(main.replications)}"
-    drawn["escalation_curve"] = fig.save(
-        fig.escalation_curve(counts=main.counts, title=title), out / "escalation_curve", formats
+    several = len(runs) > 1
+    injects = [_injects(m) for m in models]
+    if several:
+        marks = sorted({mark for ms in injects for mark in ms})
+        drawn["escalation_curve"] = fig.save(
+            fig.escalation_curves([(r.label, r.counts) for r in runs], marks, title=f"{model.spec.title}: the runs"),
+            out / "escalation_curve",
+            formats,
+        )
+    else:
+        title = f"{model.spec.title} | {main.label} | n={len(main.replications)}"
+        drawn["escalation_curve"] = fig.save(
+            fig.escalation_curve(counts=main.counts, title=title, injects=injects[0]), out / "escalation_curve", formats
+        )
+    labels = [f"{r.label} (n={len(r.replications)})" for r in runs]
+
+    def panels(draw, size: tuple[float, float]):
+        if several:
+            return fig.small_multiples(labels, draw, size)
+        ax = fig._new(None, size)
+        draw(0, ax)
+        return ax
+
+    drawn["spaghetti"] = fig.save(
+        panels(lambda i, ax: fig.spaghetti(runs[i].sample, sample=sample, ax=ax), (8, 4.8)), out / "spaghetti", formats
     )
-    drawn["spaghetti"] = fig.save(fig.spaghetti(main.sample, sample=sample), out / "spaghetti", formats)
-    if len(runs) > 1:
+    if several:
         diffs = _paired(runs)
         if diffs is not None:
             drawn["comparison"] = fig.save(fig.paired_effects(diffs, baseline=main.label), out / "comparison", formats)
     drawn["incident_timeline"] = fig.save(
-        fig.incident_timeline(main.events, horizon_days), out / "incident_timeline", formats
-    )
-    zones = pd.DataFrame([z.__dict__ for z in model.spec.zones])
-    forces = pd.DataFrame([{"name": f.name, "side": f.side.value, "base": f.base} for f in model.spec.forces])
-    drawn["theatre_map"] = fig.save(
-        fig.theatre_map(zones, model.spec.links, forces, main.incident_zones, _exercise_table(model)),
-        out / "theatre_map",
+        panels(
+            lambda i, ax: fig.incident_timeline(runs[i].events, models[i].horizon_h / 24, ax=ax, injects=injects[i]),
+            (10, 5.6),
+        ),
+        out / "incident_timeline",
         formats,
     )
-    drawn["comms_network"] = fig.save(fig.comms_network(model.comms.graph), out / "comms_network", formats)
+
+    def theatre(i, ax):
+        m = models[i]
+        zones = pd.DataFrame([z.__dict__ for z in m.spec.zones])
+        forces = pd.DataFrame([{"name": f.name, "side": f.side.value, "base": f.base} for f in m.spec.forces])
+        fig.theatre_map(zones, m.spec.links, forces, runs[i].incident_zones, _exercise_table(m), ax=ax)
+
+    drawn["theatre_map"] = fig.save(panels(theatre, (11, 8)), out / "theatre_map", formats)
+    drawn["comms_network"] = fig.save(
+        panels(lambda i, ax: fig.comms_network(models[i].comms.graph, ax=ax, channels=models[i].comms.cross), (10, 6)),
+        out / "comms_network",
+        formats,
+    )
     drawn["peak_distribution"] = fig.save(
         fig.peak_distribution([(r.label, r.replications["peak_rung"]) for r in runs]),
         out / "peak_distribution",
         formats,
     )
     captions = dict(FIGURES)
-    if len(runs) > 1:  # say which figures show the first run only
-        for key in FIRST_RUN_ONLY:
-            captions[key] = f"{FIGURES[key]} (first run only: {main.label})"
+    if several:
+        captions["escalation_curve"] = (
+            "Escalation curves of every run on one axis: median rung and 90% band (dotted: scripted injects)"
+        )
+        for key in PER_RUN:
+            captions[key] = f"{FIGURES[key]} (one panel per run)"
         captions["comparison"] = f"Paired effect of each run against {main.label} (same seeds), with 95% intervals"
-    picks = main.picks
-    stories = {k: story(main.events, v) for k, v in picks.items()}
+    stories = [(r.label, r.picks, {k: story(r.events, v) for k, v in r.picks.items()}) for r in runs]
     verdicts = [(r.label, format_verdict(r.summary)) for r in runs]
-    text = _write_markdown(out, model.spec.title, verdicts, drawn, captions, stories, picks)
+    text = _write_markdown(out, model.spec.title, verdicts, drawn, captions, stories, several)
     _write_html(out, model.spec.title, text)
     return out
+
+
+def _injects(model) -> list[tuple[float, str]]:
+    """The scenario's scripted injects as (day, name), for the marks on curves and timelines."""
+    return [(i.at_h / 24.0, i.id) for i in model.spec.injects if i.at_h <= model.horizon_h]
 
 
 MD_SPECIAL = re.compile(r"([\\`*_\[\]>])")  # emphasis, code, links, quotes: backslash-escaped
@@ -320,25 +358,30 @@ def md_escape(text: str) -> str:
     return MD_SPECIAL.sub(r"\\\1", str(text)).replace("<", "&lt;")
 
 
-def _write_markdown(out, title, verdicts, drawn, captions, stories, picks) -> str:
-    """``report.md``: the source of the report (``report.html`` is rendered from it); returns its text."""
+def _write_markdown(out, title, verdicts, drawn, captions, stories, several: bool = False) -> str:
+    """``report.md``: the source of the report (``report.html`` is rendered from it); returns its text.
+
+    ``stories``: (label, picks, told events by pick) for each run; with ``several`` runs each story names its run.
+    """
     lines = [f"# {md_escape(title)}", ""]
     for label, verdict in verdicts:
         lines += [f"## Verdict: {md_escape(label)}", "", "```", verdict, "```", ""]
     for key, paths in drawn.items():
         png = next((p for p in paths if p.suffix == ".png"), paths[0])
         lines += [f"## {md_escape(captions[key])}", "", f"![{md_escape(captions[key])}]({png.name})", ""]
-    for key, name in (("median", "a replication with the median peak"), ("worst", "the worst replication")):
-        lines += [
-            f"## The story of {name} (replication {picks[key]})",
-            "",
-            "Moments where a channel or a measure changed the course are in **bold**.",
-            "",
-        ]
-        for e in stories[key]:
-            text = md_escape(f"{e['clock']} — {e['text']}")
-            lines.append(f"- **{text}**" if e["turning_point"] else f"- {text}")
-        lines.append("")
+    for label, picks, told in stories:
+        for key, name in (("median", "a replication with the median peak"), ("worst", "the worst replication")):
+            run = f", {md_escape(label)}" if several else ""
+            lines += [
+                f"## The story of {name} (replication {picks[key]}{run})",
+                "",
+                "Moments where a channel or a measure changed the course are in **bold**.",
+                "",
+            ]
+            for e in told[key]:
+                text = md_escape(f"{e['clock']} — {e['text']}")
+                lines.append(f"- **{text}**" if e["turning_point"] else f"- {text}")
+            lines.append("")
     text = "\n".join(lines)
     (out / "report.md").write_text(text, encoding="utf-8")
     return text

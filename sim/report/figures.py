@@ -6,6 +6,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -17,7 +18,7 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.patches import Ellipse  # noqa: E402
+from matplotlib.patches import Ellipse, FancyArrowPatch  # noqa: E402
 
 from sim.core.ladder import RUNG_LABELS, TOP_RUNG  # noqa: E402
 
@@ -73,35 +74,109 @@ def escalation_curve(
     colour: str = PALETTE[0],
     ax: Axes | None = None,
     counts: np.ndarray | None = None,
+    injects: Sequence[tuple[float, str]] = (),
 ) -> Axes:
     """Median rung over time with quantile bands across replications (e.g. 90% and 50%).
 
     Takes the rung matrix (replications x hours) or, to keep memory flat for any number of
-    replications, ``counts``: replications per hour and rung (``rung_counts``).
+    replications, ``counts``: replications per hour and rung (``rung_counts``). ``injects``: the
+    scenario's scripted events as (day, label), marked where they fall.
     """
     ax = _new(ax)
     if counts is None:
         counts = rung_counts(rungs)  # type: ignore[arg-type]
     days = np.arange(counts.shape[0]) / 24.0
     for i, (lo_q, hi_q) in enumerate(sorted(bands, key=lambda b: b[0] - b[1])):
-        lo, hi = count_quantile(counts, lo_q), count_quantile(counts, hi_q)
-        ax.fill_between(
-            days,
-            lo,
-            hi,
-            step="post",
-            color=colour,
-            alpha=0.18 + 0.17 * i,
-            linewidth=0,
-            label=f"{round(100 * (hi_q - lo_q))}% of replications",
-        )
+        _band(ax, days, counts, lo_q, hi_q, colour, 0.18 + 0.17 * i, BAND_PAD[min(i, 1)])
     ax.step(days, count_quantile(counts, 0.5), where="post", color=colour, label=label)
     _rung_axis(ax)
     ax.set_xlim(0, max(days[-1], 1e-9))
+    mark_injects(ax, injects)
     ax.legend(loc="upper right")
     if title:
         ax.set_title(title)
     return ax
+
+
+# Half the height of a band where every replication sits at one rung (the outer band, then the inner one):
+# a band from the rung to itself has no height and showed as a white gap in an otherwise shaded stretch.
+BAND_PAD = (0.16, 0.1)
+
+
+def _band(ax: Axes, days, counts, lo_q: float, hi_q: float, colour: str, alpha: float, pad: float, label=None):
+    lo, hi = count_quantile(counts, lo_q), count_quantile(counts, hi_q)
+    ax.fill_between(
+        days,
+        lo - pad,
+        hi + pad,
+        step="post",
+        color=colour,
+        alpha=alpha,
+        linewidth=0,
+        label=label or f"{round(100 * (hi_q - lo_q))}% of replications",
+    )
+
+
+INJECT_COLOUR = "#555555"
+
+
+def mark_injects(ax: Axes, injects: Sequence[tuple[float, str]]) -> None:
+    """A dotted vertical line and a small label at each scripted inject's day (``gid="inject"``)."""
+    for day, text in injects:
+        ax.axvline(day, color=INJECT_COLOUR, linestyle=":", linewidth=1.2, zorder=0.5, gid="inject")
+        ax.annotate(
+            text,
+            (day, 0.99),
+            xycoords=("data", "axes fraction"),
+            xytext=(-2, 0),
+            textcoords="offset points",
+            rotation=90,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color=INJECT_COLOUR,
+            gid="inject",
+        )
+
+
+def escalation_curves(
+    runs: Sequence[tuple[str, np.ndarray]],
+    injects: Sequence[tuple[float, str]] = (),
+    band: tuple[float, float] | None = (0.05, 0.95),
+    title: str = "",
+    ax: Axes | None = None,
+) -> Axes:
+    """Every run's median rung on one axis, each in its colour with its 90% band (``band=None``: medians only).
+
+    ``runs``: (label, counts per hour and rung) for each run (``rung_counts``); runs of different
+    horizons share the axis up to the longest.
+    """
+    ax = _new(ax, (10, 5.6))
+    longest = 0.0
+    for i, (label, counts) in enumerate(runs):
+        colour = PALETTE[i % len(PALETTE)]
+        days = np.arange(counts.shape[0]) / 24.0
+        longest = max(longest, days[-1] if len(days) else 0.0)
+        if band is not None:
+            _band(ax, days, counts, *band, colour, 0.15, BAND_PAD[0], label=f"{label}: 90% of replications")
+        ax.step(days, count_quantile(counts, 0.5), where="post", color=colour, linewidth=2, label=f"{label}: median")
+    _rung_axis(ax)
+    ax.set_xlim(0, max(longest, 1e-9))
+    mark_injects(ax, injects)
+    ax.legend(loc="upper right", fontsize=9)
+    ax.set_title(title or "Escalation curves of the runs (median and 90% band, same axis)")
+    return ax
+
+
+def small_multiples(panels: Sequence[str], draw, panel_size: tuple[float, float]) -> Axes:
+    """One panel per run, stacked, each titled with its run's label: ``draw(i, ax)`` draws panel ``i``."""
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(panel_size[0], panel_size[1] * len(panels)), layout="constrained", squeeze=False
+    )
+    for i, (label, ax) in enumerate(zip(panels, axes[:, 0], strict=True)):
+        draw(i, ax)
+        ax.set_title(f"{label}: {ax.get_title()}" if ax.get_title() else label)
+    return axes[0, 0]
 
 
 def spaghetti(rungs: np.ndarray, sample: int = 20, seed: int = 0, title: str = "", ax: Axes | None = None) -> Axes:
@@ -153,14 +228,22 @@ def paired_effects(diffs: pd.DataFrame, baseline: str = "the first run", outcome
             ax.set_xlim(-1, 1)
         else:
             ax.margins(x=0.25)
+        if col in ("reached_rung_4", "reached_rung_5"):
+            _not_estimable_marks(ax, diffs, col, y, scale, 7)
     axes[0].set_yticks(y, diffs["config"].to_list())
     axes[0].set_ylim(-0.7, len(diffs) - 0.3)
     fig.suptitle(f"Difference from {baseline}, paired by replication (95% intervals)")
     return axes[0]
 
 
-def incident_timeline(events: pd.DataFrame, horizon_days: float, sample: int = 30, ax: Axes | None = None) -> Axes:
-    """Each incident a mark at its time, coloured by ELN category; one row per replication."""
+def incident_timeline(
+    events: pd.DataFrame,
+    horizon_days: float,
+    sample: int = 30,
+    ax: Axes | None = None,
+    injects: Sequence[tuple[float, str]] = (),
+) -> Axes:
+    """Each incident a mark at its time, coloured by ELN category; one row per replication; injects marked."""
     ax = _new(ax, (10, 5.6))
     inc = events[events["kind"] == "incident"]
     reps = sorted(inc["replication"].unique())[:sample]
@@ -184,6 +267,7 @@ def incident_timeline(events: pd.DataFrame, horizon_days: float, sample: int = 3
     ax.set_ylim(-0.8, max(len(reps), 1) - 0.2)
     ax.grid(axis="y", alpha=0)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, title="ELN incident category")
+    mark_injects(ax, injects)
     ax.set_title("Incidents over time")
     return ax
 
@@ -292,8 +376,13 @@ def _declutter(ax: Axes, fixed: list, movable: list, step_pt: float = 4.0, tries
         placed.append(box)
 
 
-def comms_network(graph: nx.Graph, ax: Axes | None = None) -> Axes:
-    """The channels between the sides, with latency; internal links drawn thin and grey."""
+def comms_network(graph: nx.Graph, ax: Axes | None = None, channels: Sequence | None = None) -> Axes:
+    """The channels between the sides, each with its latency and availability; internal links thin and grey.
+
+    ``channels``: every channel across the divide (``ChannelSpec``s: the scenario's and the measures'); two
+    channels between the same pair of actors are two arcs and two labels (a hotline and the diplomatic line
+    are two ways to call). Without it, the graph's edges (one per pair: the fastest).
+    """
     ax = _new(ax, (10, 6))
     sides = nx.get_node_attributes(graph, "side")
     # Layout: NATO on the left, Russia on the right; crews at the bottom, leaders at the top.
@@ -303,30 +392,52 @@ def comms_network(graph: nx.Graph, ax: Axes | None = None) -> Axes:
         levels[n] = 0 if n.endswith("_forces") else (1 if any(m.endswith("_forces") for m in internal) else 2)
     pos = {n: (-1.0 if sides[n] == "nato" else 1.0, float(levels[n])) for n in graph}
     internal = [(u, v) for u, v, d in graph.edges(data=True) if d["kind"] == "internal"]
-    cross = [(u, v) for u, v, d in graph.edges(data=True) if d["kind"] != "internal"]
+    if channels is None:
+        channels = [
+            SimpleNamespace(a=u, b=v, kind=d["kind"], latency_h=d["latency_h"], availability=d["availability"])
+            for u, v, d in graph.edges(data=True)
+            if d["kind"] != "internal"
+        ]
+    ax.set_xlim(-3.2, 3.2)
+    ax.set_ylim(-0.6, 2.6)
     nx.draw_networkx_edges(graph, pos, edgelist=internal, ax=ax, width=1.2, edge_color="#BBBBBB")
-    for i, (u, v) in enumerate(cross):
-        d = graph.edges[u, v]
-        rad = 0.0 if levels[u] == levels[v] else 0.15
-        nx.draw_networkx_edges(
-            graph,
-            pos,
-            edgelist=[(u, v)],
-            ax=ax,
-            width=2.5,
-            edge_color=PALETTE[(i + 2) % 6],
-            connectionstyle=f"arc3,rad={rad}",
-            arrows=True,
-            arrowstyle="-",
-        )
-        mid = ((pos[u][0] + pos[v][0]) / 2, (pos[u][1] + pos[v][1]) / 2 + 0.12 * (i % 2))
-        ax.annotate(
-            f"{d['kind']}: {d['latency_h']:g} h, {d['availability']:.0%} up",
-            mid,
-            ha="center",
-            fontsize=10,
-            bbox={"boxstyle": "round", "fc": "white", "ec": PALETTE[(i + 2) % 6]},
-        )
+    pairs: dict[tuple[str, str], list] = {}
+    for ch in channels:
+        u, v = (ch.a, ch.b) if sides.get(ch.a) == "nato" else (ch.b, ch.a)  # NATO end first: arcs bend alike
+        pairs.setdefault((u, v), []).append(ch)
+    ax.figure.canvas.draw()  # the transform to display coordinates, where arcs bend
+    to_px, to_data = ax.transData.transform, ax.transData.inverted().transform
+    colour = 0
+    for (u, v), group in pairs.items():
+        base = 0.0 if levels[u] == levels[v] else 0.15
+        for k, ch in enumerate(group):
+            rad = base + 0.22 * (k - (len(group) - 1) / 2)
+            c = PALETTE[(colour + 2) % 6]
+            colour += 1
+            ax.add_patch(
+                FancyArrowPatch(
+                    pos[u],
+                    pos[v],
+                    connectionstyle=f"arc3,rad={rad}",
+                    arrowstyle="-",
+                    linewidth=2.5,
+                    color=c,
+                    shrinkA=14,
+                    shrinkB=14,
+                    zorder=1,
+                )
+            )
+            (x1, y1), (x2, y2) = to_px(pos[u]), to_px(pos[v])
+            mid = to_data(((x1 + x2) / 2 + 0.5 * rad * (y2 - y1), (y1 + y2) / 2 - 0.5 * rad * (x2 - x1)))
+            ax.annotate(
+                f"{ch.kind}: {ch.latency_h:g} h, {ch.availability:.0%} up",
+                mid,
+                ha="center",
+                va="center",
+                fontsize=9 if len(group) > 1 else 10,
+                bbox={"boxstyle": "round", "fc": "white", "ec": c},
+                zorder=3,
+            )
     nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=900, node_color=[SIDE_COLOURS[sides[n]] for n in graph])
     names = nx.get_node_attributes(graph, "label")
     for n, (x, y) in pos.items():
@@ -342,10 +453,8 @@ def comms_network(graph: nx.Graph, ax: Axes | None = None) -> Axes:
     ax.tick_params(left=True, bottom=True, labelleft=True, labelbottom=True)
     ax.set_yticks([0, 1, 2], ["crews", "command", "leadership"])
     ax.set_xticks([-1, 1], ["NATO", "Russia"])
-    ax.set_xlim(-3.2, 3.2)
-    ax.set_ylim(-0.6, 2.6)
     ax.grid(False)
-    ax.set_title("Communication channels (latency, availability)")
+    ax.set_title(f"Communication channels (latency, availability): {sum(map(len, pairs.values()))} across the divide")
     return ax
 
 
@@ -385,6 +494,36 @@ def save(ax: Axes, stem: Path, formats: Sequence[str]) -> list[Path]:
 FOREST_ROWS_AT_FULL_SIZE = 40  # configurations a forest plot shows at the style's own label size
 
 
+NOT_ESTIMABLE = "no event in either arm: not estimable"
+
+
+def _not_estimable_marks(ax: Axes, d: pd.DataFrame, col: str, y: np.ndarray, scale: float, size: float) -> None:
+    """Label the rows whose effect cannot be estimated (neither arm had an event), and never zoom in on nothing.
+
+    The axis spans at least each interval and one unit (a point of probability) either side of 0: an
+    effect of "0 [0, 0]" drawn on a ±0.04 axis reads as known precisely.
+    """
+    none = np.zeros(len(d), dtype=bool)
+    if f"events_{col}" in d.columns:
+        none = ((d[f"events_{col}"] == 0) & (d[f"baseline_events_{col}"] == 0)).to_numpy()
+        for k in np.nonzero(none)[0]:
+            ax.annotate(
+                NOT_ESTIMABLE,
+                (scale * d[f"diff_{col}_hi"].iloc[k], y[k]),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=size,
+                color="#555555",
+            )
+    lo = np.nanmin(scale * d[f"diff_{col}_lo"].to_numpy(float), initial=0.0)
+    hi = np.nanmax(scale * d[f"diff_{col}_hi"].to_numpy(float), initial=0.0)
+    left, right = ax.get_xlim()
+    width = max(hi - lo, 2.0)
+    # room on the right for a label; never narrower than the intervals or [-1, +1]
+    ax.set_xlim(min(left, lo - 0.1 * width, -1.0), max(right, hi + (0.9 if none.any() else 0.1) * width, 1.0))
+
+
 def forest(diffs: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Each configuration's paired effect on P(rung >= 4) against its baseline, with 95% intervals."""
     d = diffs.sort_values("diff_reached_rung_4")
@@ -408,6 +547,7 @@ def forest(diffs: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color="#999999", linewidth=1)
     ax.set_yticks(y, d["config"].to_list(), **({"fontsize": 6} if dense else {}))
     ax.set_ylim(-0.7, len(d) - 0.3)
+    _not_estimable_marks(ax, d, "reached_rung_4", y, 100.0, 6 if dense else 8)
     ax.set_xlabel("change in P(peak rung ≥ 4) against the baseline (percentage points)")
     ax.set_title("Effect of each configuration (paired, 95% intervals)")
     return ax
