@@ -36,7 +36,7 @@ def test_the_ladder_tables_as_product_md_states_them():
     mutate module-level tables, so they are pinned here in full).
     """
     assert {r: r.rung for r in Response} == {
-        Response.DE_ESCALATE: 0,
+        Response.DE_ESCALATE: 1,  # stands down to vigilance (rung 1), as the log says
         Response.HOLD: 1,
         Response.PROTEST: 2,
         Response.SHADOW: 2,

@@ -80,7 +80,7 @@ class Response(str, Enum):
 
 
 _RESPONSE_RUNG = {
-    Response.DE_ESCALATE: 0,
+    Response.DE_ESCALATE: 1,  # stand down to vigilance
     Response.HOLD: 1,
     Response.PROTEST: 2,
     Response.SHADOW: 2,

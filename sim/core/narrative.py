@@ -25,6 +25,8 @@ def short(act: Act | None) -> str:
         return f"the {RESPONSE_NOUN.get(act.rung, 'reply')} by {act.actor}"
     if act.type == "air_intercept" and act.kind not in INTERCEPTOR_KINDS:
         return f"the flight of {act.actor}"
+    if act.type == "airspace_violation" and act.actor_platform is not None and act.actor_platform.domain == "sea":
+        return f"the entry into claimed waters by {act.actor}"  # a ship enters territorial waters, not airspace
     if act.kind in ("exercise", "snap_exercise"):
         return act.actor
     return f"the {act.type.replace('_', ' ')} by {act.actor}"
