@@ -508,7 +508,10 @@ def test_calibrate_refuses_bad_requests(tmp_path):
 # The targets the calibrated defaults miss today (docs/CALIBRATION.md, "What fits and what does not"): the
 # high-risk share of the incidents made public sits below its band (1.68% [1.44, 1.91] against 2-14% at 400
 # replications). The second stage of the fit brought the use of force in a routine year into its band.
-KNOWN_MISSES: set[str] = set()  # the shipped defaults meet every target (calibration/fit/validation.md)
+# The crisis dynamics (issue 28: caution, habituation, reputation) are assumptions not yet fitted: with their
+# defaults the confrontation-era Baltic year reaches force in 0 of 400 years [0, 0.95%], below the 2-20% band
+# (calibration/fit/validation.md). The joint calibration (issue 30) fits them; no hand-tuning meanwhile.
+KNOWN_MISSES: set[str] = {"use_of_force_2014"}
 BORDERLINE: set[str] = set()  # targets whose estimate sits within 5% of a band's edge at 400 replications
 
 
