@@ -91,6 +91,7 @@ class RootConf:
     replications: int = 100
     workers: int = 0
     resume: bool = False
+    overwrite: bool = False
     parameters: str = "point"  # point | posterior (calibration/posterior.csv, a draw per replication)
     scenario: ScenarioRef = field(default_factory=ScenarioRef)
     scenario_file: str | None = None
