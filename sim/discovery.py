@@ -148,6 +148,7 @@ def run_design(
     from sim.calibration import Setting, base_setup, setting_scenario, with_values
     from sim.core.measures import build
     from sim.core.model import EscalationModel
+    from sim.runner import run_budgeted
 
     base, bundle = base_setup([f"measures={measures}"])
     specs: dict[tuple[str, str], object] = {}
@@ -171,7 +172,7 @@ def run_design(
                 record_events=False,
                 record_changes=False,
             )
-            model.run()
+            run_budgeted(model, params, bundle, f"design point {j}, replication {i}")
             outcomes.append(model.outcome())
         o = pd.DataFrame(outcomes)
         rows.append(

@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.core.spec import ModelParams, ScenarioSpec
+from sim.errors import UserError
 from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
 from sim.stats import mean_ci, mean_ci_bootstrap, wilson
 
@@ -71,7 +73,7 @@ def run_replication(
         record_events=record_events,
         record_changes=record_timeseries,
     )
-    model.run()
+    run_budgeted(model, params, measures, f"replication {index}")
     changes = np.array(model.changes, dtype=float) if record_timeseries else None
     relax = Relaxation(
         scenario.horizon_h,
@@ -80,6 +82,71 @@ def run_replication(
         scenario.baseline_tension["russia"],
     )
     return Replication(index, model.outcome(), changes, model.events, relax)
+
+
+# A replication's event budget: EVENTS_FIXED plus EVENTS_PER_HOUR per hour of its scenario. The
+# library's scenarios fire 0.2-0.6 events per hour with every measure on (up to 10.4 at the
+# highest encounter and violation rates allowed); the floors of conf/ keep every recurring
+# event at most hourly.
+EVENTS_FIXED = 10_000
+EVENTS_PER_HOUR = 100
+
+# Settings whose value multiplies a run's events: (where, key, reference value, "interval" | "rate").
+WORK_SETTINGS = (
+    ("model", "posture_review_h", 24.0, "interval"),
+    ("model", "encounter_rate_per_h", 0.06, "rate"),
+    ("model", "violation_rate_per_h", 0.004, "rate"),
+    ("mil_to_mil_meetings", "interval_days", 14.0, "interval"),
+    ("nrc_rhythm", "interval_days", 7.0, "interval"),
+    ("unilateral_restraint", "step_interval_days", 3.0, "interval"),
+)
+
+
+class RunawayReplication(UserError):
+    """A replication fired more events than its budget: one line naming the likely parameter."""
+
+
+def event_budget(horizon_h: float) -> int:
+    """Events a replication of a ``horizon_h``-hour scenario may fire."""
+    return int(EVENTS_FIXED + EVENTS_PER_HOUR * horizon_h)
+
+
+def likely_parameter(params, measures: dict[str, dict[str, Any]]) -> str:
+    """The setting furthest from its usual value in the direction that multiplies events (``key=value``)."""
+    best, score = "", 0.0
+    for where, key, reference, kind in WORK_SETTINGS:
+        if where == "model":
+            value, name = getattr(params, key, None), f"model.{key}"
+        else:
+            conf = measures.get(where) or {}
+            value, name = (conf.get(key) if conf.get("enabled") else None), f"measures.{where}.{key}"
+        if not isinstance(value, int | float) or value < 0:
+            continue
+        ratio = (reference / value if value > 0 else math.inf) if kind == "interval" else value / reference
+        if ratio > score:
+            best, score = f"{name}={value:g}", ratio
+    return best
+
+
+def run_budgeted(model: EscalationModel, params, measures: dict[str, dict[str, Any]], what: str) -> None:
+    """Run ``model`` to its horizon within its event budget; ``RunawayReplication`` (one line) if it runs away."""
+    model.event_budget = event_budget(model.horizon_h)
+    try:
+        model.run()
+    except EventBudgetExceeded as exc:
+        raise RunawayReplication(runaway_message(exc, params, measures, what)) from None
+
+
+def runaway_message(exc: EventBudgetExceeded, params, measures: dict[str, dict[str, Any]], what: str) -> str:
+    """One line: what was stopped, after how many events, and the likely parameter."""
+    likely = likely_parameter(params, measures)
+    cause = "no setting stands out"
+    if likely:
+        cause = f"likely {likely} (a short interval or a high rate multiplies events)"
+    return (
+        f"{what} stopped: {exc} ({EVENTS_FIXED:,} + {EVENTS_PER_HOUR} per hour of the scenario); "
+        f"{cause}; see docs/parameters.md"
+    )
 
 
 def parameters_of(params, index: int) -> ModelParams:

@@ -80,6 +80,7 @@ def run_design(
     from sim.config import load_configured_scenario
     from sim.core.measures import build
     from sim.core.model import EscalationModel
+    from sim.runner import run_budgeted
 
     spec = load_configured_scenario(compose([f"scenario={scenario}", *([f"era={era}"] if era else [])]))
     if days is not None:
@@ -100,7 +101,7 @@ def run_design(
             record_events=False,
             record_changes=False,
         )
-        model.run()
+        run_budgeted(model, with_values(base, values), measures[bundle], f"design row {row[0]}")
         o = model.outcome()
         out.append({"particle": j, "bundle": bundle, "seed": seed, **{c: float(o[c]) for c in OUTCOMES}})
         if progress:

@@ -48,6 +48,7 @@ from sim.core.agents import (
     logit,
 )
 from sim.core.alliance import MEMBERS
+from sim.core.budget import EventBudgetExceeded
 from sim.core.comms import Route, shared_network
 from sim.core.ladder import Choice, ElnCategory, Response, Rung, response_for
 from sim.core.measures import Measure
@@ -131,6 +132,8 @@ class EscalationModel(mesa.Model):
     # Mesa's ``time`` is an observable: every read and write goes through a signal descriptor.
     # Nothing observes this model's clock, so it is a plain attribute here.
     time: float = 0.0
+    # Events a run may fire before ``run_until`` raises ``EventBudgetExceeded`` (set by the caller).
+    event_budget: float = math.inf
 
     def __init__(
         self,
@@ -311,6 +314,8 @@ class EscalationModel(mesa.Model):
                 self._pass_time(t)
             fn()
             self._note_state()
+            if self.events_fired > self.event_budget:
+                raise EventBudgetExceeded(self.events_fired, self.time, self.event_budget)
         if end_time > self.time:
             self._pass_time(end_time)
 
