@@ -9,6 +9,7 @@ file is reported in one line with exit code 2.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -314,9 +315,14 @@ def validate_overrides(overrides: list[str]):
     from sim.job import check_config
     from sim.paths import CONF_DIR
 
+    for override in overrides:
+        digits = re.search(r"[0-9]{65,}", override)
+        if digits:
+            key = override.split("=", 1)[0].lstrip("+~")[:60]
+            raise UserError(f"{key}: a number of {len(digits.group()):,} digits (at most 64)")
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as exc:
+    except (HydraException, ValueError) as exc:
         raise UserError(describe_hydra_error(exc)) from None
     base = [o.input_line for o in parsed if not o.is_sweep_override()]
     variants = [base]

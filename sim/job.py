@@ -101,6 +101,7 @@ def run_job(cfg):
     out = Path(hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra's INFO root level would log every step
+    lock_was_there = (out / LOCK_NAME).exists()
     try:
         hold(out)  # removes what a killed run that held the folder left behind (its marked temporaries)
         if (out / "summary.json").exists() and not cfg.resume and not cfg.overwrite:
@@ -115,7 +116,7 @@ def run_job(cfg):
     if cfg.overwrite:
         (out / "summary.json").unlink(missing_ok=True)  # the folder no longer holds a complete run
     (out / "FAILED").unlink(missing_ok=True)
-    at_start = {p.name for p in out.iterdir()}
+    at_start = {p.name for p in out.iterdir()} - (set() if lock_was_there else {LOCK_NAME})  # the lock is ours
     try:
         return execute(cfg, out, overrides=list(hc.overrides.task))
     except (Exception, KeyboardInterrupt) as exc:

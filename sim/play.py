@@ -28,7 +28,7 @@ from sim.core.spec import InjectSpec, Side
 from sim.errors import UserError
 from sim.output import atomic_write, event_line
 from sim.runner import event_budget, run_replications, runaway_message
-from sim.saves import SIDES, GameSettings, save_content
+from sim.saves import SIDES, GameSettings, excerpt, save_content
 from sim.series import rung_by_hour
 from sim.stats import wilson
 
@@ -126,7 +126,9 @@ class Game:
             raise UserError("no decision is waiting: nothing to call about")
         labels = [r.label for r in self.point.channels()]
         if label not in labels:
-            raise UserError(f"channel {label!r} is not available now (available: {', '.join(labels) or 'none'})")
+            raise UserError(
+                f"channel '{excerpt(label)}' is not available now (available: {', '.join(labels) or 'none'})"
+            )
         self.commands.append({"op": "channel", "label": label})
         return self._run(self.model.player_channel, label)
 
@@ -209,11 +211,16 @@ class Game:
 
     @classmethod
     def replay(
-        cls, settings: GameSettings, commands: Sequence[dict[str, Any]], check: Callable[[], None] | None = None
+        cls,
+        settings: GameSettings,
+        commands: Sequence[dict[str, Any]],
+        check: Callable[[], None] | None = None,
+        where: str = "save file",
     ) -> Game:
         """Rebuild a game by replaying its commands from the same starting point.
 
-        ``check`` is called before each command (it raises to stop: a cancel, a time limit).
+        ``check`` is called before each command (it raises to stop: a cancel, a time limit). An
+        error names ``where`` (the save file) and the move (``commands[3]``), with a short excerpt.
         """
         game = cls(settings)
         for i, command in enumerate(commands):
@@ -221,8 +228,10 @@ class Game:
                 check()
             try:
                 game.apply(command)
+            except UserError as exc:
+                raise UserError(f"{where}: commands[{i}]: {exc}") from None
             except (KeyError, TypeError, ValueError) as exc:
-                raise UserError(f"commands[{i}]: {exc}") from None
+                raise UserError(f"{where}: commands[{i}]: {excerpt(str(exc), 120)}") from None
         return game
 
     def events_jsonl(self) -> str:

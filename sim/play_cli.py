@@ -60,7 +60,7 @@ def play_command(args: list[str]) -> int:
             if overrides or "side" in own:
                 raise UserError("load= restores the saved scenario, side and settings: give no others")
             settings = settings_from_save(saved, own["load"])
-            game = Game.replay(settings, saved["commands"])
+            game = Game.replay(settings, saved["commands"], where=own["load"])
         else:
             side = own.get("side")
             if side is None:

@@ -235,7 +235,9 @@ def parse_save(raw: bytes, where: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise UserError(f"{where}: not a save file (invalid JSON: {exc.msg}, line {exc.lineno})") from None
     except ValueError as exc:  # e.g. an integer of thousands of digits
-        raise UserError(f"{where}: not a save file ({str(exc).splitlines()[0][:80]})") from None
+        if "integer string conversion" in str(exc):
+            raise UserError(f"{where}: not a save file (a number of more than 4,300 digits)") from None
+        raise UserError(f"{where}: not a save file ({excerpt(str(exc).splitlines()[0])})") from None
     _check_depth(data, where)
     return check_save(data, where)
 
@@ -268,6 +270,12 @@ def _kind(value: Any) -> str:
         dict: "a mapping",
         type(None): "nothing",
     }.get(type(value), type(value).__name__)
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """A user's text in a message: escaped (no control characters), at most ``limit`` characters."""
+    shown = text.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _shown(value: Any) -> str:
@@ -322,8 +330,13 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
     if side not in SIDES:
         fail("side", f"must be one of nato, russia, both, got {_shown(side)}")
     time_h = data.get("time_h", 0.0)
-    if isinstance(time_h, bool) or not isinstance(time_h, int | float) or not math.isfinite(time_h) or time_h < 0:
-        fail("time_h", "must be a non-negative number")
+    if (
+        isinstance(time_h, bool)
+        or not isinstance(time_h, int | float)
+        or not 0 <= time_h <= 1e7
+        or not math.isfinite(time_h)
+    ):
+        fail("time_h", "must be a non-negative number of hours (at most 10^7)")
     commands = data.get("commands")
     if not isinstance(commands, list):
         fail("commands", f"expected a list, got {_kind(commands)}")
@@ -358,7 +371,7 @@ def _check_value(value: Any, field: str, fail) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        if not math.isfinite(value) or abs(value) > 1e12:
+        if abs(value) > 1e12 or not math.isfinite(value):  # the size first: a huge int overflows isfinite
             fail(field, "must be a finite number of sensible size")
         return value
     if isinstance(value, str):
@@ -437,7 +450,7 @@ def _check_command(c: Any, field: str, fail) -> dict[str, Any]:
             fail(f"{field}.{key}", "missing")
         v = c[key]
         if kind == "number" and (
-            isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or abs(v) > 1e7
+            isinstance(v, bool) or not isinstance(v, int | float) or abs(v) > 1e7 or not math.isfinite(v)
         ):
             fail(f"{field}.{key}", f"expected a finite number, got {_kind(v)}")
         if kind == "bool" and not isinstance(v, bool):

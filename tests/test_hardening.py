@@ -217,3 +217,30 @@ def test_a_resumed_sweep_into_a_sweep_in_use_is_refused(tmp_path):
         holder.wait()
     hold(sweep)  # released by the holder's death
     release(sweep)
+
+
+# ------------------------------------------------------------------ 8. save files: file, field, a short excerpt
+def test_a_save_with_a_huge_number_is_refused_in_one_line_naming_the_field():
+    from sim.saves import parse_save
+
+    raw = _save(model={"encounter_rate_per_h": 10**500})  # crashed with OverflowError
+    with pytest.raises(UserError) as info:
+        parse_save(raw, "game.json")
+    assert str(info.value) == "game.json: model.encounter_rate_per_h: must be a finite number of sensible size"
+    with pytest.raises(UserError, match=r"^game.json: not a save file \(a number of more than 4,300 digits\)$"):
+        parse_save(b'{"seed": ' + b"9" * 5000 + b"}", "game.json")
+
+
+def test_a_bad_move_in_a_save_names_file_and_move_with_a_short_excerpt():
+    from sim.app.work import replay_bounded
+    from sim.saves import parse_save
+
+    label = "\x1b[31m" + "x" * 490  # a terminal escape and 490 characters
+    commands = [{"op": "advance", "until": 720.0}, {"op": "channel", "label": label}]
+    save = parse_save(_save(commands=commands, side="both"), "game.json")
+    with pytest.raises(UserError) as info:
+        replay_bounded(save, "game.json", who="t")
+    message = str(info.value)
+    assert message.startswith("game.json: commands[1]: ") and "\x1b" not in message and "\n" not in message
+    assert "x" * 40 not in message and len(message) < 200, message
+    assert "channel '\\x1b[31mxxxxx" in message and "...' is not available now" in message

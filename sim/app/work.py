@@ -141,4 +141,4 @@ def replay_bounded(
             if time.monotonic() > deadline:
                 raise UserError(f"{where}: replaying its commands took over {seconds:g} s (the app's limit); stopped")
 
-        return Game.replay(settings, save["commands"], check=check)
+        return Game.replay(settings, save["commands"], check=check, where=where)
