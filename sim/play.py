@@ -25,10 +25,10 @@ from sim.core.measures import build
 from sim.core.model import EscalationModel, clock, replication_seed
 from sim.core.players import DecisionPoint
 from sim.core.spec import InjectSpec, Side
-from sim.errors import UserError
+from sim.errors import UserError, excerpt
 from sim.output import atomic_write, event_line
 from sim.runner import event_budget, run_replications, runaway_message
-from sim.saves import SIDES, GameSettings, excerpt, save_content
+from sim.saves import SIDES, GameSettings, save_content
 from sim.series import rung_by_hour
 from sim.stats import wilson
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.core.spec import ModelParams, ScenarioSpec, Side
-from sim.errors import UserError, read_bounded
+from sim.errors import UserError, excerpt, read_bounded
 
 SAVE_FORMAT = "escalation-game/2"
 OLD_FORMAT = "escalation-game/1"
@@ -270,12 +270,6 @@ def _kind(value: Any) -> str:
         dict: "a mapping",
         type(None): "nothing",
     }.get(type(value), type(value).__name__)
-
-
-def excerpt(text: str, limit: int = 40) -> str:
-    """A user's text in a message: escaped (no control characters), at most ``limit`` characters."""
-    shown = text.encode("unicode_escape").decode("ascii")
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _shown(value: Any) -> str:

@@ -244,3 +244,61 @@ def test_a_bad_move_in_a_save_names_file_and_move_with_a_short_excerpt():
     assert message.startswith("game.json: commands[1]: ") and "\x1b" not in message and "\n" not in message
     assert "x" * 40 not in message and len(message) < 200, message
     assert "channel '\\x1b[31mxxxxx" in message and "...' is not available now" in message
+
+
+# ------------------------------------------------------------------ 4. every verb checks its options first
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["validate", "--out", "afile", "--replications", "2"], "--out afile: afile is a file, not a folder"),
+        (["calibrate", "--out", "afile"], "--out afile: afile is a file, not a folder"),
+        (["calibrate", "--resume", "--db", "afile"], "--resume: afile: not a calibration database (not a SQLite"),
+        (["calibrate", "--seed", "4294967296"], "--seed must be a whole number from 0 to 4,294,967,295"),
+        (["card", "--workers", "-4"], "--workers must be a whole number from 0 to 1,024, got -4"),
+        (["card", "--parameters", "evil"], "card: argument --parameters: invalid choice: 'evil'"),
+        (["discover", "--seed", "-1"], "--seed must be a whole number from 0 to"),
+        (["validate", "--replications", "9" * 5000], "validate: argument --replications: invalid int value"),
+    ],
+)
+def test_a_verb_refuses_a_bad_option_before_any_work(tmp_path, args, expected):
+    (tmp_path / "afile").write_text("the user's\n")
+    started = time.monotonic()
+    proc = escalation(*args, cwd=tmp_path, timeout=120)
+    line = one_line_error(proc, expected)
+    assert len(line) < 300 and time.monotonic() - started < 30  # the old validate ran every target first
+    assert (
+        sorted(p.name for p in tmp_path.iterdir()) == ["afile"] and (tmp_path / "afile").read_text() == "the user's\n"
+    )
+
+
+@pytest.mark.slow
+def test_calibrate_resume_on_a_sqlite_file_that_is_no_fit_is_one_line(tmp_path):
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "other.db") as con:
+        con.execute("create table notes (x text)")
+    proc = escalation("calibrate", "--resume", "--db", str(tmp_path / "other.db"), cwd=tmp_path, timeout=120)
+    one_line_error(proc, "a SQLite file without a pyabc calibration in it")  # 122 lines and two tracebacks before
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_does_not_answer_is_reported_in_one_line_within_its_timeout(tmp_path):
+    import socket
+
+    from sim.fit import SCHEDULER_TIMEOUT_S
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never says a word
+    address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        started = time.monotonic()
+        proc = escalation("calibrate", "--out", str(tmp_path / "fit"), "--dask-scheduler", address, cwd=tmp_path)
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    one_line_error(proc, f"--dask-scheduler {address}: no Dask scheduler answers there")
+    assert elapsed < SCHEDULER_TIMEOUT_S + 15  # the old code: 64 lines after 30 s
+    assert not (tmp_path / "fit").exists()
+    refused = escalation("calibrate", "--dask-scheduler", "tcp://127.0.0.1:1", cwd=tmp_path, timeout=60)
+    one_line_error(refused, "--dask-scheduler tcp://127.0.0.1:1: no scheduler there (Connection refused)")
