@@ -302,3 +302,80 @@ def test_a_scheduler_that_does_not_answer_is_reported_in_one_line_within_its_tim
     assert not (tmp_path / "fit").exists()
     refused = escalation("calibrate", "--dask-scheduler", "tcp://127.0.0.1:1", cwd=tmp_path, timeout=60)
     one_line_error(refused, "--dask-scheduler tcp://127.0.0.1:1: no scheduler there (Connection refused)")
+
+
+# ------------------------------------------------------------------ 8. the app: --public, Ctrl-C
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _status(address: str, port: int, host: str) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection(address, port, timeout=10)
+    conn.putrequest("GET", "/", skip_host=True)
+    conn.putheader("Host", host)
+    conn.endheaders()
+    code = conn.getresponse().status
+    conn.close()
+    return code
+
+
+@pytest.mark.slow
+def test_app_public_on_every_interface_serves_the_machines_own_addresses_and_says_which(tmp_path):
+    pytest.importorskip("solara")
+    from sim.app.serve import machine_addresses
+
+    own = [a for a in machine_addresses() if "." in a and a.replace(".", "").isdigit()]
+    if not own:
+        pytest.skip("this machine has no IPv4 address but loopback")
+    port = _free_port()
+    server = subprocess.Popen(
+        [*CMD, "app", "--public", "--host", "0.0.0.0", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=ENV,
+    )
+    try:
+        first = server.stdout.readline()
+        assert f"http://{own[0]}:{port}/" in first, first  # it says where it serves
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if _status("127.0.0.1", port, f"127.0.0.1:{port}") == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the app did not start"
+            time.sleep(0.5)
+        assert _status(own[0], port, f"{own[0]}:{port}") == 200  # the old code: 403
+        assert _status(own[0], port, f"attacker.example:{port}") == 403
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])
+def test_ctrl_c_while_the_app_starts_prints_one_line(tmp_path, delay):
+    pytest.importorskip("solara")
+    proc = subprocess.Popen(
+        [*CMD, "app", "--port", str(_free_port())],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "escalation: interrupted", err[-2000:]
