@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,6 +304,47 @@ SUMMARY_COLUMNS = (
 )
 
 
+def start_forkserver() -> None:
+    """Start the forkserver (if not running) with SIGINT ignored: it, and the workers it forks, keep that.
+
+    The forkserver's own SIGINT handling starts only after it has imported ``sim.runner`` (a
+    second), and a worker ignores SIGINT only from ``_worker_init``: a Ctrl-C in between printed
+    their tracebacks beside the one line ``escalation: interrupted``. An ignored signal stays
+    ignored across ``exec`` (a signal mask does not: the new process starts unblocked). The
+    parent ignores Ctrl-C only while the forkserver is spawned (milliseconds).
+    """
+    import multiprocessing.forkserver as forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextmanager
+def ctrl_c_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block ends, then raise it (``KeyboardInterrupt``).
+
+    Starting a worker waits for the forkserver; a Ctrl-C in the middle left a worker that the
+    pool did not know yet, which then failed on the vanished parent with a traceback.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda *_: caught.append(1))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _worker_init() -> None:
     """In each worker: leave Ctrl-C to the parent, and exit as soon as the main process is gone.
 
@@ -385,6 +427,7 @@ def iter_replications(
     chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.runner"])
+    start_forkserver()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
     finished = False
     try:
@@ -399,7 +442,8 @@ def iter_replications(
                 in_flight[fut] = submitted
                 submitted += 1
 
-        submit_more()
+        with ctrl_c_deferred():  # the workers start (and are known to the pool) before a Ctrl-C stops them
+            submit_more()
         done: dict[int, list[Replication]] = {}
         next_chunk = 0
         while in_flight:

@@ -379,3 +379,30 @@ def test_ctrl_c_while_the_app_starts_prints_one_line(tmp_path, delay):
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip() == "escalation: interrupted", err[-2000:]
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.0, 0.3])
+def test_ctrl_c_while_the_worker_pool_starts_prints_one_line(tmp_path, after):
+    proc = subprocess.Popen(
+        [*CMD, "run", "replications=400", "workers=2", f"hydra.run.dir={tmp_path / 'r'}"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    _wait_for(lambda: _children(proc.pid), timeout=60)  # the forkserver is up: it imports sim.runner now
+    time.sleep(after)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1] == "escalation: interrupted"
+    assert not (tmp_path / "r").exists()
