@@ -406,3 +406,15 @@ def test_ctrl_c_while_the_worker_pool_starts_prints_one_line(tmp_path, after):
     assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
     assert err.strip().splitlines()[-1] == "escalation: interrupted"
     assert not (tmp_path / "r").exists()
+
+
+def test_a_save_with_the_eln_thresholds_out_of_order_is_refused():
+    from sim.saves import parse_save, settings_from_save
+
+    save = parse_save(_save(model={"serious_threshold": 0.9, "high_risk_threshold": 0.5}), "game.json")
+    with pytest.raises(UserError) as info:
+        settings_from_save(save, "game.json")
+    assert str(info.value) == (
+        "game.json: model.serious_threshold=0.9 is above model.high_risk_threshold=0.5: "
+        "the ELN categories must be in order (serious at or below high risk)"
+    )
