@@ -413,6 +413,7 @@ class Simulator:
         """One outcome row per replication, per setting (replication seeds from ``SeedSequence(seed)``)."""
         from sim.core.measures import build
         from sim.core.model import EscalationModel
+        from sim.runner import run_budgeted
 
         out = {}
         for k, (name, scenario) in enumerate(self.scenarios.items()):
@@ -427,7 +428,7 @@ class Simulator:
                     record_events=False,
                     record_changes=False,
                 )
-                model.run()
+                run_budgeted(model, params, self.measures, f"{name}, replication {i}")
                 rows.append(model.outcome())
             out[name] = pd.DataFrame(rows)
         return out

@@ -484,9 +484,9 @@ def write_card(run: CardRun, tables: dict[str, pd.DataFrame], out, command: str,
 
 def card_parser():
     """The options of ``escalation card`` (also read by ``escalation study``)."""
-    import argparse
+    from sim.errors import OneLineParser
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="escalation card", description="The measure report card: bundles across scenarios and eras."
     )
     parser.add_argument(
@@ -521,7 +521,7 @@ def card_command(args: list[str]) -> int:
     from pathlib import Path
 
     from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, check_days_and_out, fail
+    from sim.errors import MAX_SEED, UserError, check_days_and_out, check_whole, fail
 
     parser = card_parser()
     try:
@@ -540,6 +540,8 @@ def card_command(args: list[str]) -> int:
     if not 10 <= ns.replications <= 1_000_000:
         return fail(f"--replications must be between 10 and 1,000,000, got {ns.replications}")
     try:
+        check_whole("--workers", ns.workers, 0, 1024)
+        check_whole("--seed", ns.seed, 0, MAX_SEED)
         check_days_and_out(ns.days, ns.out)
     except UserError as exc:
         return fail(str(exc))

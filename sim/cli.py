@@ -9,6 +9,7 @@ file is reported in one line with exit code 2.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -312,11 +313,19 @@ def run_command(args: list[str]) -> int:
     register_configs()
     overrides = [a for a in args if not a.startswith("-")]
     try:
-        validate_overrides(overrides)
+        cfg = validate_overrides(overrides)
     except UserError as exc:
         return fail(str(exc))
     run_dir = [a.split("=", 1)[1] for a in overrides if a.startswith("hydra.run.dir=")]
+    sweep_dir = [a.split("=", 1)[1] for a in overrides if a.startswith("hydra.sweep.dir=")]
     note_run_dir(run_dir[-1] if run_dir else None)
+    multirun = "-m" in args or "--multirun" in args
+    folder = (sweep_dir if multirun else run_dir)[-1:]
+    if folder and "${" not in folder[0]:  # a named folder: hold it before Hydra writes its files there
+        try:
+            claim_folder(Path(folder[0]), multirun, bool(cfg.resume), bool(cfg.overwrite))
+        except UserError as exc:
+            return fail(str(exc))
     if any("ray" in a for a in args):
         prepare_ray_auth()
     sys.argv = ["escalation run", *args]
@@ -333,8 +342,31 @@ def run_command(args: list[str]) -> int:
     return 0
 
 
-def validate_overrides(overrides: list[str]) -> None:
-    """Compose the config for every value of every sweep; raise ``UserError`` on the first problem."""
+def claim_folder(path: Path, multirun: bool, resume: bool, overwrite: bool) -> None:
+    """Refuse a folder holding a complete run (unless resumed or overwritten), then take its lock.
+
+    A sweep folder is complete for this purpose when any of its jobs is.
+    """
+    from sim.errors import UserError, check_out_folder
+    from sim.folder import hold
+    from sim.job import refuse_complete
+
+    flag = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    check_out_folder(path, flag)
+    path = path.expanduser().resolve()
+    if not resume and not overwrite and path.is_dir():
+        jobs = [p for p in path.iterdir() if p.is_dir() and not p.is_symlink()] if multirun else [path]
+        done = [p for p in jobs if (p / "summary.json").is_file()]
+        if done:
+            raise UserError(refuse_complete(done[0]))
+    hold(path)
+
+
+def validate_overrides(overrides: list[str]):
+    """Compose the config for every value of every sweep; raise ``UserError`` on the first problem.
+
+    Returns the config composed without the sweeps' values (for settings such as ``resume``).
+    """
     from hydra import compose, initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -345,9 +377,14 @@ def validate_overrides(overrides: list[str]) -> None:
     from sim.job import check_config
     from sim.paths import CONF_DIR
 
+    for override in overrides:
+        digits = re.search(r"[0-9]{65,}", override)
+        if digits:
+            key = override.split("=", 1)[0].lstrip("+~")[:60]
+            raise UserError(f"{key}: a number of {len(digits.group()):,} digits (at most 64)")
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as exc:
+    except (HydraException, ValueError) as exc:
         raise UserError(describe_hydra_error(exc)) from None
     check_plugins(overrides)
     base = [o.input_line for o in parsed if not o.is_sweep_override()]
@@ -363,11 +400,14 @@ def validate_overrides(overrides: list[str]) -> None:
         variants.extend([*base, f"{key}={v}"] for v in values)
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            first = None
             for overrides_ in variants:
                 cfg = compose("config", overrides=overrides_)
                 check_config(cfg)
+                first = cfg if first is None else first
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise UserError(describe_hydra_error(exc)) from None
+    return first
 
 
 def check_plugins(overrides: list[str]) -> None:

@@ -10,6 +10,7 @@ import yaml
 
 from sim import analysis
 from sim.errors import UserError
+from sim.folder import temp_prefix
 from sim.output import atomic_write
 
 IGNORED_KEYS = {"experiment", "+experiment", "hydra.launcher.n_jobs"}
@@ -99,7 +100,7 @@ def compare(sweep: Path, out: Path | None = None) -> Path:
     atomic_write(
         out / "results.csv", lambda f: results.to_csv(f, index=False, float_format="%.6g", lineterminator="\n")
     )
-    tmp = out / ".results.parquet.tmp"
+    tmp = out / f"{temp_prefix('results.parquet')}tmp"
     results.to_parquet(tmp, index=False)
     tmp.replace(out / "results.parquet")
     summary = analysis.summarise(results, factors)

@@ -95,6 +95,7 @@ class RootConf:
     replications: int = 100
     workers: int = 0
     resume: bool = False
+    overwrite: bool = False
     parameters: str = "point"  # point | posterior (calibration/posterior.csv, a draw per replication)
     scenario: ScenarioRef = field(default_factory=ScenarioRef)
     scenario_file: str | None = None
@@ -215,6 +216,12 @@ def check_ranges(cfg: DictConfig) -> None:
                 _check_number(f"model.{key}.{k}", v, interval)
         elif value is not None:
             _check_number(f"model.{key}", value, interval)
+    serious, high = model.get("serious_threshold"), model.get("high_risk_threshold")  # type: ignore[union-attr]
+    if isinstance(serious, int | float) and isinstance(high, int | float) and serious > high:
+        raise UserError(
+            f"model.serious_threshold={serious:g} is above model.high_risk_threshold={high:g}: "
+            "the ELN categories must be in order (serious at or below high risk)"
+        )
     measures = OmegaConf.to_container(cfg.measures, resolve=True)
     for name, conf in measures.items():  # type: ignore[union-attr]
         for key, interval in ranges.get(f"measures.{name}", {}).items():

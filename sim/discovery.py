@@ -184,6 +184,7 @@ def run_design(
     from sim.calibration import Setting, base_setup, setting_scenario, with_values
     from sim.core.measures import build
     from sim.core.model import EscalationModel
+    from sim.runner import run_budgeted
 
     base, bundle = base_setup([f"measures={measures}"])
     specs: dict[tuple[str, str], object] = {}
@@ -207,7 +208,7 @@ def run_design(
                 record_events=False,
                 record_changes=False,
             )
-            model.run()
+            run_budgeted(model, params, bundle, f"design point {j}, replication {i}")
             outcomes.append(model.outcome())
         o = pd.DataFrame(outcomes)
         rows.append(
@@ -284,9 +285,9 @@ def report(results: pd.DataFrame, box: Box, rules: str, threshold: float, comman
 
 def discover_parser():
     """The options of ``escalation discover`` (also read by ``escalation study``)."""
-    import argparse
+    from sim.errors import OneLineParser
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="escalation discover",
         description="Scenario discovery: where the use of force is likely (PRIM boxes, CART rules).",
     )
@@ -312,7 +313,7 @@ def discover_command(args: list[str]) -> int:
 
     from sim.calibration import load_priors
     from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, check_days_and_out, fail
+    from sim.errors import MAX_SEED, UserError, check_days_and_out, check_whole, fail
 
     parser = discover_parser()
     try:
@@ -332,6 +333,7 @@ def discover_command(args: list[str]) -> int:
     if not 0 < ns.threshold <= 1:
         return fail(f"--threshold must be in (0, 1], got {ns.threshold}")
     try:
+        check_whole("--seed", ns.seed, 0, MAX_SEED)
         check_days_and_out(ns.days, ns.out)
     except UserError as exc:
         return fail(str(exc))

@@ -1,6 +1,9 @@
 """Errors a user can fix: reported as one line and exit code 2, never as a traceback."""
 
+import argparse
 import sys
+
+MAX_SEED = 2**63 - 1
 
 
 class UserError(Exception):
@@ -43,14 +46,38 @@ def read_bounded(
 
 
 def check_out_folder(path, flag: str = "--out") -> None:
-    """Refuse, before any work, an output folder that cannot be one: a file, or inside a file."""
+    """Refuse, before any work, an output folder that cannot be one: a file, inside a file, or not writable."""
+    import os
     from pathlib import Path
 
     for p in (Path(path), *Path(path).parents):
         if p.exists():
             if not p.is_dir():
                 raise UserError(f"{flag} {path}: {p} is a file, not a folder")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise UserError(f"{flag} {path}: {p} is not writable")
             return
+
+
+def check_whole(flag: str, value: int | None, lo: int, hi: int) -> None:
+    """A whole-number option within ``[lo, hi]`` (``None``: not given); ``UserError`` naming it otherwise."""
+    if value is not None and not lo <= value <= hi:
+        shown = str(value) if abs(value) < 10**20 else "a number of more than 20 digits"
+        raise UserError(f"{flag} must be a whole number from {lo:,} to {hi:,}, got {shown}")
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """A user's text in a message: escaped (no control characters), at most ``limit`` characters."""
+    shown = str(text).encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse for a verb, whose errors are one ``UserError`` line (no usage dump), never echoing long input."""
+
+    def error(self, message: str):  # noqa: D102
+        verb = self.prog.removeprefix("escalation ")
+        raise UserError(f"{verb}: {excerpt(message, 200)}")
 
 
 def check_days_and_out(days: float | None, out) -> None:

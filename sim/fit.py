@@ -110,10 +110,9 @@ def _sampler(options: FitOptions):
     from pyabc.sampler import MulticoreEvalParallelSampler, SingleCoreSampler
 
     if options.dask_scheduler:
-        from distributed import Client
         from pyabc.sampler import DaskDistributedSampler
 
-        return DaskDistributedSampler(dask_client=Client(options.dask_scheduler))
+        return DaskDistributedSampler(dask_client=_dask_client(options.dask_scheduler))
     workers = options.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
     return SingleCoreSampler() if workers == 1 else MulticoreEvalParallelSampler(n_procs=workers)
 
@@ -513,13 +512,128 @@ def parse_replications(text: str) -> dict[str, int]:
     return out
 
 
+SCHEDULER_TIMEOUT_S = 10.0  # a Dask scheduler that does not answer within this is reported
+
+
+def check_fit_arguments(ns) -> None:
+    """Every option of ``escalation calibrate`` before any work: numbers, --out, --db, the scheduler."""
+    from sim.errors import check_out_folder, check_whole
+
+    check_whole("--population", ns.population, 1, 100_000)
+    check_whole("--generations", ns.generations, 1, 1000)
+    check_whole("--max-simulations", ns.max_simulations, 1, 100_000_000)
+    check_whole("--workers", ns.workers, 0, 1024)
+    check_whole("--seed", ns.seed, 0, 2**32 - 1)  # numpy's legacy seed, which pyabc draws from
+    check_whole("--predictive-draws", ns.predictive_draws, 1, 10_000)
+    check_whole("--join-draws", ns.join_draws, 1, 1000)
+    for flag, value in (("--epsilon", ns.epsilon), ("--accept", ns.accept)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UserError(f"{flag} must be a finite number >= 0, got {value:g}")
+    check_out_folder(ns.out)
+    fits = not ns.select_only and not (ns.accept is not None and not ns.select)  # else: works on the fit in --out
+    if fits:
+        db = Path(ns.db) if ns.db else Path(ns.out) / "abc.db"
+        check_database(db, ns.resume, "--db" if ns.db else "--out")
+    if ns.dask_scheduler:
+        check_scheduler(ns.dask_scheduler)
+
+
+def check_database(db: Path, resume: bool, flag: str) -> None:
+    """The calibration database: a pyabc SQLite file to resume, or a free name for a new fit."""
+    import sqlite3
+
+    from sim.errors import check_out_folder
+
+    check_out_folder(db.parent, flag)
+    if db.exists() and not db.is_file():
+        raise UserError(f"{flag} {db}: not a file (a calibration database is a SQLite file)")
+    if not resume:
+        if db.exists():
+            raise UserError(
+                f"{db}: a calibration database is already there (--resume to continue it, or another --out)"
+            )
+        return
+    if not db.is_file():
+        raise UserError(f"--resume: {db}: no calibration database to resume")
+    with db.open("rb") as handle:
+        header = handle.read(16)
+    if header != b"SQLite format 3\x00":
+        raise UserError(f"--resume: {db}: not a calibration database (not a SQLite file)")
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+            tables = {row[0] for row in con.execute("select name from sqlite_master where type='table'")}
+    except sqlite3.Error as exc:
+        raise UserError(f"--resume: {db}: not a readable calibration database ({exc})") from None
+    if not {"abc_smc", "populations"} <= tables:
+        raise UserError(f"--resume: {db}: a SQLite file without a pyabc calibration in it")
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
+    """A Dask scheduler answers at ``address`` (``tcp://HOST:PORT``) within ``timeout``; ``UserError`` otherwise."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port or 8786
+    except ValueError:
+        host, port = None, None
+    if parts.scheme not in ("tcp", "tls") or not host:
+        raise UserError(f"--dask-scheduler {address!r}: not a scheduler address (tcp://HOST:PORT)")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except TimeoutError:
+        raise UserError(f"--dask-scheduler {address}: no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise UserError(f"--dask-scheduler {address}: no scheduler there ({exc.strerror or exc})") from None
+    try:  # something listens: is it a Dask scheduler? (a handshake, within the same time)
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "--dask-scheduler needs dask.distributed: pip install 'nato-russia-escalation[calibrate]'"
+        ) from None
+    _dask_client(address, timeout).close()
+
+
+def _dask_client(address: str, timeout: float = SCHEDULER_TIMEOUT_S):
+    """A Dask client of the scheduler at ``address``; ``UserError`` (one line) if none answers in ``timeout``."""
+    import logging as _logging
+
+    from distributed import Client
+
+    quiet = [_logging.getLogger(n) for n in ("distributed", "distributed.client", "distributed.comm")]
+    levels = [q.level for q in quiet]
+    for q in quiet:
+        q.setLevel(_logging.CRITICAL)  # its own tracebacks of a failed handshake
+    import threading
+
+    result: dict[str, Any] = {}
+
+    def connect() -> None:  # Client's own timeout does not cover a peer that accepts and stays silent
+        try:
+            result["client"] = Client(address, timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - whatever the other end sent: one line
+            result["error"] = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+
+    thread = threading.Thread(target=connect, daemon=True, name="dask-handshake")
+    try:
+        thread.start()
+        thread.join(timeout)
+        if "client" in result:
+            return result["client"]
+        problem = result.get("error") or f"no answer within {timeout:g} s"
+        raise UserError(f"--dask-scheduler {address}: no Dask scheduler answers there ({problem})")
+    finally:
+        for q, level in zip(quiet, levels, strict=True):
+            q.setLevel(level)
+
+
 def calibrate_command(args: list[str]) -> int:
     """``escalation calibrate [--out DIR] [--population N] ...``: see ``--help``."""
-    import argparse
+    from sim.errors import OneLineParser, fail
 
-    from sim.errors import fail
-
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="escalation calibrate",
         description="Fit the parameters of calibration/priors.yaml to the record "
         "(calibration/targets.yaml) by ABC-SMC.",
@@ -580,15 +694,15 @@ def calibrate_command(args: list[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     try:
         ns = parser.parse_args(args)
+        check_fit_arguments(ns)
     except SystemExit as exc:
         return int(exc.code or 0) and 2
+    except UserError as exc:
+        return fail(str(exc))
     try:
         import pyabc  # noqa: F401
     except ImportError:
         return fail("escalation calibrate needs pyabc: pip install 'nato-russia-escalation[calibrate]'")
-    for name in ("population", "generations", "max_simulations"):
-        if getattr(ns, name) < 1:
-            return fail(f"--{name.replace('_', '-')} must be at least 1")
     try:
         options = FitOptions(
             out=Path(ns.out),

@@ -6,7 +6,9 @@ disk, refusing to start if the disk cannot hold it), run the rest streaming each
 to disk, summarise, draw the curve, build the report, and write ``summary.json`` last — its
 presence marks a complete job (``resume=true`` skips such jobs).
 
-``run_job`` wraps ``execute`` for Hydra. A job that fails removes only what it created itself:
+``run_job`` wraps ``execute`` for Hydra. It first takes the folder's lock (``sim.folder``): a
+second run into a folder in use is refused, and so is a folder that holds a complete run unless
+``overwrite=true`` (or ``resume=true``, which skips it). A job that fails removes only what it created itself:
 never a file that was in its folder before it started (``hydra.run.dir=.`` is safe). In a sweep
 the failure is written to ``FAILED`` and the other jobs go on.
 """
@@ -16,7 +18,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import re
 import shutil
 import sys
 import time
@@ -26,12 +27,12 @@ from typing import Any
 from hydra.experimental.callback import Callback
 
 from sim.errors import UserError
+from sim.folder import LOCK_NAME, hold
 from sim.progress import Progress, _duration  # noqa: F401 - Progress is job.Progress too
 
 # What the run folder held before Hydra created or entered it, noted by the CLI (same process):
 # {"fresh": True} for a new time-stamped folder, {"path": Path, "names": set | None} for a named one.
 _BEFORE: dict[str, Any] = {}
-STALE_TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # our atomic writers' temporary names (mkstemp)
 SWEEP: dict[str, Any] = {}  # filled at the end of a multirun by SweepFailures: jobs, failed, dir
 
 
@@ -100,20 +101,29 @@ def run_job(cfg):
     out = Path(hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra's INFO root level would log every step
-    remove_stale_temporaries(out)
+    lock_was_there = (out / LOCK_NAME).exists()
+    try:
+        hold(out)  # removes what a killed run that held the folder left behind (its marked temporaries)
+        if (out / "summary.json").exists() and not cfg.resume and not cfg.overwrite:
+            raise UserError(refuse_complete(out))
+    except UserError as exc:  # nothing of this run was written: no FAILED, no cleanup
+        print(f"escalation: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     if cfg.resume and (out / "summary.json").exists():
         print(f"{out}: complete, skipped (resume=true)")
         (out / "FAILED").unlink(missing_ok=True)
         return None
+    if cfg.overwrite:
+        (out / "summary.json").unlink(missing_ok=True)  # the folder no longer holds a complete run
     (out / "FAILED").unlink(missing_ok=True)
-    at_start = {p.name for p in out.iterdir()}
+    at_start = {p.name for p in out.iterdir()} - (set() if lock_was_there else {LOCK_NAME})  # the lock is ours
     try:
         return execute(cfg, out, overrides=list(hc.overrides.task))
     except (Exception, KeyboardInterrupt) as exc:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             exc = UserError(f"{out}: the disk is full ({exc.strerror}); this job's files were removed")
         interrupted = isinstance(exc, KeyboardInterrupt)
-        hydra_own = {".hydra", f"{hc.job.name}.log"}
+        hydra_own = {".hydra", f"{hc.job.name}.log", LOCK_NAME}
         remove_created(out, at_start, sweep_job=multirun, hydra_own=hydra_own)  # frees the disk too, before FAILED
         if multirun and not interrupted:
             message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
@@ -132,13 +142,12 @@ def run_job(cfg):
         raise
 
 
-def remove_stale_temporaries(out: Path) -> None:
-    """Remove temporary files that a killed run left behind in ``out`` (and its ``report/``)."""
-    for folder in (out, out / "report"):
-        if folder.is_dir():
-            for p in folder.iterdir():
-                if p.is_file() and STALE_TMP.match(p.name):
-                    p.unlink(missing_ok=True)
+def refuse_complete(out: Path) -> str:
+    """Why a run does not write into ``out``, which holds a complete run."""
+    return (
+        f"{out} holds a complete run (summary.json): add overwrite=true to replace it, resume=true to keep it, "
+        "or write to another folder"
+    )
 
 
 def remove_created(

@@ -1,7 +1,8 @@
 """Writing a run's files: tidy tables that pandas, R or a spreadsheet read directly.
 
 Every file is written to a temporary name in the same folder and renamed into place, so a
-crash never leaves a half-written file under a final name.
+crash never leaves a half-written file under a final name; the temporary name carries this
+process's marker (``sim.folder.RUN_MARK``), so cleanup never mistakes a user's file for one of ours.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.folder import temp_prefix
 from sim.runner import Ensemble, Replication
 from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly
 
@@ -30,7 +32,7 @@ FLOAT_FORMAT = "%.6g"
 def atomic_write(path: Path, write: Callable[[IO[str]], None]) -> None:
     """Write through ``write(handle)`` into a temp file beside ``path``, then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name), suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             write(handle)
@@ -135,7 +137,7 @@ class RunWriter:
         self._files: dict[str, tuple[Path, IO[str]]] = {}
         self._tmp: dict[str, Path] = {}
         for name in wanted:
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=out, prefix=temp_prefix(name), suffix=".tmp")
             self._tmp[name] = Path(tmp)
             if name.endswith(".parquet"):
                 os.close(fd)

@@ -19,14 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Choice, Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, clock, replication_seed
 from sim.core.players import DecisionPoint
 from sim.core.spec import InjectSpec, Side
-from sim.errors import UserError
+from sim.errors import UserError, excerpt
 from sim.output import atomic_write, event_line
-from sim.runner import run_replications
+from sim.runner import event_budget, run_replications, runaway_message
 from sim.saves import SIDES, GameSettings, save_content
 from sim.series import rung_by_hour
 from sim.stats import wilson
@@ -46,6 +47,7 @@ class Game:
             seed=replication_seed(settings.seed, 0),
             players=SIDES[settings.side],
         )
+        self.model.event_budget = event_budget(self.model.horizon_h)  # a runaway game stops (``_run``)
         self.commands: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ state
@@ -113,7 +115,15 @@ class Game:
             return self.point
         until = self.horizon_h if hours is None else min(self.horizon_h, self.model.time + hours)
         self.commands.append({"op": "advance", "until": until})
-        return self.model.advance(until)
+        return self._run(self.model.advance, until)
+
+    def _run(self, step: Callable[..., Any], *args: Any) -> Any:
+        """``step(*args)`` on the model; a ``UserError`` naming the likely parameter if it runs over its events."""
+        try:
+            return step(*args)
+        except EventBudgetExceeded as exc:
+            s = self.settings
+            raise UserError(runaway_message(exc, s.params, s.measures, "the game")) from None
 
     def call_channel(self, label: str) -> bool:
         """Call over a channel before deciding; ``True`` if it got through (the answer comes after its latency)."""
@@ -121,9 +131,11 @@ class Game:
             raise UserError("no decision is waiting: nothing to call about")
         labels = [r.label for r in self.point.channels()]
         if label not in labels:
-            raise UserError(f"channel {label!r} is not available now (available: {', '.join(labels) or 'none'})")
+            raise UserError(
+                f"channel '{excerpt(label)}' is not available now (available: {', '.join(labels) or 'none'})"
+            )
         self.commands.append({"op": "channel", "label": label})
-        return self.model.player_channel(label)
+        return self._run(self.model.player_channel, label)
 
     def decide(self, choice: str | Choice) -> str:
         """Answer the current decision point; returns the response carried out."""
@@ -136,7 +148,7 @@ class Game:
                 names = ", ".join(c.name.lower() for c in Choice)
                 raise UserError(f"choice {choice!r}: must be one of {names}") from None
         self.commands.append({"op": "decide", "choice": choice.name.lower()})
-        return self.model.player_decide(choice).value
+        return self._run(self.model.player_decide, choice).value
 
     def inject(
         self, *, type: str, initiator: str, zone: str, severity: float, deliberate: bool, text: str = ""
@@ -175,7 +187,7 @@ class Game:
         op = command.get("op")
         if op == "advance":
             self.commands.append(dict(command))
-            self.model.advance(float(command["until"]))
+            self._run(self.model.advance, float(command["until"]))
         elif op == "channel":
             self.call_channel(str(command["label"]))
         elif op == "decide":
@@ -203,14 +215,28 @@ class Game:
         atomic_write(Path(path), lambda f: f.write(text))
 
     @classmethod
-    def replay(cls, settings: GameSettings, commands: Sequence[dict[str, Any]]) -> Game:
-        """Rebuild a game by replaying its commands from the same starting point."""
+    def replay(
+        cls,
+        settings: GameSettings,
+        commands: Sequence[dict[str, Any]],
+        check: Callable[[], None] | None = None,
+        where: str = "save file",
+    ) -> Game:
+        """Rebuild a game by replaying its commands from the same starting point.
+
+        ``check`` is called before each command (it raises to stop: a cancel, a time limit). An
+        error names ``where`` (the save file) and the move (``commands[3]``), with a short excerpt.
+        """
         game = cls(settings)
         for i, command in enumerate(commands):
+            if check is not None:
+                check()
             try:
                 game.apply(command)
+            except UserError as exc:
+                raise UserError(f"{where}: commands[{i}]: {exc}") from None
             except (KeyError, TypeError, ValueError) as exc:
-                raise UserError(f"commands[{i}]: {exc}") from None
+                raise UserError(f"{where}: commands[{i}]: {excerpt(str(exc), 120)}") from None
         return game
 
     def events_jsonl(self) -> str:

@@ -86,7 +86,7 @@ def play_command(args: list[str]) -> int:
             if overrides or "side" in own:
                 raise UserError("load= restores the saved scenario, side and settings: give no others")
             settings, commands = read_game_file(Path(own["load"]))  # a save, or a workshop game (both sides)
-            game = Game.replay(settings, commands)
+            game = Game.replay(settings, commands, where=own["load"])
         else:
             side = own.get("side")
             if side is None:

@@ -205,6 +205,15 @@ def parameters_markdown() -> str:
         'range is refused, in one line, whenever a configuration is composed. "assumption" marks a',
         "value chosen for plausibility, with its reason: those are the uncertain parameters.",
         "",
+        "A parameter whose small value multiplies a run's events has a floor in its range: the",
+        "intervals of recurring events (`posture_review_h`, and the measures' `interval_days` and",
+        "`step_interval_days`) are at least 1 (hour or day), and rates (`encounter_rate_per_h`,",
+        "`violation_rate_per_h`) at most 10 per hour. Latencies and delays may be 0: each is one",
+        "event, however short. As a last guard every replication (and a game) has an event budget,",
+        "10,000 plus 100 per hour of the scenario (the library's scenarios fire 0.2-0.6 per hour with",
+        "every measure on, and up to 10.4 at the highest encounter and violation rates allowed);",
+        "a replication that runs over it is stopped with one line naming the likely parameter.",
+        "",
     ]
     for file, params in found.items():
         lines += [f"## `{file}`", "", *_table(params), ""]

@@ -15,16 +15,19 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.core.spec import ModelParams, ScenarioSpec
+from sim.errors import UserError
 from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
 from sim.stats import count_mean_ci, mean_ci, mean_ci_bootstrap, wilson
 
@@ -71,7 +74,7 @@ def run_replication(
         record_events=record_events,
         record_changes=record_timeseries,
     )
-    model.run()
+    run_budgeted(model, params, measures, f"replication {index}")
     changes = np.array(model.changes, dtype=float) if record_timeseries else None
     relax = Relaxation(
         scenario.horizon_h,
@@ -80,6 +83,71 @@ def run_replication(
         scenario.baseline_tension["russia"],
     )
     return Replication(index, model.outcome(), changes, model.events, relax)
+
+
+# A replication's event budget: EVENTS_FIXED plus EVENTS_PER_HOUR per hour of its scenario. The
+# library's scenarios fire 0.2-0.6 events per hour with every measure on (up to 10.4 at the
+# highest encounter and violation rates allowed); the floors of conf/ keep every recurring
+# event at most hourly.
+EVENTS_FIXED = 10_000
+EVENTS_PER_HOUR = 100
+
+# Settings whose value multiplies a run's events: (where, key, reference value, "interval" | "rate").
+WORK_SETTINGS = (
+    ("model", "posture_review_h", 24.0, "interval"),
+    ("model", "encounter_rate_per_h", 0.06, "rate"),
+    ("model", "violation_rate_per_h", 0.004, "rate"),
+    ("mil_to_mil_meetings", "interval_days", 14.0, "interval"),
+    ("nrc_rhythm", "interval_days", 7.0, "interval"),
+    ("unilateral_restraint", "step_interval_days", 3.0, "interval"),
+)
+
+
+class RunawayReplication(UserError):
+    """A replication fired more events than its budget: one line naming the likely parameter."""
+
+
+def event_budget(horizon_h: float) -> int:
+    """Events a replication of a ``horizon_h``-hour scenario may fire."""
+    return int(EVENTS_FIXED + EVENTS_PER_HOUR * horizon_h)
+
+
+def likely_parameter(params, measures: dict[str, dict[str, Any]]) -> str:
+    """The setting furthest from its usual value in the direction that multiplies events (``key=value``)."""
+    best, score = "", 0.0
+    for where, key, reference, kind in WORK_SETTINGS:
+        if where == "model":
+            value, name = getattr(params, key, None), f"model.{key}"
+        else:
+            conf = measures.get(where) or {}
+            value, name = (conf.get(key) if conf.get("enabled") else None), f"measures.{where}.{key}"
+        if not isinstance(value, int | float) or value < 0:
+            continue
+        ratio = (reference / value if value > 0 else math.inf) if kind == "interval" else value / reference
+        if ratio > score:
+            best, score = f"{name}={value:g}", ratio
+    return best
+
+
+def run_budgeted(model: EscalationModel, params, measures: dict[str, dict[str, Any]], what: str) -> None:
+    """Run ``model`` to its horizon within its event budget; ``RunawayReplication`` (one line) if it runs away."""
+    model.event_budget = event_budget(model.horizon_h)
+    try:
+        model.run()
+    except EventBudgetExceeded as exc:
+        raise RunawayReplication(runaway_message(exc, params, measures, what)) from None
+
+
+def runaway_message(exc: EventBudgetExceeded, params, measures: dict[str, dict[str, Any]], what: str) -> str:
+    """One line: what was stopped, after how many events, and the likely parameter."""
+    likely = likely_parameter(params, measures)
+    cause = "no setting stands out"
+    if likely:
+        cause = f"likely {likely} (a short interval or a high rate multiplies events)"
+    return (
+        f"{what} stopped: {exc} ({EVENTS_FIXED:,} + {EVENTS_PER_HOUR} per hour of the scenario); "
+        f"{cause}; see docs/parameters.md"
+    )
 
 
 def parameters_of(params, index: int) -> ModelParams:
@@ -274,6 +342,47 @@ SUMMARY_COLUMNS = (
 )
 
 
+def start_forkserver() -> None:
+    """Start the forkserver (if not running) with SIGINT ignored: it, and the workers it forks, keep that.
+
+    The forkserver's own SIGINT handling starts only after it has imported ``sim.runner`` (a
+    second), and a worker ignores SIGINT only from ``_worker_init``: a Ctrl-C in between printed
+    their tracebacks beside the one line ``escalation: interrupted``. An ignored signal stays
+    ignored across ``exec`` (a signal mask does not: the new process starts unblocked). The
+    parent ignores Ctrl-C only while the forkserver is spawned (milliseconds).
+    """
+    import multiprocessing.forkserver as forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextmanager
+def ctrl_c_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block ends, then raise it (``KeyboardInterrupt``).
+
+    Starting a worker waits for the forkserver; a Ctrl-C in the middle left a worker that the
+    pool did not know yet, which then failed on the vanished parent with a traceback.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda *_: caught.append(1))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _worker_init() -> None:
     """In each worker: leave Ctrl-C to the parent, and exit as soon as the main process is gone.
 
@@ -356,6 +465,7 @@ def iter_replications(
     chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.runner"])
+    start_forkserver()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
     finished = False
     try:
@@ -370,7 +480,8 @@ def iter_replications(
                 in_flight[fut] = submitted
                 submitted += 1
 
-        submit_more()
+        with ctrl_c_deferred():  # the workers start (and are known to the pool) before a Ctrl-C stops them
+            submit_more()
         done: dict[int, list[Replication]] = {}
         next_chunk = 0
         while in_flight:

@@ -27,7 +27,7 @@ from typing import Any
 
 from sim.config import HYDRA_LOCK as _hydra_lock  # one lock for every composition in the process
 from sim.core.spec import ModelParams, ScenarioSpec, Side
-from sim.errors import UserError, read_bounded
+from sim.errors import UserError, excerpt, read_bounded
 
 SAVE_FORMAT = "escalation-game/2"
 OLD_FORMAT = "escalation-game/1"
@@ -235,7 +235,9 @@ def parse_save(raw: bytes, where: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise UserError(f"{where}: not a save file (invalid JSON: {exc.msg}, line {exc.lineno})") from None
     except ValueError as exc:  # e.g. an integer of thousands of digits
-        raise UserError(f"{where}: not a save file ({str(exc).splitlines()[0][:80]})") from None
+        if "integer string conversion" in str(exc):
+            raise UserError(f"{where}: not a save file (a number of more than 4,300 digits)") from None
+        raise UserError(f"{where}: not a save file ({excerpt(str(exc).splitlines()[0])})") from None
     _check_depth(data, where)
     return check_save(data, where)
 
@@ -322,8 +324,13 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
     if side not in SIDES:
         fail("side", f"must be one of nato, russia, both, got {_shown(side)}")
     time_h = data.get("time_h", 0.0)
-    if isinstance(time_h, bool) or not isinstance(time_h, int | float) or not math.isfinite(time_h) or time_h < 0:
-        fail("time_h", "must be a non-negative number")
+    if (
+        isinstance(time_h, bool)
+        or not isinstance(time_h, int | float)
+        or not 0 <= time_h <= 1e7
+        or not math.isfinite(time_h)
+    ):
+        fail("time_h", "must be a non-negative number of hours (at most 10^7)")
     commands = data.get("commands")
     if not isinstance(commands, list):
         fail("commands", f"expected a list, got {_kind(commands)}")
@@ -358,7 +365,7 @@ def _check_value(value: Any, field: str, fail) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        if not math.isfinite(value) or abs(value) > 1e12:
+        if abs(value) > 1e12 or not math.isfinite(value):  # the size first: a huge int overflows isfinite
             fail(field, "must be a finite number of sensible size")
         return value
     if isinstance(value, str):
@@ -437,7 +444,7 @@ def _check_command(c: Any, field: str, fail) -> dict[str, Any]:
             fail(f"{field}.{key}", "missing")
         v = c[key]
         if kind == "number" and (
-            isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or abs(v) > 1e7
+            isinstance(v, bool) or not isinstance(v, int | float) or abs(v) > 1e7 or not math.isfinite(v)
         ):
             fail(f"{field}.{key}", f"expected a finite number, got {_kind(v)}")
         if kind == "bool" and not isinstance(v, bool):

@@ -77,6 +77,10 @@ LIMITS = {
     "incident_types": 50,
 }
 MAX_TEXT = 5000  # characters in one text field
+MAX_NUMBER_CHARS = 64  # characters in one number (any float's digits fit in 25)
+_INT = r"^[-+]?(?:0|[1-9][0-9]*)$"
+_FLOAT = r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+_NUMBER = re.compile(f"{_INT}|{_FLOAT}")  # what the loader reads as a number
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -90,12 +94,8 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 _Loader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
-    (
-        "tag:yaml.org,2002:float",
-        r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$",
-        "-+0123456789.",
-    ),
+    ("tag:yaml.org,2002:int", _INT, "-+0123456789"),
+    ("tag:yaml.org,2002:float", _FLOAT, "-+0123456789."),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
 ):
     _Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
@@ -192,16 +192,28 @@ def _safe_yaml(text: str, source: str) -> Any:
 
 def _check_events(text: str, source: str) -> None:
     """Refuse tags, deep nesting, alias bombs, duplicate keys and invalid characters, before anything is built."""
-    stack: list[dict[str, Any]] = []  # open collections: kind, anchor, values at start, keys seen, expecting a key
+    # open collections: kind, anchor, values at start, keys seen, expecting a key, field path, last key, items
+    stack: list[dict[str, Any]] = []
     sizes: dict[str, int] = {}  # values each anchor expands to
     total = 0
 
     def at(event) -> str:
         return f"line {event.start_mark.line + 1}"
 
+    def field() -> str:
+        """The field the next value belongs to (``forces[2].sorties_per_day``)."""
+        if not stack:
+            return "(top level)"
+        parent = stack[-1]
+        if parent["kind"] == "map":
+            return _join(parent["path"], _short(str(parent["key"])))
+        return f"{parent['path']}[{parent['n']}]"
+
     def child_done() -> None:
         if stack and stack[-1]["kind"] == "map":
             stack[-1]["expect_key"] = not stack[-1]["expect_key"]
+        elif stack:
+            stack[-1]["n"] += 1
 
     for event in yaml.parse(text, Loader=_Loader):
         tag = getattr(event, "tag", None)
@@ -219,13 +231,27 @@ def _check_events(text: str, source: str) -> None:
             parent = stack[-1] if stack else None
             if parent is not None and parent["kind"] == "map" and parent["expect_key"]:
                 if event.value in parent["keys"]:
-                    raise ScenarioError(f"{source}: {at(event)}: duplicate key {event.value[:40]!r}")
+                    raise ScenarioError(
+                        f"{source}: {at(event)}: {parent['path'] or '(top level)'}: "
+                        f"duplicate key {_short(event.value)!r}"
+                    )
                 parent["keys"].add(event.value)
+                parent["key"] = event.value
+            elif event.implicit[0] and _NUMBER.match(event.value) and len(event.value) > MAX_NUMBER_CHARS:
+                raise ScenarioError(
+                    f"{source}: {at(event)}: {field()}: a number of {len(event.value):,} characters "
+                    f"(at most {MAX_NUMBER_CHARS})"
+                )
             total += 1
             if event.anchor:
                 sizes[event.anchor] = 1
             child_done()
         elif isinstance(event, yaml.AliasEvent):
+            if stack and stack[-1]["kind"] == "map" and stack[-1]["expect_key"]:
+                raise ScenarioError(
+                    f"{source}: {at(event)}: {stack[-1]['path'] or '(top level)'}: an alias "
+                    f"(*{_short(event.anchor)}) as a key is not allowed: a key must be plain text"
+                )
             total += sizes.get(event.anchor, 1)
             child_done()
         elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
@@ -235,7 +261,19 @@ def _check_events(text: str, source: str) -> None:
                 raise ScenarioError(f"{source}: {at(event)}: nested more than {MAX_DEPTH} levels deep")
             total += 1
             kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
-            stack.append({"kind": kind, "anchor": event.anchor, "start": total - 1, "keys": set(), "expect_key": True})
+            path = field() if stack else ""
+            stack.append(
+                {
+                    "kind": kind,
+                    "anchor": event.anchor,
+                    "start": total - 1,
+                    "keys": set(),
+                    "expect_key": True,
+                    "path": path,
+                    "key": None,
+                    "n": 0,
+                }
+            )
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             node = stack.pop()
             if node["anchor"]:
@@ -296,6 +334,8 @@ class _Reader:
     ) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, f"expected a number, got {_kind(value)}")
+        if isinstance(value, int) and value.bit_length() > 200:  # past 1.6e60, any range; float() would overflow
+            self.fail(path, "got a number of more than 60 digits, far out of range")
         x = float(value)
         if not math.isfinite(x):
             self.fail(path, f"must be finite, got {value}")
@@ -740,6 +780,12 @@ class _Reader:
         if m is None:
             self.fail(path, f'expected "HH:MM" (00:00 to 23:59), got {text[:20]!r}')
         return int(m[1]) + int(m[2]) / 60
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """A user's text in a message: printable, at most ``limit`` characters (escaped, ``...`` when cut)."""
+    shown = text.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _join(path: str, key: str) -> str:

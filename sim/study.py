@@ -72,9 +72,9 @@ PARTS = (
 
 def study_parser():
     """The options of ``escalation study``."""
-    import argparse
+    from sim.errors import OneLineParser
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="escalation study",
         description="One experiment, three answers: the report card with survival curves, scenario discovery "
         "and the variance decomposition, on one page.",
@@ -209,7 +209,7 @@ def _variance_lines(table) -> list[str]:
 def study_command(args: list[str]) -> int:
     """``escalation study [--experiment NAME] [--scale F] [--seed N] [--out DIR]``: see ``--help``."""
     from sim.config import parse_with_experiment
-    from sim.errors import UserError, check_out_folder, fail
+    from sim.errors import UserError, check_out_folder, check_whole, fail
 
     try:
         ns = parse_with_experiment(study_parser(), args, "study")
@@ -222,6 +222,7 @@ def study_command(args: list[str]) -> int:
     out = Path(ns.out)
     experiments = {"card": ns.card, "discovery": ns.discovery, "variance": ns.variance}
     try:
+        check_whole("--seed", ns.seed, 0, 2**31 - 1)  # every part's seed (variance's design: below 2^31)
         check_out_folder(out)
         steps = plan(experiments, ns.scale, ns.seed, out)
     except UserError as exc:

@@ -119,11 +119,10 @@ def report(rows: list[dict[str, Any]], replications: int, seed: int, parameters:
 
 def validate_command(args: list[str]) -> int:
     """``escalation validate [--replications N] [--seed S] [--parameters point|posterior] [--out DIR]``."""
-    import argparse
+    from sim.errors import MAX_SEED, OneLineParser, check_out_folder, check_whole, fail
+    from sim.output import atomic_write
 
-    from sim.errors import fail
-
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="escalation validate", description="Run the default model against every calibration target."
     )
     parser.add_argument("--replications", type=int, default=200, help="per setting (default 200)")
@@ -139,20 +138,24 @@ def validate_command(args: list[str]) -> int:
     parser.add_argument("--out", default="outputs/validation", help="folder for validation.md and validation.json")
     try:
         ns = parser.parse_args(args)
+        check_whole("--replications", ns.replications, 1, 1_000_000)
+        check_whole("--seed", ns.seed, 0, MAX_SEED)
+        check_whole("--workers", ns.workers, 0, 1024)
+        check_out_folder(ns.out)  # before any work: the old code ran everything, then failed on a file
     except SystemExit as exc:
         return int(exc.code or 0) and 2
-    if not 1 <= ns.replications <= 1_000_000:
-        return fail(f"--replications must be between 1 and 1,000,000, got {ns.replications}")
-    if not 0 <= ns.seed < 2**63:
-        return fail(f"--seed must be a whole number from 0 to 2^63-1, got {ns.seed}")
-    try:
-        rows = run_validation(ns.replications, ns.seed, ns.parameters, Path(ns.targets), ns.workers)
     except UserError as exc:
         return fail(str(exc))
-    out = Path(ns.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        rows = run_validation(ns.replications, ns.seed, ns.parameters, Path(ns.targets), ns.workers)
+        out = Path(ns.out)
+        out.mkdir(parents=True, exist_ok=True)
+    except UserError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"--out {ns.out}: cannot be written ({exc.strerror or type(exc).__name__})")
     text = report(rows, ns.replications, ns.seed, ns.parameters)
-    (out / "validation.md").write_text(text)
+    atomic_write(out / "validation.md", lambda f: f.write(text))
     record = {
         "command": "escalation validate "
         f"--replications {ns.replications} --seed {ns.seed} --parameters {ns.parameters}",
@@ -162,7 +165,7 @@ def validate_command(args: list[str]) -> int:
         "date": date.today().isoformat(),
         "targets": rows,
     }
-    (out / "validation.json").write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write(out / "validation.json", lambda f: f.write(json.dumps(record, indent=2) + "\n"))
     print(table(rows), end="")
     missed = [r for r in rows if not r["within"]]
     print(

@@ -78,6 +78,7 @@ def run_design(
     from sim.config import load_configured_scenario
     from sim.core.measures import build
     from sim.core.model import EscalationModel
+    from sim.runner import run_budgeted
 
     spec = load_configured_scenario(compose([f"scenario={scenario}", *([f"era={era}"] if era else [])]))
     if days is not None:
@@ -100,7 +101,7 @@ def run_design(
             record_events=False,
             record_changes=False,
         )
-        model.run()
+        run_budgeted(model, with_values(base, values), measures[bundle], f"design row {row[0]}")
         o = model.outcome()
         out.append({"particle": j, "bundle": bundle, "seed": seed, **{c: float(o[c]) for c in OUTCOMES}})
         if progress:
@@ -181,9 +182,9 @@ def markdown(
 
 def variance_parser():
     """The options of ``escalation variance`` (also read by ``escalation study``)."""
-    import argparse
+    from sim.errors import OneLineParser
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="escalation variance",
         description="Sobol decomposition of the headline outcomes into parameters, measures and noise (SALib).",
     )
@@ -207,7 +208,7 @@ def variance_command(args: list[str]) -> int:
 
     from sim.calibration import read_posterior
     from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, check_days_and_out, fail
+    from sim.errors import UserError, check_days_and_out, check_whole, fail
 
     parser = variance_parser()
     try:
@@ -226,6 +227,7 @@ def variance_command(args: list[str]) -> int:
     if not 8 <= ns.samples <= 1_000_000 or ns.samples & (ns.samples - 1):
         return fail(f"--samples must be a power of 2 from 8 (Sobol sequences), got {ns.samples}")
     try:
+        check_whole("--seed", ns.seed, 0, 2**31 - 1)  # the design's seeds are drawn below 2^31
         check_days_and_out(ns.days, ns.out)
     except UserError as exc:
         return fail(str(exc))

@@ -501,7 +501,7 @@ def test_calibrate_refuses_bad_requests(tmp_path):
     res = subprocess.run([*exe, "--out", str(tmp_path), "--resume"], capture_output=True, text=True)
     assert res.returncode == 2 and "no calibration database to resume" in res.stderr and "Traceback" not in res.stderr
     res = subprocess.run([*exe, "--population", "0"], capture_output=True, text=True)
-    assert res.returncode == 2 and "--population must be at least 1" in res.stderr
+    assert res.returncode == 2 and "--population must be a whole number from 1 to 100,000, got 0" in res.stderr
 
 
 # ------------------------------------------------------------------ escalation validate on the defaults

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import time
 from pathlib import Path
 
@@ -65,6 +66,26 @@ def test_large_and_special_files_are_refused(tmp_path):
     bad.write_bytes("title: caf\xe9\n".encode("latin-1"))
     with pytest.raises(ScenarioError, match="not UTF-8"):
         load_scenario(bad)
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        ("9" * 5000, "line 10: horizon_days: a number of 5,000 characters (at most 64)"),
+        ("0." + "1" * 3000, "horizon_days: a number of 3,002 characters"),
+        ("1e" + "9" * 70, "horizon_days: a number of 72 characters"),
+        ("9" * 64, "horizon_days: got a number of more than 60 digits, far out of range"),
+    ],
+)
+def test_numbers_of_any_length_are_refused_naming_the_field(number, expected):
+    refused(replace_line(BALTIC, "horizon_days", f"horizon_days: {number}"), expected)
+
+
+def test_an_alias_as_a_key_is_refused_naming_the_field():
+    text = replace_line(BALTIC, "horizon_days", "&hk horizon_days: 30") + "*hk : 300\n"  # a duplicate through an alias
+    refused(text, "(top level): an alias (*hk) as a key is not allowed")
+    nested = BALTIC.replace("theatre:\n", "theatre:\n  *hk : 1\n", 1).replace("title:", "t: &hk x\ntitle:", 1)
+    refused(nested, "theatre: an alias (*hk) as a key is not allowed")
 
 
 def test_yaml_11_surprises_and_duplicates():
@@ -166,7 +187,36 @@ def mutated(draw):
                 node.pop(path[-1], None)
         except (KeyError, IndexError, TypeError):
             continue
-    return yaml.safe_dump(data, allow_unicode=True)
+    text = yaml.safe_dump(data, allow_unicode=True)
+    return draw(st.one_of(st.just(text), long_number(text), alias_key(text)))
+
+
+@st.composite
+def long_number(draw, text: str):
+    """A number of any length (up to 6,000 characters: past Python's 4,300-digit limit) in place of a value."""
+    lines = text.splitlines()
+    numeric = [k for k, line in enumerate(lines) if re.match(r"^\s*(- )?[a-z_]+: [-0-9.]", line)]
+    if not numeric:
+        return text
+    k = draw(st.sampled_from(numeric))
+    digits = "9" * draw(st.integers(1, 6000))
+    number = draw(st.sampled_from([digits, f"-{digits}", f"0.{digits}", f"{digits}.5", f"1e{digits}", f"{digits}e-9"]))
+    lines[k] = lines[k].split(": ", 1)[0] + ": " + number
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def alias_key(draw, text: str):
+    """An anchored key reused as a key through an alias (``*hk : 300``): a duplicate the parser cannot see."""
+    lines = text.splitlines()
+    keys = [k for k, line in enumerate(lines) if re.match(r"^[a-z_]+: ", line)]
+    if not keys:
+        return text
+    k = draw(st.sampled_from(keys))
+    key = lines[k].split(": ", 1)[0]
+    lines[k] = f"&hk {key}: " + lines[k].split(": ", 1)[1]
+    lines.insert(draw(st.integers(k + 1, len(lines))), f"*hk : {draw(st.integers(-5, 500))}")
+    return "\n".join(lines) + "\n"
 
 
 def _in_range(spec) -> None:

@@ -34,6 +34,7 @@ from sim.app.work import (
     check_request,
     duration_text,
     max_replications,
+    replay_bounded,
     run_bounded,
 )
 from sim.core.ladder import Rung
@@ -44,7 +45,7 @@ from sim.output import RunWriter, write_summary
 from sim.play import Game
 from sim.provenance import expand_source
 from sim.report import figures
-from sim.saves import bundle_members, bundle_names, compose_settings, era_names, parse_save, settings_from_save
+from sim.saves import bundle_members, bundle_names, compose_settings, era_names, parse_save
 from sim.scenario_io import library
 from sim.stats import paired_proportion_difference, wilson
 from sim.verdict import format_verdict
@@ -706,9 +707,12 @@ def load_game(info) -> None:
     try:
         data = info.get("data") or b""
         save = parse_save(data if isinstance(data, bytes) else bytes(data), name)
-        game = Game.replay(settings_from_save(save, name), save["commands"])
+        closed = _session_closed()
+        game = replay_bounded(save, name, who=_session_id(), cancelled=closed.is_set)
     except UserError as exc:
         game_note.set(f"Could not load {exc}")
+        return
+    except Cancelled:  # the page closed while the save was replayed
         return
     paused.set(True)
     game_box.set(game)

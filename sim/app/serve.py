@@ -79,6 +79,42 @@ def server_env(
     }
 
 
+def machine_addresses() -> list[str]:
+    """This machine's own addresses other than loopback (IPv4 and global IPv6), and its host name."""
+    import socket
+
+    found: set[str] = set()
+    try:
+        import psutil
+
+        for entries in psutil.net_if_addrs().values():
+            found.update(e.address.split("%")[0] for e in entries if e.family in (socket.AF_INET, socket.AF_INET6))
+    except ImportError:
+        for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+            try:  # the address a route out would use (a UDP "connect" sends nothing)
+                with socket.socket(family, socket.SOCK_DGRAM) as sock:
+                    sock.connect((probe, 9))
+                    found.add(sock.getsockname()[0])
+            except OSError:
+                pass
+        try:
+            found.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
+        except OSError:
+            pass
+    addresses = []
+    for text in sorted(found):
+        try:
+            ip = ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        if not (ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast):
+            addresses.append(text)
+    name = socket.gethostname()
+    if addresses and name and name != "localhost" and all(c not in name for c in "/,:@ "):
+        addresses.append(name.lower())
+    return addresses
+
+
 def app_command(args: list[str]) -> int:
     """Parse ``--port/--host/--public`` and replace this process with the Solara server."""
     parser = _Parser(prog="escalation app", add_help=True)
@@ -138,17 +174,36 @@ def app_command(args: list[str]) -> int:
         parser.error(f"--host {opts.host!r}: not an IP address")
     if not loopback and not opts.public:
         parser.error(f"--host {opts.host} would expose the app beyond this machine: add --public if you mean it")
+    allow = list(opts.allow_host)
+    served = f"http://{opts.host}:{opts.port}/"
+    if not loopback and ipaddress.ip_address(opts.host).is_unspecified:
+        # Listening on every interface: requests for this machine's own addresses are served too
+        # (before, they were refused with 403 while the app said nothing).
+        own = [a for a in machine_addresses() if a not in allow]
+        if not own and not allow:
+            parser.error(
+                f"--host {opts.host}: this machine has no address but loopback to serve; "
+                "name the one participants use with --allow-host NAME"
+            )
+        allow += own
+        names = [f"[{a}]" if ":" in a else a for a in allow]
+        served = ", ".join(f"http://{n}:{opts.port}/" for n in names) + f" (and http://127.0.0.1:{opts.port}/)"
+    elif opts.public and not allow:
+        served += " (requests naming any other host are refused: add --allow-host NAME for a name participants use)"
     try:
         import solara  # noqa: F401
     except ImportError:
         print("escalation: error: app: the web app needs the app extra: pip install -e '.[app]'", file=sys.stderr)
         return 2
-    print(f"Escalation workshop app on http://{opts.host}:{opts.port}/  (Ctrl-C to stop)", flush=True)
+    print(f"Escalation workshop app on {served}  (Ctrl-C to stop)", flush=True)
     cmd = server_command(opts.host, opts.port)
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # held until the server can answer it in one line
     env = server_env(
         opts.host,
         opts.port,
-        opts.allow_host,
+        allow,
         opts.max_replications,
         opts.max_games,
         opts.max_participants,

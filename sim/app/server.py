@@ -8,9 +8,8 @@ Started by ``escalation app`` as ``python -m sim.app.server run PAGE --host H --
 from __future__ import annotations
 
 import os
+import signal
 import sys
-
-from sim.app.guard import HostOriginGuard
 
 SOLARA_APP = "solara.server.starlette:app"
 
@@ -23,23 +22,42 @@ def install_guard(hosts: list[str]) -> None:
 
     def import_guarded(import_str):
         app = original(import_str)
-        return HostOriginGuard(app, hosts) if import_str == SOLARA_APP else app
+        return _guard(app, hosts) if import_str == SOLARA_APP else app
 
     uvicorn.config.import_from_string = import_guarded
 
 
-def main() -> None:
-    """Run Solara's CLI with the guard installed."""
-    hosts = [h for h in os.environ.get("ESCALATION_ALLOWED_HOSTS", "").split(",") if h]
-    if not hosts:
-        print("escalation: error: app: no allowed hosts (start the app with `escalation app`)", file=sys.stderr)
-        raise SystemExit(2)
-    install_guard(hosts)
-    from solara.__main__ import main as solara_main
+def main() -> int:
+    """Run Solara's CLI with the guard installed; a Ctrl-C at any moment is one line and exit code 130.
 
-    sys.argv = ["solara", *sys.argv[1:]]
-    solara_main()
+    ``escalation app`` blocks SIGINT before it becomes this process (the mask survives ``exec``),
+    so a Ctrl-C during the interpreter's start waits until here, where it is handled.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending Ctrl-C arrives now, inside the try
+        hosts = [h for h in os.environ.get("ESCALATION_ALLOWED_HOSTS", "").split(",") if h]
+        if not hosts:
+            print("escalation: error: app: no allowed hosts (start the app with `escalation app`)", file=sys.stderr)
+            return 2
+        install_guard(hosts)
+        from solara.__main__ import cli
+
+        # Not cli(...): click's main would print its own lines on a Ctrl-C (uvicorn re-raises it after
+        # shutting down); invoked this way the KeyboardInterrupt comes here.
+        with cli.make_context("solara", sys.argv[1:]) as ctx:
+            cli.invoke(ctx)
+    except KeyboardInterrupt:
+        sys.stderr.write("escalation: interrupted\n")
+        return 130
+    return 0
+
+
+def _guard(app, hosts):
+    from sim.app.guard import HostOriginGuard
+
+    return HostOriginGuard(app, hosts)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -152,3 +153,37 @@ def duration_text(seconds: float) -> str:
     if seconds < 90:
         return f"about {max(round(seconds), 1)} s"
     return f"about {round(seconds / 60)} min"
+
+
+REPLAY_SECONDS = 60.0  # the longest a dropped save file may take to replay
+
+
+def replay_bounded(
+    save: dict,
+    where: str,
+    *,
+    who: str,
+    cancelled: Callable[[], bool] = lambda: False,
+    seconds: float = REPLAY_SECONDS,
+    share: FairShare = SHARE,
+):
+    """Replay a checked save file (``sim.saves.parse_save``) in one fair turn, stopping on cancel or after ``seconds``.
+
+    The save's settings are checked by the same ranges as a run; each replayed step runs within
+    the replication's event budget. Returns the ``Game``; ``Cancelled``, or a ``UserError`` naming
+    the file when it runs over its time.
+    """
+    from sim.play import Game
+    from sim.saves import settings_from_save
+
+    settings = settings_from_save(save, where)
+    with share.turn(who, cancelled):
+        deadline = time.monotonic() + seconds
+
+        def check() -> None:
+            if cancelled():
+                raise Cancelled
+            if time.monotonic() > deadline:
+                raise UserError(f"{where}: replaying its commands took over {seconds:g} s (the app's limit); stopped")
+
+        return Game.replay(settings, save["commands"], check=check, where=where)

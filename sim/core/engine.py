@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Rung
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class EngineMixin:
                 self._pass_time(t)
             fn()
             self._note_state()
+            if self.events_fired > self.event_budget:
+                raise EventBudgetExceeded(self.events_fired, self.time, self.event_budget)
         if end_time > self.time:
             self._pass_time(end_time)
 

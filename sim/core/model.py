@@ -104,6 +104,10 @@ class EscalationModel(
     # Mesa's ``time`` is an observable: every read and write goes through a signal descriptor.
     # Nothing observes this model's clock, so it is a plain attribute here.
     time: float = 0.0
+    # Events a run may fire before ``run_until`` raises ``EventBudgetExceeded`` (set by the caller).
+    event_budget: float = math.inf
+    # Events a run may fire before ``run_until`` raises ``EventBudgetExceeded`` (set by the caller).
+    event_budget: float = math.inf
 
     def __init__(
         self,
