@@ -160,6 +160,7 @@ def year_counts(scenario, params, measures, reps: int = YEAR_REPLICATIONS) -> di
     for i in range(reps):
         model = EscalationModel(scenario, params, build(measures), seed=replication_seed(0, i), record_events=False)
         model.streams = {k: _CountingStream(v, draws) for k, v in model.streams.items()}  # type: ignore[misc]
+        model.activity_draws.rng = model.streams["activity"]  # its blocks: one call for 256 draws
         model.run()
         outcome = model.outcome()
         incidents += outcome["incidents"]

@@ -112,9 +112,10 @@ def speed() -> str:
         n_draws = sum(draws.values())
         draw_ms = n_draws * b["draw_us"] / 1000
         rows[-1] += (
-            f" It also makes {n_draws:,} random draws ({draws.get('exponential', 0):,} of them exponential waits, "
-            "mostly the next encounter's time drawn again at each change of activity); at "
-            f"{b['draw_us']:.2f} µs a scalar draw from numpy they take {draw_ms:.0f} ms more, so events and draws "
+            f" It also makes {n_draws:,} calls to numpy for random numbers (the activity layer's sortie waits, "
+            "patrol zones and scramble chances come 256 to a call; the rest are the incidents', perceptions' "
+            f"and decisions' own draws); at {b['draw_us']:.2f} µs a scalar draw from numpy they take {draw_ms:.0f} ms "
+            "more, so events and draws "
             f"together come to {100 * (floor + draw_ms) / (0.1 * b['yardstick_ms']):.0f}% of what the target allows."
         )
     if "sorties_over_yardstick" in b:
