@@ -64,7 +64,7 @@ class OutputConf:
     hourly_csv: bool = False
     events: bool = True
     plot: bool = True
-    report: bool = True
+    report: bool | None = None  # None: a report for a single run, none for each job of a sweep (-m)
     report_formats: list[str] = field(default_factory=lambda: ["png", "svg"])
 
 

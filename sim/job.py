@@ -118,7 +118,7 @@ def run_job(cfg):
     (out / "FAILED").unlink(missing_ok=True)
     at_start = {p.name for p in out.iterdir()} - (set() if lock_was_there else {LOCK_NAME})  # the lock is ours
     try:
-        return execute(cfg, out, overrides=list(hc.overrides.task))
+        return execute(cfg, out, overrides=list(hc.overrides.task), sweep_job=multirun)
     except (Exception, KeyboardInterrupt) as exc:
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             exc = UserError(f"{out}: the disk is full ({exc.strerror}); this job's files were removed")
@@ -208,7 +208,7 @@ def estimate(n: int, workers: int, seconds_one: float, bytes_one: int, out: Path
 
 
 # ---------------------------------------------------------------------------------- the steps
-def execute(cfg, out: Path, overrides: list[str]):
+def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
     """Run the configured replications, streaming every output into ``out``; return the summary.
 
     Inside a parallel launcher's worker (joblib, Ray), which already uses the cores, the
@@ -303,7 +303,7 @@ def execute(cfg, out: Path, overrides: list[str]):
         title = f"{scenario.title} | measures: {', '.join(enabled) or 'none'} | n={n}"
         ax = figures.escalation_curve(counts=counts, bands=((0.1, 0.9),), title=title)
         figures.save(ax, out / "escalation_curve", ["png"])
-    if cfg.output.report and cfg.output.timeseries and cfg.output.events:
+    if report_wanted(cfg.output.report, sweep_job) and cfg.output.timeseries and cfg.output.events:
         from sim.report.build import build_report
 
         report = build_report([out], formats=list(cfg.output.report_formats), summaries=[summary])
@@ -314,6 +314,15 @@ def execute(cfg, out: Path, overrides: list[str]):
     if cfg.get("objective") is not None:  # for an optimising sweeper: minimise [cost, P(rung >= 4)]
         return [summary["objective"]["cost"], summary["objective"]["p_peak_rung_ge_4"]]
     return summary
+
+
+def report_wanted(setting: bool | None, sweep_job: bool) -> bool:
+    """Whether a job writes its report: ``output.report`` if set, else only outside a sweep.
+
+    A sweep's jobs spend their time simulating; the sweep's report is ``escalation compare``'s
+    (``output.report=true`` writes one per job as well).
+    """
+    return (not sweep_job) if setting is None else bool(setting)
 
 
 def _apply_design_point(cfg) -> dict[str, Any] | None:

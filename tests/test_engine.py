@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -178,24 +179,49 @@ def test_posture_reviews_are_events_only_while_a_posture_is_raised(scenarios, pa
         np.testing.assert_allclose(np.array(lean.changes), np.array(daily.changes), rtol=0, atol=1e-9)
 
 
-def test_memoised_hazards_are_the_hazards_computed_afresh(scenarios, params):
-    """The hazards are memoised by who is out where; at every event of a Baltic month they equal a
-    fresh computation (same pairs in the same order, the same total to the last bit).
+def test_the_running_hazard_is_the_hazard_computed_afresh(scenarios, params):
+    """The total hazard of encounters and violations follows the platforms that go out and come back
+    (each one's share taken out and put in again); at every hour of a Baltic month it equals a fresh
+    computation from who is out where (to rounding), and is zero when nobody is out.
     """
     m = EscalationModel(scenarios["baltic_air_policing"], params, build(settings()), seed=3)
     checked = busy = 0
     while m.time < m.horizon_h:
         m.run_until(min(m.horizon_h, m.time + 1.0))
-        m._hazards = None
-        m._compute_hazards()  # from the memo when this configuration was met before
-        memoised, memo = (m._hazards, m._hazard_total), m._hazard_memo
-        m._hazard_memo = {}
-        m._compute_hazards()
-        assert memoised == (m._hazards, m._hazard_total)
-        m._hazard_memo = memo
+        m._update_hazard()
+        hazards, total = m._compute_hazards()
+        assert m._hazard_total == pytest.approx(total, rel=1e-9, abs=1e-15)
+        assert m._hazard_total == 0.0 or m.airborne_or_at_sea  # exactly zero when nobody is out
+        assert set(m._counted) == m.airborne_or_at_sea
         checked += 1
-        busy += len(m._hazards) > 0
-    assert checked == 720 and busy > 100 and len(m._hazard_memo) > 3
-    # every configuration is kept under who is out where, those with encounters too
-    assert all(isinstance(k, frozenset) for k in m._hazard_memo)
-    assert any(h[0] == "encounter" for hazards, _ in m._hazard_memo.values() for h in hazards)
+        busy += len(hazards) > 0
+    assert checked == 720 and busy > 100
+
+
+def test_the_next_encounter_is_where_the_integrated_hazard_reaches_its_draw(scenarios, params):
+    """One unit exponential per encounter or violation: with a hazard of 0.5 an hour from hour 10 and
+    1.5 from hour 11 (nobody out before), a draw of 2.0 is spent by hour 12 (0.5 + 1.5 = 2.0).
+    """
+    m = EscalationModel(scenarios["baltic_air_policing"], params, build(settings()), seed=3)
+    m._queue.clear()  # no sorties, injects or exercises: the hazard is set by hand
+    m._counted.clear()
+    m._hazard_left, m._hazard_since, m._hazard_total = 2.0, 0.0, 0.0
+
+    def hazard_becomes(total: float) -> None:  # as if platforms went out: the total changes at this event
+        def update() -> None:
+            m._moved.clear()
+            m._hazard_total = total
+
+        m._moved[:] = [None]
+        m._update_hazard = update
+
+    m._pass_time(10.0)
+    m._draw_next_incident()
+    assert m._incident_at == math.inf and m._hazard_left == 2.0  # nothing spent while nobody is out
+    hazard_becomes(0.5)
+    m._draw_next_incident()
+    assert m._incident_at == pytest.approx(14.0)  # 2.0 / 0.5 after hour 10
+    m._pass_time(11.0)
+    hazard_becomes(1.5)
+    m._draw_next_incident()
+    assert m._hazard_left == pytest.approx(1.5) and m._incident_at == pytest.approx(12.0)  # 0.5 spent by hour 11

@@ -204,7 +204,8 @@ def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
 @pytest.mark.slow
 def test_a_job_killed_during_its_report_is_rerun_by_resume(tmp_path):
     sweep = tmp_path / "sweep"
-    args = ["run", "-m", "replications=40", "workers=1", f"hydra.sweep.dir={sweep}"]
+    # a sweep's job writes its report only when asked
+    args = ["run", "-m", "replications=40", "workers=1", "output.report=true", f"hydra.sweep.dir={sweep}"]
     proc = subprocess.Popen([*CMD, *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(lambda: (sweep / "0" / "report").is_dir())
     proc.kill()

@@ -193,6 +193,29 @@ def test_basic_and_joblib_launchers_give_identical_bytes(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_sweeps_jobs_write_no_report_unless_asked(tmp_path):
+    """Inside a multirun a job spends its time simulating: no per-job report by default (the sweep's
+    report is ``escalation compare``'s); ``output.report=true`` writes one per job as well.
+    """
+    sweep = [a for a in SWEEP if a != "output.report=false"] + ["replications=2", "output.plot=false"]
+    proc = escalation(*sweep, f"hydra.sweep.dir={tmp_path / 'quiet'}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    jobs = sorted(p for p in (tmp_path / "quiet").iterdir() if (p / ".hydra").is_dir())
+    assert len(jobs) == 2 and all((j / "summary.json").exists() and not (j / "report").exists() for j in jobs)
+    assert "Report:" not in proc.stdout
+    proc = escalation(
+        *[a for a in sweep if not a.startswith("measures=")],
+        "measures=none",
+        "output.report=true",
+        "output.report_formats=[png]",
+        f"hydra.sweep.dir={tmp_path / 'asked'}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "asked" / "0" / "report" / "report.html").exists()
+
+
+@pytest.mark.slow
 def test_joblib_sweep_with_default_workers_runs_every_job(tmp_path):
     """The default workers=0 under joblib: one level of parallelism, every job done, same bytes as basic."""
     sweep = [a for a in SWEEP if not a.startswith("workers=")] + [

@@ -72,12 +72,16 @@ class ActivityMixin:
         )
 
     def activity_changed(self) -> None:
-        """Note that a platform went out, came back or moved.
+        """Note that something changed the hazards: the next encounter or violation is placed again.
 
-        The hazards must be recomputed and the next encounter or violation drawn again (memoryless,
-        so exact).
+        A platform going out or coming back notes it itself (its ``on_sortie``, ``moved``): the
+        total hazard follows it before the next encounter is placed.
         """
-        self._hazards = None
+        self._redraw = True
+
+    def moved(self, platform: Platform) -> None:
+        """``platform`` went out or came back (its ``on_sortie`` changed): its hazards are counted again."""
+        self._moved.append(platform)
         self._redraw = True
 
     def rates_changed(self, side: Side) -> None:
@@ -86,50 +90,84 @@ class ActivityMixin:
             if pl.side is side:
                 pl.redraw_sortie()
 
-    def _compute_hazards(self) -> None:
-        """Find the pairs that can meet, and the aircraft that can stray, with their hazards.
+    def _compute_hazards(self) -> tuple[list[tuple[str, Platform, Platform | None, float]], float]:
+        """The pairs that can meet, and the aircraft that can stray, with their hazards, and their total.
 
         Who does what: fighters intercept aircraft; ships meet ships; fighters, bombers and patrol
         aircraft make passes at ships. Reconnaissance and transport aircraft are met, they do not
-        meet anyone on their own.
+        meet anyone on their own. Computed afresh from who is out where (at an encounter or
+        violation, to choose which; between them only the total is kept, ``_update_hazard``).
         """
-        out = self.airborne_or_at_sea
         hazards: list[tuple[str, Platform, Platform | None, float]] = []
-        self._hazards = hazards
-        if not out:
-            self._hazard_total = 0
-            return
-        # the same platforms in the same zones have the same hazards (the rates are cached per zones)
-        who_where = frozenset([(pl, pl.zone, pl.scrambled) for pl in out])
-        known = self._hazard_memo.get(who_where)
-        if known is not None:
-            self._hazards, self._hazard_total = known
-            return
-        active = sorted(out, key=_creation_order)
+        active = sorted(self.airborne_or_at_sea, key=_creation_order)
         nato = [pl for pl in active if pl.side is Side.NATO]
         if nato and len(nato) < len(active):
             russia = [pl for pl in active if pl.side is not Side.NATO]
-            pair_rate = self._pair_rate
             for a in nato:
                 for b in russia:
-                    key = (a, b, a.zone, b.zone)
-                    rate = pair_rate.get(key)
-                    if rate is None:
-                        rate = pair_rate[key] = self._encounter_rate(a, b)
+                    rate = self._pair_hazard(a, b, a.zone, b.zone)
                     if rate > 0:
                         hazards.append(("encounter", a, b, rate))
-        air_rate = self._air_rate
         for a in active:
             if a.domain != "air" or a.scrambled:
                 continue  # ships enter claimed waters by inject (e.g. a transit), not at random
-            key2 = (a, a.zone)
-            rate = air_rate.get(key2)
-            if rate is None:
-                rate = air_rate[key2] = self._violation_rate(a)
+            rate = self._air_hazard(a, a.zone)
             if rate > 0:
                 hazards.append(("violation", a, None, rate))
-        self._hazard_total = sum([h[3] for h in hazards])
-        self._hazard_memo[who_where] = (hazards, self._hazard_total)
+        return hazards, sum([h[3] for h in hazards])
+
+    def _pair_hazard(self, a: Platform, b: Platform, zone_a: str, zone_b: str) -> float:
+        """The encounter hazard of ``a`` (NATO) and ``b`` in these zones (cached per pair and zones)."""
+        key = (a, b, zone_a, zone_b)
+        rate = self._pair_rate.get(key)
+        if rate is None:
+            rate = self._pair_rate[key] = self._encounter_rate(a, b)
+        return rate
+
+    def _air_hazard(self, a: Platform, zone: str) -> float:
+        """The violation hazard of aircraft ``a`` out in ``zone`` (cached per aircraft and zone)."""
+        key = (a, zone)
+        rate = self._air_rate.get(key)
+        if rate is None:
+            rate = self._air_rate[key] = self._violation_rate(a)
+        return rate
+
+    def _hazard_of(self, pl: Platform, zone: str, scrambled: bool) -> float:
+        """What ``pl``, out in ``zone``, adds to the total hazard with the platforms counted as out."""
+        rate = 0.0
+        if pl.domain == "air" and not scrambled:
+            rate = self._air_rate.get((pl, zone))
+            if rate is None:
+                rate = self._air_hazard(pl, zone)
+        counted = self._counted
+        if not counted:
+            return rate
+        nato = pl.side is Side.NATO
+        pair_rate = self._pair_rate
+        for b, (zone_b, _) in counted.items():
+            if (b.side is Side.NATO) is not nato:
+                key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
+                r = pair_rate.get(key)
+                rate += r if r is not None else self._pair_hazard(*key)
+        return rate
+
+    def _update_hazard(self) -> None:
+        """Bring the total hazard up to date: take out what each moved platform added, add what it adds now.
+
+        Exact but for rounding (sums of the cached rates); when nobody is out the total is zero.
+        """
+        counted, out, hazard_of = self._counted, self.airborne_or_at_sea, self._hazard_of
+        total = self._hazard_total
+        for pl in self._moved:
+            was = counted.pop(pl, None)
+            if was is not None:
+                total -= hazard_of(pl, *was)
+            if pl in out:
+                zone, scrambled = pl.zone, pl.scrambled
+                total += hazard_of(pl, zone, scrambled)
+                counted[pl] = (zone, scrambled)
+        self._moved.clear()
+        self._hazard_total = total if counted else 0.0
 
     def _encounter_rate(self, a: Platform, b: Platform) -> float:
         """Hazard (per hour) of an encounter between ``a`` (NATO) and ``b`` where they now are.
@@ -153,25 +191,37 @@ class ActivityMixin:
         return rate
 
     def _draw_next_incident(self) -> None:
-        """Draw when the next encounter or violation happens, from the current total hazard."""
+        """When the next encounter or violation happens: where the integrated total hazard reaches its draw.
+
+        One unit exponential is drawn per encounter or violation (``_hazard_left``); each change of
+        who is out where spends the hazard integrated since the last one and places the next at
+        ``now + left / total`` (an inhomogeneous Poisson process by its integrated hazard: exact).
+        """
         self._redraw = False
-        if self._hazards is None:
-            self._compute_hazards()
+        now = self.time
+        left = self._hazard_left - self._hazard_total * (now - self._hazard_since)
+        self._hazard_since = now
+        self._hazard_left = left = left if left > 0.0 else 0.0
+        if self._moved:
+            self._update_hazard()
         self._incident_at = math.inf
         total = self._hazard_total
         if total <= 0:
             return
-        t = self.time + self.streams["activity"].exponential(1.0 / total)
+        t = now + left / total
         if t <= self.horizon_h:
             self._incident_at = t
 
     def _activity_incident(self) -> None:
         """An encounter or violation is due: which pair or aircraft, in proportion to its hazard."""
-        self._redraw = True  # the next one is drawn afresh after this event
+        self._redraw = True  # the next one is placed afresh after this event
         self._incident_at = math.inf
         self._incidents_fired += 1
-        u = self.streams["activity"].random() * self._hazard_total
-        for hazard in self._hazards:  # type: ignore[union-attr]
+        rng = self.streams["activity"]
+        self._hazard_left, self._hazard_since = rng.standard_exponential(), self.time
+        hazards, total = self._compute_hazards()
+        u = rng.random() * total
+        for hazard in hazards:
             u -= hazard[3]
             if u <= 0:
                 break
@@ -198,7 +248,7 @@ class ActivityMixin:
         p = self.params
         if self.theatre.distance_to_territory(aircraft.zone, aircraft.side.other) > p.qra_range_km:
             return
-        if self.streams["activity"].random() < p.qra_scramble_probability:
+        if self.activity_draws.random() < p.qra_scramble_probability:
             self.scramble_against(aircraft, None)
 
     def scramble_against(self, target: Platform, violation: Act | None) -> Platform | None:

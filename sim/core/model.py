@@ -39,7 +39,7 @@ from sim.core.agents import (
 )
 from sim.core.channels import ChannelsMixin, keyed_uniform  # noqa: F401 (re-exported)
 from sim.core.comms import shared_network
-from sim.core.engine import EngineMixin
+from sim.core.engine import Draws, EngineMixin
 from sim.core.force import ForceMixin
 from sim.core.ladder import Rung
 from sim.core.measures import Measure
@@ -210,12 +210,15 @@ class EscalationModel(
                 self.commands.setdefault(a.side, Command(self, a, self._jitter(a.traits)))
             else:
                 self.leadership.setdefault(a.side, Leadership(self, a, self._jitter(a.traits)))
-        self._hazards: list[tuple[str, Platform, Platform | None, float]] | None = None
-        self._hazard_total = 0.0
+        self._hazard_total = 0.0  # of encounters and violations, per hour, with who is out where now
+        self._counted: dict[Platform, tuple[str, bool]] = {}  # who the total counts as out: zone, scrambled
+        self._moved: list[Platform] = []  # went out or came back since the total was brought up to date
         self._pair_rate: dict[tuple[Platform, Platform, str, str], float] = {}
         self._air_rate: dict[tuple[Platform, str], float] = {}
-        self._hazard_memo: dict[frozenset, tuple[list, float]] = {}  # hazards by who is out where
-        self._redraw = False  # the activity changed: draw the next encounter or violation again
+        self.activity_draws = Draws(self.streams["activity"])  # sortie waits, patrol zones, scrambles: in blocks
+        self._hazard_left = self.streams["activity"].standard_exponential()  # integrated hazard to the next
+        self._hazard_since = 0.0  # the time the total hazard last changed
+        self._redraw = False  # the activity changed: place the next encounter or violation again
         self._incident_at = math.inf  # when the next encounter or violation is due
 
         for inject in scenario.injects:

@@ -83,7 +83,9 @@ class Platform(mesa.Agent):
     def on_sortie(self, out: bool) -> None:
         self._on_sortie = out
         if self.domain != "land":
-            (self.model.airborne_or_at_sea.add if out else self.model.airborne_or_at_sea.discard)(self)
+            model = self.model
+            (model.airborne_or_at_sea.add if out else model.airborne_or_at_sea.discard)(self)
+            model.moved(self)  # the hazards follow, the next encounter or violation is placed again
 
     @property
     def name(self) -> str:
@@ -107,7 +109,7 @@ class Platform(mesa.Agent):
             rate_per_h *= m.sortie_rate_factor(model, self)
         if rate_per_h <= 0:
             return
-        at = model.time + model.streams["activity"].exponential(1.0 / rate_per_h)
+        at = model.time + model.activity_draws.exponential() / rate_per_h
         if at <= model.horizon_h:
             model.at(at, _SortieDue(self, self._sortie_clock).fire)
 
@@ -120,7 +122,7 @@ class Platform(mesa.Agent):
         """Go out to a patrol zone drawn by its weight; a flight near the other side draws a scramble."""
         self._sortie_pending = False
         model = self.model
-        u = model.streams["activity"].random()
+        u = model.activity_draws.random()
         if self.lost:
             return
         if self._on_sortie:  # still out on a scramble: this patrol is skipped
@@ -131,7 +133,6 @@ class Platform(mesa.Agent):
         self.on_sortie = True
         self.sorties_flown += 1
         model.sortie_seen(self)
-        model.activity_changed()
         model.at(model.time + self.spec.sortie_hours, self.end_sortie)
         if self.domain == "air":
             model.flight_near_border(self)
@@ -142,14 +143,12 @@ class Platform(mesa.Agent):
             return
         self.on_sortie = False
         self.zone = self.spec.base
-        self.model.activity_changed()
         self.schedule_next_sortie()
 
     def lose(self) -> None:
         """Shot down or disabled: out until a replacement arrives (``replacement_days``; 0: never)."""
         self.lost, self.on_sortie, self.scrambled = True, False, False
         self.losses += 1
-        self.model.activity_changed()
         days = self.model.params.replacement_days
         if days > 0:
             self.model.later(days * 24.0, self.replace)
@@ -162,8 +161,7 @@ class Platform(mesa.Agent):
 
     def scramble(self, zone: str, target: Platform, violation: Act | None) -> None:
         """Quick-reaction launch against ``target``: fly to its zone and intercept on arrival."""
-        self.on_sortie, self.scrambled, self.zone = True, True, zone
-        self.model.activity_changed()
+        self.zone, self.scrambled, self.on_sortie = zone, True, True  # out last: it is counted where it is
         self._target, self._violation = target, violation
         self.model.later(self.model.params.qra_delay_h, self.arrive)
 
@@ -183,7 +181,6 @@ class Platform(mesa.Agent):
             return
         self.on_sortie, self.scrambled = False, False
         self.zone = self.spec.base
-        self.model.activity_changed()
 
 
 class _SortieDue:

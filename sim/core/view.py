@@ -27,6 +27,7 @@ class ModelView(Protocol):
     horizon_h: float
     theatre: Theatre
     streams: dict[str, np.random.Generator]
+    activity_draws: Any  # engine.Draws
     sides: dict[Side, Any]  # SideState
     leadership: dict[Side, Any]  # Leadership
     players: frozenset[Side]
@@ -41,6 +42,7 @@ class ModelView(Protocol):
     def at(self, time_h: float, fn: Callable[[], None]) -> None: ...  # noqa: D102
     def schedule_recurring(self, function: Callable, schedule: Any, priority: Any = None) -> None: ...  # noqa: D102
     def activity_changed(self) -> None: ...  # noqa: D102
+    def moved(self, platform: Any) -> None: ...  # noqa: D102
     def activity_multiplier(self, side: Side) -> float: ...  # noqa: D102
     def rates_changed(self, side: Side) -> None: ...  # noqa: D102
     def flight_near_border(self, aircraft: Any) -> None: ...  # noqa: D102
