@@ -106,8 +106,6 @@ class EscalationModel(
     time: float = 0.0
     # Events a run may fire before ``run_until`` raises ``EventBudgetExceeded`` (set by the caller).
     event_budget: float = math.inf
-    # Events a run may fire before ``run_until`` raises ``EventBudgetExceeded`` (set by the caller).
-    event_budget: float = math.inf
 
     def __init__(
         self,
