@@ -37,6 +37,8 @@ MODULES: dict[str, list[str]] = {
     "sim/survival.py": ["tests/test_survival.py", "--deselect", "tests/test_survival.py::test_survival_on_real_runs"],
     "sim/core/comms.py": ["tests/test_comms.py"],
     "sim/core/ladder.py": ["tests/test_ladder_theatre_comms.py"],
+    "sim/core/perception.py": ["tests/test_perception.py"],
+    "sim/core/posture.py": ["tests/test_posture.py"],
 }
 
 # (module, function, "old -> new" as mutmut's diff shows it, comments dropped) -> why no test can tell them apart.
