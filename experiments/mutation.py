@@ -135,6 +135,51 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ): _SORT_NONE,
 }
 
+_NO_MEASURE_READS = (
+    "no measure's perception_noise_factor reads the model or the side it is given (mil_to_mil_meetings reads its "
+    "own model, cooperative_engagement its parameters, nuclear_posture_transparency and strategic_stability_dialogue "
+    "the act)"
+)
+_TRUTH = "truth is +1 or -1, and 1 / truth == truth"
+EQUIVALENT.update(
+    {
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.measure_noise_factor",
+            "f *= m.perception_noise_factor(self, side, act) -> f *= m.perception_noise_factor(None, side, act)",
+        ): _NO_MEASURE_READS,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.measure_noise_factor",
+            "f *= m.perception_noise_factor(self, side, act) -> f *= m.perception_noise_factor(self, None, act)",
+        ): _NO_MEASURE_READS,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.perceive",
+            "noise = self.measure_noise_factor(side, act) -> noise = self.measure_noise_factor(None, act)",
+        ): _NO_MEASURE_READS,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.perceive",
+            "x = logit(1.0 - state.trust) + p.hostility_signal * truth "
+            "+ p.hostility_noise_sd * noise * rng.normal() -> "
+            "x = logit(1.0 - state.trust) + p.hostility_signal / truth + p.hostility_noise_sd * noise * rng.normal()",
+        ): _TRUTH,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.perceive",
+            "x += p.observer_quality * p.statement_weight * truth -> "
+            "x += p.observer_quality * p.statement_weight / truth",
+        ): _TRUTH,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.novelty",
+            "if p.habituation_rate <= 0 or act.rung >= Rung.LIMITED_FORCE: -> "
+            "if p.habituation_rate < 0 or act.rung >= Rung.LIMITED_FORCE:",
+        ): "at a rate of 0 the formula gives 1 / (1 + 0) = 1.0, the value returned early",
+    }
+)
+
 COPY = ("sim", "conf", "scenarios", "tests")
 
 

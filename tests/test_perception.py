@@ -122,6 +122,10 @@ def test_novelty_falls_with_the_acts_of_a_kind_and_recovers_with_time(baltic, pa
     assert m.sides[Side.NATO].familiar["air_intercept"] == pytest.approx((math.exp(-1) + 1.0, 720.0))
     m.time = 1440.0
     assert m.novelty(Side.NATO, a) == pytest.approx(1 / (1 + 0.1 * (math.exp(-1) + 1) * math.exp(-1)))
+    m.get_used_to(Side.NATO, a)  # the count fades from when it was last updated (720 h), not from the start
+    assert m.sides[Side.NATO].familiar["air_intercept"] == pytest.approx(
+        ((math.exp(-1) + 1) * math.exp(-1) + 1, 1440.0)
+    )
     assert m.novelty(Side.RUSSIA, a) == 1.0  # the other side has seen nothing
 
 
