@@ -179,6 +179,39 @@ EQUIVALENT.update(
         ): "at a rate of 0 the formula gives 1 / (1 + 0) = 1.0, the value returned early",
     }
 )
+_SIGNAL_KIND = (
+    'a signal\'s kind is only compared with "stand-down" (ChannelsMixin._signal_seen): any other name acts alike'
+)
+_NO_FORCE_BELOW_2 = (
+    "postures 0 and 1 authorise no force (rungs 2 and 3): the loop's force condition stops it there anyway"
+)
+_PLANNED = "planned is only ever tested for truth, and None is false like False"
+_POSTURE_EQUIVALENT = {
+    ("PostureMixin.review_posture", "- self.caution(side) -> - self.caution(None)"): (
+        "caution reads the confrontation's rung and the recent dead, not the side it is asked for"
+    ),
+    ("PostureMixin.review_posture", "target > 0 -> target >= 0"): _NO_FORCE_BELOW_2,
+    ("PostureMixin.review_posture", "target > 0 -> target > 1"): _NO_FORCE_BELOW_2,
+    ("PostureMixin.review_posture", 'old, reason = s.posture, "" -> old, reason = s.posture, "XXXX"'): (
+        "the first reason is read only when the posture changed, and both branches that change it set the reason"
+    ),
+    (
+        "PostureMixin.review_posture",
+        'if s.posture >= p.sanction_posture and "" not in s.suspended: -> '
+        'if s.posture >= p.sanction_posture and "XXXX" not in s.suspended:',
+    ): "suspend returns at once when the alliance-wide suspension is there already",
+    ("PostureReview.__init__", "self.planned = False -> self.planned = None"): _PLANNED,
+    ("PostureReview.fire", "self.planned = False -> self.planned = None"): _PLANNED,
+}
+_SUSPEND = 'self.signal(side, "suspension", f"{who} suspends military contacts with {whom} {why}", benign=0.0)'
+_RESTORE = 'self.signal(side, "restoration", f"{who} restores military contacts with {whom}", benign=1.0)'
+for _func, _call, _kind in (
+    ("PostureMixin.suspend", _SUSPEND, "suspension"),
+    ("PostureMixin.restore", _RESTORE, "restoration"),
+):
+    for _new in ("None", f'"XX{_kind}XX"', f'"{_kind.upper()}"'):
+        _POSTURE_EQUIVALENT[_func, f"{_call} -> {_call.replace(f'{chr(34)}{_kind}{chr(34)}', _new)}"] = _SIGNAL_KIND
+EQUIVALENT.update({("sim/core/posture.py", f, line): why for (f, line), why in _POSTURE_EQUIVALENT.items()})
 
 COPY = ("sim", "conf", "scenarios", "tests")
 

@@ -153,6 +153,9 @@ def test_a_posture_may_step_down_after_a_stand_down_a_contact_or_a_pause_since_i
     assert m.termination_reason(Side.RUSSIA) == "after contact with NATO"
     s.standdown_seen = 10.0
     assert m.termination_reason(Side.RUSSIA) == "after NATO's stand-down"
+    short = model(baltic, params, termination_pause_h=24.0)
+    short.time = 36.0  # a day and a half reads as 2 days
+    assert short.termination_reason(Side.NATO) == "after 2 days without a dangerous act by Russia"
 
 
 # ---------------------------------------------------------------------------------- review_posture
@@ -171,6 +174,7 @@ def test_the_assessment_weighs_tension_pressure_threat_and_aggressiveness(baltic
         "replies up to use of force, limited are authorised"
     )
     assert line["reason"] == "driven by the threat perceived" and line["side"] == "russia"
+    assert line["actors"] == ["Kremlin (Security Council)"]
     m2 = exact(baltic, params)
     m2.sides[Side.RUSSIA].threat = 0.4  # the worst recent act weighs when the act at hand is milder
     assert review(m2, Side.RUSSIA, tension=0.25, audience=0.25, threat=0.2) == 1  # 1.75: aggressiveness 0.5
@@ -182,7 +186,12 @@ def test_an_assessment_on_a_cut_does_not_take_its_posture(baltic, params):
     assert review(m, Side.RUSSIA, tension=0.5) == 0  # 1.0: on the first cut
     assert m.events == [] and not m._review.planned
     assert review(m, Side.RUSSIA, tension=0.5, audience=0.25) == 1  # 1.25
+    m.time = 3.0
     assert review(m, Side.RUSSIA, tension=0.5, audience=1.0) == 1  # 2.0: on the second cut
+    assert m.sides[Side.RUSSIA].raised_at == 0.0  # a review that keeps the posture does not raise it anew
+    pressed = exact(baltic, params)
+    assert review(pressed, Side.RUSSIA, audience=1.25) == 1
+    assert pressed.events[-1]["reason"] == "driven by public pressure"
     line = [e for e in m.events if e["kind"] == "posture"][-1]
     assert line["text"].endswith(
         "sets a firm posture driven by felt tension: replies up to show of force are authorised"
@@ -249,6 +258,7 @@ def test_a_posture_steps_down_one_step_with_a_reason_below_its_cut_by_the_hyster
     calm.sides[Side.RUSSIA].posture, calm.time = 1, 100.0
     assert review(calm, Side.RUSSIA) == 0
     assert not calm._review.planned  # calm: nothing to review
+    assert review(calm, Side.RUSSIA) == 0  # calm is the floor
 
 
 def test_a_sanction_posture_suspends_contacts_and_a_calm_one_restores_them_after_the_suspension(baltic, params):
