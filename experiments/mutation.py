@@ -8,8 +8,9 @@ moved, an argument dropped, ``None`` returned ...) and runs the tests that reach
 mutant the tests still pass on is code whose behaviour nothing checks. Each module is mutated in a
 scratch copy of the repository (under the system's temporary folder, removed afterwards) with only
 its own tests selected, so a mutant counts as killed only by the tests written for that module, not
-by the end-to-end suite. The four modules' 658 mutants took 6 min 47 s (2 min 32 s of CPU) on a 2-core
-machine shared with other work (load 7 to 8), 2026-12-05.
+by the end-to-end suite. The first four modules' 658 mutants took 6 min 47 s (2 min 32 s of CPU) on a 2-core
+machine shared with other work (load 7 to 8), 2026-12-05; perception's 164 took 3 min 27 s and posture's 317
+10 min 14 s (each alongside another mutmut run), the same day.
 
 Adding a module is one line in ``MODULES``: its path and the pytest selection of its tests. Equivalent
 mutants (changes that cannot alter any result) go in ``EQUIVALENT`` with the reason; they are listed
@@ -37,6 +38,8 @@ MODULES: dict[str, list[str]] = {
     "sim/survival.py": ["tests/test_survival.py", "--deselect", "tests/test_survival.py::test_survival_on_real_runs"],
     "sim/core/comms.py": ["tests/test_comms.py"],
     "sim/core/ladder.py": ["tests/test_ladder_theatre_comms.py"],
+    "sim/core/perception.py": ["tests/test_perception.py"],
+    "sim/core/posture.py": ["tests/test_posture.py"],
 }
 
 # (module, function, "old -> new" as mutmut's diff shows it, comments dropped) -> why no test can tell them apart.
@@ -132,6 +135,84 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "for config, df in outcomes.groupby(by, sort=False): -> for config, df in outcomes.groupby(by, sort=None):",
     ): _SORT_NONE,
 }
+
+_NO_MEASURE_READS = (
+    "no measure's perception_noise_factor reads the model or the side it is given (mil_to_mil_meetings reads its "
+    "own model, cooperative_engagement its parameters, nuclear_posture_transparency and strategic_stability_dialogue "
+    "the act)"
+)
+_TRUTH = "truth is +1 or -1, and 1 / truth == truth"
+EQUIVALENT.update(
+    {
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.measure_noise_factor",
+            "f *= m.perception_noise_factor(self, side, act) -> f *= m.perception_noise_factor(None, side, act)",
+        ): _NO_MEASURE_READS,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.measure_noise_factor",
+            "f *= m.perception_noise_factor(self, side, act) -> f *= m.perception_noise_factor(self, None, act)",
+        ): _NO_MEASURE_READS,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.perceive",
+            "noise = self.measure_noise_factor(side, act) -> noise = self.measure_noise_factor(None, act)",
+        ): _NO_MEASURE_READS,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.perceive",
+            "x = logit(1.0 - state.trust) + p.hostility_signal * truth "
+            "+ p.hostility_noise_sd * noise * rng.normal() -> "
+            "x = logit(1.0 - state.trust) + p.hostility_signal / truth + p.hostility_noise_sd * noise * rng.normal()",
+        ): _TRUTH,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.perceive",
+            "x += p.observer_quality * p.statement_weight * truth -> "
+            "x += p.observer_quality * p.statement_weight / truth",
+        ): _TRUTH,
+        (
+            "sim/core/perception.py",
+            "PerceptionMixin.novelty",
+            "if p.habituation_rate <= 0 or act.rung >= Rung.LIMITED_FORCE: -> "
+            "if p.habituation_rate < 0 or act.rung >= Rung.LIMITED_FORCE:",
+        ): "at a rate of 0 the formula gives 1 / (1 + 0) = 1.0, the value returned early",
+    }
+)
+_SIGNAL_KIND = (
+    'a signal\'s kind is only compared with "stand-down" (ChannelsMixin._signal_seen): any other name acts alike'
+)
+_NO_FORCE_BELOW_2 = (
+    "postures 0 and 1 authorise no force (rungs 2 and 3): the loop's force condition stops it there anyway"
+)
+_PLANNED = "planned is only ever tested for truth, and None is false like False"
+_POSTURE_EQUIVALENT = {
+    ("PostureMixin.review_posture", "- self.caution(side) -> - self.caution(None)"): (
+        "caution reads the confrontation's rung and the recent dead, not the side it is asked for"
+    ),
+    ("PostureMixin.review_posture", "target > 0 -> target >= 0"): _NO_FORCE_BELOW_2,
+    ("PostureMixin.review_posture", "target > 0 -> target > 1"): _NO_FORCE_BELOW_2,
+    ("PostureMixin.review_posture", 'old, reason = s.posture, "" -> old, reason = s.posture, "XXXX"'): (
+        "the first reason is read only when the posture changed, and both branches that change it set the reason"
+    ),
+    (
+        "PostureMixin.review_posture",
+        'if s.posture >= p.sanction_posture and "" not in s.suspended: -> '
+        'if s.posture >= p.sanction_posture and "XXXX" not in s.suspended:',
+    ): "suspend returns at once when the alliance-wide suspension is there already",
+    ("PostureReview.__init__", "self.planned = False -> self.planned = None"): _PLANNED,
+    ("PostureReview.fire", "self.planned = False -> self.planned = None"): _PLANNED,
+}
+_SUSPEND = 'self.signal(side, "suspension", f"{who} suspends military contacts with {whom} {why}", benign=0.0)'
+_RESTORE = 'self.signal(side, "restoration", f"{who} restores military contacts with {whom}", benign=1.0)'
+for _func, _call, _kind in (
+    ("PostureMixin.suspend", _SUSPEND, "suspension"),
+    ("PostureMixin.restore", _RESTORE, "restoration"),
+):
+    for _new in ("None", f'"XX{_kind}XX"', f'"{_kind.upper()}"'):
+        _POSTURE_EQUIVALENT[_func, f"{_call} -> {_call.replace(f'{chr(34)}{_kind}{chr(34)}', _new)}"] = _SIGNAL_KIND
+EQUIVALENT.update({("sim/core/posture.py", f, line): why for (f, line), why in _POSTURE_EQUIVALENT.items()})
 
 COPY = ("sim", "conf", "scenarios", "tests")
 
