@@ -34,7 +34,7 @@ DOC = ROOT / "docs" / "MUTATION.md"
 
 # module -> pytest selection (files or node ids) of its own fast tests.
 MODULES: dict[str, list[str]] = {
-    "sim/stats.py": ["tests/test_stats.py"],
+    "sim/stats.py": ["tests/test_stats.py", "tests/test_intervals.py"],
     "sim/survival.py": ["tests/test_survival.py", "--deselect", "tests/test_survival.py::test_survival_on_real_runs"],
     "sim/core/comms.py": ["tests/test_comms.py"],
     "sim/core/ladder.py": ["tests/test_ladder_theatre_comms.py"],

@@ -132,11 +132,12 @@ def test_a_curve_with_one_event():
 
 
 def test_a_single_replication_with_its_event_falls_to_zero_with_the_widest_band():
-    """S = 0 after the event: the log-log band is undefined there and is reported as [0, 1]."""
+    """S = 0 after the event: every replication's event was observed, so the band closes at 0 there (issue 31:
+    a censored median consistent with what was observed), and the median's interval is [5, 5]."""
     c = kaplan_meier(Durations(np.array([5.0]), np.array([True])))
-    assert c.survival.tolist() == [0.0] and c.low.tolist() == [0.0] and c.high.tolist() == [1.0]
+    assert c.survival.tolist() == [0.0] and c.low.tolist() == [0.0] and c.high.tolist() == [0.0]
     m, lo, hi = median_time(Durations(np.array([5.0]), np.array([True])))
-    assert (m, lo) == (5.0, 5.0) and math.isnan(hi)  # the upper band never falls to 1/2
+    assert (m, lo, hi) == (5.0, 5.0, 5.0)
 
 
 def test_no_event_gives_an_empty_curve_that_stays_at_one():
