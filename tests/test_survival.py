@@ -133,7 +133,8 @@ def test_a_curve_with_one_event():
 
 def test_a_single_replication_with_its_event_falls_to_zero_with_the_widest_band():
     """S = 0 after the event: every replication's event was observed, so the band closes at 0 there (issue 31:
-    a censored median consistent with what was observed), and the median's interval is [5, 5]."""
+    a censored median consistent with what was observed), and the median's interval is [5, 5].
+    """
     c = kaplan_meier(Durations(np.array([5.0]), np.array([True])))
     assert c.survival.tolist() == [0.0] and c.low.tolist() == [0.0] and c.high.tolist() == [0.0]
     m, lo, hi = median_time(Durations(np.array([5.0]), np.array([True])))
