@@ -75,12 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     from sim.errors import VERB_NEEDS, UserError, extra_for, missing_extra, require
 
-    if command in VERB_NEEDS and not {"-h", "--help"} & set(rest):
-        try:
-            require(f"escalation {command}", VERB_NEEDS[command])
-        except UserError as exc:
-            return fail(str(exc))
     try:
+        if command in VERB_NEEDS and not {"-h", "--help"} & set(rest):
+            try:
+                require(f"escalation {command}", VERB_NEEDS[command])  # imports the verb's packages: Ctrl-C may come
+            except UserError as exc:
+                return fail(str(exc))
         if command == "run":
             return run_command(rest)
         if command == "scenarios":
@@ -310,6 +310,8 @@ def run_command(args: list[str]) -> int:
     from sim.errors import UserError
     from sim.job import SWEEP, note_run_dir, prepare_ray_auth
 
+    if any("ray" in a for a in args):  # before anything imports Ray (composing a Ray launcher does): Ray reads it once
+        prepare_ray_auth()
     register_configs()
     overrides = [a for a in args if not a.startswith("-")]
     try:
@@ -326,8 +328,6 @@ def run_command(args: list[str]) -> int:
             claim_folder(Path(folder[0]), multirun, bool(cfg.resume), bool(cfg.overwrite))
         except UserError as exc:
             return fail(str(exc))
-    if any("ray" in a for a in args):
-        prepare_ray_auth()
     sys.argv = ["escalation run", *args]
     SWEEP.clear()
     _hydra_app()

@@ -5,6 +5,7 @@ kills at the wrong moment, Ctrl-C. Each test failed before the fix it guards.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -86,18 +87,37 @@ def _in_small_disk(tmp_path: Path, size_kb: int, script: str) -> subprocess.Comp
     return subprocess.run(["unshare", "-rm", "sh", "-c", inner], capture_output=True, text=True, timeout=300)
 
 
+def _job_sizes(tmp_path: Path, replications: int) -> tuple[float, int]:
+    """A sweep job's estimated output (what its pre-check compares with the free space) and what it really writes,
+    in bytes rounded up to tmpfs pages, measured by running it on an ordinary disk.
+    """
+    proc = escalation("run", "-m", f"replications={replications}", "hydra.sweep.dir=probe", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    number, unit = re.search(r"and ([\d.]+) (B|kB|MB) of output", proc.stderr).groups()
+    estimated = float(number) * {"B": 1, "kB": 1e3, "MB": 1e6}[unit]
+    files = [p for p in (tmp_path / "probe").rglob("*")]
+    written = sum(-(-p.stat().st_size // 4096) * 4096 if p.is_file() else 4096 for p in files)
+    shutil.rmtree(tmp_path / "probe")
+    return estimated, written
+
+
 @pytest.mark.slow
 def test_a_full_disk_fails_each_job_cleanly_and_the_sweep_goes_on(tmp_path):
+    # Each job passes its pre-check (the estimate from its first replication leaves out the curve's figure and
+    # Hydra's files) and then fills the disk while writing: the disk is sized between the two, as measured.
+    estimated, written = _job_sizes(tmp_path, 20)
+    assert written - estimated * 21 / 20 > 60_000, (estimated, written)  # room for the disk between them
+    size_kb = int((estimated * 21 / 20 + written) / 2 / 1024) + 8  # + the sweep's own multirun.yaml
     cmd = " ".join(CMD)
     script = (
-        f"{cmd} run -m replications=20,3 'hydra.sweep.dir=sw'; echo rc=$?; "
+        f"{cmd} run -m replications=20,21 'hydra.sweep.dir=sw'; echo rc=$?; "
         "find . -name '*.tmp'; for d in sw/*/; do echo \"$d $(ls -A $d | tr '\\n' ' ')\"; head -1 $d/FAILED; done; "
         f"{cmd} compare sw; echo compare_rc=$?"
     )
-    proc = _in_small_disk(tmp_path, 2400, script)  # the first job starts (~2 MB estimated), then the disk fills
+    proc = _in_small_disk(tmp_path, size_kb, script)
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out and "IndexError" not in out
-    assert "rc=1" in proc.stdout and "2 of 2 jobs failed" in proc.stderr
+    assert "rc=1" in proc.stdout and "2 of 2 jobs failed" in proc.stderr, (size_kb, out[-3000:])
     assert ".tmp" not in proc.stdout  # no temporary file left behind
     assert proc.stdout.count("the disk is full") == 2  # each job says so in its FAILED (the disk freed first)
     assert "compare_rc=2" in proc.stdout and "no job finished (2 failed" in proc.stderr

@@ -112,8 +112,14 @@ def test_a_channel_call_takes_its_latency_and_clarifies_intent():
     again = game.advance()
     assert again is point and game.time_h == pytest.approx(t0 + route.latency_h)
     assert point.deliberation.clarified_by == ["hotline"]
-    truth = float(point.act.deliberate)
-    assert abs(point.deliberation.perceived_hostility - truth) < abs(before - truth)
+    # what was said moves the reading its way; only a true statement brings it nearer the truth (a denied
+    # deliberate act - a bluff - takes it further: a channel can make things worse)
+    said = [e for e in game.events if e["kind"] == "clarification"][-1]["text"]
+    after, truth = point.deliberation.perceived_hostility, float(point.act.deliberate)
+    reassured = "not meant as hostile" in said
+    assert (after < before) if reassured else (after > before), (said, before, after)
+    bluff = reassured and point.act.deliberate
+    assert (abs(after - truth) > abs(before - truth)) if bluff else (abs(after - truth) < abs(before - truth))
     assert "hotline" not in [r.label for r in point.channels()]  # one call per channel per decision
     with pytest.raises(UserError, match="not available"):
         game.call_channel("hotline")

@@ -264,7 +264,7 @@ def test_back_to_vigilance_lines_print_the_table():
     head = "| config | crises | back within the horizon | median days back [95% CI] | mean of those back only |"
     assert lines[2] == head
     assert lines[3] == "|---|---|---|---|---|"
-    assert lines[4] == "| y | 2 | 2 | 4.0 [4.0, beyond the horizon] | 5.0 |"
+    assert lines[4] == "| y | 2 | 2 | 4.0 [4.0, 6.0] | 5.0 |"  # both came back: the bound closes at the last
     assert lines[5] == "| x | 1 | 0 | beyond the horizon [beyond the horizon, beyond the horizon] | n/a |"
     assert len(lines) == 6
     assert days_text(12.345) == "12.3" and days_text(math.nan) == "beyond the horizon"
