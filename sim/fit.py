@@ -118,8 +118,16 @@ def _sampler(options: FitOptions):
 
 
 def run_fit(options: FitOptions) -> dict[str, Any]:
-    """Run (or resume) the fit and write its outputs; returns the contents of ``fit.json``."""
+    """Run (or resume) the fit and write its outputs; returns the contents of ``fit.json``.
+
+    ``generations`` counts every generation of the fit, those in a resumed database included: a fit
+    killed at any moment and resumed with the same command runs the generations it had left (pyabc
+    stores a generation in one transaction, so a half-sampled one is not in the database and is drawn
+    again), and one killed while writing its outputs writes them again from the database.
+    """
     import pyabc
+
+    from sim.abc_kernel import NeighbourTransition
 
     settings, targets = _targets(options)
     priors = load_priors(options.priors)
@@ -150,8 +158,10 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
         population_size=options.population,
         # Each particle moves by a Gaussian with the covariance of its nearest quarter of the
         # population: in 12 dimensions one global kernel left the weights degenerate (an
-        # effective sample size of 4 of 120 by the third generation).
-        transitions=pyabc.transition.LocalTransition(k_fraction=0.25),
+        # effective sample size of 4 of 120 by the third generation). The covariance is the
+        # neighbours' unweighted spread, kept positive definite (sim/abc_kernel.py): pyabc's
+        # weighted one turned NaN when the weights collapsed, and the fit stopped.
+        transitions=NeighbourTransition(k_fraction=0.25),
         sampler=_sampler(options),
         eps=(
             pyabc.epsilon.QuantileEpsilon(alpha=0.5)
@@ -162,14 +172,25 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     observed = {t.name: t.value for t in targets}
     start = time.perf_counter()
     if options.resume:
-        abc.load(f"sqlite:///{db}", 1)
+        history = abc.load(f"sqlite:///{db}", 1)
+        remaining = options.generations - (history.max_t + 1)
     else:
         abc.new(f"sqlite:///{db}", observed)
-    history = abc.run(
-        minimum_epsilon=0.0,
-        max_nr_populations=options.generations,
-        max_total_nr_simulations=options.max_simulations,
-    )
+        remaining = options.generations
+    if remaining > 0:
+        history = abc.run(
+            minimum_epsilon=0.0,
+            max_nr_populations=remaining,
+            max_total_nr_simulations=options.max_simulations,
+        )
+    elif not options.quiet:
+        print(
+            f"calibrate: the fit in {db} has {history.max_t + 1} of {options.generations} generations; "
+            "writing its outputs (--generations N for more)",
+            file=sys.stderr,
+        )
+    if history.max_t < 0:
+        raise UserError(f"{db}: the fit has no generation yet and --generations allows none")
     seconds = time.perf_counter() - start
     if options.resume and (out / "fit.json").is_file():  # the time of the runs before this one too
         seconds += float(json.loads((out / "fit.json").read_text()).get("seconds", 0.0))
@@ -642,14 +663,23 @@ def calibrate_command(args: list[str]) -> int:
     parser.add_argument("--targets", default=str(TARGETS_FILE), help="targets file (default: the project's)")
     parser.add_argument("--priors", default=str(PRIORS_FILE), help="priors file (default: the project's)")
     parser.add_argument("--population", type=int, default=100, help="particles per generation (default 100)")
-    parser.add_argument("--generations", type=int, default=8, help="at most this many generations (default 8)")
+    parser.add_argument(
+        "--generations",
+        type=int,
+        default=8,
+        help="at most this many generations in all, a resumed fit's included (default 8)",
+    )
     parser.add_argument("--max-simulations", type=int, default=3000, help="stop after this many particles run")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: every core)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit (default 0)")
     parser.add_argument("--replications", default="", help="SETTING=N,...: replications per particle")
     parser.add_argument("--predictive-draws", type=int, default=40, help="posterior draws for predictive.png")
     parser.add_argument("--db", default=None, help="pyabc database (default OUT/abc.db)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in the database")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the fit in the database (after an interruption too) up to --generations",
+    )
     parser.add_argument("--dask-scheduler", default=None, help="run particles on a Dask cluster at this address")
     parser.add_argument("--apply", action="store_true", help="make the fit the default (conf/model/default.yaml)")
     parser.add_argument(

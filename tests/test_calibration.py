@@ -474,14 +474,14 @@ def test_abc_recovers_known_parameters(tmp_path, params):
     assert (tmp_path / "fit" / "posterior.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "fit" / "fit.json").read_text())["generations"] >= 2
 
-    # --resume with a fixed threshold adds one generation at that threshold to the same database
+    # --resume with a fixed threshold and one generation more than the fit has adds one at that threshold
     more = run_fit(
         FitOptions(
             out=tmp_path / "fit",
             targets=tmp_path / "targets.yaml",
             priors=tmp_path / "priors.yaml",
             population=40,
-            generations=1,
+            generations=info["generations"] + 1,
             workers=1,
             seed=6,
             predictive_draws=4,
@@ -566,3 +566,141 @@ def test_validate_exits_1_when_a_target_is_missed(tmp_path):
     )
     assert res.returncode == 1
     assert "scrambles_2014" in res.stdout and "**no**" in res.stdout
+
+
+# ------------------------------------------------------------------ the fit's kernel and interrupted fits
+def test_the_kernel_stays_a_proper_density_when_the_weights_collapse():
+    """One particle holding all but 1e-30 of a generation's weight (as in 12-dimensional fits of a few dozen
+    particles): pyabc's weighted local covariance turns NaN or indefinite, so the next generation's weights
+    are NaN or zero and the fit stops; the neighbours' unweighted covariance keeps every kernel proper.
+    """
+    pyabc = pytest.importorskip("pyabc")
+    from sim.abc_kernel import NeighbourTransition, proper
+
+    rng = np.random.default_rng(4)
+    particles = pd.DataFrame(rng.uniform(0, 1, size=(20, 12)), columns=[f"p{i}" for i in range(12)])
+    weights = np.full(20, 1e-30)
+    weights[7] = 1.0
+    weights /= weights.sum()
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        theirs = pyabc.transition.LocalTransition(k_fraction=0.25)
+        theirs.fit(particles, weights)
+    assert not all(_positive_definite(c) for c in theirs.covs)  # the failure it fixes
+    ours = NeighbourTransition(k_fraction=0.25)
+    ours.fit(particles, weights)
+    for cov in ours.covs:
+        assert _positive_definite(cov)
+    np.random.seed(1)
+    draws = pd.DataFrame([ours.rvs_single() for _ in range(50)])
+    density = ours.pdf(draws)
+    assert np.all(np.isfinite(density)) and np.all(density > 0)
+    # the neighbours' spread about the particle, not the weights: around particle 7, the mean outer product
+    # of its 12 nearest neighbours' offsets (full rank: no eigenvalue is floored)
+    _, idx = __import__("scipy").spatial.cKDTree(particles.values).query(particles.values, k=13)
+    offsets = particles.values[idx[7, 1:]] - particles.values[7]
+    expected = offsets.T @ offsets / 12
+    np.testing.assert_allclose(ours.covs[7], expected, rtol=1e-12)
+    # a singular spread (every neighbour on one line) gets its eigenvalues floored at 1e-8 of the largest
+    line = np.outer([1.0, 2.0, 3.0], [1.0, 1.0])
+    fixed = proper(np.cov(line, rowvar=False))
+    values = np.linalg.eigvalsh(fixed)
+    assert values.min() == pytest.approx(values.max() * 1e-8, rel=1e-6)
+
+
+def _positive_definite(cov: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(cov)) and np.all(np.linalg.eigvalsh((cov + cov.T) / 2) > 0))
+
+
+def _population_count(db: Path) -> int:
+    import sqlite3
+
+    if not db.is_file():
+        return -1
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1) as con:
+            return int(con.execute("select count(*) from populations where t >= 0").fetchone()[0])
+    except sqlite3.Error:
+        return -1
+
+
+@pytest.mark.slow
+def test_a_fit_killed_at_any_moment_resumes_to_the_same_end(tmp_path):
+    """A real fit (two worker processes) killed with SIGKILL at four moments — before its first generation
+    is stored, in its second, in its last, and while it writes its outputs — and resumed with the same
+    command each time: every resume exits 0, keeps the generations already stored (their thresholds
+    unchanged), runs only those left, and writes a complete fit of 3 generations. Before the fix the first
+    kill in a generation ended the resume in pyabc's "total population weight nan is not normalized".
+    """
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    (tmp_path / "targets.yaml").write_text(
+        textwrap.dedent(
+            """\
+            settings:
+              year: {scenario: baltic_air_policing, era: confrontation_2014, horizon_days: 90, injects: false,
+                     replications: 2}
+            targets:
+              - {name: scrambles, title: scrambles, setting: year, statistic: "mean: scrambles_nato", value: 30,
+                 low: 24, high: 36, source: synthetic, tolerance: "20%"}
+              - {name: violations, title: violations, setting: year, statistic: "mean: violations_by_russia",
+                 value: 4, low: 2, high: 6, source: synthetic, tolerance: "50%"}
+            """
+        )
+    )
+    (tmp_path / "priors.yaml").write_text(
+        textwrap.dedent(
+            """\
+            parameters:
+              model.russian_activity_by_era.confrontation_2014: {prior: {loguniform: [0.05, 2]}}
+              model.violation_rate_per_h: {prior: {loguniform: [0.0005, 0.05]}}
+            """
+        )
+    )
+    exe = str(Path(sys.executable).with_name("escalation"))
+    out = tmp_path / "fit"
+    db = out / "abc.db"
+    command = [exe, "calibrate", "--out", str(out), "--targets", str(tmp_path / "targets.yaml")]
+    command += ["--priors", str(tmp_path / "priors.yaml"), "--population", "20", "--generations", "3"]
+    command += ["--workers", "2", "--predictive-draws", "4", "--quiet"]
+
+    def thresholds() -> list[float]:
+        with sqlite3.connect(db) as con:
+            return [e for (e,) in con.execute("select epsilon from populations where t >= 0 order by t")]
+
+    def kill_when(done: int, resume: bool, then: float = 0.0) -> None:
+        proc = subprocess.Popen(
+            command + (["--resume"] if resume else []),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 300
+        while _population_count(db) < done and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(then)
+        assert proc.poll() is None, f"the fit ended before it could be killed: {proc.stderr.read()[-2000:]}"
+        os.killpg(proc.pid, signal.SIGKILL)  # the fit and its worker processes
+        proc.wait()
+        proc.stderr.close()
+
+    kill_when(0, resume=False, then=1.0)  # the database exists, no generation stored
+    assert 0 <= _population_count(db) < 1 and not (out / "fit.json").exists()
+    kill_when(1, resume=True, then=0.5)  # generation 0 stored, generation 1 being drawn
+    kept = thresholds()
+    assert len(kept) == 1
+    kill_when(2, resume=True, then=0.5)  # in the last generation
+    assert thresholds()[:1] == kept
+    kept = thresholds()
+    kill_when(3, resume=True)  # every generation stored: killed while it writes its outputs
+    assert thresholds()[: len(kept)] == kept and len(thresholds()) == 3
+    done = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    info = json.loads((out / "fit.json").read_text())
+    assert info["generations"] == 3 and len(thresholds()) == 3 and thresholds()[: len(kept)] == kept
+    posterior = pd.read_csv(out / "posterior.csv")
+    assert len(posterior) == 20 and posterior["weight"].sum() == pytest.approx(1)
+    assert (out / "predictive.png").stat().st_size > 10_000
