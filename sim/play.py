@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.aar import AfterAction, after_action, end_clock
 from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Choice, Rung
 from sim.core.measures import build
@@ -101,6 +102,13 @@ class Game:
             **{f"tension_{s.value}": round(m.sides[s].tension, 3) for s in Side},
             **{f"trust_{s.value}": round(m.sides[s].trust, 3) for s in Side},
         }
+
+    def after_action(self) -> AfterAction:
+        """The after-action report of the game so far (``sim.aar``)."""
+        m = self.model
+        now = min(float(m.time), self.horizon_h)
+        title = "Your game" + (f" so far, to {clock(now)}" if not self.finished else f", to the {end_clock(now)}")
+        return after_action(self.events, m.changes, now, title=title, ongoing=not self.finished)
 
     def rung_series(self) -> list[int]:
         """The rung at each completed hour so far."""
@@ -279,6 +287,7 @@ class Game:
             model_series=series,
             model_crisis_days=np.array([r.outcome["crisis_days"] for r in ensemble.replications]),
             decisions=[c for c in self.commands if c["op"] in ("decide", "channel")],
+            after_action=self.after_action().text(),
         )
 
 
@@ -296,6 +305,7 @@ class Debrief:
     model_series: np.ndarray
     model_crisis_days: np.ndarray
     decisions: list[dict[str, Any]]
+    after_action: str = ""  # the after-action report of the player's game (plain text)
 
     @property
     def n(self) -> int:  # noqa: D102
@@ -330,8 +340,8 @@ class Debrief:
             "decisions": len([d for d in self.decisions if d["op"] == "decide"]),
         }
 
-    def text(self) -> str:
-        """The debrief in words."""
+    def text(self, with_after_action: bool = True) -> str:
+        """The debrief in words, then (``with_after_action``) the after-action report of the player's game."""
         s = self.summary()
         lo, hi = s["model_p_rung_4_interval"]
         worse = s["model_share_at_least_player_peak"]
@@ -357,7 +367,7 @@ class Debrief:
             "peaked at "
             f"rung {s['player_peak']} or higher; P(peak rung >= 4) = {s['model_p_rung_4']:.1%} [{lo:.1%}, {hi:.1%}]; "
             f"mean crisis days {s['model_mean_crisis_days']:.2f}.\n{verdict}"
-        )
+        ) + (f"\n\nAfter-action report\n{self.after_action}" if with_after_action and self.after_action else "")
 
 
 def what_happened(act, zone: str) -> str:

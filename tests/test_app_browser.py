@@ -9,6 +9,7 @@ pointed at a closed port, so a page that needs the internet fails here. Screensh
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -139,6 +140,10 @@ def test_run_toggle_a_measure_and_see_curve_and_log_change(page):
     verdict0, curve0, log0 = _run_and_read(page)
     assert "measures: none" in verdict0 and "P(peak rung >= 4" in verdict0
     assert curve0.startswith("png:") and "day 1" in log0
+    # the after-action report of replication 0 beside its log: a summary, quiet stretches, routine counted
+    report = page.locator(".after-action").inner_text()
+    assert report.startswith("Replication 0") and re.search(r"\d+ incidents? \(\d+ serious or worse\)", report)
+    assert re.search(r"Days? \d+(-\d+)?: quiet", report) and "near-routine encounter" in report
     page.screenshot(path=str(ARTIFACTS / "app_run_none.png"), full_page=True)
 
     page.locator("label").filter(has_text="mil_to_mil_meetings").first.click()
@@ -251,4 +256,6 @@ def test_play_a_whole_game_to_the_debrief(page):
     page.locator(".debrief").wait_for(timeout=WAIT_MS)
     text = page.locator(".debrief").inner_text()
     assert f"after {decisions} decisions" in text and "of 200 runs peaked at rung" in text
+    report = page.locator(".after-action").inner_text()  # the game's after-action report, to its end
+    assert report.startswith("Your game, to the end of day") and "Peak: rung" in report
     page.screenshot(path=str(ARTIFACTS / "app_play_debrief.png"), full_page=True)

@@ -83,7 +83,17 @@ def test_html_report_is_self_contained(runs):
 def test_stories_tell_the_median_and_the_worst_replication(runs):
     md = (runs / "none" / "report" / "report.md").read_text()
     assert "The story of a replication with the median peak" in md and "The story of the worst replication" in md
-    assert re.search(r"^- (\*\*)?day \d+ \d\d:\d\d — ", md, re.M)
+    # each story is an after-action report: crisis phases with what started and ended them, decisions tied
+    # to the act they answer (with its time), near-routine traffic counted rather than listed
+    stories = md.split("## The story of")[1:]
+    assert len(stories) == 2
+    for told in stories:
+        assert re.search(r"^\*\*Crisis 1: day \d+ \d\d:\d\d to .*peak rung [2-7] \(", told, re.M), told[:500]
+        assert re.search(r"^- \*\*Started by: day \d+ \d\d:\d\d: ", told, re.M)
+        assert re.search(r"^- (Ended: |Still in crisis at the horizon)", told, re.M)
+        assert re.search(r"\\\[act \d+ was at day \d+ \d\d:\d\d, .* earlier\\\]", told)  # escaped brackets
+        assert re.search(r"^- also \d+ near-routine encounters?", told, re.M)
+        assert "(near-routine)" not in told  # no near-routine encounter is told one by one
 
 
 def test_story_picks():

@@ -25,6 +25,7 @@ import solara.lab
 from markdown import markdown
 from matplotlib.figure import Figure
 
+from sim.aar import AfterAction, after_action
 from sim.app import rooms
 from sim.app.serve import APP_TITLE
 from sim.app.work import (
@@ -45,6 +46,7 @@ from sim.output import RunWriter, write_summary
 from sim.play import Game
 from sim.provenance import expand_source
 from sim.report import figures
+from sim.report.build import md_escape
 from sim.saves import bundle_members, bundle_names, compose_settings, era_names, parse_save
 from sim.scenario_io import library
 from sim.stats import paired_proportion_difference, wilson
@@ -302,6 +304,17 @@ def EventLog(lines: tuple[str, ...], title: str = "Event log") -> None:
 
 
 @solara.component
+def AfterActionReport(report: AfterAction) -> None:
+    """The after-action report of a replication or the game (``sim.aar``), in a scrolling box."""
+    with solara.Details(summary="After-action report: crises, turning points, who decided what", expand=True):
+        Md(
+            report.markdown(md_escape, level=4),
+            classes=["after-action"],
+            style="max-height: 420px; overflow-y: auto; font-size: 13px",
+        )
+
+
+@solara.component
 def MeasureToggles() -> None:
     """A switch per measure, with its one-line mechanism and its source."""
 
@@ -381,7 +394,16 @@ def RunTab() -> None:
                         ),
                         key=id(ens),
                     )
-                EventLog(log_lines(ens.replications[0].events), title="Event log of replication 0")
+                first = ens.replications[0]
+                AfterActionReport(
+                    after_action(
+                        first.events,
+                        first.changes,
+                        first.relaxation.horizon_h if first.relaxation else float(first.outcome["horizon_days"]) * 24,
+                        title="Replication 0",
+                    )
+                )
+                EventLog(log_lines(first.events), title="Event log of replication 0")
                 solara.FileDownload(
                     lambda: run_zip(ens), filename=f"{ens.scenario}_run.zip", label="Download outputs (zip)"
                 )
@@ -577,7 +599,7 @@ def debrief_task() -> dict[str, Any]:
     except Cancelled:
         return None
     d = game.debrief(ensemble=ens)
-    return {"game": game, "text": d.text(), "debrief": d}
+    return {"game": game, "text": d.text(with_after_action=False), "debrief": d}  # the report: its own box
 
 
 def game_figure(series: list[int]) -> Figure:  # noqa: D103
@@ -771,13 +793,14 @@ def PlayTab() -> None:
                 elif done is None:  # (a debrief of an earlier game is not this game's)
                     solara.Button("Debrief: compare with the model", color="primary", on_click=debrief_task)
                 else:
-                    Md(done["text"].replace("\n", "\n\n"), classes=["debrief"])
+                    Md(done["text"].replace("\n", "\n\n"), classes=["debrief"])  # the after-action report: below
                     MemoFigure(lambda d=done["debrief"]: debrief_figure(d), key=id(done["debrief"]))
             else:
                 solara.Text("No decision waiting. Resume the clock or run to the next decision.")
             series = game.rung_series()
             if len(series) > 1:
                 MemoFigure(lambda: game_figure(series), key=(id(game), len(series)))
+            AfterActionReport(game.after_action())
             EventLog(log_lines(game.events), title="Game log")
         with solara.Column():
             FacilitatorPanel(game, game_rev.value)

@@ -59,6 +59,14 @@ def _initiator(a: Platform, b: Platform, rng: np.random.Generator) -> tuple[Plat
     return (a, b) if rng.random() * (wa + wb) < wa else (b, a)
 
 
+def _escort(a: Platform, b: Platform) -> tuple[str, float | None] | None:
+    """A quick-reaction pair and the flight it was sent against: (the pair's name, when it intercepted)."""
+    for fighter, other in ((a, b), (b, a)):
+        if fighter.scrambled and fighter.quarry is other:
+            return fighter.name, fighter.intercepted_at
+    return None
+
+
 _creation_order = operator.attrgetter("unique_id")
 
 
@@ -285,7 +293,10 @@ class ActivityMixin:
         itype = "air_intercept" if a.spec.domain == b.spec.domain == "air" else "at_sea_close_encounter"
         zone = initiator.zone if initiator.spec.domain == "air" or other.spec.domain != "sea" else other.zone
         act = self._incident_act(initiator, other, itype, zone, on_scene=True)
-        self.record_incident(act, observer_delay_h=other.traits.reporting_delay_h)
+        text = None
+        if self.record_events:  # a quick-reaction pair meeting the flight it was sent against: one episode
+            text = incident_text(act, self.theatre.zone(act.zone).name, escort=_escort(a, b))
+        self.record_incident(act, observer_delay_h=other.traits.reporting_delay_h, text=text)
 
     def _violation(self, a: Platform) -> None:
         target = a.side.other

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sim.core.agents import INTERCEPTOR_KINDS, Act
 from sim.core.ladder import ElnCategory, Response, Rung
+from sim.core.record import clock
 from sim.core.spec import Side
 
 
@@ -55,8 +56,15 @@ INTERCEPT_VERBS = {
 }
 
 
-def incident_text(act: Act, zone_name: str, scrambled: bool = False) -> str:
-    """One readable sentence for an activity incident."""
+def incident_text(
+    act: Act, zone_name: str, scrambled: bool = False, escort: tuple[str, float | None] | None = None
+) -> str:
+    """One readable sentence for an activity incident.
+
+    ``escort``: the encounter is between a quick-reaction pair and the flight it was sent against
+    (the pair's name and when it intercepted, None if on its way), which the log says, so it does not
+    read as a second, separate intercept minutes from the first.
+    """
     level = list(ElnCategory).index(act.category)  # type: ignore[arg-type]
     category = act.category.value.replace("_", "-")  # type: ignore[union-attr]
     where = {"air_intercept": "over", "airspace_violation": "near"}.get(act.type, "in")
@@ -64,7 +72,16 @@ def incident_text(act: Act, zone_name: str, scrambled: bool = False) -> str:
         conduct = ("", "; it manoeuvres unsafely", "; it manoeuvres dangerously close")[level]
         return f"{act.target} scrambles and intercepts {act.actor} {where} {zone_name}{conduct} ({category})"
     verb = INTERCEPT_VERBS.get(act.type, ("meets",) * 3)[level]
-    return f"{act.actor} {verb} {act.target} {where} {zone_name} ({category})"
+    text = f"{act.actor} {verb} {act.target} {where} {zone_name} ({category})"
+    if escort is not None:  # "X intercepts Y ..., which was scrambled against it": one episode, not two
+        pair, at = escort
+        fighter_acts = pair == act.actor
+        if at is None:
+            text += ", scrambled against it and closing in" if fighter_acts else ", which was scrambled against it"
+        else:
+            since = f"since its quick-reaction intercept at {clock(at)}"
+            text += f", escorting it {since}" if fighter_acts else f", which has escorted it {since}"
+    return text
 
 
 def military_text(response: Response, who: str, whom: str, side: Side, outcome: str, zone: str) -> str:

@@ -59,6 +59,8 @@ class Platform(mesa.Agent):
         self.traits = traits
         self._on_sortie = False
         self.scrambled = False
+        self.quarry: Platform | None = None  # while scrambled: the flight it was sent against
+        self.intercepted_at: float | None = None  # when it reached its quarry (None: on its way)
         self.lost = False  # shot down or disabled: out until replaced
         self.losses = 0  # times lost (platforms lost: an outcome)
         self.zone = spec.base
@@ -147,7 +149,7 @@ class Platform(mesa.Agent):
 
     def lose(self) -> None:
         """Shot down or disabled: out until a replacement arrives (``replacement_days``; 0: never)."""
-        self.lost, self.on_sortie, self.scrambled = True, False, False
+        self.lost, self.on_sortie, self.scrambled, self.quarry = True, False, False, None
         self.losses += 1
         days = self.model.params.replacement_days
         if days > 0:
@@ -163,6 +165,7 @@ class Platform(mesa.Agent):
         """Quick-reaction launch against ``target``: fly to its zone and intercept on arrival."""
         self.zone, self.scrambled, self.on_sortie = zone, True, True  # out last: it is counted where it is
         self._target, self._violation = target, violation
+        self.quarry, self.intercepted_at = target, None
         self.model.later(self.model.params.qra_delay_h, self.arrive)
 
     def arrive(self) -> None:
@@ -172,6 +175,7 @@ class Platform(mesa.Agent):
         if self.lost:
             return
         if target.on_sortie and not target.lost:
+            self.intercepted_at = self.model.time
             self.model.qra_intercept(self, target, violation)
         self.model.later(1.0, self.land)
 
@@ -179,7 +183,7 @@ class Platform(mesa.Agent):
         """Back from a scramble (the regular sortie plan was never interrupted)."""
         if self.lost:
             return
-        self.on_sortie, self.scrambled = False, False
+        self.on_sortie, self.scrambled, self.quarry = False, False, None
         self.zone = self.spec.base
 
 

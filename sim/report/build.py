@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
+from sim.aar import AfterAction, after_action, is_turning_point  # noqa: F401 (is_turning_point: re-exported)
 from sim.errors import UserError
 from sim.report import figures as fig
 from sim.series import hours, rung_by_hour
@@ -51,6 +52,7 @@ class Run:
     incident_zones: pd.Series  # incidents per zone name, all replications
     picks: dict[str, int]
     cfg: DictConfig
+    story_changes: dict[int, np.ndarray] | None = None  # (time_h, rung) change points of the told replications
 
 
 EVENT_COLUMNS = [
@@ -64,6 +66,9 @@ EVENT_COLUMNS = [
     "zone",
     "response",
     "severity",
+    "act",
+    "answers",
+    "rung",
 ]
 TIMELINE_REPLICATIONS = 30
 
@@ -91,19 +96,23 @@ def load_run(path: Path, label: str | None = None, summary: dict | None = None, 
         ids = np.sort(reps["replication"].to_numpy())
         rows = np.random.default_rng(0).choice(len(ids), size=min(sample, len(ids)), replace=False)
         sampled = {int(i): k for k, i in enumerate(ids[np.sort(rows)])}
-        counts, sample_rungs = _read_changes(path / "timeseries.parquet", sampled)
         picks = pick_stories(reps)
+        story_changes: dict[int, np.ndarray] = {}
+        counts, sample_rungs = _read_changes(path / "timeseries.parquet", sampled, set(picks.values()), story_changes)
         events, zones = _read_events(path / "events.jsonl", set(picks.values()))
     except (ValueError, OSError, KeyError) as exc:
         raise UserError(f"{path}: cannot read the run's files ({str(exc).splitlines()[0]})") from None
     measures = ", ".join(summary.get("measures", [])) or "no measures"
-    return Run(path, label or measures, summary, reps, counts, sample_rungs, events, zones, picks, cfg)  # type: ignore[arg-type]
+    return Run(path, label or measures, summary, reps, counts, sample_rungs, events, zones, picks, cfg, story_changes)  # type: ignore[arg-type]
 
 
-def _read_changes(path: Path, sampled: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _read_changes(
+    path: Path, sampled: dict[int, int], stories: set[int] | None = None, story_changes: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Replications per hour and rung, and the hourly rung paths of the ``sampled`` replications.
 
-    Read from the change points, one Parquet row group at a time.
+    Read from the change points, one Parquet row group at a time. The change points (time, rung) of
+    the ``stories`` replications go into ``story_changes`` (their after-action reports).
     """
     meta = pq.read_schema(path).metadata or {}
     relax = json.loads(meta.get(b"relaxation", b"null"))
@@ -128,6 +137,8 @@ def _read_changes(path: Path, sampled: dict[int, int]) -> tuple[np.ndarray, np.n
             counts[np.arange(len(rung)), rung] += 1
             if int(rep) in sampled:
                 paths[int(rep)] = rung
+            if stories and story_changes is not None and int(rep) in stories:
+                story_changes[int(rep)] = part[["time_h", "rung"]].to_numpy()
     sample = [paths[k] for k in sorted(sampled) if k in paths]
     return counts, np.array(sample) if sample else np.zeros((0, len(grid)), dtype=np.int64)
 
@@ -198,34 +209,11 @@ def pick_stories(reps: pd.DataFrame) -> dict[str, int]:
     return {"median": int(median.iloc[0]["replication"]), "worst": int(worst.iloc[0]["replication"])}
 
 
-TURNING_KINDS = frozenset({"signal", "meeting", "posture", "rules of engagement", "force"})
-
-
-def is_turning_point(event: dict) -> bool:
-    """Whether an event is a moment that changed the course.
-
-    Those are a call heard in time, a signal (protest aside: it is a reply), a meeting, a change of
-    posture, a use of force, a reply taken after contact.
-    """
-    if event["kind"] == "clarification":
-        return "after it has decided" not in event["text"] and "conveys nothing" not in event["text"]
-    if event["kind"] in TURNING_KINDS:
-        return True
-    channel = event.get("channel")  # None in the log, NaN once read back into a table
-    return event["kind"] == "response" and isinstance(channel, str) and bool(channel)
-
-
-def story(events: pd.DataFrame, replication: int) -> list[dict]:
-    """The events of one replication worth telling: all but near-routine incidents and their routine holds."""
-    rows = events[events["replication"] == replication].to_dict("records")
-    told = []
-    for e in rows:
-        if e["kind"] == "incident" and e.get("category") == "near_routine":
-            continue
-        if e["kind"] == "response" and e.get("response") == "hold" and (e.get("severity") or 0) < 0.4:
-            continue
-        told.append({**e, "turning_point": is_turning_point(e)})
-    return told
+def story(run: Run, replication: int, horizon_h: float) -> AfterAction:
+    """The after-action report of one told replication (``sim.aar``)."""
+    events = run.events[run.events["replication"] == replication].to_dict("records")
+    changes = (run.story_changes or {}).get(replication)
+    return after_action(events, changes, horizon_h, title=f"Replication {replication}")
 
 
 def _paired(runs) -> pd.DataFrame | None:
@@ -335,7 +323,10 @@ def build_report(
         for key in PER_RUN:
             captions[key] = f"{FIGURES[key]} (one panel per run)"
         captions["comparison"] = f"Paired effect of each run against {main.label} (same seeds), with 95% intervals"
-    stories = [(r.label, r.picks, {k: story(r.events, v) for k, v in r.picks.items()}) for r in runs]
+    stories = [
+        (r.label, r.picks, {k: story(r, v, models[i].horizon_h) for k, v in r.picks.items()})
+        for i, r in enumerate(runs)
+    ]
     verdicts = [(r.label, format_verdict(r.summary)) for r in runs]
     text = _write_markdown(out, model.spec.title, verdicts, drawn, captions, stories, several)
     _write_html(out, model.spec.title, text)
@@ -361,7 +352,8 @@ def md_escape(text: str) -> str:
 def _write_markdown(out, title, verdicts, drawn, captions, stories, several: bool = False) -> str:
     """``report.md``: the source of the report (``report.html`` is rendered from it); returns its text.
 
-    ``stories``: (label, picks, told events by pick) for each run; with ``several`` runs each story names its run.
+    ``stories``: (label, picks, after-action report by pick) for each run; with ``several`` runs each story names
+    its run.
     """
     lines = [f"# {md_escape(title)}", ""]
     for label, verdict in verdicts:
@@ -375,13 +367,12 @@ def _write_markdown(out, title, verdicts, drawn, captions, stories, several: boo
             lines += [
                 f"## The story of {name} (replication {picks[key]}{run})",
                 "",
-                "Moments where a channel or a measure changed the course are in **bold**.",
+                "An after-action report: each crisis phase (above heightened vigilance) with what started and "
+                "ended it, the quiet stretches between in brief, routine traffic counted. Moments where a channel "
+                "or a measure changed the course are in **bold**; each decision names the act it answers.",
                 "",
+                told[key].markdown(md_escape, level=3),
             ]
-            for e in told[key]:
-                text = md_escape(f"{e['clock']} — {e['text']}")
-                lines.append(f"- **{text}**" if e["turning_point"] else f"- {text}")
-            lines.append("")
     text = "\n".join(lines)
     (out / "report.md").write_text(text, encoding="utf-8")
     return text

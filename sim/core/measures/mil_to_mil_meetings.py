@@ -84,7 +84,8 @@ class MilToMilMeetings(Measure):
             "meeting",
             Side.NATO,
             actors=["SACEUR / CMC", "Russian CHOD"],
-            text=f"Mil-to-mil meeting held: {discussed} dangerous acts accounted for; doctrine explained",
+            text=f"Mil-to-mil meeting held: {discussed} dangerous act{'' if discussed == 1 else 's'} accounted for; "
+            "doctrine explained",
         )
 
     def current(self) -> float:

@@ -76,5 +76,5 @@ class NrcRhythm(Measure):
             "meeting",
             Side.NATO,
             actors=["NATO-Russia Council"],
-            text=f"NATO-Russia Council meets: {discussed} dangerous acts accounted for",
+            text=f"NATO-Russia Council meets: {discussed} dangerous act{'' if discussed == 1 else 's'} accounted for",
         )
