@@ -214,6 +214,32 @@ for _func, _call, _kind in (
         _POSTURE_EQUIVALENT[_func, f"{_call} -> {_call.replace(f'{chr(34)}{_kind}{chr(34)}', _new)}"] = _SIGNAL_KIND
 EQUIVALENT.update({("sim/core/posture.py", f, line): why for (f, line), why in _POSTURE_EQUIVALENT.items()})
 
+# Newcombe's bounds cannot leave [-1, 1]: with |phi| <= 1 the lower distance is at most (p1 - l1) + (u2 - p2) <= p1 +
+# (1 - p2), so D - distance >= -1 (and the upper symmetrically); the clamps only guard rounding.
+_NEWCOMBE_CLAMP = "Newcombe's bounds lie in [-1, 1] by construction (|phi| <= 1), so a wider clamp changes nothing"
+EQUIVALENT.update(
+    {
+        (
+            "sim/stats.py",
+            "paired_proportion_difference",
+            "return diff, max(-1.0, diff - down), min(1.0, diff + up) -> "
+            "return diff, max(-2.0, diff - down), min(1.0, diff + up)",
+        ): _NEWCOMBE_CLAMP,
+        (
+            "sim/stats.py",
+            "paired_proportion_difference",
+            "return diff, max(-1.0, diff - down), min(1.0, diff + up) -> "
+            "return diff, max(-1.0, diff - down), min(2.0, diff + up)",
+        ): _NEWCOMBE_CLAMP,
+        (
+            "sim/stats.py",
+            "paired_proportion_difference",
+            "phi = (max(cross - n / 2, 0.0) if cross > 0 else cross) / math.sqrt(margins) -> "
+            "phi = (max(cross - n / 2, 0.0) if cross >= 0 else cross) / math.sqrt(margins)",
+        ): "at cross = 0 both branches give phi = 0 (max(-n/2, 0) and 0)",
+    }
+)
+
 COPY = ("sim", "conf", "scenarios", "tests")
 
 

@@ -8,12 +8,14 @@ cannot be estimated.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from sim.stats import count_mean_ci, paired_proportion_difference, wilson
+from sim.stats import Z95, count_mean_ci, paired_proportion_difference, wilson
 from sim.survival import Durations, median_time
 
 Z2 = 1.959963984540054**2
@@ -178,3 +180,79 @@ def test_the_card_keeps_each_arms_uncertainty_when_no_bundle_has_an_event():
     text = markdown(run, t, "escalation card (hand)")
     assert "| hotline | +0.0 [-3.7, +3.7] pts |" in text
     assert "**hotline, P(rung ≥ 4): cannot be estimated.** Neither arm reached it in any of 100 paired" in text
+
+
+def _newcombe_oracle(a: int, b: int, c: int, d: int, z: float) -> tuple[float, float, float]:
+    """Newcombe (1998) method 10 written out from the paper, with scipy's Wilson score intervals."""
+    from scipy import stats
+
+    n = a + b + c + d
+    level = 2 * stats.norm.cdf(z) - 1
+
+    def wilson_scipy(k: int) -> tuple[float, float, float]:
+        ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+        return k / n, ci.low, ci.high
+
+    p1, l1, u1 = wilson_scipy(a + b)
+    p2, l2, u2 = wilson_scipy(a + c)
+    denominator = math.sqrt((a + b) * (c + d) * (a + c) * (b + d))
+    cross = a * d - b * c
+    phi = 0.0 if denominator == 0 else (max(cross - n / 2, 0.0) if cross > 0 else cross) / denominator
+    delta = math.sqrt((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2)
+    epsilon = math.sqrt((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2)
+    return p1 - p2, p1 - p2 - delta, p1 - p2 + epsilon
+
+
+@pytest.mark.parametrize(
+    "cells, z",
+    [
+        ((2, 8, 1, 9), Z95),  # ad - bc = 10 = n/2: the correction takes phi to 0
+        ((3, 1, 2, 14), Z95),  # ad - bc = 40, the correction n/2 = 10 matters
+        ((1, 5, 4, 0), Z95),  # negative correlation, a zero cell
+        ((1, 0, 0, 1), Z95),  # ad - bc = 1 = n/2: the corrected phi is 0, not 1/sqrt(1 * 1 * 1 * 1)
+        ((6, 0, 3, 11), 1.6448536269514722),  # 90%: z is passed on to both Wilson intervals
+    ],
+)
+def test_newcombe_paired_interval_matches_the_paper_written_out(cells, z):
+    """Each cell enters where the paper says (both-arms events in both margins, phi's correction only for
+    positive correlation); 0/1 outcomes given as floats, as outcome columns are, read the same as booleans.
+    """
+    a, b, c, d = cells
+    expected = _newcombe_oracle(a, b, c, d, z)
+    x, y = table(a, b, c, d)
+    assert paired_proportion_difference(x, y, z) == pytest.approx(expected, abs=1e-9)
+    as_floats = paired_proportion_difference(np.array(x, dtype=float), np.array(y, dtype=float), z)
+    assert as_floats == pytest.approx(expected, abs=1e-9)
+
+
+def test_newcombe_paired_interval_edges():
+    """One pair with an event in x only: D = 1; x's Wilson interval for 1/1 is [1/(1+z^2), 1], y's for 0/1 is
+    [0, z^2/(1+z^2)], phi = 0 (zero margins): [1 - sqrt(2) z^2/(1+z^2), 1]. Unequal lengths or no pairs: NaN.
+    """
+    d, lo, hi = paired_proportion_difference([1], [0])
+    assert (d, hi) == (1.0, 1.0) and lo == pytest.approx(1 - math.sqrt(2) * Z2 / (1 + Z2), abs=1e-12)
+    assert all(math.isnan(v) for v in paired_proportion_difference([1, 0], [1]))
+    assert all(math.isnan(v) for v in paired_proportion_difference([], []))
+
+
+def test_exact_poisson_interval_against_its_tabulated_values():
+    """Garwood's exact 95% limits of a count k (tabulated, e.g. Ulm 1990): k = 0: [0, 3.688879]; k = 1:
+    [0.0253178, 5.571643]; k = 3: [0.6186721, 8.767273]; a rate divides them by the exposure.
+    """
+    from sim.stats import poisson_ci
+
+    assert poisson_ci(0, 1) == pytest.approx((0.0, 3.688879), abs=1e-6)
+    assert poisson_ci(1, 1) == pytest.approx((0.0253178, 5.571643), abs=1e-6)
+    assert poisson_ci(3, 2) == pytest.approx((0.6186721 / 2, 8.767273 / 2), abs=1e-6)
+
+
+def test_count_interval_for_one_two_and_no_values():
+    """One count is its exact Poisson interval (3: [0.6187, 8.7673]); two counts 0 and 40 take the envelope
+    with the bootstrap of their mean, whose resamples are 0, 20 and 40: [0, 40] (the Poisson of 40 in 2
+    alone is [14.3, 27.2]); no finite value is NaN with n = 0.
+    """
+    assert count_mean_ci([3.0]) == pytest.approx((3.0, 0.6186721, 8.767273, 1), abs=1e-6)
+    m, lo, hi, n = count_mean_ci([0.0, 40.0])
+    assert (m, lo, hi, n) == (20.0, 0.0, 40.0, 2)
+    m, lo, hi, n = count_mean_ci([math.nan])
+    assert n == 0 and all(math.isnan(v) for v in (m, lo, hi))
