@@ -57,6 +57,18 @@ class CardRun:
     replications: int
     seed: int
     days: float | None = None  # the horizon, if not each scenario's own
+    weights: dict[tuple[str, str], float] | None = None  # each setting's weight in a pooled figure (None: equal)
+    screen: pd.DataFrame | None = None  # the structural screen (structural_screen), if run
+
+    def setting_weights(self) -> np.ndarray:
+        """The settings' weights in pooled figures, summing to 1 (equal unless set with ``--weights``)."""
+        w = np.array([(self.weights or {}).get(s, 1.0) for s in self.settings], float)
+        return w / w.sum()
+
+    @property
+    def equal_weights(self) -> bool:  # noqa: D102
+        w = self.setting_weights()
+        return bool(np.allclose(w, w[0]))
 
 
 def card_names(bundles: list[str]) -> list[str]:
@@ -75,13 +87,17 @@ def run_card(
     progress=None,
     runner=None,
     days: float | None = None,
+    overrides: list[str] | None = None,
+    weights: dict[tuple[str, str], float] | None = None,
 ) -> CardRun:
     """Run every bundle (and the baseline and the placebo) in every scenario x era on the same seeds.
 
     ``runner(scenario, params, measures, n, seed)`` runs one bundle in one setting and returns its
     ``Ensemble``; by default ``run_replications`` on ``workers`` processes (the web app passes its
     own, which takes fair turns with other participants and stops when cancelled). ``days``: the
-    horizon, if not each scenario's own (a year lets the rare use of force show).
+    horizon, if not each scenario's own (a year lets the rare use of force show). ``overrides``: Hydra
+    overrides for every run (the structural screen's ``model.X=v``). Every setting is checked (its era and
+    horizon within the scenario's ``valid_for``) before any run: a setting outside is refused at once.
     """
     from sim.calibration import compose, parameter_source
     from sim.config import load_configured_scenario, measure_settings, model_params
@@ -103,6 +119,12 @@ def run_card(
             )
 
     names = card_names(bundles)
+    extra = list(overrides or [])
+    for scenario in scenarios:  # refuse a setting the scenario is not written for, before any run
+        for era in eras:
+            spec = load_configured_scenario(compose([f"scenario={scenario}", f"era={era}"]))
+            if days is not None:
+                with_horizon(spec, days)
     frames = []
     for scenario in scenarios:
         for era in eras:
@@ -114,6 +136,7 @@ def run_card(
                         f"measures={bundle}",
                         f"seed={seed}",
                         f"parameters={parameters}",
+                        *extra,
                     ]
                 )
                 params = parameter_source(cfg, model_params(cfg))
@@ -133,6 +156,7 @@ def run_card(
         replications,
         seed,
         days,
+        weights,
     )
 
 
@@ -174,6 +198,8 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
         boot_p4[bundle] = np.stack(
             [pairs[bundle, s, e]["reached_rung_4"].to_numpy(float)[idx].mean(axis=1) for s, e in settings], axis=1
         )
+    w = run.setting_weights()
+    setting_rows = []
     for bundle in bundles:
         row: dict = {"bundle": bundle}
         for col, label in OUTCOMES.items():
@@ -181,13 +207,28 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
                 [(pairs[bundle, s, e][col] - pairs[bundle, s, e][col + "_0"]).to_numpy(float) for s, e in settings],
                 axis=1,
             )  # replications x settings
-            point = float(diffs.mean())
-            boot = diffs[idx].mean(axis=(1, 2))
+            point = float(diffs.mean(axis=0) @ w)
+            per_setting = diffs[idx].mean(axis=1)  # resamples x settings
+            boot = per_setting @ w
             lo, hi = float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))
+            for k, (sc, era) in enumerate(settings):
+                cell = {"bundle": bundle, "scenario": sc, "era": era, "outcome": label, "weight": float(w[k])}
+                cell["effect"] = float(diffs[:, k].mean())
+                cell["lo"], cell["hi"] = (float(np.quantile(per_setting[:, k], q)) for q in (0.025, 0.975))
+                if col != "crisis_days":  # a proportion: Newcombe's paired interval in the setting
+                    on_k = pairs[bundle, sc, era][col].to_numpy(bool)
+                    off_k = pairs[bundle, sc, era][col + "_0"].to_numpy(bool)
+                    _, cell["lo"], cell["hi"] = paired_proportion_difference(on_k, off_k)
+                    cell["events"], cell["baseline events"] = int(on_k.sum()), int(off_k.sum())
+                setting_rows.append(cell)
             if col != "crisis_days":  # a proportion: never narrower than Newcombe's on the pooled pairs
                 on = np.concatenate([pairs[bundle, s, e][col].to_numpy(bool) for s, e in settings])
                 off = np.concatenate([pairs[bundle, s, e][col + "_0"].to_numpy(bool) for s, e in settings])
                 _, nlo, nhi = paired_proportion_difference(on, off)
+                if not run.equal_weights:  # the weighted mean of each setting's bounds: wider, never [0, 0]
+                    cells = [c for c in setting_rows if c["bundle"] == bundle and c["outcome"] == label]
+                    nlo = float(sum(c["weight"] * c["lo"] for c in cells))
+                    nhi = float(sum(c["weight"] * c["hi"] for c in cells))
                 lo, hi = min(lo, nlo), max(hi, nhi)
                 row |= {f"events {label}": int(on.sum()), f"baseline events {label}": int(off.sum())}
                 row |= {f"upper {label}": wilson(int(on.sum()), len(on))[2]}
@@ -215,7 +256,7 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
     by_era = pd.DataFrame(era_rows)
 
     # Ranks by pooled P(rung >= 4) over the same resamples; ties share the best rank.
-    pooled = np.stack([boot_p4[b].mean(axis=1) for b in run.bundles], axis=1)  # resamples x bundles
+    pooled = np.stack([boot_p4[b] @ w for b in run.bundles], axis=1)  # resamples x bundles
     from scipy.stats import rankdata
 
     ranks = rankdata(pooled, method="min", axis=1)
@@ -225,7 +266,7 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
         rank_rows.append(
             {
                 "bundle": bundle,
-                "P(rung ≥ 4)": float(np.mean([pairs[bundle, s, e]["reached_rung_4"].mean() for s, e in settings])),
+                "P(rung ≥ 4)": float(np.array([pairs[bundle, s, e]["reached_rung_4"].mean() for s, e in settings]) @ w),
                 "mean rank": float(ranks[:, j].mean()),
                 "P(best)": float((best[:, j] / best.sum(axis=1)).mean()),
             }
@@ -250,10 +291,114 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
         .sort_values(["max regret", "mean regret"])
         .reset_index(drop=True)
     )
-    tables = {"effects": effects, "by_era": by_era, "ranks": ranks_df, "regret": regret_df, "p_by_setting": p}
+    tables = {
+        "effects": effects,
+        "by_setting": pd.DataFrame(setting_rows),
+        "by_era": by_era,
+        "ranks": ranks_df,
+        "regret": regret_df,
+        "p_by_setting": p,
+    }
+    if run.screen is not None:
+        tables["structural"] = structural_table(run.screen, bundles)
     if set(SURVIVAL_COLUMNS) <= set(run.outcomes.columns):
         tables |= survival_tables(run)
     return tables
+
+
+# The structural screen: assumptions of the crisis dynamics that the calibration does not fit (none is in
+# calibration/priors*.yaml), each over a plausible span around its default (docs/parameters.md gives its basis).
+STRUCTURAL: dict[str, tuple[float, float]] = {
+    "model.w_hostility": (2.0, 4.0),  # how much perceived hostility weighs in a command's reply (default 3)
+    "model.perception_noise_sd": (0.075, 0.3),  # the error in reading an act's severity (0.15)
+    "model.statement_weight": (1.0, 3.0),  # what a stated intent moves the belief (2): the channels' lever
+    "model.bluff_propensity": (0.3, 0.9),  # how often a deliberate act's author denies it when called (0.6)
+    "model.deliberate_gain": (0.3, 0.9),  # how much conduct is deliberate coercion (0.6): what rules cannot cut
+    "model.posture_w_brink": (0.5, 2.0),  # caution near the brink, per rung above a show of force (1)
+    "model.rung_hold_h": (18.0, 54.0),  # how long a side holds a rung without a new act (36 h)
+}
+STRUCTURAL_LEVELS = 4
+
+
+def pooled_point_effects(run: CardRun) -> dict[str, float]:
+    """Each bundle's pooled paired effect on P(rung >= 4) (points as a fraction) and on crisis days: no intervals."""
+    pairs, w = _pairs(run), run.setting_weights()
+    out = {}
+    for bundle in run.bundles:
+        if bundle == BASELINE:
+            continue
+        for col in ("reached_rung_4", "crisis_days"):
+            per = [float((pairs[bundle, s, e][col] - pairs[bundle, s, e][col + "_0"]).mean()) for s, e in run.settings]
+            out[f"{bundle}|{col}"] = float(np.array(per) @ w)
+    return out
+
+
+def structural_screen(
+    bundles: list[str],
+    scenarios: list[str],
+    eras: list[str],
+    trajectories: int,
+    replications: int,
+    seed: int,
+    parameters: str = "posterior",
+    workers: int = 1,
+    progress=None,
+    runner=None,
+    days: float | None = None,
+    weights: dict[tuple[str, str], float] | None = None,
+) -> pd.DataFrame:
+    """A Morris screen (SALib) of the pooled paired effects over the unfitted assumptions (``STRUCTURAL``).
+
+    ``trajectories`` x (k + 1) design points; at each, every bundle and the baseline run ``replications``
+    paired replications in every setting with those assumptions set (the same seeds everywhere, so the
+    points differ by the assumptions, not the draws). One row per point: its values and each bundle's
+    pooled effects (``bundle|reached_rung_4``, ``bundle|crisis_days``).
+    """
+    from sim.sensitivity import design
+
+    settings = {"parameters": STRUCTURAL, "trajectories": trajectories, "levels": STRUCTURAL_LEVELS, "seed": seed}
+    rows = []
+    for i, x in enumerate(design(settings)):
+        values = dict(zip(STRUCTURAL, map(float, x), strict=True))
+        run = run_card(
+            bundles,
+            scenarios,
+            eras,
+            replications,
+            seed,
+            parameters,
+            workers,
+            progress,
+            runner,
+            days,
+            overrides=[f"{k}={v!r}" for k, v in values.items()],
+            weights=weights,
+        )
+        rows.append({"point": i, **values, **pooled_point_effects(run)})
+    return pd.DataFrame(rows).assign(trajectories=trajectories, replications=replications, design_seed=seed)
+
+
+def structural_table(screen: pd.DataFrame, bundles: list[str]) -> pd.DataFrame:
+    """Per bundle and outcome: the effect's range over the screen and the assumption with the largest Morris mu*."""
+    from sim.sensitivity import morris_indices
+
+    trajectories, seed = int(screen["trajectories"].iloc[0]), int(screen["design_seed"].iloc[0])
+    settings = {"parameters": STRUCTURAL, "trajectories": trajectories, "levels": STRUCTURAL_LEVELS, "seed": seed}
+    rows = []
+    for bundle in bundles:
+        for col in ("reached_rung_4", "crisis_days"):
+            y = screen[f"{bundle}|{col}"].to_numpy(float)
+            row = {"bundle": bundle, "outcome": OUTCOMES[col], "low": float(y.min()), "high": float(y.max())}
+            if np.ptp(y) > 0:
+                import warnings
+
+                with warnings.catch_warnings():  # one trajectory: SALib's confidence of mu* has no spread to use
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    idx = morris_indices(settings, y)
+                top = idx.sort_values("mu_star", ascending=False).iloc[0]
+                row |= {"most influential": str(top["parameter"]), "mu_star": float(top["mu_star"])}
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def survival_tables(run: CardRun) -> dict[str, pd.DataFrame]:
@@ -340,6 +485,99 @@ def _survival_lines(tables: dict[str, pd.DataFrame], figures: dict[str, str]) ->
     return [*lines, ""]
 
 
+def _setting_name(scenario: str, era: str) -> str:
+    return f"{scenario} / {era}"
+
+
+def _setting_lines(run: CardRun, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The front page: each bundle's paired effect in each scenario x era, before any pooling."""
+    cells = tables["by_setting"]
+    names = [_setting_name(s, e) for s, e in run.settings]
+    lines = [
+        "## Effects in each setting",
+        "",
+        "What each bundle did in each scenario and era, against no measures on the same seeds: the paired "
+        "difference with its 95% interval (Newcombe's paired score interval for a probability, a percentile "
+        "bootstrap over replications for crisis days). These are the card's findings; every pooled figure below "
+        "is a weighted mean of them.",
+        "",
+    ]
+    for label, days in ((OUTCOMES["reached_rung_4"], False), (OUTCOMES["crisis_days"], True)):
+        lines += [f"**{label}**", "", "| bundle | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        for bundle in dict.fromkeys(cells["bundle"]):
+            row = cells[(cells.bundle == bundle) & (cells.outcome == label)]
+            by = {_setting_name(r["scenario"], r["era"]): r for r in row.to_dict("records")}
+            lines.append(f"| {bundle} | " + " | ".join(_cell(by[n], days) for n in names) + " |")
+        lines.append("")
+    lines += [
+        "A probability cell with no event in either arm reads `±` its interval: not estimable there, only bounded.",
+        "",
+    ]
+    return lines
+
+
+def _cell(r: dict, days: bool) -> str:
+    if days:
+        return f"{r['effect']:+.2f} [{r['lo']:+.2f}, {r['hi']:+.2f}]"
+    if r.get("events", 1) == 0 and r.get("baseline events", 1) == 0:
+        return f"± {100 * r['hi']:.1f} pts (no event)"
+    return f"{100 * r['effect']:+.1f} [{100 * r['lo']:+.1f}, {100 * r['hi']:+.1f}]"
+
+
+def _pooled_lines(run: CardRun, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """The pooled section's heading and its estimand: which weights, and what the pooled figure means."""
+    w = run.setting_weights()
+    weights = ", ".join(f"{_setting_name(s, e)} {x:.3g}" for (s, e), x in zip(run.settings, w, strict=True))
+    kind = "equal weights (the default)" if run.equal_weights else "the weights given with --weights"
+    return [
+        "## Effects pooled over the settings",
+        "",
+        f"Estimand: the paired effect in a setting drawn at random with {kind}: {weights}. It is a weighted mean "
+        "of the cells above, with a 95% bootstrap interval over replications (resampled within each setting); for "
+        "a probability, widened to Newcombe's paired interval on the pooled pairs (with equal weights) or to the "
+        "weighted mean of each setting's Newcombe bounds (otherwise), where that is wider. The weights are a "
+        "choice, not a finding: `--weights SCENARIO/ERA=W,...` sets them (0 leaves a setting out of the pooled "
+        "figures). Ranks and P(best) use the same weights.",
+        "",
+    ]
+
+
+def _structural_cell(table: pd.DataFrame, bundle: str) -> str:
+    row = table[(table.bundle == bundle) & (table.outcome == OUTCOMES["reached_rung_4"])]
+    if row.empty:
+        return ""
+    r = row.iloc[0]
+    most = (
+        f"; most: {str(r['most influential']).removeprefix('model.')}"
+        if isinstance(r.get("most influential"), str)
+        else ""
+    )
+    return f"[{100 * r['low']:+.1f}, {100 * r['high']:+.1f}] pts{most}"
+
+
+def _structural_lines(run: CardRun, tables: dict[str, pd.DataFrame]) -> list[str]:
+    if "structural" not in tables or run.screen is None:
+        return [
+            "The effects above hold the unfitted assumptions of the crisis dynamics at their defaults; their "
+            "structural sensitivity was not screened for this card (`--structural T` runs a Morris screen of "
+            "T trajectories over them and reports each effect's range beside it).",
+            "",
+        ]
+    screen = run.screen
+    points, reps = len(screen), int(screen["replications"].iloc[0])
+    spans = ", ".join(f"{k.removeprefix('model.')} [{lo:g}, {hi:g}]" for k, (lo, hi) in STRUCTURAL.items())
+    return [
+        f"Structural range: the pooled effect on P(rung ≥ 4) at each of the {points} points of a Morris screen "
+        f"({int(screen['trajectories'].iloc[0])} trajectories, {STRUCTURAL_LEVELS} levels; SALib) over the "
+        f"assumptions that are not fitted — {spans} — each point {reps} paired replications per bundle and "
+        "setting on the card's seeds; the range is its lowest and highest value, and `most` the assumption with "
+        "the largest Morris mu*. With few replications a point's effect carries its own noise, so the range is "
+        "an upper bound on what the assumptions alone move. An effect whose sign changes across the range rests "
+        "on those assumptions, not on the data (structural.csv, structural_screen.csv).",
+        "",
+    ]
+
+
 def _not_estimable_lines(eff: pd.DataFrame, run: CardRun) -> list[str]:
     """A sentence per bundle whose effect on P(rung >= 4) or P(rung >= 5) cannot be estimated (no event in either)."""
     lines = []
@@ -378,16 +616,15 @@ def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str, figure
         f"{len(scen)} scenarios ({', '.join(scen)}) x {len(eras)} eras ({', '.join(eras)}); "
         f"{run.replications} replications of each"
         + (f" over {run.days:g} days" if run.days is not None else " over each scenario's own horizon")
-        + f", seed {run.seed}, with {how}. Every bundle ran the baseline's "
-        "seeds: effects are paired differences pooled over the settings with equal weight, with 95% bootstrap "
-        "intervals over replications (for a probability, widened to Newcombe's paired score interval on the pooled "
-        "pairs where that is wider).",
+        + f", seed {run.seed}, with {how}. Every bundle ran the baseline's seeds: each effect is a paired "
+        "difference.",
         "",
-        "## Effects against no measures",
-        "",
+        *_setting_lines(run, tables),
+        *_pooled_lines(run, tables),
         *([f"![paired effects of each bundle]({figures['effects']})", ""] if "effects" in figures else []),
-        "| bundle | P(rung ≥ 4) | P(rung ≥ 5) | crisis days | backfire share [95%] | against the placebo's |",
-        "|---|---|---|---|---|---|",
+        "| bundle | P(rung ≥ 4) | P(rung ≥ 5) | crisis days | backfire share [95%] | against the placebo's |"
+        + (" structural range: P(rung ≥ 4) |" if "structural" in tables else ""),
+        "|---|---|---|---|---|---|" + ("---|" if "structural" in tables else ""),
     ]
     for r in eff.to_dict("records"):
         reading = (
@@ -399,8 +636,9 @@ def markdown(run: CardRun, tables: dict[str, pd.DataFrame], command: str, figure
             f"| {r['bundle']} | {_effect(r, OUTCOMES['reached_rung_4'])} | {_effect(r, OUTCOMES['reached_rung_5'])} "
             f"| {_effect(r, OUTCOMES['crisis_days'], days=True)} "
             f"| {_pct(r['backfire'])} [{_pct(r['backfire lo'])}, {_pct(r['backfire hi'])}] | {reading} |"
+            + (f" {_structural_cell(tables['structural'], r['bundle'])} |" if "structural" in tables else "")
         )
-    lines += ["", *_not_estimable_lines(eff, run)]
+    lines += ["", *_not_estimable_lines(eff, run), *_structural_lines(run, tables)]
     lines += [
         f"Backfire is the share of paired replications whose peak rung the bundle made higher. Read it against "
         f"the placebo's, {_pct(placebo['backfire'])} [{_pct(placebo['backfire lo'])}, "
@@ -479,6 +717,8 @@ def write_card(run: CardRun, tables: dict[str, pd.DataFrame], out, command: str,
         df = survival.flat(df) if name in ("survival", "back_to_vigilance") else df
         df.to_csv(out / f"{name}.csv", index=name == "p_by_setting", float_format="%.6g")
     run.outcomes.to_csv(out / "replications.csv", index=False, float_format="%.6g")
+    if run.screen is not None:
+        run.screen.to_csv(out / "structural_screen.csv", index=False, float_format="%.6g")
     return text
 
 
@@ -513,7 +753,52 @@ def card_parser():
     parser.add_argument("--seed", type=int, default=0, help="seed of the replications (default 0)")
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
     parser.add_argument("--out", default="outputs/card", help="folder for card.md, card.html (default outputs/card)")
+    parser.add_argument(
+        "--weights",
+        default="",
+        metavar="SCENARIO/ERA=W,...",
+        help="each setting's weight in the pooled figures (default: equal; unnamed settings keep 1, 0 leaves one out)",
+    )
+    parser.add_argument(
+        "--structural",
+        type=int,
+        default=0,
+        metavar="T",
+        help="Morris trajectories of the structural screen over the unfitted assumptions (default 0: not run)",
+    )
+    parser.add_argument(
+        "--structural-replications",
+        type=int,
+        default=40,
+        help="paired replications per bundle and setting at each point of the screen (default 40)",
+    )
     return parser
+
+
+def parse_weights(text: str, scenarios: list[str], eras: list[str]) -> dict[tuple[str, str], float] | None:
+    """``--weights SCENARIO/ERA=W,...``: non-negative weights of settings the card runs; at least one above 0."""
+    from sim.errors import UserError
+
+    if not text.strip():
+        return None
+    weights: dict[tuple[str, str], float] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        scenario, slash, era = key.strip().partition("/")
+        if not sep or not slash:
+            raise UserError(f"--weights: {item.strip()[:60]!r} is not SCENARIO/ERA=W")
+        if scenario not in scenarios or era not in eras:
+            raise UserError(f"--weights: {key.strip()[:60]!r} is not a setting of this card (scenarios x eras)")
+        try:
+            w = float(value)
+        except ValueError:
+            raise UserError(f"--weights: {key.strip()}: {value.strip()[:30]!r} is not a number") from None
+        if not (w >= 0 and np.isfinite(w)):
+            raise UserError(f"--weights: {key.strip()}: a weight is a finite number >= 0, got {value.strip()[:30]}")
+        weights[scenario, era] = w
+    if all(weights.get((s, e), 1.0) == 0 for s in scenarios for e in eras):
+        raise UserError("--weights: every setting has weight 0")
+    return weights
 
 
 def card_command(args: list[str]) -> int:
@@ -540,6 +825,9 @@ def card_command(args: list[str]) -> int:
     if not 10 <= ns.replications <= 1_000_000:
         return fail(f"--replications must be between 10 and 1,000,000, got {ns.replications}")
     try:
+        weights = parse_weights(ns.weights, scenarios, eras)
+        check_whole("--structural", ns.structural, 0, 100)
+        check_whole("--structural-replications", ns.structural_replications, 2, 1_000_000)
         check_whole("--workers", ns.workers, 0, 1024)
         check_whole("--seed", ns.seed, 0, MAX_SEED)
         check_days_and_out(ns.days, ns.out)
@@ -549,8 +837,9 @@ def card_command(args: list[str]) -> int:
     from sim.runner import default_workers
 
     jobs = len(card_names(bundles)) * len(scenarios) * len(eras)
+    points = ns.structural * (len(STRUCTURAL) + 1)
     try:
-        with Progress(jobs, "bundle x setting", unit="job") as bar:
+        with Progress(jobs * (1 + points), "bundle x setting", unit="job") as bar:
             run = run_card(
                 bundles,
                 scenarios,
@@ -561,7 +850,22 @@ def card_command(args: list[str]) -> int:
                 ns.workers or default_workers(ns.replications),
                 bar.update,
                 days=ns.days,
+                weights=weights,
             )
+            if ns.structural:
+                run.screen = structural_screen(
+                    bundles,
+                    scenarios,
+                    eras,
+                    ns.structural,
+                    ns.structural_replications,
+                    ns.seed,
+                    ns.parameters,
+                    ns.workers or default_workers(ns.structural_replications),
+                    bar.update,
+                    days=ns.days,
+                    weights=weights,
+                )
     except UserError as exc:
         return fail(str(exc))
     text = write_card(run, card_tables(run), Path(ns.out), "escalation card " + " ".join(args))

@@ -165,3 +165,88 @@ def test_card_survival_on_a_hand_made_case(tmp_path):
     }
     assert "data:image/png;base64," in (tmp_path / "card.html").read_text()  # the page opens alone
     assert "hazard_per_year_lo" in (tmp_path / "survival.csv").read_text()
+
+
+def test_the_card_leads_with_each_setting_and_pools_with_stated_weights():
+    """Per setting first: 'a' is -30 points in s1 (Newcombe's paired interval on 30 discordant of 100) and 0 in
+    s2 (no event in either arm: not estimable, bounded by each arm's Wilson upper bound). Pooled with weights
+    s1 = 1, s2 = 3 the effect is (1 * -0.30 + 3 * 0) / 4 = -0.075, and the card states the estimand and the
+    weights; ranks use them too. Equal weights give -0.15 (the first test).
+    """
+    from sim.stats import paired_proportion_difference
+
+    run = hand_run()
+    run.weights = {("s1", "e1"): 1.0, ("s2", "e2"): 3.0}
+    t = card_tables(run)
+    cells = t["by_setting"]
+    a1 = cells[(cells.bundle == "a") & (cells.scenario == "s1") & (cells.outcome == "P(rung ≥ 4)")].iloc[0]
+    expected = paired_proportion_difference([0] * 100, [1] * 30 + [0] * 70)
+    assert (a1["effect"], a1["lo"], a1["hi"]) == pytest.approx(expected) and a1["effect"] == pytest.approx(-0.30)
+    a2 = cells[(cells.bundle == "a") & (cells.scenario == "s2") & (cells.outcome == "P(rung ≥ 4)")].iloc[0]
+    assert (
+        a2["effect"] == 0
+        and a2["events"] == a2["baseline events"] == 0
+        and a2["hi"] == pytest.approx(0.036994, abs=1e-6)
+    )
+    days = cells[(cells.bundle == "a") & (cells.scenario == "s1") & (cells.outcome == "crisis days")].iloc[0]
+    assert days["effect"] == pytest.approx(-0.6) and days["lo"] < -0.6 < days["hi"] <= 0
+    eff = t["effects"].set_index("bundle")
+    assert eff.loc["a", "effect P(rung ≥ 4)"] == pytest.approx(-0.075)
+    assert eff.loc["a", "effect crisis days"] == pytest.approx(-0.15)
+    lo, hi = eff.loc["a", "effect P(rung ≥ 4) lo"], eff.loc["a", "effect P(rung ≥ 4) hi"]
+    assert lo <= 0.25 * a1["lo"] + 0.75 * a2["lo"] + 1e-12 and hi >= 0.25 * a1["hi"] + 0.75 * a2["hi"] - 1e-12
+    assert t["ranks"].set_index("bundle").loc["a", "P(rung ≥ 4)"] == pytest.approx(0.0)
+    md = markdown(run, t, "escalation card (test)")
+    assert md.index("## Effects in each setting") < md.index("## Effects pooled over the settings")
+    assert "| a | -30.0 [" in md and "± 3.7 pts (no event)" in md
+    assert "s1 / e1 0.25, s2 / e2 0.75" in md and "the weights given with --weights" in md
+    assert "structural sensitivity was not screened" in md
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--weights", "nowhere/crisis_2022=2"], "--weights: 'nowhere/crisis_2022' is not a setting of this card"),
+        (["--weights", "baltic_air_policing/crisis_2022=-1"], "a weight is a finite number >= 0, got -1"),
+        (["--weights", "baltic_air_policing=1"], "is not SCENARIO/ERA=W"),
+        (["--scenarios", "black_sea_transit", "--days", "365"], "valid for at most 21 days"),
+        (["--structural", "-1"], "--structural"),
+    ],
+)
+def test_card_refuses_bad_weights_and_settings_before_any_run(args, message, tmp_path):
+    """One line, exit 2, before any job: a setting outside a scenario's valid horizon too (the Black Sea
+    transit is written for 21 days under the Montreux Convention).
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("escalation"))
+    command = [exe, "card", "--bundles", "hotline", "--eras", "crisis_2022", "--replications", "10", *args]
+    proc = subprocess.run([*command, "--out", str(tmp_path / "c")], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "1/" not in proc.stderr and not (tmp_path / "c").exists()
+
+
+def test_the_structural_screen_moves_the_unfitted_assumptions_and_reports_a_range(tmp_path):
+    """A real screen: 1 Morris trajectory over the 7 unfitted assumptions (8 points), the hotline in a crisis-era
+    Baltic month, 10 paired replications a point. Each point sets the assumptions (every one takes two values
+    across the trajectory), the effect on crisis days moves across the points (the screen is not a constant),
+    and the card shows the range beside the pooled effect.
+    """
+    from sim.card import STRUCTURAL, structural_screen, write_card
+
+    screen = structural_screen(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 1, 10, 0, "point")
+    assert len(screen) == len(STRUCTURAL) + 1
+    for key, (lo, hi) in STRUCTURAL.items():
+        assert screen[key].between(lo - 1e-9, hi + 1e-9).all() and screen[key].nunique() == 2, key
+    assert screen["hotline|crisis_days"].nunique() > 1
+    run = run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 10, 0, "point")
+    run.screen = screen
+    tables = card_tables(run)
+    row = tables["structural"].set_index(["bundle", "outcome"]).loc[("hotline", "crisis days")]
+    assert row["low"] == screen["hotline|crisis_days"].min() and row["high"] == screen["hotline|crisis_days"].max()
+    assert row["most influential"] in STRUCTURAL
+    md = write_card(run, tables, tmp_path / "card", "escalation card (test)")
+    assert "structural range: P(rung ≥ 4) |" in md and "Morris screen (1 trajectories" in md
+    assert (tmp_path / "card" / "structural_screen.csv").exists() and (tmp_path / "card" / "by_setting.csv").exists()
