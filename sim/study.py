@@ -111,6 +111,8 @@ def plan(experiments: dict[str, str], scale: float, seed: int | None, out: Path)
         args = ["--experiment", experiment, "--out", str(out / part.name)]
         if scale != 1.0:
             args += [f"--{part.budget}", str(part.scaled(getattr(ns, part.budget), scale))]
+            if part.verb == "card" and ns.structural:  # the structural screen's replications scale too (at least 2)
+                args += ["--structural-replications", str(max(2, round(ns.structural_replications * scale)))]
         if seed is not None:
             args += ["--seed", str(seed)]
         steps.append((part, args))

@@ -15,12 +15,13 @@ EXE = str(Path(sys.executable).with_name("escalation"))
 
 
 def test_scale_shrinks_each_part_within_what_the_verb_accepts(tmp_path):
-    """--scale multiplies the card's replications (200), the discovery's points (150) and the variance
+    """--scale multiplies the card's replications (200) and its structural screen's (20, at least 2), the
+    discovery's points (150) and the variance
     design's base samples (256, to a power of two); never below each verb's floor.
     """
     experiments = {"card": "report_card", "discovery": "discovery", "variance": "variance"}
     steps = {p.name: a for p, a in plan(experiments, 0.1, 3, tmp_path)}
-    assert steps["card"][-4:] == ["--replications", "20", "--seed", "3"]
+    assert steps["card"][-6:] == ["--replications", "20", "--structural-replications", "2", "--seed", "3"]
     assert steps["discovery"][-4:] == ["--samples", "15", "--seed", "3"]
     assert steps["variance"][-4:] == ["--samples", "32", "--seed", "3"]
     card, discovery, variance = PARTS
