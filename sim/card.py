@@ -215,7 +215,10 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
                 cell = {"bundle": bundle, "scenario": sc, "era": era, "outcome": label, "weight": float(w[k])}
                 cell["effect"] = float(diffs[:, k].mean())
                 cell["lo"], cell["hi"] = (float(np.quantile(per_setting[:, k], q)) for q in (0.025, 0.975))
-                if col != "crisis_days":  # a proportion: Newcombe's paired interval in the setting
+                if col == "crisis_days":  # replications with any crisis, in each arm (none in either: no estimate)
+                    cell["events"] = int((pairs[bundle, sc, era][col] > 0).sum())
+                    cell["baseline events"] = int((pairs[bundle, sc, era][col + "_0"] > 0).sum())
+                else:  # a proportion: Newcombe's paired interval in the setting
                     on_k = pairs[bundle, sc, era][col].to_numpy(bool)
                     off_k = pairs[bundle, sc, era][col + "_0"].to_numpy(bool)
                     _, cell["lo"], cell["hi"] = paired_proportion_difference(on_k, off_k)
@@ -510,7 +513,8 @@ def _setting_lines(run: CardRun, tables: dict[str, pd.DataFrame]) -> list[str]:
             lines.append(f"| {bundle} | " + " | ".join(_cell(by[n], days) for n in names) + " |")
         lines.append("")
     lines += [
-        "A probability cell with no event in either arm reads `±` its interval: not estimable there, only bounded.",
+        "A probability cell with no event in either arm reads `±` its interval: not estimable there, only bounded; "
+        "a crisis-days cell where neither arm had a crisis says so (its bootstrap would read [0, 0]).",
         "",
     ]
     return lines
@@ -518,6 +522,8 @@ def _setting_lines(run: CardRun, tables: dict[str, pd.DataFrame]) -> list[str]:
 
 def _cell(r: dict, days: bool) -> str:
     if days:
+        if r.get("events", 1) == 0 and r.get("baseline events", 1) == 0:
+            return "no crisis in either arm"
         return f"{r['effect']:+.2f} [{r['lo']:+.2f}, {r['hi']:+.2f}]"
     if r.get("events", 1) == 0 and r.get("baseline events", 1) == 0:
         return f"± {100 * r['hi']:.1f} pts (no event)"

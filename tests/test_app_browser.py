@@ -187,10 +187,13 @@ def test_report_card_tab_shows_the_card_for_the_chosen_bundles(page):
     text = card.inner_text()
     for bundle in ("eln_seven", "eln_riac_basic", "eln_riac_enhanced", "hotline", "desync_placebo"):
         assert bundle in text
-    assert "Effects against no measures" in text and "Ranking" in text and "maximum regret" in text
+    assert "Effects in each setting" in text and "Effects pooled over the settings" in text
+    assert "Estimand: the paired effect in a setting drawn at random with equal weights" in text
+    assert "Ranking" in text and "maximum regret" in text
     assert "30 replications of each" in text and "drawn from the calibration's posterior" in text
     assert "Time to escalation" in text and "Back to vigilance" in text
-    assert card.locator("table").count() == 6  # effects, by era, ranking, regret, time to force, back to vigilance
+    # per setting (P(rung >= 4), crisis days), pooled effects, by era, ranking, regret, time to force, back to vigilance
+    assert card.locator("table").count() == 8
     page.screenshot(path=str(ARTIFACTS / "app_report_card.png"), full_page=True)
 
 

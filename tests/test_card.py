@@ -198,7 +198,7 @@ def test_the_card_leads_with_each_setting_and_pools_with_stated_weights():
     assert t["ranks"].set_index("bundle").loc["a", "P(rung ≥ 4)"] == pytest.approx(0.0)
     md = markdown(run, t, "escalation card (test)")
     assert md.index("## Effects in each setting") < md.index("## Effects pooled over the settings")
-    assert "| a | -30.0 [" in md and "± 3.7 pts (no event)" in md
+    assert "| a | -30.0 [" in md and "± 3.7 pts (no event)" in md and "no crisis in either arm" in md
     assert "s1 / e1 0.25, s2 / e2 0.75" in md and "the weights given with --weights" in md
     assert "structural sensitivity was not screened" in md
 
