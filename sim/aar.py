@@ -244,22 +244,29 @@ def after_action(
         crisis_rung = Rung.DANGEROUS_INCIDENT if horizon_h <= LONG_RUN_H else Rung.SHOW_OF_FORCE
     events = [e for e in events if _number(e.get("time_h")) is not None]
     acts = {
-        a: e for e in events if (a := _act(e.get("act"))) is not None and e.get("kind") in ("incident", "military act")
+        a: e
+        for e in events
+        if (a := _act(e.get("act"))) is not None and e.get("kind") in ("incident", "military act", "force")
     }
     changes = [(float(row[0]), int(row[1])) for row in changes] if changes is not None else None
     phases = crisis_phases(changes, horizon_h, crisis_rung) if changes is not None else []
     below = RUNG_LABELS[Rung(crisis_rung - 1)]
     sections: list[Section] = []
+    used: set[int] = set()  # events told as what started or ended a crisis: told once, not again in the next section
     cursor = 0.0
     for k, (start, end, peak, peak_t) in enumerate(phases, 1):
         if start > cursor:
-            sections.append(_quiet(events, acts, changes, below, cursor, start, first=not sections))
-        sections.append(_crisis(k, events, acts, start, end, peak, peak_t, horizon_h, ongoing, crisis_rung))
+            sections.append(_quiet(events, acts, changes, below, cursor, start, used, first=not sections))
+        sections.append(_crisis(k, events, acts, start, end, peak, peak_t, horizon_h, ongoing, crisis_rung, used))
         cursor = end if end is not None else horizon_h + 1
-    if cursor <= horizon_h:
+    left = [e for e in events if float(e["time_h"]) >= cursor - EPS_H and id(e) not in used]
+    if cursor < horizon_h - EPS_H or (cursor <= horizon_h and left):
         sections.append(
-            _quiet(events, acts, changes, below, cursor, horizon_h + 2 * EPS_H, first=not sections, last=True)
+            _quiet(events, acts, changes, below, cursor, horizon_h + 2 * EPS_H, used, first=not sections, last=True)
         )
+    if changes is None and sections:
+        d1 = _day(max(0.0, horizon_h - 3 * EPS_H))
+        sections[0].heading = f"Days 1-{d1}: the log, without crisis phases (the run kept no time series)"
     incidents = [e for e in events if e.get("kind") == "incident"]
     serious = sum(1 for e in incidents if e.get("category") in SERIOUS)
     decisions = sum(1 for e in events if e.get("kind") == "response")
@@ -299,8 +306,10 @@ def _routine_line(counter: Counter) -> Line:
     return Line(f"also {_counts(counter, ROUTINE_NAMES)}")
 
 
-def _quiet(events, acts, changes, below: str, lo: float, hi: float, first: bool, last: bool = False) -> Section:
-    inside = _between(events, lo, hi)
+def _quiet(
+    events, acts, changes, below: str, lo: float, hi: float, used: set[int], first: bool, last: bool = False
+) -> Section:
+    inside = [e for e in _between(events, lo, hi) if id(e) not in used]
     d0, d1 = _day(lo), _day(max(lo, hi - 3 * EPS_H))
     days = f"day {d0}" if d0 == d1 else f"days {d0}-{d1}"
     where = "before any crisis" if first else ("after the last crisis" if last else "between crises")
@@ -320,11 +329,11 @@ def _quiet(events, acts, changes, below: str, lo: float, hi: float, first: bool,
         _spells(changes, lo, hi) if changes is not None and below != RUNG_LABELS[Rung.HEIGHTENED_VIGILANCE] else None
     )
     if spells:
-        section.lines.append(Line(_spell_text(spells)))
+        section.lines.append(Line(_spell_text([h for _, h in spells])))
     if hi - lo > BLOCK_DAYS * 24 + 2 * EPS_H:  # a long stretch: what each 30 days held
         for b0 in range(int(lo // 24), int((hi - 3 * EPS_H) // 24) + 1, BLOCK_DAYS):
             b_lo, b_hi = max(lo, b0 * 24.0), min(hi, (b0 + BLOCK_DAYS) * 24.0)
-            block = _between(events, b_lo, b_hi)
+            block = [e for e in _between(events, b_lo, b_hi) if id(e) not in used]
             told_kinds = Counter(e.get("kind") for e in block if routine_kind(e) is None)
             serious = sum(1 for e in block if e.get("kind") == "incident" and e.get("category") in SERIOUS)
             parts = [f"{_plural(serious, ('serious or worse incident', 'serious or worse incidents'))}"]
@@ -332,8 +341,9 @@ def _quiet(events, acts, changes, below: str, lo: float, hi: float, first: bool,
             if told_kinds:
                 parts.append(_counts(told_kinds, KIND_NAMES))
             parts.append(_counts(Counter(r for e in block if (r := routine_kind(e)) is not None), ROUTINE_NAMES) or "")
-            if spells is not None:
-                parts.append(_spell_text(_spells(changes, b_lo, b_hi)) if _spells(changes, b_lo, b_hi) else "")
+            if spells is not None:  # each spell counted in the 30 days it starts in, whole
+                here = [h for t, h in spells if b_lo - EPS_H <= t < b_hi - EPS_H]
+                parts.append(_spell_text(here) if here else "")
             d0, d1 = _day(b_lo), _day(b_hi - 3 * EPS_H)
             section.lines.append(Line(f"days {d0}-{d1}: " + "; ".join(x for x in parts if x)))
     if not inside:
@@ -341,10 +351,10 @@ def _quiet(events, acts, changes, below: str, lo: float, hi: float, first: bool,
     return section
 
 
-def _spells(changes, lo: float, hi: float) -> list[float]:
-    """The lengths (h) of the dangerous-incident spells (rung 2 and up) that start in [lo, hi)."""
+def _spells(changes, lo: float, hi: float) -> list[tuple[float, float]]:
+    """The dangerous-incident spells (rung 2 and up) that start in [lo, hi): (start, length in h)."""
     return [
-        (e if e is not None else hi) - s
+        (s, (e if e is not None else hi) - s)
         for s, e, *_ in crisis_phases(changes, hi - EPS_H, Rung.DANGEROUS_INCIDENT)
         if lo - EPS_H <= s < hi - EPS_H
     ]
@@ -368,6 +378,7 @@ def _crisis(
     horizon_h: float,
     ongoing: bool,
     crisis_rung: int,
+    used: set[int],
 ) -> Section:
     down = f"down to rung {crisis_rung - 1} ({RUNG_LABELS[Rung(crisis_rung - 1)]})"
     stop = end if end is not None else horizon_h + 2 * EPS_H  # an event at the horizon itself is inside
@@ -377,13 +388,18 @@ def _crisis(
         f"({RUNG_LABELS[Rung(peak)]}) at {clock(peak_t)}",
         crisis=True,
     )
-    at_start = [e for e in events if abs(float(e["time_h"]) - start) <= EPS_H and routine_kind(e) is None]
+    at_start = [
+        e for e in events if abs(float(e["time_h"]) - start) <= EPS_H and routine_kind(e) is None and id(e) not in used
+    ]
+    # what raised the rung: the first event of that moment at the crisis rung or above, else the first told one
+    at_start.sort(key=lambda e: (_number(e.get("rung")) or 0) < crisis_rung)
+    used.update(id(e) for e in at_start[:1])
     section.lines.append(
         Line(f"Started by: {at_start[0]['clock']}: {at_start[0]['text']}", True)
         if at_start
         else Line(f"Started at {clock(start)} with no event logged at that moment")
     )
-    inside = [e for e in _between(events, start, stop) if not (at_start and e is at_start[0])]
+    inside = [e for e in _between(events, start, stop) if id(e) not in used]
     told = [e for e in inside if routine_kind(e) is None]
     keep = {id(e) for e in told if is_turning_point(e)}
     keep |= {id(e) for e in told[: max(0, PHASE_LINES - len(keep))]}
@@ -413,8 +429,13 @@ def _crisis(
         when = "now" if ongoing else "at the horizon"
         section.lines.append(Line(f"Still in crisis {when} ({end_clock(horizon_h)})"))
     else:
-        at_end = [e for e in events if abs(float(e["time_h"]) - end) <= EPS_H and routine_kind(e) is None]
+        at_end = [
+            e
+            for e in events
+            if abs(float(e["time_h"]) - end) <= EPS_H and routine_kind(e) is None and id(e) not in used
+        ]
         last = [e for e in told if float(e["time_h"]) < end - EPS_H]
+        used.update(id(e) for e in at_end[:1])
         if at_end:
             section.lines.append(Line(f"Ended: {at_end[0]['clock']}: {at_end[0]['text']}", True))
         elif last:

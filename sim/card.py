@@ -6,10 +6,14 @@ of the fitted parameters. So each replication gives a *paired* difference, and t
 differences holds both the model's stochastic noise and what the record leaves uncertain about the
 parameters. From the pairs:
 
-- the effect on P(rung >= 4), P(rung >= 5) and crisis days, with a 95% bootstrap interval over
-  replications (resampled within each setting, pooled with equal weight per setting); for a probability,
-  widened to Newcombe's paired interval on the pooled pairs wherever that is wider (the bootstrap collapses
-  to [0, 0] when neither arm has an event: no effect known precisely, which the runs do not say);
+- first, the effect in each setting (scenario x era), with Newcombe's paired interval for a probability
+  and a bootstrap for crisis days;
+- the effect on P(rung >= 4), P(rung >= 5) and crisis days pooled over the settings with stated weights
+  (equal unless ``--weights``), with a 95% bootstrap interval over replications (resampled within each
+  setting); for a probability, widened to the weighted mean of each setting's Newcombe bounds wherever that
+  is wider (the bootstrap collapses to [0, 0] when neither arm has an event: no effect known precisely,
+  which the runs do not say);
+- with ``--structural T``, each pooled effect's range over a Morris screen of the unfitted assumptions;
 - the backfire share (pairs whose peak rung is higher) read against the desync placebo's interval (a control
   that only moves the random streams on: the share chance alone gives);
 - the probability that the bundle helps in each era: the share of bootstrap resamples in which it
@@ -25,6 +29,7 @@ parameters. From the pairs:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,14 +229,14 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
                     _, cell["lo"], cell["hi"] = paired_proportion_difference(on_k, off_k)
                     cell["events"], cell["baseline events"] = int(on_k.sum()), int(off_k.sum())
                 setting_rows.append(cell)
-            if col != "crisis_days":  # a proportion: never narrower than Newcombe's on the pooled pairs
+            if col != "crisis_days":  # a proportion: never narrower than the settings' Newcombe intervals
                 on = np.concatenate([pairs[bundle, s, e][col].to_numpy(bool) for s, e in settings])
                 off = np.concatenate([pairs[bundle, s, e][col + "_0"].to_numpy(bool) for s, e in settings])
-                _, nlo, nhi = paired_proportion_difference(on, off)
-                if not run.equal_weights:  # the weighted mean of each setting's bounds: wider, never [0, 0]
-                    cells = [c for c in setting_rows if c["bundle"] == bundle and c["outcome"] == label]
-                    nlo = float(sum(c["weight"] * c["lo"] for c in cells))
-                    nhi = float(sum(c["weight"] * c["hi"] for c in cells))
+                # The weighted mean of each setting's bounds: never [0, 0], wider than an interval of the weighted
+                # mean (conservative), and continuous in the weights (equal weights are not a special case).
+                cells = [c for c in setting_rows if c["bundle"] == bundle and c["outcome"] == label]
+                nlo = float(sum(c["weight"] * c["lo"] for c in cells))
+                nhi = float(sum(c["weight"] * c["hi"] for c in cells))
                 lo, hi = min(lo, nlo), max(hi, nhi)
                 row |= {f"events {label}": int(on.sum()), f"baseline events {label}": int(off.sum())}
                 row |= {f"upper {label}": wilson(int(on.sum()), len(on))[2]}
@@ -245,14 +250,19 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
         rows.append(row)
     effects = pd.DataFrame(rows)
 
-    # The probability that a bundle helps, era by era.
+    # The probability that a bundle helps, era by era: the era's scenarios pooled with their weights.
     eras = list(dict.fromkeys(e for _, e in settings))
     era_rows = []
     for bundle in bundles:
         row = {"bundle": bundle}
         for era in eras:
             cols = [k for k, (_, e) in enumerate(settings) if e == era]
-            d = boot_p4[bundle][:, cols].mean(axis=1) - boot_p4[BASELINE][:, cols].mean(axis=1)
+            we = w[cols]
+            if we.sum() <= 0:  # every scenario of the era left out by --weights
+                row[era], row[era + " higher"] = math.nan, math.nan
+                continue
+            we = we / we.sum()
+            d = boot_p4[bundle][:, cols] @ we - boot_p4[BASELINE][:, cols] @ we
             row[era] = float((d < 0).mean())
             row[era + " higher"] = float((d > 0).mean())
         era_rows.append(row)
@@ -540,10 +550,10 @@ def _pooled_lines(run: CardRun, tables: dict[str, pd.DataFrame]) -> list[str]:
         "",
         f"Estimand: the paired effect in a setting drawn at random with {kind}: {weights}. It is a weighted mean "
         "of the cells above, with a 95% bootstrap interval over replications (resampled within each setting); for "
-        "a probability, widened to Newcombe's paired interval on the pooled pairs (with equal weights) or to the "
-        "weighted mean of each setting's Newcombe bounds (otherwise), where that is wider. The weights are a "
-        "choice, not a finding: `--weights SCENARIO/ERA=W,...` sets them (0 leaves a setting out of the pooled "
-        "figures). Ranks and P(best) use the same weights.",
+        "a probability, widened to the weighted mean of each setting's Newcombe bounds where that is wider (never "
+        "[0, 0]; conservative). The weights are a choice, not a finding: `--weights SCENARIO/ERA=W,...` sets them "
+        "(0 leaves a setting out). Ranks, P(best) and the by-era probabilities use the same weights; the time to "
+        "escalation pools each era's replications as they are.",
         "",
     ]
 
@@ -781,6 +791,9 @@ def card_parser():
     return parser
 
 
+MAX_WEIGHT = 1e6  # weights are relative: a larger one only overflows the sums
+
+
 def parse_weights(text: str, scenarios: list[str], eras: list[str]) -> dict[tuple[str, str], float] | None:
     """``--weights SCENARIO/ERA=W,...``: non-negative weights of settings the card runs; at least one above 0."""
     from sim.errors import UserError
@@ -799,8 +812,10 @@ def parse_weights(text: str, scenarios: list[str], eras: list[str]) -> dict[tupl
             w = float(value)
         except ValueError:
             raise UserError(f"--weights: {key.strip()}: {value.strip()[:30]!r} is not a number") from None
-        if not (w >= 0 and np.isfinite(w)):
-            raise UserError(f"--weights: {key.strip()}: a weight is a finite number >= 0, got {value.strip()[:30]}")
+        if not 0 <= w <= MAX_WEIGHT:
+            raise UserError(f"--weights: {key.strip()}: a weight is a number from 0 to 1e6, got {value.strip()[:30]}")
+        if (scenario, era) in weights:
+            raise UserError(f"--weights: {key.strip()} is named twice")
         weights[scenario, era] = w
     if all(weights.get((s, e), 1.0) == 0 for s in scenarios for e in eras):
         raise UserError("--weights: every setting has weight 0")

@@ -171,7 +171,17 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     )
     observed = {t.name: t.value for t in targets}
     start = time.perf_counter()
-    if options.resume:
+    resume = options.resume
+    if resume and interrupted_start(db):
+        if not options.quiet:
+            print(
+                f"calibrate: {db} holds no stored start of a fit (it was stopped first); starting afresh",
+                file=sys.stderr,
+            )
+        for leftover in (db, db.with_name(db.name + "-journal"), db.with_name(db.name + "-wal")):
+            leftover.unlink(missing_ok=True)
+        resume = False
+    if resume:
         history = abc.load(f"sqlite:///{db}", 1)
         remaining = options.generations - (history.max_t + 1)
     else:
@@ -192,7 +202,7 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     if history.max_t < 0:
         raise UserError(f"{db}: the fit has no generation yet and --generations allows none")
     seconds = time.perf_counter() - start
-    if options.resume and (out / "fit.json").is_file():  # the time of the runs before this one too
+    if resume and (out / "fit.json").is_file():  # the time of the runs before this one too
         seconds += float(json.loads((out / "fit.json").read_text()).get("seconds", 0.0))
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = pd.DataFrame({p.key: [p.to_natural(x) for x in frame[p.name]] for p in priors})
@@ -576,6 +586,8 @@ def check_database(db: Path, resume: bool, flag: str) -> None:
         return
     if not db.is_file():
         raise UserError(f"--resume: {db}: no calibration database to resume")
+    if db.stat().st_size == 0:  # a fit killed as it created its database: it starts afresh (run_fit)
+        return
     with db.open("rb") as handle:
         header = handle.read(16)
     if header != b"SQLite format 3\x00":
@@ -585,8 +597,39 @@ def check_database(db: Path, resume: bool, flag: str) -> None:
             tables = {row[0] for row in con.execute("select name from sqlite_master where type='table'")}
     except sqlite3.Error as exc:
         raise UserError(f"--resume: {db}: not a readable calibration database ({exc})") from None
-    if not {"abc_smc", "populations"} <= tables:
+    if not {"abc_smc", "populations"} <= tables and not (tables <= PYABC_TABLES):
         raise UserError(f"--resume: {db}: a SQLite file without a pyabc calibration in it")
+
+
+PYABC_TABLES = frozenset(
+    {"abc_smc", "models", "parameters", "particles", "populations", "samples", "summary_statistics", "version"}
+)
+
+
+def interrupted_start(db: Path) -> bool:
+    """Whether ``db`` is a fit killed before pyabc stored its start: nothing to continue, so it starts afresh.
+
+    That is an empty file, a SQLite file with no table, or only pyabc's tables with no run or no population
+    in them (pyabc writes the run and its first, empty population when the fit starts).
+    """
+    import sqlite3
+
+    if db.stat().st_size == 0:
+        return True
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+            tables = {row[0] for row in con.execute("select name from sqlite_master where type='table'")}
+            if not tables:
+                return True
+            if not tables <= PYABC_TABLES:
+                return False
+            if not {"abc_smc", "populations"} <= tables:
+                return True
+            runs = con.execute("select count(*) from abc_smc").fetchone()[0]
+            populations = con.execute("select count(*) from populations").fetchone()[0]
+    except sqlite3.Error:
+        return False
+    return runs == 0 or populations == 0
 
 
 def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:

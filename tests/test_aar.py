@@ -112,7 +112,7 @@ def test_the_report_tells_or_counts_every_event_once(logs):
         for section in report.sections:
             for line in section.lines:
                 t = line.text
-                if re.match(r"day \d+ \d\d:\d\d: ", t) or t.startswith("Started by: "):
+                if re.match(r"(Started by: |Ended: )?day \d+ \d\d:\d\d: ", t):  # an event, told once
                     told += 1
                 elif t.startswith(("also ", "and ", "(not listed: ")):
                     counted += sum(int(n) for n in re.findall(r"(?:^|, |: |also |and )(\d+) ", t))
@@ -243,7 +243,12 @@ def test_a_crisis_era_year_reads_in_a_few_dozen_lines():
         text = report.text()
         assert re.search(r"^  days \d+-\d+: \d+ serious or worse incidents?; ", text, re.M), text[:2000]
         assert re.search(r"dangerous-incident spells? \(rung 2\), ", text)
-        told = sum(1 for s in report.sections for x in s.lines if re.match(r"(day \d+ \d\d:\d\d|Started by): ", x.text))
+        told = sum(
+            1
+            for s in report.sections
+            for x in s.lines
+            if re.match(r"(Started by: |Ended: )?day \d+ \d\d:\d\d: ", x.text)
+        )
         counted = sum(
             int(n)
             for s in report.sections
@@ -252,3 +257,47 @@ def test_a_crisis_era_year_reads_in_a_few_dozen_lines():
             for n in re.findall(r"(?:^|, |: |also |and )(\d+) ", x.text)
         )
         assert told + counted == len(rep.events)
+
+
+def test_edges_each_event_told_once_and_the_rung_raiser_starts_the_crisis():
+    """Hand-made edges (a sceptical review found each): at the instant a crisis starts, the event at the crisis rung
+    starts it, not a rung-less one logged first; an event at the instant of a drop that is also a rise is told
+    as what ended one crisis, and the next starts with the following event; a decision answering a use of force
+    cites it; a crisis ending at the horizon adds no day after it; without a time series the log is not called
+    quiet.
+    """
+    ev = [
+        {"time_h": 10.0, "clock": "day 1 10:00", "kind": "rules of engagement", "text": "F is cleared to fire"},
+        {"time_h": 10.0, "clock": "day 1 10:00", "kind": "force", "rung": 4, "act": 3, "text": "F fires on G"},
+        {
+            "time_h": 12.0,
+            "clock": "day 1 12:00",
+            "kind": "response",
+            "response": "protest",
+            "answers": 3,
+            "severity": 0.9,
+            "text": "H decides: protest (act 3)",
+        },
+        {"time_h": 20.0, "clock": "day 1 20:00", "kind": "posture", "text": "K sets a calm posture"},
+        {
+            "time_h": 20.0,
+            "clock": "day 1 20:00",
+            "kind": "incident",
+            "category": "serious",
+            "rung": 2,
+            "act": 4,
+            "text": "L buzzes M",
+        },
+        {"time_h": 48.0, "clock": "day 3 00:00", "kind": "signal", "text": "N announces a stand-down"},
+    ]
+    changes = [(0.0, 0), (10.0, 4), (20.0, 1), (20.0, 2), (48.0, 1)]
+    report = after_action(ev, changes, 48.0, title="T")
+    text = report.text()
+    assert ">> Started by: day 1 10:00: F fires on G" in text
+    assert "H decides: protest (act 3) [act 3 was at day 1 10:00, 2 h earlier]" in text
+    assert "Ended: day 1 20:00: K sets a calm posture" in text and "Started by: day 1 20:00: L buzzes M" in text
+    assert text.count("K sets a calm posture") == 1 and text.count("L buzzes M") == 1
+    assert text.count("N announces a stand-down") == 1 and "Day 3: quiet" not in text
+    assert [s.crisis for s in report.sections] == [False, True, True]  # quiet before, two crises, nothing after
+    plain = after_action(ev, None, 48.0).text()
+    assert "Days 1-2: the log, without crisis phases (the run kept no time series)" in plain and "quiet" not in plain

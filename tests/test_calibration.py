@@ -625,8 +625,9 @@ def _population_count(db: Path) -> int:
 
 @pytest.mark.slow
 def test_a_fit_killed_at_any_moment_resumes_to_the_same_end(tmp_path):
-    """A real fit (two worker processes) killed with SIGKILL at four moments — before its first generation
-    is stored, in its second, in its last, and while it writes its outputs — and resumed with the same
+    """A real fit (two worker processes) killed with SIGKILL at five moments — as its database appears, before
+    its first generation is stored, in its second, in its last, and while it writes its outputs — and resumed
+    with the same
     command each time: every resume exits 0, keeps the generations already stored (their thresholds
     unchanged), runs only those left, and writes a complete fit of 3 generations. Before the fix the first
     kill in a generation ended the resume in pyabc's "total population weight nan is not normalized".
@@ -671,6 +672,7 @@ def test_a_fit_killed_at_any_moment_resumes_to_the_same_end(tmp_path):
             return [e for (e,) in con.execute("select epsilon from populations where t >= 0 order by t")]
 
     def kill_when(done: int, resume: bool, then: float = 0.0) -> None:
+        """Kill the fit (and its workers) once ``done`` generations are stored (-1: once its database exists)."""
         proc = subprocess.Popen(
             command + (["--resume"] if resume else []),
             start_new_session=True,
@@ -678,15 +680,18 @@ def test_a_fit_killed_at_any_moment_resumes_to_the_same_end(tmp_path):
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 300
-        while _population_count(db) < done and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while proc.poll() is None and time.monotonic() < deadline:
+            if (done < 0 and db.exists()) or (done >= 0 and _population_count(db) >= done):
+                break
+            time.sleep(0.002 if done < 0 else 0.05)
         time.sleep(then)
         assert proc.poll() is None, f"the fit ended before it could be killed: {proc.stderr.read()[-2000:]}"
         os.killpg(proc.pid, signal.SIGKILL)  # the fit and its worker processes
         proc.wait()
         proc.stderr.close()
 
-    kill_when(0, resume=False, then=1.0)  # the database exists, no generation stored
+    kill_when(-1, resume=False)  # the database file has just appeared: pyabc may not have stored its start
+    kill_when(0, resume=True, then=1.0)  # resumed (or started afresh); its start stored, no generation yet
     assert 0 <= _population_count(db) < 1 and not (out / "fit.json").exists()
     kill_when(1, resume=True, then=0.5)  # generation 0 stored, generation 1 being drawn
     kept = thresholds()
@@ -704,3 +709,37 @@ def test_a_fit_killed_at_any_moment_resumes_to_the_same_end(tmp_path):
     posterior = pd.read_csv(out / "posterior.csv")
     assert len(posterior) == 20 and posterior["weight"].sum() == pytest.approx(1)
     assert (out / "predictive.png").stat().st_size > 10_000
+
+
+def test_a_database_killed_before_the_fit_stored_its_start_is_started_afresh(tmp_path):
+    """An empty file, a SQLite file with no table, and pyabc's tables with no run or no population are fits
+    stopped before they stored anything: --resume starts them afresh. A SQLite file of someone else's, or a
+    fit with a stored start, is not.
+    """
+    import sqlite3
+
+    from sim.fit import check_database, interrupted_start
+
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    bare = tmp_path / "bare.db"
+    sqlite3.connect(bare).close()
+    sqlite3.connect(bare).execute("pragma user_version = 1").connection.commit()
+    started = tmp_path / "started.db"
+    with sqlite3.connect(started) as con:
+        con.execute("create table abc_smc (id integer primary key)")
+        con.execute("create table populations (id integer primary key, abc_smc_id integer, t integer)")
+        con.execute("create table version (version_num text)")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as con:
+        con.execute("create table contacts (name text)")
+    for db in (empty, bare, started):
+        assert interrupted_start(db), db.name
+        check_database(db, True, "--db")  # accepted for --resume
+    assert not interrupted_start(other)
+    with pytest.raises(UserError, match="without a pyabc calibration"):
+        check_database(other, True, "--db")
+    with sqlite3.connect(started) as con:
+        con.execute("insert into abc_smc (id) values (1)")
+        con.execute("insert into populations (id, abc_smc_id, t) values (1, 1, -1)")
+    assert not interrupted_start(started)

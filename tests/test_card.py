@@ -201,13 +201,25 @@ def test_the_card_leads_with_each_setting_and_pools_with_stated_weights():
     assert "| a | -30.0 [" in md and "± 3.7 pts (no event)" in md and "no crisis in either arm" in md
     assert "s1 / e1 0.25, s2 / e2 0.75" in md and "the weights given with --weights" in md
     assert "structural sensitivity was not screened" in md
+    # weight 0 leaves s1 out of everything pooled: the effect is s2's (0), and era e1 (only s1) has no estimate
+    run.weights = {("s1", "e1"): 0.0}
+    t0 = card_tables(run)
+    assert t0["effects"].set_index("bundle").loc["a", "effect P(rung ≥ 4)"] == 0
+    by_era = t0["by_era"].set_index("bundle")
+    assert np.isnan(by_era.loc["a", "e1"]) and by_era.loc["a", "e2"] == 0.0 and by_era.loc["b", "e2 higher"] == 1.0
+    assert "| a | n/a / n/a |" in markdown(run, t0, "escalation card (test)")
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--weights", "nowhere/crisis_2022=2"], "--weights: 'nowhere/crisis_2022' is not a setting of this card"),
-        (["--weights", "baltic_air_policing/crisis_2022=-1"], "a weight is a finite number >= 0, got -1"),
+        (["--weights", "baltic_air_policing/crisis_2022=-1"], "a weight is a number from 0 to 1e6, got -1"),
+        (["--weights", "baltic_air_policing/crisis_2022=1e308"], "a weight is a number from 0 to 1e6, got 1e308"),
+        (
+            ["--weights", "baltic_air_policing/crisis_2022=1,baltic_air_policing/crisis_2022=3"],
+            "baltic_air_policing/crisis_2022 is named twice",
+        ),
         (["--weights", "baltic_air_policing=1"], "is not SCENARIO/ERA=W"),
         (["--scenarios", "black_sea_transit", "--days", "365"], "valid for at most 21 days"),
         (["--structural", "-1"], "--structural"),
