@@ -10,8 +10,8 @@ parameters. From the pairs:
   and a bootstrap for crisis days;
 - the effect on P(rung >= 4), P(rung >= 5) and crisis days pooled over the settings with stated weights
   (equal unless ``--weights``), with a 95% bootstrap interval over replications (resampled within each
-  setting); for a probability, widened to the weighted mean of each setting's Newcombe bounds wherever that
-  is wider (the bootstrap collapses to [0, 0] when neither arm has an event: no effect known precisely,
+  setting); for a probability, widened to Newcombe's paired interval of the weighted pooled table wherever
+  that is wider (the bootstrap collapses to [0, 0] when neither arm has an event: no effect known precisely,
   which the runs do not say);
 - with ``--structural T``, each pooled effect's range over a Morris screen of the unfitted assumptions;
 - the backfire share (pairs whose peak rung is higher) read against the desync placebo's interval (a control
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import backfire_reading
-from sim.stats import paired_proportion_difference, wilson
+from sim.stats import newcombe_paired, paired_proportion_difference, wilson
 
 BASELINE = "none"
 PLACEBO = "desync_placebo"  # the control every card runs: the floor of the backfire shares
@@ -179,6 +179,27 @@ def _pairs(run: CardRun) -> dict[tuple[str, str, str], pd.DataFrame]:
     return out
 
 
+def _effective_cells(pairs, bundle: str, col: str, settings, w: np.ndarray) -> np.ndarray:
+    """The paired 2x2 table (both, bundle only, baseline only, neither) of a weighted pooling of the settings.
+
+    Each setting's cell shares are averaged with the weights, on an effective number of pairs
+    1 / sum(w_s^2 / n_s) (the n whose binomial variance the weighted mean of proportions has). With equal
+    weights and equal n this is the pooled table itself; it moves continuously with the weights, and a
+    setting of weight near 1 brings the table near that setting's own. Never [0, 0], as Newcombe's is not.
+    """
+    shares, inverse_n = np.zeros(4), 0.0
+    for ws, (scenario, era) in zip(w, settings, strict=True):
+        if ws <= 0:
+            continue
+        on = pairs[bundle, scenario, era][col].to_numpy(bool)
+        off = pairs[bundle, scenario, era][col + "_0"].to_numpy(bool)
+        n = len(on)
+        a, b, c = (on & off).sum(), (on & ~off).sum(), (~on & off).sum()
+        shares += ws * np.array([a, b, c, n - a - b - c], float) / n
+        inverse_n += ws * ws / n
+    return shares / inverse_n
+
+
 def bootstrap_indices(n: int, resamples: int, seed: int) -> np.ndarray:
     """Replication indices of ``resamples`` bootstrap resamples (the same in every bundle: paired)."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xCA4D,))).integers(0, n, size=(resamples, n))
@@ -232,11 +253,7 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
             if col != "crisis_days":  # a proportion: never narrower than the settings' Newcombe intervals
                 on = np.concatenate([pairs[bundle, s, e][col].to_numpy(bool) for s, e in settings])
                 off = np.concatenate([pairs[bundle, s, e][col + "_0"].to_numpy(bool) for s, e in settings])
-                # The weighted mean of each setting's bounds: never [0, 0], wider than an interval of the weighted
-                # mean (conservative), and continuous in the weights (equal weights are not a special case).
-                cells = [c for c in setting_rows if c["bundle"] == bundle and c["outcome"] == label]
-                nlo = float(sum(c["weight"] * c["lo"] for c in cells))
-                nhi = float(sum(c["weight"] * c["hi"] for c in cells))
+                _, nlo, nhi = newcombe_paired(*_effective_cells(pairs, bundle, col, settings, w))
                 lo, hi = min(lo, nlo), max(hi, nhi)
                 row |= {f"events {label}": int(on.sum()), f"baseline events {label}": int(off.sum())}
                 row |= {f"upper {label}": wilson(int(on.sum()), len(on))[2]}
@@ -550,8 +567,9 @@ def _pooled_lines(run: CardRun, tables: dict[str, pd.DataFrame]) -> list[str]:
         "",
         f"Estimand: the paired effect in a setting drawn at random with {kind}: {weights}. It is a weighted mean "
         "of the cells above, with a 95% bootstrap interval over replications (resampled within each setting); for "
-        "a probability, widened to the weighted mean of each setting's Newcombe bounds where that is wider (never "
-        "[0, 0]; conservative). The weights are a choice, not a finding: `--weights SCENARIO/ERA=W,...` sets them "
+        "a probability, widened to Newcombe's paired interval of the weighted pooled table where that is wider "
+        "(each setting's cell shares averaged with the weights, on the effective number of pairs; never [0, 0]). "
+        "The weights are a choice, not a finding: `--weights SCENARIO/ERA=W,...` sets them "
         "(0 leaves a setting out). Ranks, P(best) and the by-era probabilities use the same weights; the time to "
         "escalation pools each era's replications as they are.",
         "",

@@ -94,7 +94,18 @@ def paired_proportion_difference(
     a = int((xa & ya).sum())  # both
     b = int((xa & ~ya).sum())  # x only
     c = int((~xa & ya).sum())  # y only
-    d = n - a - b - c  # neither
+    return newcombe_paired(a, b, c, n - a - b - c, z)
+
+
+def newcombe_paired(a: float, b: float, c: float, d: float, z: float = Z95) -> tuple[float, float, float]:
+    """Newcombe's method 10 from the paired 2x2 table: ``a`` both, ``b`` x only, ``c`` y only, ``d`` neither.
+
+    The cells may be effective (non-integer) counts, as a weighted pooling of several tables gives
+    (``sim.card``): Wilson's score interval and phi are defined for them as they are for counts.
+    """
+    n = a + b + c + d
+    if not n > 0:
+        return math.nan, math.nan, math.nan
     p1, l1, u1 = wilson(a + b, n, z)
     p2, l2, u2 = wilson(a + c, n, z)
     margins = (a + b) * (c + d) * (a + c) * (b + d)

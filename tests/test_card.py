@@ -194,7 +194,12 @@ def test_the_card_leads_with_each_setting_and_pools_with_stated_weights():
     assert eff.loc["a", "effect P(rung ≥ 4)"] == pytest.approx(-0.075)
     assert eff.loc["a", "effect crisis days"] == pytest.approx(-0.15)
     lo, hi = eff.loc["a", "effect P(rung ≥ 4) lo"], eff.loc["a", "effect P(rung ≥ 4) hi"]
-    assert lo <= 0.25 * a1["lo"] + 0.75 * a2["lo"] + 1e-12 and hi >= 0.25 * a1["hi"] + 0.75 * a2["hi"] - 1e-12
+    # the floor: Newcombe's on the weighted pooled table, shares 0.25 (0, 0, .3, .7) + 0.75 (0, 0, 0, 1) on
+    # 1 / ((0.25^2 + 0.75^2) / 100) = 160 effective pairs: cells (0, 0, 12, 148)
+    from sim.stats import newcombe_paired
+
+    _, flo, fhi = newcombe_paired(0, 0, 12, 148)
+    assert lo <= flo + 1e-12 and hi >= fhi - 1e-12 and (lo, hi) != pytest.approx((0, 0))
     assert t["ranks"].set_index("bundle").loc["a", "P(rung ≥ 4)"] == pytest.approx(0.0)
     md = markdown(run, t, "escalation card (test)")
     assert md.index("## Effects in each setting") < md.index("## Effects pooled over the settings")
@@ -262,3 +267,31 @@ def test_the_structural_screen_moves_the_unfitted_assumptions_and_reports_a_rang
     md = write_card(run, tables, tmp_path / "card", "escalation card (test)")
     assert "structural range: P(rung ≥ 4) |" in md and "Morris screen (1 trajectories" in md
     assert (tmp_path / "card" / "structural_screen.csv").exists() and (tmp_path / "card" / "by_setting.csv").exists()
+
+
+def test_the_pooled_probability_floor_moves_continuously_with_the_weights():
+    """No use of force anywhere, 100 pairs in each of two settings: with equal weights the floor is Newcombe's
+    on the 200 pooled pairs (+-z^2/(200+z^2) = 1.9 points); weights 1 : 0.999 give nearly the same (it jumped
+    sixfold there when unequal weights took another rule); with the second setting's weight near 0 it is the
+    first setting's own (+-z^2/(100+z^2) = 3.7 points): the effective number of pairs is 1 / sum(w^2 / n).
+    """
+    from sim.stats import wilson
+
+    rows = [
+        {"replication": i, "peak_rung": 2, "reached_rung_4": 0, "reached_rung_5": 0, "crisis_days": 0.0}
+        | {"bundle": b, "scenario": s, "era": "e"}
+        for s in ("s1", "s2")
+        for b in (BASELINE, PLACEBO, "x")
+        for i in range(100)
+    ]
+    run = CardRun(pd.DataFrame(rows), [BASELINE, PLACEBO, "x"], [("s1", "e"), ("s2", "e")], "point", 100, 0)
+
+    def upper(weights):
+        run.weights = weights
+        return card_tables(run, resamples=50)["effects"].set_index("bundle").loc["x", "effect P(rung ≥ 4) hi"]
+
+    assert upper(None) == pytest.approx(wilson(0, 200)[2], rel=1e-9)
+    assert upper({("s2", "e"): 0.999}) == pytest.approx(wilson(0, 200)[2], rel=1e-3)
+    assert upper({("s2", "e"): 1e-6}) == pytest.approx(wilson(0, 100)[2], rel=1e-4)
+    n_eff = 1 / ((0.25**2 + 0.75**2) / 100)  # weights 1 : 3
+    assert upper({("s2", "e"): 3.0}) == pytest.approx(wilson(0, n_eff)[2], rel=1e-9)

@@ -256,3 +256,18 @@ def test_count_interval_for_one_two_and_no_values():
     assert (m, lo, hi, n) == (20.0, 0.0, 40.0, 2)
     m, lo, hi, n = count_mean_ci([math.nan])
     assert n == 0 and all(math.isnan(v) for v in (m, lo, hi))
+
+
+def test_newcombe_from_effective_cells():
+    """The table form takes the same cells as the paired outcomes give, and non-integer (effective) cells
+    between two integer tables give an interval between theirs; an empty table is NaN."""
+    from sim.stats import newcombe_paired
+
+    assert newcombe_paired(59, 6, 16, 80) == pytest.approx(paired_proportion_difference(*table(59, 6, 16, 80)))
+    assert newcombe_paired(0, 0, 12, 148) == pytest.approx(paired_proportion_difference(*table(0, 0, 12, 148)))
+    _, lo_small, _ = newcombe_paired(0, 0, 0, 100)
+    _, lo_mid, _ = newcombe_paired(0, 0, 0, 150.5)
+    _, lo_big, _ = newcombe_paired(0, 0, 0, 200)
+    assert lo_small < lo_mid < lo_big < 0
+    assert lo_mid == pytest.approx(-Z2 / (150.5 + Z2), rel=1e-12)
+    assert all(math.isnan(v) for v in newcombe_paired(0, 0, 0, 0))
