@@ -221,19 +221,19 @@ EQUIVALENT.update(
     {
         (
             "sim/stats.py",
-            "paired_proportion_difference",
+            "newcombe_paired",
             "return diff, max(-1.0, diff - down), min(1.0, diff + up) -> "
             "return diff, max(-2.0, diff - down), min(1.0, diff + up)",
         ): _NEWCOMBE_CLAMP,
         (
             "sim/stats.py",
-            "paired_proportion_difference",
+            "newcombe_paired",
             "return diff, max(-1.0, diff - down), min(1.0, diff + up) -> "
             "return diff, max(-1.0, diff - down), min(2.0, diff + up)",
         ): _NEWCOMBE_CLAMP,
         (
             "sim/stats.py",
-            "paired_proportion_difference",
+            "newcombe_paired",
             "phi = (max(cross - n / 2, 0.0) if cross > 0 else cross) / math.sqrt(margins) -> "
             "phi = (max(cross - n / 2, 0.0) if cross >= 0 else cross) / math.sqrt(margins)",
         ): "at cross = 0 both branches give phi = 0 (max(-n/2, 0) and 0)",
