@@ -260,7 +260,8 @@ def test_count_interval_for_one_two_and_no_values():
 
 def test_newcombe_from_effective_cells():
     """The table form takes the same cells as the paired outcomes give, and non-integer (effective) cells
-    between two integer tables give an interval between theirs; an empty table is NaN."""
+    between two integer tables give an interval between theirs; an empty table is NaN.
+    """
     from sim.stats import newcombe_paired
 
     assert newcombe_paired(59, 6, 16, 80) == pytest.approx(paired_proportion_difference(*table(59, 6, 16, 80)))
