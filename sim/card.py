@@ -258,6 +258,10 @@ def card_tables(run: CardRun, resamples: int = 2000) -> dict[str, pd.DataFrame]:
                 row |= {f"events {label}": int(on.sum()), f"baseline events {label}": int(off.sum())}
                 row |= {f"upper {label}": wilson(int(on.sum()), len(on))[2]}
                 row |= {f"baseline upper {label}": wilson(int(off.sum()), len(off))[2]}
+            if col == "crisis_days":  # replications with any crisis in either arm (none: nothing to estimate)
+                row["crises"] = int(
+                    sum((pairs[bundle, s, e][[col, col + "_0"]] > 0).to_numpy().sum() for s, e in settings)
+                )
             row |= {f"effect {label}": point, f"effect {label} lo": lo, f"effect {label} hi": hi}
         worse = sum(
             int((pairs[bundle, s, e]["peak_rung"] > pairs[bundle, s, e]["peak_rung_0"]).sum()) for s, e in settings
@@ -483,6 +487,8 @@ def _signed_pct(x: float) -> str:
 def _effect(row: dict, label: str, days: bool = False) -> str:
     m, lo, hi = row[f"effect {label}"], row[f"effect {label} lo"], row[f"effect {label} hi"]
     if days:
+        if row.get("crises", 1) == 0:  # a bootstrap of all-zero differences would read [0, 0]
+            return "no crisis in either arm"
         return f"{m:+.2f} [{lo:+.2f}, {hi:+.2f}]"
     return f"{100 * m:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] pts"
 

@@ -179,6 +179,7 @@ def test_the_card_keeps_each_arms_uncertainty_when_no_bundle_has_an_event():
     assert eff.loc["hotline", "effect P(rung ≥ 4) lo"] == pytest.approx(-wilson(0, 100)[2])
     text = markdown(run, t, "escalation card (hand)")
     assert "| hotline | +0.0 [-3.7, +3.7] pts |" in text
+    assert "| no crisis in either arm |" in text and "+0.00 [+0.00, +0.00]" not in text  # crisis days: no estimate
     assert "**hotline, P(rung ≥ 4): cannot be estimated.** Neither arm reached it in any of 100 paired" in text
 
 
