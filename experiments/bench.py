@@ -160,7 +160,9 @@ def year_counts(scenario, params, measures, reps: int = YEAR_REPLICATIONS) -> di
     for i in range(reps):
         model = EscalationModel(scenario, params, build(measures), seed=replication_seed(0, i), record_events=False)
         model.streams = {k: _CountingStream(v, draws) for k, v in model.streams.items()}  # type: ignore[misc]
-        model.activity_draws.rng = model.streams["activity"]  # its blocks: one call for 256 draws
+        for blocks, stream in ((model.activity_draws, "activity"), (model.incident_draws, "incidents")):
+            blocks.rng = model.streams[stream]  # its blocks: one call for 256 draws
+        model.perception_draws.rng = model.streams["perception"]
         model.run()
         outcome = model.outcome()
         incidents += outcome["incidents"]
@@ -325,6 +327,7 @@ PARTS = (  # where a function's own time goes, by the file and name it lives in
             "engine.py:_pass_time",
             "engine.py:_note_state",
             "engine.py:at",
+            "engine.py:at_routine",
             "engine.py:later",
             "heappush",
             "heappop",
@@ -339,14 +342,13 @@ PARTS = (  # where a function's own time goes, by the file and name it lives in
             "engine.py:random",
             "activity.py:_compute_hazards",
             "activity.py:_update_hazard",
-            "activity.py:_hazard_of",
+            "activity.py:reach",
             "activity.py:_air_hazard",
             "activity.py:_pair_hazard",
             "activity.py:_draw_next_incident",
             "activity.py:_activity_incident",
             "activity.py:moved",
-            "activity.py:flight_near_border",
-            "activity.py:sortie_seen",
+            "activity.py:quick_reaction",
             "activity.py:scramble_against",
             "activity.py:activity_multiplier",
             "theatre.py",

@@ -24,6 +24,8 @@ from sim.core.spec import InjectSpec, Side
 from sim.stats import mean_ci, wilson
 
 YEAR = 365 * 24.0
+YEARS = 100  # crisis-era years in each arm: at 40 the knock-out of caution (+0.5 uses of force a year,
+# a paired SD of about 2) could not be told from 0 (seed 5 after issue 29's streams: +0.25 [-0.10, +0.60])
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +37,9 @@ def crisis():
 
 @pytest.fixture(scope="module")
 def defaults(crisis):
-    """40 crisis-era Baltic years at the defaults, no measures, seed 5: the arm every knock-out is paired with."""
+    """100 crisis-era Baltic years at the defaults, no measures, seed 5: the arm every knock-out is paired with."""
     spec, params = crisis
-    return run(spec, params, settings(), 40, seed=5).outcomes()
+    return run(spec, params, settings(), YEARS, seed=5).outcomes()
 
 
 def paired(a, b, col: str) -> tuple[float, float, float]:
@@ -50,7 +52,7 @@ NO_CAUTION = {"caution_w_rung": 0.0, "caution_w_deaths": 0.0, "caution_nuclear_s
 
 
 def test_a_crisis_era_year_no_longer_runs_away(defaults):
-    """Defaults, no measures, 40 crisis-era Baltic years: no use of force (measured 0 of 40; the record
+    """Defaults, no measures, 100 crisis-era Baltic years: no use of force (measured 0 of 100; the record
     2022-2024: none). Before the crisis dynamics: force in 57% of years and 8 uses a year.
     """
     out = defaults
@@ -60,12 +62,13 @@ def test_a_crisis_era_year_no_longer_runs_away(defaults):
 
 
 def test_caution_near_the_brink_cuts_the_use_of_force(crisis, defaults):
-    """Knock-out of caution (rung, deaths, nuclear shadow): uses of force a year rise (measured +0.5 a year,
-    40 years), and force is reached in more years.
+    """Knock-out of caution (rung, deaths, nuclear shadow): uses of force a year rise (measured +0.58
+    [+0.18, +0.98] a year over 100 years, and +0.54 [+0.27, +0.81] over 200), and force is reached in
+    more years (0 against 10 of 100).
     """
     spec, params = crisis
     on = defaults
-    off = run(spec, with_params(params, **NO_CAUTION), settings(), 40, seed=5).outcomes()
+    off = run(spec, with_params(params, **NO_CAUTION), settings(), YEARS, seed=5).outcomes()
     m, lo, _ = paired(on, off, "uses_of_force")
     assert m > 0.15 and lo > 0, (m, lo)
     assert off["reached_rung_4"].sum() >= on["reached_rung_4"].sum() + 3
@@ -165,7 +168,7 @@ def test_the_nac_decides_force_by_consensus_and_russia_through_the_general_staff
     parent = Deliberation(m, m.commands[Side.NATO], act)
     d = Deliberation(m, m.leadership[Side.NATO], act, cap=Response.LIMITED_FORCE, parent=parent)
     d.open()
-    decide_at = [t for t, _, fn in m._queue if getattr(fn, "__self__", None) is d and fn.__name__ == "decide"]
+    decide_at = [t for t, _, fn, _ in m._queue if getattr(fn, "__self__", None) is d and fn.__name__ == "decide"]
     assert decide_at == [12.0]  # the NAC's consensus time, not the leadership's 4-hour trait
     nato_act = dataclasses.replace(act, side=Side.NATO, id=8)
     m.commands[Side.RUSSIA].decide = m.commands[Side.RUSSIA].decide  # the real method
@@ -174,7 +177,7 @@ def test_the_nac_decides_force_by_consensus_and_russia_through_the_general_staff
     m.commands[Side.RUSSIA].decide(d2)
     referral = m.events[-1]
     assert "through the General Staff" in referral["text"] and referral["answers"] == 8
-    relays = [t for t, _, fn in m._queue if getattr(fn, "__name__", "") == "open"]
+    relays = [t for t, _, fn, _ in m._queue if getattr(fn, "__name__", "") == "open"]
     assert 0.25 + 0.5 in relays
 
 
@@ -305,7 +308,11 @@ def test_announced_restraint_with_no_cut_is_indistinguishable_from_none(crisis, 
     spec, p = crisis
     base = defaults
     talk = run(
-        spec, p, settings("unilateral_restraint", **{"unilateral_restraint.sortie_reduction_per_step": 0}), 40, seed=5
+        spec,
+        p,
+        settings("unilateral_restraint", **{"unilateral_restraint.sortie_reduction_per_step": 0}),
+        YEARS,
+        seed=5,
     ).outcomes()
     for col in ("reached_rung_4", "peak_rung", "final_trust_russia"):
         _, lo, hi = paired(base, talk, col)

@@ -58,7 +58,7 @@ def act(rung=2, severity=0.3, itype="air_intercept", **kw) -> Act:
 
 def reviews_at(m) -> list[float]:
     """When the posture review is planned on the model's event list."""
-    return sorted(t for t, _, fn in m._queue if getattr(fn, "__self__", None) is m._review)
+    return sorted(t for t, _, fn, _ in m._queue if getattr(fn, "__self__", None) is m._review)
 
 
 def review(m, side, tension=0.0, audience=0.0, threat=0.0, **kw) -> int:

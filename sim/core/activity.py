@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 import operator
 
-import numpy as np
-
 from sim.core.agents import (
     INTERCEPTOR_KINDS,
     SHIP_PASS_KINDS,
@@ -16,7 +14,7 @@ from sim.core.agents import (
     clip01,
 )
 from sim.core.alliance import MEMBERS
-from sim.core.engine import _nothing
+from sim.core.engine import Draws, _nothing
 from sim.core.ladder import ElnCategory, Rung
 from sim.core.narrative import incident_text
 from sim.core.spec import (
@@ -48,7 +46,7 @@ def _can_meet(a: Platform, b: Platform) -> bool:
     return air.spec.kind in SHIP_PASS_KINDS
 
 
-def _initiator(a: Platform, b: Platform, rng: np.random.Generator) -> tuple[Platform, Platform]:
+def _initiator(a: Platform, b: Platform, rng: Draws) -> tuple[Platform, Platform]:
     """Whose conduct makes the encounter: the interceptor or the aircraft over a ship; else by conduct."""
     ia = a.spec.domain == "air" and (b.spec.domain == "sea" or a.spec.kind in INTERCEPTOR_KINDS)
     ib = b.spec.domain == "air" and (a.spec.domain == "sea" or b.spec.kind in INTERCEPTOR_KINDS)
@@ -96,6 +94,7 @@ class ActivityMixin:
         """``side``'s sortie rate changed (posture, exercise, restraint): redraw its pending sorties."""
         for pl in self.platforms:
             if pl.side is side:
+                pl._rate_per_h = None  # worked out again at its next draw
                 pl.redraw_sortie()
 
     def _compute_hazards(self) -> tuple[list[tuple[str, Platform, Platform | None, float]], float]:
@@ -133,47 +132,47 @@ class ActivityMixin:
         return rate
 
     def _air_hazard(self, a: Platform, zone: str) -> float:
-        """The violation hazard of aircraft ``a`` out in ``zone`` (cached per aircraft and zone)."""
-        key = (a, zone)
-        rate = self._air_rate.get(key)
+        """The violation hazard of aircraft ``a`` out in ``zone`` (cached on the aircraft, per zone)."""
+        rate = a.violation_rates.get(zone)
         if rate is None:
-            rate = self._air_rate[key] = self._violation_rate(a)
-        return rate
-
-    def _hazard_of(self, pl: Platform, zone: str, scrambled: bool) -> float:
-        """What ``pl``, out in ``zone``, adds to the total hazard with the platforms counted as out."""
-        rate = 0.0
-        if pl.domain == "air" and not scrambled:
-            rate = self._air_rate.get((pl, zone))
-            if rate is None:
-                rate = self._air_hazard(pl, zone)
-        counted = self._counted
-        if not counted:
-            return rate
-        nato = pl.side is Side.NATO
-        pair_rate = self._pair_rate
-        for b, (zone_b, _) in counted.items():
-            if (b.side is Side.NATO) is not nato:
-                key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
-                r = pair_rate.get(key)
-                rate += r if r is not None else self._pair_hazard(*key)
+            rate = a.violation_rates[zone] = self._violation_rate(a)
         return rate
 
     def _update_hazard(self) -> None:
         """Bring the total hazard up to date: take out what each moved platform added, add what it adds now.
 
         Exact but for rounding (sums of the cached rates); when nobody is out the total is zero.
+        (``_hazard_of`` inlined: this runs at every sortie's start and end.)
         """
-        counted, out, hazard_of = self._counted, self.airborne_or_at_sea, self._hazard_of
+        counted, out, pair_rate, nato_side = self._counted, self.airborne_or_at_sea, self._pair_rate, Side.NATO
         total = self._hazard_total
         for pl in self._moved:
             was = counted.pop(pl, None)
-            if was is not None:
-                total -= hazard_of(pl, *was)
-            if pl in out:
-                zone, scrambled = pl.zone, pl.scrambled
-                total += hazard_of(pl, zone, scrambled)
-                counted[pl] = (zone, scrambled)
+            now = (pl.zone, pl.scrambled) if pl in out else None
+            if was == now:  # out and back, or back and out, to the same zone since the last update
+                if now is not None:
+                    counted[pl] = now
+                continue
+            nato = pl.side is nato_side
+            if was is not None:  # take out what it added
+                zone, scrambled = was
+                rate = 0.0 if scrambled or pl.domain != "air" else self._air_hazard(pl, zone)
+                for b, (zone_b, _) in counted.items():
+                    if (b.side is nato_side) is not nato:
+                        key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
+                        r = pair_rate.get(key)
+                        rate += r if r is not None else self._pair_hazard(*key)
+                total -= rate
+            if now is not None:  # add what it adds now
+                zone, scrambled = now
+                rate = 0.0 if scrambled or pl.domain != "air" else self._air_hazard(pl, zone)
+                for b, (zone_b, _) in counted.items():
+                    if (b.side is nato_side) is not nato:
+                        key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
+                        r = pair_rate.get(key)
+                        rate += r if r is not None else self._pair_hazard(*key)
+                total += rate
+                counted[pl] = now
         self._moved.clear()
         self._hazard_total = total if counted else 0.0
 
@@ -225,10 +224,10 @@ class ActivityMixin:
         self._redraw = True  # the next one is placed afresh after this event
         self._incident_at = math.inf
         self._incidents_fired += 1
-        rng = self.streams["activity"]
-        self._hazard_left, self._hazard_since = rng.standard_exponential(), self.time
+        draws = self.activity_draws
+        self._hazard_left, self._hazard_since = draws.exponential(), self.time
         hazards, total = self._compute_hazards()
-        u = rng.random() * total
+        u = draws.random() * total
         for hazard in hazards:
             u -= hazard[3]
             if u <= 0:
@@ -239,11 +238,18 @@ class ActivityMixin:
         else:
             self._violation(a)
 
-    def sortie_seen(self, platform: Platform) -> None:
-        """The other side's radar sees a sortie to a zone within ``radar_range_km`` of its territory."""
-        observer = platform.side.other
-        if self.theatre.distance_to_territory(platform.zone, observer) <= self.params.radar_range_km:
-            self.seen_sorties[observer].append(self.time)
+    def reach(self, side: Side, zone: str) -> tuple[bool, bool]:
+        """Whether the other side's radar sees ``side``'s sorties to ``zone``, and whether its alert answers.
+
+        Within ``radar_range_km`` and ``qra_range_km`` of its territory; memoised: the theatre and
+        the parameters do not change in a run.
+        """
+        key = (side, zone)
+        reach = self._reaches.get(key)
+        if reach is None:
+            km = self.theatre.distance_to_territory(zone, side.other)
+            reach = self._reaches[key] = (km <= self.params.radar_range_km, km <= self.params.qra_range_km)
+        return reach
 
     def number(self, act: Act) -> None:
         """Give ``act`` its number in the replication (the log's replies cite it)."""
@@ -251,26 +257,27 @@ class ActivityMixin:
             self.acts_numbered += 1
             act.id = self.acts_numbered
 
-    def flight_near_border(self, aircraft: Platform) -> None:
-        """A flight close to the other side's airspace draws a quick-reaction scramble, or not."""
-        p = self.params
-        if self.theatre.distance_to_territory(aircraft.zone, aircraft.side.other) > p.qra_range_km:
-            return
-        if self.activity_draws.random() < p.qra_scramble_probability:
+    def quick_reaction(self, aircraft: Platform) -> None:
+        """The other side's quick-reaction alert, watching a flight near its airspace, scrambles or not."""
+        if self.activity_draws.random() < self.params.qra_scramble_probability:
             self.scramble_against(aircraft, None)
 
     def scramble_against(self, target: Platform, violation: Act | None) -> Platform | None:
         """Launch the other side's nearest grounded fighter pair (the airspace owner's first)."""
-        th = self.theatre
-        owner = th.zone(th.nearest_territory(target.zone, target.side.other)).member
-        ready = [
-            pl
-            for pl in self.platforms
-            if pl.side is target.side.other and pl.spec.kind in INTERCEPTOR_KINDS and not pl.on_sortie and not pl.lost
-        ]
-        if not ready:
+        key = (target.side, target.zone)
+        order = self._qra_order.get(key)
+        if order is None:  # the other side's fighters, the owner's first, then the nearest (fixed in a run)
+            th = self.theatre
+            owner = th.zone(th.nearest_territory(target.zone, target.side.other)).member
+            order = self._qra_order[key] = sorted(
+                (pl for pl in self.platforms if pl.side is target.side.other and pl.spec.kind in INTERCEPTOR_KINDS),
+                key=lambda pl: (pl.member != owner, th.distance(pl.spec.base, target.zone), pl.spec.id),
+            )
+        for fighter in order:
+            if not fighter._on_sortie and not fighter.lost:
+                break
+        else:
             return None
-        fighter = min(ready, key=lambda pl: (pl.member != owner, th.distance(pl.spec.base, target.zone), pl.spec.id))
         fighter.scramble(target.zone, target, violation)
         self.scrambles[fighter.side] += 1
         return fighter
@@ -288,8 +295,7 @@ class ActivityMixin:
         )
 
     def _encounter(self, a: Platform, b: Platform) -> None:
-        rng = self.streams["incidents"]
-        initiator, other = _initiator(a, b, rng)
+        initiator, other = _initiator(a, b, self.incident_draws)
         itype = "air_intercept" if a.spec.domain == b.spec.domain == "air" else "at_sea_close_encounter"
         zone = initiator.zone if initiator.spec.domain == "air" or other.spec.domain != "sea" else other.zone
         act = self._incident_act(initiator, other, itype, zone, on_scene=True)
@@ -322,7 +328,7 @@ class ActivityMixin:
 
     def _incident_act(self, initiator: Platform, other: Platform | None, itype: str, zone: str, on_scene: bool) -> Act:
         """Draw severity and intent of an activity incident from the initiator's conduct."""
-        p, rng = self.params, self.streams["incidents"]
+        p, rng = self.params, self.incident_draws
         t = initiator.traits
         tail, noise = rng.exponential(), rng.normal()
         deliberate = rng.random() < p.deliberate_gain * t.aggressiveness

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 POSTURES = ("calm", "firm", "robust", "coercive", "combat", "war footing")
 
 
-@dataclass
+@dataclass(slots=True)
 class Act:
     """Something one side did that the other side perceives: an incident, an exercise or a reply."""
 

@@ -47,17 +47,20 @@ class Recurring:
 class Draws:
     """Scalar draws from one stream, made a block at a time with numpy (the same distributions, far fewer calls).
 
-    For the frequent draws of the activity layer (sortie waits, patrol zones, scrambles): a scalar
-    call into numpy costs about as much as a whole event's bookkeeping.
+    For the frequent draws of the activity layer (sortie waits, patrol zones, scrambles), and of the
+    incidents and their perception: a scalar call into numpy costs about as much as a whole
+    event's bookkeeping. Each kind of draw has its own block, so a change in how many draws of one
+    kind a run makes does not shift the others (common random numbers between configurations).
     """
 
-    __slots__ = ("_exponential", "_random", "rng")
+    __slots__ = ("_exponential", "_normal", "_random", "rng")
     BLOCK = 256
 
     def __init__(self, rng: Any):
         self.rng = rng
         self._exponential: list[float] = []
         self._random: list[float] = []
+        self._normal: list[float] = []
 
     def exponential(self) -> float:
         """A unit exponential (scale it by the mean)."""
@@ -70,6 +73,12 @@ class Draws:
         if not self._random:
             self._random = self.rng.random(self.BLOCK).tolist()
         return self._random.pop()
+
+    def normal(self) -> float:
+        """A standard normal."""
+        if not self._normal:
+            self._normal = self.rng.standard_normal(self.BLOCK).tolist()
+        return self._normal.pop()
 
 
 def _nothing() -> None:
@@ -86,30 +95,46 @@ class EngineMixin:
     def run_until(self, end_time: float) -> None:
         """Fire every event due up to ``end_time`` in time order, then move the clock to ``end_time``.
 
+        A routine event (``at_routine``: a platform going out or coming back) only moves the clock:
+        tension and pressure are relaxed, and the state checked for a change point, at the next
+        event that may read or change them (relaxing is exponential, so one step over the routine
+        events' times equals one step at each of them, to rounding).
+
         A player's decision point stops the loop (``PlayerTurn``) at its event's time; the events
         still due stay queued, and the next call goes on from there.
         """
-        queue = self._queue
+        queue, budget = self._queue, self.event_budget
+        left = budget - self.events_fired  # each pass of the loop fires one event
         self._note_state()  # what a player did since the last call
         while True:
             if self._redraw:
                 self._draw_next_incident()
-            t = queue[0][0] if queue else math.inf
-            if self._incident_at < t:  # the next encounter or violation is held apart: it is redrawn often
-                t, fn = self._incident_at, self._activity_incident
+            if queue:
+                entry = queue[0]
+                t = entry[0]
             else:
-                fn = None
-            if t > end_time:
-                break
-            if fn is None:
-                fn = heapq.heappop(queue)[2]
-            if t > self.time:
-                self._pass_time(t)
-            fn()
-            self._note_state()
-            if self.events_fired > self.event_budget:
-                raise EventBudgetExceeded(self.events_fired, self.time, self.event_budget)
-        if end_time > self.time:
+                t = math.inf
+            if self._incident_at < t:  # the next encounter or violation is held apart: it is redrawn often
+                t = self._incident_at
+                if t > end_time:
+                    break
+                fn, routine = self._activity_incident, False
+            else:
+                if t > end_time:
+                    break
+                _, _, fn, routine = heapq.heappop(queue)
+            if routine:
+                self.time = t
+                fn()
+            else:
+                if t > self._settled:
+                    self._pass_time(t)
+                fn()
+                self._note_state()
+            left -= 1
+            if left < 0:
+                raise EventBudgetExceeded(self.events_fired, self.time, budget)
+        if end_time > self._settled:
             self._pass_time(end_time)
 
     @property
@@ -130,7 +155,15 @@ class EngineMixin:
         if time_h < self.time:
             raise ValueError(f"cannot schedule at {time_h} h: the model is at {self.time} h")
         self._seq += 1
-        heapq.heappush(self._queue, (time_h, self._seq, fn))
+        heapq.heappush(self._queue, (time_h, self._seq, fn, False))
+
+    def at_routine(self, time_h: float, fn: Callable[[], None]) -> None:
+        """Call ``fn`` at ``time_h`` as a routine event, for which the clock alone moves (``run_until``).
+
+        Routine: it moves platforms only, reading no tension, trust or pressure and changing no rung.
+        """
+        self._seq += 1
+        heapq.heappush(self._queue, (time_h, self._seq, fn, True))
 
     def schedule_event(
         self, function: Callable, *, at: float | None = None, after: float | None = None, priority: Any = None
@@ -147,7 +180,7 @@ class EngineMixin:
     def _pass_time(self, t: float) -> None:
         """Move the clock to ``t``: tension and pressure relax analytically, crisis time accrues."""
         last = self._last
-        dt, rung = t - self.time, last[0]
+        dt, rung = t - self._settled, last[0]
         if rung >= Rung.SHOW_OF_FORCE:
             self.crisis_hours += dt
         factor = math.exp(-dt / self._relax_h)
@@ -158,7 +191,7 @@ class EngineMixin:
         russia.tension = russia_base + (russia.tension - russia_base) * factor
         russia.audience *= factor
         russia.threat *= factor
-        self.time = t
+        self.time = self._settled = t
         self._last = (rung, nato.tension, russia.tension, last[3], last[4])  # relaxing is not a change
 
     def _note_state(self) -> None:

@@ -123,8 +123,9 @@ class EscalationModel(
         }
         super().__init__(rng=np.random.default_rng(seqs["mesa"]))
         self._default_schedule.stop()  # no hourly step: time moves from event to event
-        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._queue: list[tuple[float, int, Callable[[], None], bool]] = []  # time, order, call, routine
         self._seq = 0
+        self._settled = 0.0  # the time tension and pressure were last relaxed to (``_pass_time``)
         self._incidents_fired = 0  # encounters and violations, held apart from the list
         # One generator per mechanism: a measure that changes how often one mechanism draws does
         # not shift the draws of the others (better common random numbers between configurations).
@@ -212,9 +213,12 @@ class EscalationModel(
         self._counted: dict[Platform, tuple[str, bool]] = {}  # who the total counts as out: zone, scrambled
         self._moved: list[Platform] = []  # went out or came back since the total was brought up to date
         self._pair_rate: dict[tuple[Platform, Platform, str, str], float] = {}
-        self._air_rate: dict[tuple[Platform, str], float] = {}
+        self._reaches: dict[tuple[Side, str], tuple[bool, bool]] = {}  # seen by radar, answered by QRA
+        self._qra_order: dict[tuple[Side, str], list[Platform]] = {}  # fighters to send, first first
         self.activity_draws = Draws(self.streams["activity"])  # sortie waits, patrol zones, scrambles: in blocks
-        self._hazard_left = self.streams["activity"].standard_exponential()  # integrated hazard to the next
+        self.incident_draws = Draws(self.streams["incidents"])  # each incident's conduct, severity and intent
+        self.perception_draws = Draws(self.streams["perception"])  # how each act is read
+        self._hazard_left = self.activity_draws.exponential()  # integrated hazard to the next
         self._hazard_since = 0.0  # the time the total hazard last changed
         self._redraw = False  # the activity changed: place the next encounter or violation again
         self._incident_at = math.inf  # when the next encounter or violation is due

@@ -34,7 +34,7 @@ class PerceptionMixin:
         (the other side's stated intent, credible as far as it is trusted) and observers on site
         (a direct, truthful look).
         """
-        p, rng, state = self.params, self.streams["perception"], self.sides[side]
+        p, rng, state = self.params, self.perception_draws, self.sides[side]
         noise = self.measure_noise_factor(side, act)
         severity = clip01(act.severity + p.perception_noise_sd * noise * rng.normal())
         truth = 1.0 if act.deliberate else -1.0

@@ -67,6 +67,8 @@ class Platform(mesa.Agent):
         self._sortie_clock = 0  # only the latest drawn sortie start fires
         self.sorties_flown = 0  # patrols started (scrambles not counted)
         self._sortie_pending = False
+        self._rate_per_h: float | None = None  # sorties an hour now (None: to be worked out again)
+        self.violation_rates: dict[str, float] = {}  # zone -> hazard of straying from it (the model's cache)
         total = sum(spec.patrol.values())
         self._patrol_zones = list(spec.patrol)
         self._patrol_cdf = np.cumsum([w / total for w in spec.patrol.values()]).tolist()
@@ -86,8 +88,12 @@ class Platform(mesa.Agent):
         self._on_sortie = out
         if self.domain != "land":
             model = self.model
-            (model.airborne_or_at_sea.add if out else model.airborne_or_at_sea.discard)(self)
-            model.moved(self)  # the hazards follow, the next encounter or violation is placed again
+            if out:
+                model.airborne_or_at_sea.add(self)
+            else:
+                model.airborne_or_at_sea.discard(self)
+            model._moved.append(self)  # the hazards follow (``moved``): the next encounter is placed again
+            model._redraw = True
 
     @property
     def name(self) -> str:
@@ -106,14 +112,17 @@ class Platform(mesa.Agent):
         self._sortie_clock += 1
         self._sortie_pending = True  # waiting for the next sortie, even if none falls within the horizon
         model = self.model
-        rate_per_h = self._per_h * model.activity_multiplier(self.side)
-        for m in model.measures:
-            rate_per_h *= m.sortie_rate_factor(model, self)
+        rate_per_h = self._rate_per_h
+        if rate_per_h is None:  # the side's rates changed (``rates_changed``) since it was last worked out
+            rate_per_h = self._per_h * model.activity_multiplier(self.side)
+            for m in model.measures:
+                rate_per_h *= m.sortie_rate_factor(model, self)
+            self._rate_per_h = rate_per_h
         if rate_per_h <= 0:
             return
         at = model.time + model.activity_draws.exponential() / rate_per_h
         if at <= model.horizon_h:
-            model.at(at, _SortieDue(self, self._sortie_clock).fire)
+            model.at_routine(at, _SortieDue(self, self._sortie_clock).fire)
 
     def redraw_sortie(self) -> None:
         """The sortie rate changed: draw the wait for the next sortie again (memoryless, so exact)."""
@@ -131,19 +140,30 @@ class Platform(mesa.Agent):
             self.schedule_next_sortie()
             return
         zones = self._patrol_zones
-        self.zone = zones[min(bisect.bisect_left(self._patrol_cdf, u), len(zones) - 1)]
-        self.on_sortie = True
+        self.zone = zone = zones[min(bisect.bisect_left(self._patrol_cdf, u), len(zones) - 1)]
+        self._on_sortie = True  # ``on_sortie = True``, inline: this runs at every sortie
+        if self.domain != "land":
+            model.airborne_or_at_sea.add(self)
+            model._moved.append(self)
+            model._redraw = True
         self.sorties_flown += 1
-        model.sortie_seen(self)
-        model.at(model.time + self.spec.sortie_hours, self.end_sortie)
-        if self.domain == "air":
-            model.flight_near_border(self)
+        seen, answered = model.reach(self.side, zone)
+        if seen:  # the other side's radar sees it (``sortie_seen``)
+            model.seen_sorties[self.side.other].append(model.time)
+        model.at_routine(model.time + self.spec.sortie_hours, self.end_sortie)
+        if answered and self.domain == "air":  # near the other side's airspace (``flight_near_border``)
+            model.quick_reaction(self)
 
     def end_sortie(self) -> None:
         """Return to base and plan the next sortie."""
         if self.lost:
             return
-        self.on_sortie = False
+        self._on_sortie = False  # ``on_sortie = False``, inline: this runs at every sortie
+        if self.domain != "land":
+            model = self.model
+            model.airborne_or_at_sea.discard(self)
+            model._moved.append(self)
+            model._redraw = True
         self.zone = self.spec.base
         self.schedule_next_sortie()
 
@@ -177,7 +197,7 @@ class Platform(mesa.Agent):
         if target.on_sortie and not target.lost:
             self.intercepted_at = self.model.time
             self.model.qra_intercept(self, target, violation)
-        self.model.later(1.0, self.land)
+        self.model.at_routine(self.model.time + 1.0, self.land)
 
     def land(self) -> None:
         """Back from a scramble (the regular sortie plan was never interrupted)."""

@@ -125,7 +125,7 @@ class ExerciseRun:
             severity *= p.snap_surprise
         severity = clip01(severity)
         command = model.commands[s.side]
-        deliberate = model.streams["incidents"].random() < p.deliberate_gain * command.traits.aggressiveness
+        deliberate = model.incident_draws.random() < p.deliberate_gain * command.traits.aggressiveness
         category = model.categorise(severity)
         act = Act(
             time_h=model.time,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 
 class Side(str, Enum):
@@ -15,12 +16,12 @@ class Side(str, Enum):
     NATO = "nato"
     RUSSIA = "russia"
 
-    @property
+    @cached_property
     def other(self) -> Side:
-        """The opposing side."""
+        """The opposing side (kept on the member after the first call: the model asks it at every event)."""
         return Side.RUSSIA if self is Side.NATO else Side.NATO
 
-    @property
+    @cached_property
     def label(self) -> str:
         """Display name."""
         return "NATO" if self is Side.NATO else "Russia"

@@ -28,6 +28,7 @@ class ModelView(Protocol):
     theatre: Theatre
     streams: dict[str, np.random.Generator]
     activity_draws: Any  # engine.Draws
+    seen_sorties: dict[Side, list[float]]
     sides: dict[Side, Any]  # SideState
     leadership: dict[Side, Any]  # Leadership
     players: frozenset[Side]
@@ -40,12 +41,14 @@ class ModelView(Protocol):
     def log(self, kind: str, side: Side, *, text: str, **fields: Any) -> None: ...  # noqa: D102
     def later(self, delay_h: float, fn: Callable[[], None]) -> None: ...  # noqa: D102
     def at(self, time_h: float, fn: Callable[[], None]) -> None: ...  # noqa: D102
+    def at_routine(self, time_h: float, fn: Callable[[], None]) -> None: ...  # noqa: D102
     def schedule_recurring(self, function: Callable, schedule: Any, priority: Any = None) -> None: ...  # noqa: D102
     def activity_changed(self) -> None: ...  # noqa: D102
     def moved(self, platform: Any) -> None: ...  # noqa: D102
     def activity_multiplier(self, side: Side) -> float: ...  # noqa: D102
     def rates_changed(self, side: Side) -> None: ...  # noqa: D102
-    def flight_near_border(self, aircraft: Any) -> None: ...  # noqa: D102
+    def reach(self, side: Side, zone: str) -> tuple[bool, bool]: ...  # noqa: D102
+    def quick_reaction(self, aircraft: Any) -> None: ...  # noqa: D102
     def qra_intercept(self, fighter: Any, target: Any, violation: Any | None) -> None: ...  # noqa: D102
     def signal(self, side: Side, kind: str, text: str | None, benign: float) -> None: ...  # noqa: D102
     def hold_meeting(self, label: str, quality: float) -> int: ...  # noqa: D102

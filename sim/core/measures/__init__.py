@@ -70,7 +70,11 @@ class Measure:
         return False
 
     def sortie_rate_factor(self, model: ModelView, platform: Platform) -> float:
-        """Multiplier on how often a platform goes out (restraint, reduced activity)."""
+        """Multiplier on how often a platform goes out (restraint, reduced activity).
+
+        A platform keeps its rate until its side's rates change: a measure whose factor changes
+        calls ``model.rates_changed(side)`` (as unilateral restraint does at each step).
+        """
         return 1.0
 
     def encounter_rate_factor(self, model: ModelView, a: Platform, b: Platform) -> float:
