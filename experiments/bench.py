@@ -16,9 +16,9 @@ is a median and every target a ratio of things timed side by side):
   what the sortie layer (platforms going out and coming back) costs before any incident;
 - ``escalation run replications=1000 output.report=false`` end to end (outputs included, the
   report left out, as a sweep's job writes none by default): the share of its CPU (the command and
-  its worker processes) that simulating the same 1,000 replications costs (target >= 0.60), and
-  the parts of the rest measured on their own (a run's fixed cost, the forkserver's import of the
-  model, the report a single run adds);
+  its worker processes) that simulating the same 1,000 replications costs (target >= 0.60; median
+  of three rounds), and the parts of the rest measured on their own (a run's fixed cost, the report
+  a single run adds);
 - ``escalation --help`` and ``escalation scenarios``: wall time (target < 0.5 s);
 - where a year replication's time goes (cProfile, by part of the model).
 
@@ -37,7 +37,6 @@ import math
 import os
 import platform
 import pstats
-import resource
 import shutil
 import statistics
 import subprocess
@@ -261,34 +260,32 @@ def command_cpu_seconds(exe: str, *args: str, cwd: str) -> tuple[float, float]:
     return cpu, time.perf_counter() - wall
 
 
-def python_cpu_seconds(code: str) -> float:
-    """CPU seconds of a fresh interpreter running ``code``, less that of an empty one."""
-
-    def cpu(c: str) -> float:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([sys.executable, "-c", c], check=True)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-    return statistics.median(cpu(code) for _ in range(3)) - statistics.median(cpu("pass") for _ in range(3))
-
-
-def end_to_end(exe: str, cfg, params, measures) -> dict[str, float]:
+def end_to_end(exe: str, cfg, params, measures, rounds: int = 3) -> dict:
     """CPU of ``escalation run replications=1000 output.report=false`` (with its workers) and of simulating them.
 
+    In ``rounds`` rounds, each the command then the same 1,000 replications simulated in this
+    process; the share is taken round by round and its median kept (the machine's load moves both).
     And what the rest is made of, each part measured on its own: the fixed cost of a run (a
-    one-replication run without figures or report: imports, configuration, outputs), the forkserver's
-    import of the model for the workers, and the report (PNG and SVG figures) built again on the
-    same run folder.
+    one-replication run without figures or report: imports, configuration, outputs) and the report
+    (PNG and SVG figures) built again on the same run folder.
     """
     from sim.report.build import build_report
 
     scenario = load_scenario(library()[cfg.scenario.name])
+    command, simulate, walls = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        run = Path(tmp) / "run"
-        command_cpu, wall = command_cpu_seconds(
-            exe, "run", "replications=1000", "output.report=false", f"hydra.run.dir={run}", cwd=tmp
-        )
+        for k in range(rounds):
+            run = Path(tmp) / f"run{k}"
+            cpu, wall = command_cpu_seconds(
+                exe, "run", "replications=1000", "output.report=false", f"hydra.run.dir={run}", cwd=tmp
+            )
+            command.append(cpu)
+            walls.append(wall)
+            start = time.process_time()
+            for i in range(1000):  # the same replications, as the job simulates them (event log and change points)
+                run_replication(scenario, params, measures, int(cfg.seed), i, True, True)
+            simulate.append(time.process_time() - start)
+            print(f"end to end {k + 1}/{rounds}: {cpu:.2f} s CPU, simulating {simulate[-1]:.2f} s", file=sys.stderr)
         fixed_cpu, _ = command_cpu_seconds(
             exe,
             "run",
@@ -298,22 +295,21 @@ def end_to_end(exe: str, cfg, params, measures) -> dict[str, float]:
             f"hydra.run.dir={Path(tmp) / 'one'}",
             cwd=tmp,
         )
+        run = Path(tmp) / "run0"
         summary = json.loads((run / "summary.json").read_text())
         start = time.process_time()
         build_report([run], formats=list(cfg.output.report_formats), summaries=[summary])
         report_cpu = time.process_time() - start
-    forkserver_cpu = python_cpu_seconds("import sim.runner")
-    start = time.process_time()
-    for i in range(1000):  # the same replications, as the job simulates them (event log and change points kept)
-        run_replication(scenario, params, measures, int(cfg.seed), i, True, True)
-    simulate_cpu = time.process_time() - start
+    shares = [s / c for s, c in zip(simulate, command, strict=True)]
+    command_cpu, simulate_cpu = statistics.median(command), statistics.median(simulate)
     return {
+        "rounds": rounds,
         "command_cpu_s": round(command_cpu, 2),
-        "command_wall_s": round(wall, 2),
+        "command_wall_s": round(statistics.median(walls), 2),
         "simulate_cpu_s": round(simulate_cpu, 2),
-        "simulating_share": round(simulate_cpu / command_cpu, 3),
+        "simulating_share": round(statistics.median(shares), 3),
+        "simulating_share_by_round": [round(x, 3) for x in shares],
         "fixed_cpu_s": round(fixed_cpu, 2),
-        "forkserver_import_cpu_s": round(forkserver_cpu, 2),
         "report_cpu_s": round(report_cpu, 2),
         "rest_allowed_at_60_s": round(simulate_cpu * 0.4 / 0.6, 2),
     }
@@ -399,6 +395,7 @@ def main() -> None:
         return
     cfg, busy, quiet, params, measures = setup()
     exe = shutil.which("escalation", path=str(Path(sys.executable).parent)) or "escalation"
+    load_before = os.getloadavg()[0]
     year(busy, params, measures, reps=1)  # warm up
     # the same year with encounters, violations and quick-reaction scrambles made impossible: what moving
     # the platforms in and out (sorties, their draws and events) costs on its own, before any incident
@@ -441,6 +438,7 @@ def main() -> None:
     }
     if not args.skip_end_to_end:
         figures["end_to_end_1000"] = end_to_end(exe, cfg, params, measures)
+    figures["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]  # 1-minute, before and after
     out = REPO_ROOT / "docs" / "benchmarks"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n")

@@ -132,12 +132,20 @@ def speed() -> str:
             f"{b['busy_year_encounters_and_violations']:,} encounters and violations drawn from the hazards."
         )
     if "fixed_cpu_s" in e2e:
+        by_round = ", ".join(f"{100 * x:.0f}%" for x in e2e.get("simulating_share_by_round", []))
         rows[-1] += (
-            f" Of the 1,000-replication command's {e2e['command_cpu_s']:.1f} s, at 60% everything but simulating "
-            f"could take {e2e['rest_allowed_at_60_s']:.1f} s; measured on their own, a run's fixed cost (a "
-            f"one-replication run without figures: imports, configuration, outputs) is {e2e['fixed_cpu_s']:.1f} s, "
-            f"the workers' forkserver importing the model {e2e['forkserver_import_cpu_s']:.1f} s, and the report "
-            f"a single run adds (PNG and SVG figures; not written by a sweep's jobs) {e2e['report_cpu_s']:.1f} s."
+            f" Of the 1,000-replication command's {e2e['command_cpu_s']:.1f} s (median of {e2e.get('rounds', 1)} "
+            f"rounds; the share by round: {by_round}"
+            f"), at 60% everything but simulating could take {e2e['rest_allowed_at_60_s']:.1f} s; measured on their "
+            f"own, a run's fixed cost (a one-replication run without figures: imports, configuration, outputs) is "
+            f"{e2e['fixed_cpu_s']:.1f} s, and the report a single run adds (PNG and SVG figures; not written by a "
+            f"sweep's jobs) {e2e['report_cpu_s']:.1f} s. The workers are forked from the command (Linux, no other "
+            "thread), so they do not import the model again."
+        )
+    if "load_average" in b:
+        rows[-1] += (
+            f" The machine's 1-minute load average was {b['load_average'][0]:.1f} when the benchmark started and "
+            f"{b['load_average'][1]:.1f} when it ended (2 cores)."
         )
     return "\n".join(rows)
 

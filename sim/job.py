@@ -278,6 +278,7 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
                 record_events=record_events,
                 record_timeseries=True,
                 seconds_per_replication=first_seconds,
+                event_lines=True,  # the workers write the log's lines: the writer only writes them
             ):
                 writer.add(rep)
                 tally(rep)

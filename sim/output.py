@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.folder import temp_prefix
-from sim.runner import Ensemble, Replication
+from sim.runner import Ensemble, Replication, event_line
 from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly
 
 ROW_GROUP_ROWS = 100_000  # change points buffered before a Parquet row group is written
@@ -43,17 +43,6 @@ def atomic_write(path: Path, write: Callable[[IO[str]], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def event_line(replication: int, event: dict[str, Any]) -> str:
-    """One line of ``events.jsonl``: an event of the log (flat: text, numbers, None, a list of names)."""
-    row = {"replication": replication}
-    for k, v in event.items():
-        row[k] = None if v.__class__ is float and not math.isfinite(v) else v
-    return _ENCODE(row) + "\n"
-
-
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 def _clean(value: Any) -> Any:
@@ -186,7 +175,7 @@ class RunWriter:
             self._files["timeseries.csv"][1].writelines(lines)
             written += sum(map(len, lines))
         if "events.jsonl" in self._files:
-            lines = [event_line(rep.index, e) for e in rep.events]
+            lines = rep.event_lines if rep.event_lines is not None else [event_line(rep.index, e) for e in rep.events]
             self._files["events.jsonl"][1].writelines(lines)
             written += sum(map(len, lines))
         return written

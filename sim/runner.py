@@ -6,6 +6,7 @@ does not depend on how replications are split between workers or jobs.
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing as mp
 import multiprocessing.connection as mp_connection
@@ -41,6 +42,12 @@ class Replication:
     changes: np.ndarray | None  # one row per change point: CHANGE_COLUMNS
     events: list[dict[str, Any]]
     relaxation: Relaxation | None = None
+    event_lines: list[str] | None = None  # the events as ``events.jsonl`` lines, when a worker wrote them so
+
+    def encode_events(self) -> None:
+        """Turn the event log into its ``events.jsonl`` lines (in a worker: a string pickles ten times faster)."""
+        self.event_lines = [event_line(self.index, e) for e in self.events]
+        self.events = []
 
     @property
     def timeseries(self) -> dict[str, np.ndarray] | None:
@@ -166,8 +173,23 @@ def parameters_label(params) -> str:
 
 
 def _run_chunk(args: tuple) -> list[Replication]:
-    scenario, params, measures, seed, indices, record_events, record_timeseries = args
-    return [run_replication(scenario, params, measures, seed, i, record_events, record_timeseries) for i in indices]
+    scenario, params, measures, seed, indices, record_events, record_timeseries, encode = args
+    reps = [run_replication(scenario, params, measures, seed, i, record_events, record_timeseries) for i in indices]
+    if encode:
+        for rep in reps:
+            rep.encode_events()
+    return reps
+
+
+def event_line(replication: int, event: dict[str, Any]) -> str:
+    """One line of ``events.jsonl``: an event of the log (flat: text, numbers, None, a list of names)."""
+    row = {"replication": replication}
+    for k, v in event.items():
+        row[k] = None if v.__class__ is float and not math.isfinite(v) else v
+    return _ENCODE(row) + "\n"
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 def default_workers(n_replications: int) -> int:
@@ -363,6 +385,24 @@ def start_forkserver() -> None:
         signal.signal(signal.SIGINT, old)
 
 
+def pool_context() -> mp.context.BaseContext:
+    """How the workers start: forked from this process where that is safe, else from the forkserver.
+
+    Forking (Linux, and no other Python thread running: a thread holding a lock at the fork would
+    leave it held in the child) gives the workers the model already imported: the forkserver
+    imports it again (``import sim.runner``: Mesa, pandas, scipy; about a second of CPU per job,
+    issue 29). The pool forks every worker at its first task, inside ``ctrl_c_deferred``, and each
+    then ignores Ctrl-C (``_worker_init``). Elsewhere (the app's and the workshop's threads, macOS)
+    the workers come from the forkserver, which starts with Ctrl-C ignored.
+    """
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return mp.get_context("fork")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.runner"])
+    start_forkserver()
+    return ctx
+
+
 @contextmanager
 def ctrl_c_deferred() -> Iterator[None]:
     """Hold a Ctrl-C back until the block ends, then raise it (``KeyboardInterrupt``).
@@ -444,6 +484,7 @@ def iter_replications(
     record_events: bool = True,
     record_timeseries: bool = True,
     seconds_per_replication: float | None = None,
+    event_lines: bool = False,
 ) -> Iterator[Replication]:
     """Yield replications ``indices`` in index order as they finish (workers > 1: a process pool).
 
@@ -452,7 +493,9 @@ def iter_replications(
     that scheduling and pickling are a small share; small enough that every worker gets at least
     four. At most ``2 x workers`` chunks are in flight, and a result is dropped once handed on, so
     memory does not grow with the number of replications. If the consumer stops (an error,
-    Ctrl-C), pending chunks are cancelled and the workers stopped at once.
+    Ctrl-C), pending chunks are cancelled and the workers stopped at once. ``event_lines``: the
+    workers hand the event logs on as ``events.jsonl`` lines (``Replication.event_lines``), for a
+    consumer that only writes them.
     """
     indices = list(indices)
     common = (scenario, params, measures, seed)
@@ -463,10 +506,7 @@ def iter_replications(
         return
     chunk = chunk_size(len(indices), workers, seconds_per_replication)
     chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.runner"])
-    start_forkserver()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=_worker_init)
     finished = False
     try:
         window = 2 * workers
@@ -476,7 +516,8 @@ def iter_replications(
         def submit_more() -> None:
             nonlocal submitted
             while submitted < len(chunks) and len(in_flight) < window:
-                fut = pool.submit(_run_chunk, (*common, chunks[submitted], record_events, record_timeseries))
+                task = (*common, chunks[submitted], record_events, record_timeseries, event_lines)
+                fut = pool.submit(_run_chunk, task)
                 in_flight[fut] = submitted
                 submitted += 1
 

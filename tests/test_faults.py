@@ -176,7 +176,7 @@ def test_a_killed_run_leaves_no_orphan_workers_and_the_next_run_cleans_its_tempo
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _wait_for(lambda: len(_children(proc.pid)) >= 3 and list(out.glob(".*.tmp")))  # forkserver + 2 workers, writing
+    _wait_for(lambda: len(_children(proc.pid)) >= 2 and list(out.glob(".*.tmp")))  # 2 workers (forked), writing
     tree = _children(proc.pid)
     proc.kill()
     proc.wait()
@@ -207,7 +207,7 @@ def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
 
     def flowing() -> bool:  # the pool is up and results are coming back (~1 kB of the event log per replication)
         log = list(out.glob(".events.jsonl.*.tmp"))
-        return len(_children(proc.pid)) >= 3 and bool(log) and log[0].stat().st_size > 150_000
+        return len(_children(proc.pid)) >= 2 and bool(log) and log[0].stat().st_size > 150_000
 
     _wait_for(flowing)
     tree = _children(proc.pid)

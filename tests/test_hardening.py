@@ -399,7 +399,7 @@ def test_ctrl_c_while_the_worker_pool_starts_prints_one_line(tmp_path, after):
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
     )
-    _wait_for(lambda: _children(proc.pid), timeout=60)  # the forkserver is up: it imports sim.runner now
+    _wait_for(lambda: _children(proc.pid), timeout=60)  # the pool is forking its workers (or the forkserver is up)
     time.sleep(after)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
     _, err = proc.communicate(timeout=60)
