@@ -3,6 +3,7 @@
 Usage (from the project root, in the project's virtual environment):
     python experiments/bench.py [--rounds 5]
     python experiments/bench.py --factorial [--replications 200] [--n-jobs 2]
+    python experiments/bench.py --calibration [--population 20] [--generations 2] [--n-jobs 2]
 
 The default measures, in interleaved rounds (these machines are shared and noisy, so every figure
 is a median and every target a ratio of things timed side by side):
@@ -24,7 +25,9 @@ is a median and every target a ratio of things timed side by side):
 
 Figures are printed and written to ``docs/benchmarks/bench.json``; the README's "Speed" section
 quotes them. ``--factorial`` times the whole `eln_seven_factorial` experiment (2^7 = 128 jobs) as a
-researcher runs it and writes ``docs/benchmarks/bench_factorial.json``. No unit test asserts a speed.
+researcher runs it and writes ``docs/benchmarks/bench_factorial.json``. ``--calibration`` runs a real
+fit of a few generations and writes the share of its core time spent simulating to
+``docs/benchmarks/bench_calibration.json``. No unit test asserts a speed.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import math
 import os
 import platform
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -389,9 +393,17 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=200, help="replications per job for --factorial")
     parser.add_argument("--n-jobs", type=int, default=2, help="joblib workers for --factorial")
     parser.add_argument("--skip-end-to-end", action="store_true", help="leave out the 1,000-replication command")
+    parser.add_argument(
+        "--calibration", action="store_true", help="measure a calibration's share of core time spent simulating"
+    )
+    parser.add_argument("--population", type=int, default=20, help="particles for --calibration")
+    parser.add_argument("--generations", type=int, default=2, help="generations for --calibration")
     args = parser.parse_args()
     if args.factorial:
         factorial(args.replications, args.n_jobs)
+        return
+    if args.calibration:
+        calibration_generation(args.population, args.generations, args.n_jobs)
         return
     cfg, busy, quiet, params, measures = setup()
     exe = shutil.which("escalation", path=str(Path(sys.executable).parent)) or "escalation"
@@ -442,6 +454,81 @@ def main() -> None:
     out = REPO_ROOT / "docs" / "benchmarks"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
+def calibration_generation(population: int, generations: int, workers: int) -> None:
+    """The share of a calibration's core time spent simulating: a real fit (pyabc, ``workers`` processes).
+
+    The fit runs in this process as ``escalation calibrate`` runs it (``sim.fit.run_fit``), with the
+    targets file's replications per particle; the time each particle's replications take
+    (``Simulator.outcomes``: building and running the models) is added up in every worker, and set
+    against the CPU of this process and of its workers over the generations alone (pyabc's sampling,
+    weighting and database included; the outputs written after the fit left out).
+    """
+    import multiprocessing as mp
+
+    import pyabc
+
+    from sim import calibration
+    from sim.fit import FitOptions, run_fit
+
+    simulating = mp.Value("d", 0.0)
+    outcomes = calibration.Simulator.outcomes
+
+    def timed_outcomes(self, *args, **kwargs):
+        start = time.process_time()
+        try:
+            return outcomes(self, *args, **kwargs)
+        finally:
+            with simulating.get_lock():
+                simulating.value += time.process_time() - start
+
+    calibration.Simulator.outcomes = timed_outcomes  # the sampler's workers are forked: they inherit it
+    spent: dict[str, float] = {}
+    run = pyabc.ABCSMC.run
+
+    def timed_run(self, *args, **kwargs):
+        before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.perf_counter()
+        try:
+            return run(self, *args, **kwargs)
+        finally:
+            after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            pairs = zip(after, before, strict=True)
+            spent["cpu_s"] = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in pairs)
+            spent["wall_s"] = time.perf_counter() - wall
+            spent["simulating_s"] = simulating.value  # before the outputs' own predictive runs
+
+    pyabc.ABCSMC.run = timed_run
+    with tempfile.TemporaryDirectory() as tmp:
+        fit = run_fit(
+            FitOptions(
+                out=Path(tmp) / "fit",
+                population=population,
+                generations=generations,
+                workers=workers,
+                predictive_draws=2,
+                quiet=True,
+            )
+        )
+    figures = {
+        "population": population,
+        "generations": generations,
+        "workers": workers,
+        "simulations": fit.get("simulations"),
+        "cpu_s": round(spent["cpu_s"], 1),
+        "wall_s": round(spent["wall_s"], 1),
+        "simulating_s": round(spent["simulating_s"], 1),
+        "simulating_share": round(spent["simulating_s"] / spent["cpu_s"], 3),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average": round(os.getloadavg()[0], 1),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    out = REPO_ROOT / "docs" / "benchmarks"
+    out.mkdir(exist_ok=True)
+    (out / "bench_calibration.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
 

@@ -2,6 +2,14 @@
 
 Usage (from the project root, in the project's virtual environment):
     python experiments/engine_equivalence.py [--n 2000] [--ref 8ec2038] [--write docs/engine_equivalence.md]
+    python experiments/engine_equivalence.py --stored [--n 2000] [--write docs/engine_equivalence.md]
+
+``--stored`` compares today's engine with the hourly engine's stored outcomes
+(``tests/data/hourly_engine_reference.json``, 2,000 replications of each scenario) instead of running
+the old commit again: today's engine runs the reference's model (its parameters before calibration,
+the crisis dynamics switched off, the scenarios' injects as they were then), as ``tests/test_engine.py``
+does on 300 replications of three scenarios. Without it, each tree runs its own defaults, which since
+the calibration and the crisis dynamics are no longer the same model.
 
 The hourly engine is the commit ``--ref`` (the last one before the event-driven engine, 8ec2038):
 the script checks it out in a temporary git worktree and runs the same replications there, in a
@@ -153,6 +161,70 @@ def holm(pvalues: list[float]) -> list[bool]:
     return reject
 
 
+def compare_row(name: str, old: pd.DataFrame, new: pd.DataFrame, kept: pd.DataFrame) -> dict:
+    """One scenario's row: the hourly engine (``old``) against the event engine, and its ablation (``kept``)."""
+    p_old, lo_old, hi_old = wilson(int(old["reached_rung_4"].sum()), len(old))
+    p_new, lo_new, hi_new = wilson(int(new["reached_rung_4"].sum()), len(new))
+    diff = new["incidents"].mean() - old["incidents"].mean()
+    se = np.sqrt(new["incidents"].var() / len(new) + old["incidents"].var() / len(old))
+    row = {
+        "scenario": name,
+        "incidents hourly": f"{old['incidents'].mean():.1f}",
+        "incidents event": f"{new['incidents'].mean():.1f}",
+        "difference [95% CI]": f"{diff:+.2f} [{diff - 1.96 * se:+.2f}, {diff + 1.96 * se:+.2f}]",
+        "p incidents (AD)": count_test(old["incidents"], new["incidents"]),
+        "incidents event, waits kept": f"{kept['incidents'].mean():.1f}",
+        "p (waits kept)": count_test(old["incidents"], kept["incidents"]),
+        "mean peak hourly": f"{old['peak_rung'].mean():.3f}",
+        "mean peak event": f"{new['peak_rung'].mean():.3f}",
+        "p peak (chi2)": peak_test(old["peak_rung"], new["peak_rung"]),
+        "P(rung>=4) hourly": f"{100 * p_old:.1f}% [{100 * lo_old:.1f}, {100 * hi_old:.1f}]",
+        "P(rung>=4) event": f"{100 * p_new:.1f}% [{100 * lo_new:.1f}, {100 * hi_new:.1f}]",
+    }
+    print(f"{name}: incidents p={row['p incidents (AD)']:.3f}, peak p={row['p peak (chi2)']:.3f}", file=sys.stderr)
+    return row
+
+
+def at_reference_model(name: str, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Today's engine on the hourly reference's model: ``n`` replications (seed 2027), and its ablation.
+
+    The ablation keeps sortie waits when a side's rate changes (in this process, one worker).
+    """
+    import dataclasses
+
+    from hydra import compose, initialize_config_dir
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import PRE_CALIBRATION, WITHOUT_CRISIS_DYNAMICS
+
+    from sim.calibration import with_values
+    from sim.config import measure_settings, model_params, register_configs
+    from sim.core.platforms import Platform
+    from sim.paths import CONF_DIR
+    from sim.runner import run_replications
+    from sim.scenario_io import library, load_scenario
+
+    register_configs()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[f"scenario={name}"])
+    params = with_values(model_params(cfg), PRE_CALIBRATION | WITHOUT_CRISIS_DYNAMICS)
+    scenario = load_scenario(library()[name])
+    injects = tuple(  # as the reference ran them: without what was written since (warning fire, victims)
+        dataclasses.replace(j, victim="", consequence="none") for j in scenario.injects if j.id != "warning_fire"
+    )
+    scenario = dataclasses.replace(scenario, injects=injects)
+    print(f"  event engine: {name} x {n} ...", file=sys.stderr, flush=True)
+    common = dict(n=n, seed=2027, record_events=False, record_timeseries=False)
+    new = run_replications(scenario, params, measure_settings(cfg), workers=2, **common).outcomes()
+    redraw = Platform.redraw_sortie
+    Platform.redraw_sortie = lambda self: None  # the ablation: the rate changes at the next draw only
+    try:
+        kept = run_replications(scenario, params, measure_settings(cfg), workers=1, **common).outcomes()
+    finally:
+        Platform.redraw_sortie = redraw
+    return new, kept
+
+
 def main() -> None:
     """Run both engines on every scenario and compare."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -161,53 +233,53 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="scenarios (default: all)")
     parser.add_argument("--write", type=Path, help="write the report (Markdown) here")
     parser.add_argument("--reference", action="store_true", help=f"also write {REFERENCE.relative_to(ROOT)}")
+    parser.add_argument("--stored", action="store_true", help=f"compare with {REFERENCE.relative_to(ROOT)}")
     args = parser.parse_args()
     names = args.only or scenarios()
     new_label = head()
     rows, reference = [], {}
-    with tempfile.TemporaryDirectory() as tmp:
-        old_tree = Path(tmp) / "hourly"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(old_tree), args.ref], cwd=ROOT, check=True, capture_output=True
-        )
-        try:
-            for name in names:
-                old = outcomes(old_tree, args.ref, name, args.n)
-                new = outcomes(ROOT, new_label, name, args.n)
-                kept = outcomes(ROOT, new_label, name, args.n, "keep-waits")
-                p_old, lo_old, hi_old = wilson(int(old["reached_rung_4"].sum()), len(old))
-                p_new, lo_new, hi_new = wilson(int(new["reached_rung_4"].sum()), len(new))
-                diff = new["incidents"].mean() - old["incidents"].mean()
-                se = np.sqrt(new["incidents"].var() / len(new) + old["incidents"].var() / len(old))
-                rows.append(
-                    {
-                        "scenario": name,
-                        "incidents hourly": f"{old['incidents'].mean():.1f}",
-                        "incidents event": f"{new['incidents'].mean():.1f}",
-                        "difference [95% CI]": f"{diff:+.2f} [{diff - 1.96 * se:+.2f}, {diff + 1.96 * se:+.2f}]",
-                        "p incidents (AD)": count_test(old["incidents"], new["incidents"]),
-                        "incidents event, waits kept": f"{kept['incidents'].mean():.1f}",
-                        "p (waits kept)": count_test(old["incidents"], kept["incidents"]),
-                        "mean peak hourly": f"{old['peak_rung'].mean():.3f}",
-                        "mean peak event": f"{new['peak_rung'].mean():.3f}",
-                        "p peak (chi2)": peak_test(old["peak_rung"], new["peak_rung"]),
-                        "P(rung>=4) hourly": f"{100 * p_old:.1f}% [{100 * lo_old:.1f}, {100 * hi_old:.1f}]",
-                        "P(rung>=4) event": f"{100 * p_new:.1f}% [{100 * lo_new:.1f}, {100 * hi_new:.1f}]",
-                    }
-                )
-                reference[name] = {
-                    "n": len(old),
-                    "peak_rung_counts": {
-                        str(k): int(v) for k, v in old["peak_rung"].value_counts().sort_index().items()
-                    },
-                    "incidents": old["incidents"].tolist(),
+    if args.stored:
+        stored = json.loads(REFERENCE.read_text())
+        args.ref = stored["ref"]
+        for name in names:
+            ref = stored["scenarios"][name]
+            old = pd.DataFrame(
+                {
+                    "incidents": ref["incidents"],
+                    "peak_rung": np.repeat(
+                        [int(k) for k in ref["peak_rung_counts"]], list(ref["peak_rung_counts"].values())
+                    ),
+                    "reached_rung_4": np.repeat(
+                        [int(k) >= 4 for k in ref["peak_rung_counts"]], list(ref["peak_rung_counts"].values())
+                    ),
                 }
-                print(
-                    f"{name}: incidents p={rows[-1]['p incidents (AD)']:.3f}, peak p={rows[-1]['p peak (chi2)']:.3f}",
-                    file=sys.stderr,
-                )
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT, capture_output=True)
+            )
+            new, kept = at_reference_model(name, args.n)
+            rows.append(compare_row(name, old, new, kept))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            old_tree = Path(tmp) / "hourly"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(old_tree), args.ref],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            try:
+                for name in names:
+                    old = outcomes(old_tree, args.ref, name, args.n)
+                    new = outcomes(ROOT, new_label, name, args.n)
+                    kept = outcomes(ROOT, new_label, name, args.n, "keep-waits")
+                    rows.append(compare_row(name, old, new, kept))
+                    reference[name] = {
+                        "n": len(old),
+                        "peak_rung_counts": {
+                            str(k): int(v) for k, v in old["peak_rung"].value_counts().sort_index().items()
+                        },
+                        "incidents": old["incidents"].tolist(),
+                    }
+            finally:
+                subprocess.run(["git", "worktree", "remove", "--force", str(old_tree)], cwd=ROOT, capture_output=True)
     table = pd.DataFrame(rows)
     pvals = list(table["p incidents (AD)"]) + list(table["p peak (chi2)"])
     rejected = holm(pvals)
@@ -219,9 +291,17 @@ def main() -> None:
         table[col] = table[col].map(lambda p: f"{p:.3f}")
     text = (
         f"# The event-driven engine against the hourly one\n\n"
-        f"Generated by `python experiments/engine_equivalence.py --n {args.n} --write {args.write}`: "
+        f"Generated by `python experiments/engine_equivalence.py{' --stored' if args.stored else ''} --n {args.n} "
+        f"--write {args.write}`: "
         f"{args.n:,} replications of each library scenario in each engine (hourly: commit {args.ref}; "
-        f"event-driven: {new_label}), defaults, no measures, seed 2026. Tests: Anderson-Darling (incidents), "
+        f"event-driven: {new_label}), "
+        + (
+            "the hourly engine's stored outcomes (seed 2026) against today's engine on the same model (the "
+            "parameters before calibration, the crisis dynamics off, the injects as they were; seed 2027)"
+            if args.stored
+            else "defaults, no measures, seed 2026"
+        )
+        + ". Tests: Anderson-Darling (incidents), "
         f"chi-square of homogeneity (peak rung); Holm's correction over all {2 * k} tests of the two engines.\n\n"
         "One difference is deliberate. The event engine redraws the wait for a platform's next sortie when its "
         "side's rate changes (a posture raised or lowered, an exercise, a restraint step): exact for a "
@@ -233,7 +313,7 @@ def main() -> None:
     print(text)
     if args.write:
         args.write.write_text(text)
-    if args.reference:
+    if args.reference and not args.stored:
         REFERENCE.write_text(json.dumps({"ref": args.ref, "seed": 2026, "scenarios": reference}, indent=1) + "\n")
 
 

@@ -63,7 +63,7 @@ class OutputConf:
     timeseries: bool = True
     hourly_csv: bool = False
     events: bool = True
-    plot: bool = True
+    plot: bool | None = None  # None: escalation_curve.png for a single run, none for each job of a sweep (-m)
     report: bool | None = None  # None: a report for a single run, none for each job of a sweep (-m)
     report_formats: list[str] = field(default_factory=lambda: ["png", "svg"])
 

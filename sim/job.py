@@ -297,7 +297,7 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
             "cost": float(sum(costs.get(m, 0.0) for m in enabled)),
             "p_peak_rung_ge_4": summary["outcomes"]["p_peak_rung_ge_4"]["estimate"],
         }
-    if cfg.output.plot:
+    if report_wanted(cfg.output.plot, sweep_job):
         from sim.report import figures
 
         figures.use_style()
@@ -318,10 +318,10 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
 
 
 def report_wanted(setting: bool | None, sweep_job: bool) -> bool:
-    """Whether a job writes its report: ``output.report`` if set, else only outside a sweep.
+    """Whether a job writes its report (``output.report``) or figure (``output.plot``): as set, else outside a sweep.
 
-    A sweep's jobs spend their time simulating; the sweep's report is ``escalation compare``'s
-    (``output.report=true`` writes one per job as well).
+    A sweep's jobs spend their time simulating; the sweep's report and figures are ``escalation
+    compare``'s (``output.report=true`` and ``output.plot=true`` write them per job as well).
     """
     return (not sweep_job) if setting is None else bool(setting)
 

@@ -17,6 +17,7 @@ from conftest import compose_config, run, settings, with_params
 
 from sim.config import load_configured_scenario, measure_settings, model_params
 from sim.core.agents import Act, Deliberation
+from sim.core.engine import Draws
 from sim.core.ladder import Response, Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
@@ -390,7 +391,7 @@ def test_incidents_at_sea_rules_spare_deliberate_coercion(scenarios, params):
         by_id = {pl.spec.id: pl for pl in m.platforms}
         ru, us = by_id["ru_patrol_ship"], by_id["nato_destroyer"]
         ru.zone = us.zone = "central_black_sea"
-        m.streams["incidents"] = np.random.default_rng(42)
+        m.incident_draws = Draws(np.random.default_rng(42))  # the same draws in both
         acts[rules] = [m._incident_act(ru, us, "at_sea_close_encounter", "central_black_sea", True) for _ in range(300)]
     pairs = list(zip(acts[0.0], acts[1.0], strict=True))
     assert all(a.deliberate == b.deliberate for a, b in pairs)

@@ -14,6 +14,7 @@ import pytest
 from conftest import settings, with_params
 
 from sim.core.agents import Act
+from sim.core.engine import Draws
 from sim.core.measures import build
 from sim.core.model import EscalationModel
 from sim.core.spec import Side
@@ -56,14 +57,14 @@ def test_perceive_reads_severity_and_intent_from_the_same_draws(baltic, params):
     """Severity 0.3 + 0.15 x f x z1; hostility logistic(logit(1 - trust) + 0.5 x truth + 0.7 x f x z2)."""
     m = model(baltic, params, settings("cooperative_engagement", "nuclear_posture_transparency"))
     f = 0.75 * 0.5
-    m.streams["perception"] = np.random.default_rng(42)
+    m.perception_draws = Draws(np.random.default_rng(42))
     z1, z2 = np.random.default_rng(42).normal(size=2)
     severity, hostility = m.perceive(Side.NATO, act(kind="bomber"))
     assert severity == pytest.approx(0.3 + 0.15 * f * z1, rel=1e-12)
     assert hostility == pytest.approx(logistic(logit(0.8) + 0.5 + 0.7 * f * z2), rel=1e-12)
     # an accident shows the other way, and a trusting side reads less hostility into it
     m.sides[Side.NATO].trust = 0.6
-    m.streams["perception"] = np.random.default_rng(43)
+    m.perception_draws = Draws(np.random.default_rng(43))
     z1, z2 = np.random.default_rng(43).normal(size=2)
     severity, hostility = m.perceive(Side.NATO, act(deliberate=False, severity=0.7, kind="bomber"))
     assert severity == pytest.approx(0.7 + 0.15 * f * z1, rel=1e-12)
@@ -72,7 +73,7 @@ def test_perceive_reads_severity_and_intent_from_the_same_draws(baltic, params):
 
 def test_perceive_clips_severity_to_the_unit_interval(baltic, params):
     m = model(baltic, params, perception_noise_sd=5.0)
-    m.streams["perception"] = np.random.default_rng(0)
+    m.perception_draws = Draws(np.random.default_rng(0))
     readings = [m.perceive(Side.NATO, act(severity=0.5))[0] for _ in range(50)]
     assert min(readings) == 0.0 and max(readings) == 1.0
 
@@ -83,7 +84,7 @@ def test_the_familiar_reads_as_less_hostile(baltic, params):
     a = act()
     for _ in range(10):
         m.get_used_to(Side.NATO, a)
-    m.streams["perception"] = np.random.default_rng(5)
+    m.perception_draws = Draws(np.random.default_rng(5))
     _, z2 = np.random.default_rng(5).normal(size=2)
     _, hostility = m.perceive(Side.NATO, a)
     assert hostility == pytest.approx(logistic(logit(0.8) + 0.5 + 0.7 * z2 - 0.5), rel=1e-12)
@@ -101,7 +102,7 @@ def test_a_notification_lowers_the_hostility_read_by_trust_and_observers_see_the
         (True, True, False): logit(0.7) - 0.5 - 0.3 * 2.0 - 0.7 * 2.0,
     }
     for (notified, observed, deliberate), x in cases.items():
-        m.streams["perception"] = np.random.default_rng(9)
+        m.perception_draws = Draws(np.random.default_rng(9))
         _, z2 = np.random.default_rng(9).normal(size=2)
         a = act(itype="exercise", deliberate=deliberate, notified=notified, observed=observed)
         _, hostility = m.perceive(Side.NATO, a)

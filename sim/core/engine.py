@@ -45,7 +45,7 @@ class Recurring:
 
 
 class Draws:
-    """Scalar draws from one stream, made a block at a time with numpy (the same distributions, far fewer calls).
+    """Scalar draws from one stream, made a block at a time with numpy (the same distributions, in numpy's order).
 
     For the frequent draws of the activity layer (sortie waits, patrol zones, scrambles), and of the
     incidents and their perception: a scalar call into numpy costs about as much as a whole
@@ -65,19 +65,19 @@ class Draws:
     def exponential(self) -> float:
         """A unit exponential (scale it by the mean)."""
         if not self._exponential:
-            self._exponential = self.rng.standard_exponential(self.BLOCK).tolist()
+            self._exponential = self.rng.standard_exponential(self.BLOCK).tolist()[::-1]
         return self._exponential.pop()
 
     def random(self) -> float:
         """A uniform on [0, 1)."""
         if not self._random:
-            self._random = self.rng.random(self.BLOCK).tolist()
+            self._random = self.rng.random(self.BLOCK).tolist()[::-1]
         return self._random.pop()
 
     def normal(self) -> float:
         """A standard normal."""
         if not self._normal:
-            self._normal = self.rng.standard_normal(self.BLOCK).tolist()
+            self._normal = self.rng.standard_normal(self.BLOCK).tolist()[::-1]
         return self._normal.pop()
 
 
