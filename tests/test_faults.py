@@ -91,7 +91,9 @@ def _job_sizes(tmp_path: Path, replications: int) -> tuple[float, int]:
     """A sweep job's estimated output (what its pre-check compares with the free space) and what it really writes,
     in bytes rounded up to tmpfs pages, measured by running it on an ordinary disk.
     """
-    proc = escalation("run", "-m", f"replications={replications}", "hydra.sweep.dir=probe", cwd=tmp_path)
+    proc = escalation(
+        "run", "-m", f"replications={replications}", "output.plot=true", "hydra.sweep.dir=probe", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     number, unit = re.search(r"and ([\d.]+) (B|kB|MB) of output", proc.stderr).groups()
     estimated = float(number) * {"B": 1, "kB": 1e3, "MB": 1e6}[unit]
@@ -105,12 +107,13 @@ def _job_sizes(tmp_path: Path, replications: int) -> tuple[float, int]:
 def test_a_full_disk_fails_each_job_cleanly_and_the_sweep_goes_on(tmp_path):
     # Each job passes its pre-check (the estimate from its first replication leaves out the curve's figure and
     # Hydra's files) and then fills the disk while writing: the disk is sized between the two, as measured.
+    # (A sweep's jobs draw the figure only with output.plot=true.)
     estimated, written = _job_sizes(tmp_path, 20)
     assert written - estimated * 21 / 20 > 60_000, (estimated, written)  # room for the disk between them
     size_kb = int((estimated * 21 / 20 + written) / 2 / 1024) + 8  # + the sweep's own multirun.yaml
     cmd = " ".join(CMD)
     script = (
-        f"{cmd} run -m replications=20,21 'hydra.sweep.dir=sw'; echo rc=$?; "
+        f"{cmd} run -m replications=20,21 output.plot=true 'hydra.sweep.dir=sw'; echo rc=$?; "
         "find . -name '*.tmp'; for d in sw/*/; do echo \"$d $(ls -A $d | tr '\\n' ' ')\"; head -1 $d/FAILED; done; "
         f"{cmd} compare sw; echo compare_rc=$?"
     )
