@@ -139,8 +139,7 @@ def speed() -> str:
             f"), at 60% everything but simulating could take {e2e['rest_allowed_at_60_s']:.1f} s; measured on their "
             f"own, a run's fixed cost (a one-replication run without figures: imports, configuration, outputs) is "
             f"{e2e['fixed_cpu_s']:.1f} s, and the report a single run adds (PNG and SVG figures; not written by a "
-            f"sweep's jobs) {e2e['report_cpu_s']:.1f} s. The workers are forked from the command (Linux, no other "
-            "thread), so they do not import the model again."
+            f"sweep's jobs) {e2e['report_cpu_s']:.1f} s."
         )
     if "load_average" in b:
         rows[-1] += (

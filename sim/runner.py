@@ -386,17 +386,13 @@ def start_forkserver() -> None:
 
 
 def pool_context() -> mp.context.BaseContext:
-    """How the workers start: forked from this process where that is safe, else from the forkserver.
+    """How the workers start: from the forkserver, which starts with Ctrl-C ignored.
 
-    Forking (Linux, and no other Python thread running: a thread holding a lock at the fork would
-    leave it held in the child) gives the workers the model already imported: the forkserver
-    imports it again (``import sim.runner``: Mesa, pandas, scipy; about a second of CPU per job,
-    issue 29). The pool forks every worker at its first task, inside ``ctrl_c_deferred``, and each
-    then ignores Ctrl-C (``_worker_init``). Elsewhere (the app's and the workshop's threads, macOS)
-    the workers come from the forkserver, which starts with Ctrl-C ignored.
+    Forking the workers from the command (no second import of the model: about a second of CPU a
+    job) was tried in issue 29 and taken back: a Ctrl-C in the middle of a run then printed
+    "OSError: [Errno 9] Bad file descriptor" instead of the one line ``escalation: interrupted``
+    (tests/test_faults.py, in CI).
     """
-    if sys.platform == "linux" and threading.active_count() == 1:
-        return mp.get_context("fork")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.runner"])
     start_forkserver()
