@@ -154,24 +154,18 @@ class ActivityMixin:
                     counted[pl] = now
                 continue
             nato = pl.side is nato_side
-            if was is not None:  # take out what it added
-                zone, scrambled = was
+            for state, sign in ((was, -1.0), (now, 1.0)):  # take out what it added, add what it adds now
+                if state is None:
+                    continue
+                zone, scrambled = state
                 rate = 0.0 if scrambled or pl.domain != "air" else self._air_hazard(pl, zone)
                 for b, (zone_b, _) in counted.items():
                     if (b.side is nato_side) is not nato:
                         key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
                         r = pair_rate.get(key)
                         rate += r if r is not None else self._pair_hazard(*key)
-                total -= rate
-            if now is not None:  # add what it adds now
-                zone, scrambled = now
-                rate = 0.0 if scrambled or pl.domain != "air" else self._air_hazard(pl, zone)
-                for b, (zone_b, _) in counted.items():
-                    if (b.side is nato_side) is not nato:
-                        key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
-                        r = pair_rate.get(key)
-                        rate += r if r is not None else self._pair_hazard(*key)
-                total += rate
+                total += sign * rate
+            if now is not None:
                 counted[pl] = now
         self._moved.clear()
         self._hazard_total = total if counted else 0.0
