@@ -52,12 +52,12 @@ import numpy as np
 import psutil
 from hydra import compose, initialize_config_dir
 
-from sim.config import measure_settings, model_params, register_configs
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
-from sim.paths import CONF_DIR, REPO_ROOT
-from sim.runner import run_replication
-from sim.scenario_io import library, load_scenario
+from sim.run.config import measure_settings, model_params, register_configs
+from sim.run.paths import CONF_DIR, REPO_ROOT
+from sim.run.runner import run_replication
+from sim.run.scenario_io import library, load_scenario
 
 YEAR_H = 365 * 24.0
 
@@ -300,7 +300,7 @@ def end_to_end(exe: str, cfg, params, measures) -> dict[str, float]:
         start = time.process_time()
         build_report([run], formats=list(cfg.output.report_formats), summaries=[summary])
         report_cpu = time.process_time() - start
-    forkserver_cpu = python_cpu_seconds("import sim.runner")
+    forkserver_cpu = python_cpu_seconds("import sim.run.runner")
     start = time.process_time()
     for i in range(1000):  # the same replications, as the job simulates them (event log and change points kept)
         run_replication(scenario, params, measures, int(cfg.seed), i, True, True)

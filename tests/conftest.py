@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from hydra import compose, initialize_config_dir
 
-from sim.config import measure_settings, model_params, register_configs
-from sim.paths import CONF_DIR
-from sim.runner import Ensemble, run_replications
-from sim.scenario_io import library, load_scenario
+from sim.run.config import measure_settings, model_params, register_configs
+from sim.run.paths import CONF_DIR
+from sim.run.runner import Ensemble, run_replications
+from sim.run.scenario_io import library, load_scenario
 
 register_configs()
 
