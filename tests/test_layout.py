@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_import_contracts_hold(capsys):
-    """sim's packages import only downwards (cli : api : app > studies | play > calibration > report > run >
+    """The packages of sim import only downwards (cli : api : app > studies | play > calibration > report > run >
     analysis > core; every package of sim is in a layer), sim.core imports nothing of sim outside itself,
     and no package's modules import each other in a circle (type-checking imports included).
     """
