@@ -269,7 +269,7 @@ def test_the_structural_screen_moves_the_unfitted_assumptions_and_reports_a_rang
     assert (tmp_path / "card" / "structural_screen.csv").exists() and (tmp_path / "card" / "by_setting.csv").exists()
 
 
-def test_the_pooled_probability_floor_moves_continuously_with_the_weights():
+def test_the_pooled_probability_floor_moves_continuously_with_the_weights(quiet_card):
     """No use of force anywhere, 100 pairs in each of two settings: with equal weights the floor is Newcombe's
     on the 200 pooled pairs (+-z^2/(200+z^2) = 1.9 points); weights 1 : 0.999 give nearly the same (it jumped
     sixfold there when unequal weights took another rule); with the second setting's weight near 0 it is the
@@ -277,14 +277,7 @@ def test_the_pooled_probability_floor_moves_continuously_with_the_weights():
     """
     from sim.analysis.stats import wilson
 
-    rows = [
-        {"replication": i, "peak_rung": 2, "reached_rung_4": 0, "reached_rung_5": 0, "crisis_days": 0.0}
-        | {"bundle": b, "scenario": s, "era": "e"}
-        for s in ("s1", "s2")
-        for b in (BASELINE, PLACEBO, "x")
-        for i in range(100)
-    ]
-    run = CardRun(pd.DataFrame(rows), [BASELINE, PLACEBO, "x"], [("s1", "e"), ("s2", "e")], "point", 100, 0)
+    run = quiet_card("x", 100)
 
     def upper(weights):
         run.weights = weights

@@ -159,20 +159,13 @@ def test_the_forest_plot_does_not_zoom_in_on_nothing_and_labels_what_cannot_be_e
     plt.close("all")
 
 
-def test_the_card_keeps_each_arms_uncertainty_when_no_bundle_has_an_event():
+def test_the_card_keeps_each_arms_uncertainty_when_no_bundle_has_an_event(quiet_card):
     """Two settings x 50 replications, no use of force anywhere: the pooled effect's bootstrap is [0, 0], so
     the card widens it to Newcombe's on the 100 pooled pairs (+-z^2/(100+z^2) = 3.7 points) and says why.
     """
-    from sim.studies.card import BASELINE, PLACEBO, CardRun, card_tables, markdown
+    from sim.studies.card import card_tables, markdown
 
-    rows = [
-        {"replication": i, "peak_rung": 2, "reached_rung_4": 0, "reached_rung_5": 0, "crisis_days": 0.0}
-        | {"bundle": b, "scenario": s, "era": "e"}
-        for s in ("s1", "s2")
-        for b in (BASELINE, PLACEBO, "hotline")
-        for i in range(50)
-    ]
-    run = CardRun(pd.DataFrame(rows), [BASELINE, PLACEBO, "hotline"], [("s1", "e"), ("s2", "e")], "point", 50, 0)
+    run = quiet_card("hotline", 50)
     t = card_tables(run, resamples=100)
     eff = t["effects"].set_index("bundle")
     assert eff.loc["hotline", "effect P(rung ≥ 4) hi"] == pytest.approx(wilson(0, 100)[2])
