@@ -375,18 +375,15 @@ def structural_screen(
     replications: int,
     seed: int,
     parameters: str = "posterior",
-    workers: int = 1,
-    progress=None,
-    runner=None,
-    days: float | None = None,
-    weights: dict[tuple[str, str], float] | None = None,
+    **card,
 ) -> pd.DataFrame:
     """A Morris screen (SALib) of the pooled paired effects over the unfitted assumptions (``STRUCTURAL``).
 
     ``trajectories`` x (k + 1) design points; at each, every bundle and the baseline run ``replications``
     paired replications in every setting with those assumptions set (the same seeds everywhere, so the
-    points differ by the assumptions, not the draws). One row per point: its values and each bundle's
-    pooled effects (``bundle|reached_rung_4``, ``bundle|crisis_days``).
+    points differ by the assumptions, not the draws). ``card``: the rest of ``run_card``'s arguments
+    (``workers``, ``progress``, ``runner``, ``days``, ``weights``), the same at every point. One row per
+    point: its values and each bundle's pooled effects (``bundle|reached_rung_4``, ``bundle|crisis_days``).
     """
     from sim.analysis.sensitivity import design
 
@@ -394,20 +391,8 @@ def structural_screen(
     rows = []
     for i, x in enumerate(design(settings)):
         values = dict(zip(STRUCTURAL, map(float, x), strict=True))
-        run = run_card(
-            bundles,
-            scenarios,
-            eras,
-            replications,
-            seed,
-            parameters,
-            workers,
-            progress,
-            runner,
-            days,
-            overrides=[f"{k}={v!r}" for k, v in values.items()],
-            weights=weights,
-        )
+        overrides = [f"{k}={v!r}" for k, v in values.items()]
+        run = run_card(bundles, scenarios, eras, replications, seed, parameters, overrides=overrides, **card)
         rows.append({"point": i, **values, **pooled_point_effects(run)})
     return pd.DataFrame(rows).assign(trajectories=trajectories, replications=replications, design_seed=seed)
 
@@ -906,8 +891,8 @@ def card_command(args: list[str]) -> int:
                     ns.structural_replications,
                     ns.seed,
                     ns.parameters,
-                    ns.workers or default_workers(ns.structural_replications),
-                    bar.update,
+                    workers=ns.workers or default_workers(ns.structural_replications),
+                    progress=bar.update,
                     days=ns.days,
                     weights=weights,
                 )
