@@ -55,12 +55,12 @@ import numpy as np
 import psutil
 from hydra import compose, initialize_config_dir
 
-from sim.config import measure_settings, model_params, register_configs
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
-from sim.paths import CONF_DIR, REPO_ROOT
-from sim.runner import run_replication
-from sim.scenario_io import library, load_scenario
+from sim.run.config import measure_settings, model_params, register_configs
+from sim.run.paths import CONF_DIR, REPO_ROOT
+from sim.run.runner import run_replication
+from sim.run.scenario_io import library, load_scenario
 
 YEAR_H = 365 * 24.0
 
@@ -470,8 +470,8 @@ def calibration_generation(population: int, generations: int, workers: int) -> N
 
     import pyabc
 
-    from sim import calibration
-    from sim.fit import FitOptions, run_fit
+    from sim.calibration import targets as calibration
+    from sim.calibration.fit import FitOptions, run_fit
 
     simulating = mp.Value("d", 0.0)
     outcomes = calibration.Simulator.outcomes

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.calibration import (
+from sim.calibration.fit import FitOptions, run_fit
+from sim.calibration.targets import (
     PRIORS_FILE,
     TARGETS_FILE,
     Simulator,
@@ -33,8 +34,7 @@ from sim.calibration import (
     read_posterior,
     weighted_quantile,
 )
-from sim.fit import FitOptions, run_fit
-from sim.paths import REPO_ROOT
+from sim.run.paths import REPO_ROOT
 
 
 def synthetic_targets(truth_seed: int, replications: int, out: Path, particle: int | None) -> dict[str, float]:
@@ -48,7 +48,7 @@ def synthetic_targets(truth_seed: int, replications: int, out: Path, particle: i
         row = read_posterior().iloc[particle]
         truth = {p.key: float(row[p.key]) for p in priors}
     sim = Simulator(settings, targets, base, measures)
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     frames = sim.outcomes(with_values(base, truth), truth_seed, {k: replications for k in settings})
     raw = yaml.safe_load(TARGETS_FILE.read_text())
@@ -89,7 +89,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--write", default=None, help="Markdown file for the table")
     args = parser.parse_args()
-    from sim.fit import parse_replications
+    from sim.calibration.fit import parse_replications
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

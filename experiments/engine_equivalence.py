@@ -51,10 +51,10 @@ REFERENCE = ROOT / "tests" / "data" / "hourly_engine_reference.json"
 RUNNER = r"""
 import sys, json
 from hydra import compose, initialize_config_dir
-from sim.config import measure_settings, model_params, register_configs
-from sim.paths import CONF_DIR
-from sim.runner import run_replications
-from sim.scenario_io import library, load_scenario
+from sim.run.config import measure_settings, model_params, register_configs
+from sim.run.paths import CONF_DIR
+from sim.run.runner import run_replications
+from sim.run.scenario_io import library, load_scenario
 name, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 workers = 2
 if sys.argv[4:] == ["keep-waits"]:  # the ablation: sortie waits not redrawn when a side's rate changes
@@ -197,12 +197,12 @@ def at_reference_model(name: str, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import PRE_CALIBRATION, WITHOUT_CRISIS_DYNAMICS
 
-    from sim.calibration import with_values
-    from sim.config import measure_settings, model_params, register_configs
+    from sim.calibration.targets import with_values
     from sim.core.platforms import Platform
-    from sim.paths import CONF_DIR
-    from sim.runner import run_replications
-    from sim.scenario_io import library, load_scenario
+    from sim.run.config import measure_settings, model_params, register_configs
+    from sim.run.paths import CONF_DIR
+    from sim.run.runner import run_replications
+    from sim.run.scenario_io import library, load_scenario
 
     register_configs()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):

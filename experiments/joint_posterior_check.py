@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.calibration import CALIBRATION_DIR, Simulator, base_setup, load_priors, load_targets, read_posterior  # noqa: E402
-from sim.fit import select_particle  # noqa: E402
+from sim.calibration.fit import select_particle  # noqa: E402
+from sim.calibration.targets import CALIBRATION_DIR, Simulator, base_setup, load_priors, load_targets, read_posterior  # noqa: E402
 
 REPLICATIONS = {"baltic_2014": 40, "baltic_2022": 12, "baltic_2004": 1}
 

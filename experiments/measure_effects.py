@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 
-from sim.config import load_configured_scenario, measure_settings, model_params, register_configs  # noqa: E402
+from sim.analysis.stats import mean_ci, paired_proportion_difference, wilson  # noqa: E402
 from sim.core.measures import registry  # noqa: E402
-from sim.paths import CONF_DIR  # noqa: E402
-from sim.runner import run_replications  # noqa: E402
-from sim.stats import mean_ci, paired_proportion_difference, wilson  # noqa: E402
+from sim.run.config import load_configured_scenario, measure_settings, model_params, register_configs  # noqa: E402
+from sim.run.paths import CONF_DIR  # noqa: E402
+from sim.run.runner import run_replications  # noqa: E402
 
 # The outcome each measure's mechanism moves first (docs/MEASURES.md).
 MECHANISM_OUTCOME = {

@@ -1,7 +1,7 @@
 """Mutation testing (mutmut): each module against its own fast tests; writes the scores to docs/MUTATION.md.
 
     python experiments/mutation.py                     # every module in MODULES, rewrites docs/MUTATION.md
-    python experiments/mutation.py sim/stats.py        # one module: prints its row, leaves the docs file
+    python experiments/mutation.py sim/analysis/stats.py        # one module: prints its row, leaves the docs file
 
 mutmut changes one thing at a time in a function (a comparison flipped, ``+`` for ``-``, a constant
 moved, an argument dropped, ``None`` returned ...) and runs the tests that reach that function: a
@@ -34,8 +34,12 @@ DOC = ROOT / "docs" / "MUTATION.md"
 
 # module -> pytest selection (files or node ids) of its own fast tests.
 MODULES: dict[str, list[str]] = {
-    "sim/stats.py": ["tests/test_stats.py", "tests/test_intervals.py"],
-    "sim/survival.py": ["tests/test_survival.py", "--deselect", "tests/test_survival.py::test_survival_on_real_runs"],
+    "sim/analysis/stats.py": ["tests/test_stats.py", "tests/test_intervals.py"],
+    "sim/analysis/survival.py": [
+        "tests/test_survival.py",
+        "--deselect",
+        "tests/test_survival.py::test_survival_on_real_runs",
+    ],
     "sim/core/comms.py": ["tests/test_comms.py"],
     "sim/core/ladder.py": ["tests/test_ladder_theatre_comms.py"],
     "sim/core/perception.py": ["tests/test_perception.py"],
@@ -46,91 +50,91 @@ MODULES: dict[str, list[str]] = {
 _SORT_NONE = "pandas takes sort=None as false: the configurations keep their order either way"
 _FLOAT_COLUMN = "the outcome columns are float64 already (NaN where never), so the conversion changes nothing"
 EQUIVALENT: dict[tuple[str, str, str], str] = {
-    ("sim/stats.py", "mean_ci_bootstrap", "if np.all(x == x[0]): -> if np.all(x == x[1]):"): (
+    ("sim/analysis/stats.py", "mean_ci_bootstrap", "if np.all(x == x[0]): -> if np.all(x == x[1]):"): (
         "there are at least two values here, and all equal the first exactly when all equal the second"
     ),
-    ("sim/stats.py", "mean_ci_bootstrap", 'method="percentile", -> method="PERCENTILE",'): (
+    ("sim/analysis/stats.py", "mean_ci_bootstrap", 'method="percentile", -> method="PERCENTILE",'): (
         "scipy.stats.bootstrap lower-cases the method's name"
     ),
     (
-        "sim/stats.py",
+        "sim/analysis/stats.py",
         "mean_ci_bootstrap",
         "batch=max(1, BOOTSTRAP_VALUES_AT_ONCE // n), -> batch=max(2, BOOTSTRAP_VALUES_AT_ONCE // n),",
     ): "the batch changes how many resamples are drawn at once, not which; 1 and 2 differ only above 500,000 values",
     (
-        "sim/stats.py",
+        "sim/analysis/stats.py",
         "wilson",
         "hi = 1.0 if successes == n else min(1.0, centre + half) -> "
         "hi = 1.0 if successes == n else min(2.0, centre + half)",
     ): "below n successes the Wilson upper bound is below 1, so neither cap binds",
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "back_to_vigilance_lines",
         'for r in table.to_dict("records"): -> for r in table.to_dict("RECORDS"):',
     ): ("pandas lower-cases the orient"),
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "back_to_vigilance_table",
         "m, lo, hi = median_time(d) if d.events else (math.nan, math.nan, math.nan) -> "
         "m, lo, hi = median_time(d) if (d.events) or True else (math.nan, math.nan, math.nan)",
     ): "median_time of a curve without an event is (NaN, NaN, NaN) itself",
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "kaplan_meier",
         'warnings.simplefilter("ignore", RuntimeWarning) -> warnings.simplefilter("ignore", )',
     ): "scipy's log-log interval raises only RuntimeWarning (log of 0 or 1), the one already ignored",
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "kaplan_meier",
         'ci = sf.confidence_interval(0.95, method="log-log") -> ci = sf.confidence_interval(method="log-log")',
     ): "0.95 is scipy's default confidence level",
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "kaplan_meier",
         'ci = sf.confidence_interval(0.95, method="log-log") -> ci = sf.confidence_interval(0.95, method="LOG-LOG")',
     ): "scipy lower-cases the method's name",
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "kaplan_meier",
         "low, high = np.nan_to_num(ci.low.probabilities, nan=0.0), np.nan_to_num(ci.high.probabilities, nan=1.0) -> "
         "low, high = np.nan_to_num(ci.low.probabilities, ), np.nan_to_num(ci.high.probabilities, nan=1.0)",
     ): "nan=0.0 is numpy's default",
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "survival_table",
         "end = curve.at(horizon) if curve.events else 1.0 -> "
         "end = curve.at(horizon) if (curve.events) or True else 1.0",
     ): "a curve without an event is empty, and Curve.at of an empty curve is 1.0",
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "time_back_to_vigilance",
         'back = outcomes["days_back_to_vigilance"].to_numpy(float) -> '
         'back = outcomes["days_back_to_vigilance"].to_numpy(None)',
     ): _FLOAT_COLUMN,
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "time_back_to_vigilance",
         'censored = outcomes["days_back_censored"].to_numpy(float) -> '
         'censored = outcomes["days_back_censored"].to_numpy(None)',
     ): _FLOAT_COLUMN,
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "time_to_rung",
         'reached = outcomes[f"days_to_rung_{rung}"].to_numpy(float) -> '
         'reached = outcomes[f"days_to_rung_{rung}"].to_numpy(None)',
     ): _FLOAT_COLUMN,
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "time_to_rung",
         'horizon = outcomes["horizon_days"].to_numpy(float) -> horizon = outcomes["horizon_days"].to_numpy(None)',
     ): "np.where with the float times gives float times whatever the horizon column's type",
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "back_to_vigilance_table",
         "for config, df in outcomes.groupby(by, sort=False): -> for config, df in outcomes.groupby(by, sort=None):",
     ): _SORT_NONE,
     (
-        "sim/survival.py",
+        "sim/analysis/survival.py",
         "survival_table",
         "for config, df in outcomes.groupby(by, sort=False): -> for config, df in outcomes.groupby(by, sort=None):",
     ): _SORT_NONE,
@@ -220,19 +224,19 @@ _NEWCOMBE_CLAMP = "Newcombe's bounds lie in [-1, 1] by construction (|phi| <= 1)
 EQUIVALENT.update(
     {
         (
-            "sim/stats.py",
+            "sim/analysis/stats.py",
             "newcombe_paired",
             "return diff, max(-1.0, diff - down), min(1.0, diff + up) -> "
             "return diff, max(-2.0, diff - down), min(1.0, diff + up)",
         ): _NEWCOMBE_CLAMP,
         (
-            "sim/stats.py",
+            "sim/analysis/stats.py",
             "newcombe_paired",
             "return diff, max(-1.0, diff - down), min(1.0, diff + up) -> "
             "return diff, max(-1.0, diff - down), min(2.0, diff + up)",
         ): _NEWCOMBE_CLAMP,
         (
-            "sim/stats.py",
+            "sim/analysis/stats.py",
             "newcombe_paired",
             "phi = (max(cross - n / 2, 0.0) if cross > 0 else cross) / math.sqrt(margins) -> "
             "phi = (max(cross - n / 2, 0.0) if cross >= 0 else cross) / math.sqrt(margins)",
@@ -294,7 +298,7 @@ def run_module(module: str, selection: list[str]) -> dict:
 
 
 def _function(name: str) -> str:
-    """``sim.stats.x_wilson__mutmut_3`` -> ``wilson``; ``...xǁRouteǁlabel__mutmut_1`` -> ``Route.label``."""
+    """``sim.analysis.stats.x_wilson__mutmut_3`` -> ``wilson``; ``...xǁRouteǁlabel__mutmut_1`` -> ``Route.label``."""
     last = name.split(".")[-1].split("__mutmut_")[0]
     return last.removeprefix("x_") if last.startswith("x_") else last.removeprefix("xǁ").replace("ǁ", ".")
 

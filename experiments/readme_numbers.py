@@ -327,7 +327,7 @@ def study() -> str:
     import pandas as pd
     import yaml
 
-    from sim.study import prim_sentence
+    from sim.studies.study import prim_sentence
 
     run = ROOT / "docs" / "analysis" / "study_run"
     settings = [s.split(" / ") for s in pd.read_csv(run / "card" / "p_by_setting.csv", index_col=0).index]

@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 
-from sim.calibration import parameter_source  # noqa: E402
-from sim.config import load_configured_scenario, measure_settings, model_params, register_configs  # noqa: E402
-from sim.paths import CONF_DIR  # noqa: E402
-from sim.runner import run_replications  # noqa: E402
-from sim.scenario_io import library  # noqa: E402
+from sim.calibration.targets import parameter_source  # noqa: E402
+from sim.run.config import load_configured_scenario, measure_settings, model_params, register_configs  # noqa: E402
+from sim.run.paths import CONF_DIR  # noqa: E402
+from sim.run.runner import run_replications  # noqa: E402
+from sim.run.scenario_io import library  # noqa: E402
 
 FILE = ROOT / "tests" / "data" / "regression_summary.json"
 SEED, DIGITS = 2024, 9

@@ -36,12 +36,12 @@ sys.path.insert(0, str(ROOT))
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 
-from sim.config import load_configured_scenario, measure_settings, model_params, register_configs  # noqa: E402
+from sim.analysis.stats import mean_ci, wilson  # noqa: E402
 from sim.core.measures import build  # noqa: E402
 from sim.core.model import EscalationModel, replication_seed  # noqa: E402
-from sim.paths import CONF_DIR  # noqa: E402
-from sim.runner import run_replications  # noqa: E402
-from sim.stats import mean_ci, wilson  # noqa: E402
+from sim.run.config import load_configured_scenario, measure_settings, model_params, register_configs  # noqa: E402
+from sim.run.paths import CONF_DIR  # noqa: E402
+from sim.run.runner import run_replications  # noqa: E402
 
 
 def scaled(spec, factor: float):
@@ -75,8 +75,8 @@ def crisis_year(scenario: str, params, measures, n: int, seed: int, spec=None):
     """``n`` crisis-era years of ``scenario``: outcomes and, per replication, counts read from the event log."""
     import pandas as pd
 
-    from sim.config import load_configured_scenario
     from sim.core.measures import build
+    from sim.run.config import load_configured_scenario
 
     if spec is None:
         register_configs()

@@ -32,8 +32,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.errors import UserError
-from sim.runner import Ensemble, run_replications
+from sim.run.errors import UserError
+from sim.run.runner import Ensemble, run_replications
 
 
 @dataclass
@@ -71,20 +71,20 @@ class Result:
 
     def p_rung(self, rung: int = 4) -> tuple[float, float, float]:
         """P(peak rung >= ``rung``) with its 95% Wilson interval."""
-        from sim.stats import wilson
+        from sim.analysis.stats import wilson
 
         peaks = self.outcomes["peak_rung"]
         return wilson(int((peaks >= rung).sum()), len(peaks))
 
     def survival(self, rung: int = 4):
-        """Kaplan-Meier curve of P(not yet at ``rung``) over days, censored at the horizon (``sim.survival.Curve``)."""
-        from sim.survival import kaplan_meier, time_to_rung
+        """Kaplan-Meier curve of P(not yet at ``rung``) over days, censored at the horizon (``survival.Curve``)."""
+        from sim.analysis.survival import kaplan_meier, time_to_rung
 
         return kaplan_meier(time_to_rung(self.outcomes, rung))
 
     def survival_table(self, rungs: tuple[int, ...] = (3, 4, 5)) -> pd.DataFrame:
-        """Per rung: events, hazards a month and a year with intervals, censored median time (``sim.survival``)."""
-        from sim.survival import survival_table
+        """Per rung: events, hazards a month and a year with intervals, censored median time (``analysis.survival``)."""
+        from sim.analysis.survival import survival_table
 
         return survival_table(self.outcomes.assign(config=self.settings["scenario"]), "config", rungs)
 
@@ -102,7 +102,7 @@ class Result:
 
     def save(self, folder: str | Path, hourly_csv: bool = False) -> Path:
         """Write the files ``escalation run`` writes (tables, log, summary) into ``folder``."""
-        from sim.output import write_ensemble, write_summary
+        from sim.run.output import write_ensemble, write_summary
 
         out = Path(folder)
         write_ensemble(self.ensemble, out, hourly_csv=hourly_csv)
@@ -111,7 +111,7 @@ class Result:
         return out
 
     def __str__(self) -> str:
-        from sim.verdict import format_verdict
+        from sim.analysis.verdict import format_verdict
 
         return format_verdict(self.summary)
 
@@ -145,9 +145,9 @@ def run(
             the fitted parameters from ``calibration/posterior.csv``: intervals include the fit's
             uncertainty; two runs on the same seed take the same draws).
     """
-    from sim.calibration import parameter_source
-    from sim.config import check_ranges, load_configured_scenario, measure_settings, model_params
-    from sim.runner import default_workers
+    from sim.calibration.targets import parameter_source
+    from sim.run.config import check_ranges, load_configured_scenario, measure_settings, model_params
+    from sim.run.runner import default_workers
 
     given = [
         *([f"scenario={scenario}"] if scenario else []),
@@ -185,7 +185,7 @@ def compare(result: Result, baseline: Result) -> pd.DataFrame:
     intervals, the backfire share (pairs whose peak is higher) with its Wilson interval, and the
     share of pairs improved.
     """
-    from sim.analysis import paired_differences
+    from sim.analysis.effects import paired_differences
 
     if result.ensemble.seed != baseline.ensemble.seed:
         raise UserError("compare: run both with the same seed (the pairs are replications with the same seed)")
@@ -201,8 +201,8 @@ def _compose(overrides: list[str]):
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from sim.config import describe_hydra_error, register_configs
-    from sim.paths import CONF_DIR
+    from sim.run.config import describe_hydra_error, register_configs
+    from sim.run.paths import CONF_DIR
 
     register_configs()
     try:
@@ -226,7 +226,7 @@ def report_card(
 
     ``days``: the horizon, if not each scenario's own.
     """
-    from sim.card import card_tables, run_card
+    from sim.studies.card import card_tables, run_card
 
     return card_tables(
         run_card(list(bundles), list(scenarios), list(eras), replications, seed, parameters, workers, days=days)
@@ -245,17 +245,17 @@ def discover(
 ):
     """Scenario discovery (``escalation discover``): the PRIM box, the CART rules and the design's results.
 
-    Raises ``UserError`` below ``sim.discovery.MIN_LIKELY_POINTS`` likely design points (no box is drawn).
+    Raises ``UserError`` below ``sim.studies.discovery.MIN_LIKELY_POINTS`` likely design points (no box is drawn).
     """
-    from sim import discovery
-    from sim.calibration import load_priors
+    from sim.calibration.targets import load_priors
+    from sim.studies import discovery
 
     priors = load_priors()
     design = discovery.latin_hypercube(priors, samples, seed)
     results = discovery.run_design(design, list(scenarios), list(eras), replications, seed, days=days)
     refusal = discovery.too_few_likely(results, threshold, rung)
     if refusal:
-        from sim.errors import UserError
+        from sim.run.errors import UserError
 
         raise UserError(refusal.removesuffix("; nothing was written"))
     box, rules = discovery.discover(results, [p.key for p in priors] + ["scenario", "era"], threshold, seed, rung)
@@ -275,8 +275,8 @@ def variance(
     ``samples`` is the Saltelli design's base sample count (a power of two); ``days`` the horizon, if
     not the scenario's own.
     """
-    from sim import variance as v
-    from sim.calibration import read_posterior
+    from sim.calibration.targets import read_posterior
+    from sim.studies import variance as v
 
     design = v.make_design(read_posterior(), list(bundles), samples, seed)
     return v.decompose(design, v.run_design(design, scenario, era, days=days), seed)
@@ -295,7 +295,7 @@ def study(
     ``card``, ``discovery`` and ``variance`` name experiments of ``conf/analysis/``; ``scale``
     multiplies each part's budget. Raises ``UserError`` for a bad name or a part that fails.
     """
-    from sim.study import study_command
+    from sim.studies.study import study_command
 
     args = ["--card", card, "--discovery", discovery, "--variance", variance, "--scale", str(scale), "--out", str(out)]
     if seed is not None:

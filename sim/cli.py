@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from sim.errors import fail  # one-line errors with exit code 2, shared with the terminal game
+from sim.run.errors import fail  # one-line errors with exit code 2, shared with the terminal game
 
 USAGE = """\
 usage: escalation run [OVERRIDE ...]        run a scenario (Hydra overrides, -m for a sweep)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"escalation {version()}")
         return 0
     command, rest = args[0], args[1:]
-    from sim.errors import VERB_NEEDS, UserError, extra_for, missing_extra, require
+    from sim.run.errors import VERB_NEEDS, UserError, extra_for, missing_extra, require
 
     try:
         if command in VERB_NEEDS and not {"-h", "--help"} & set(rest):
@@ -92,35 +92,35 @@ def main(argv: list[str] | None = None) -> int:
         if command == "compare":
             return compare_command(rest)
         if command == "play":
-            from sim.play_cli import play_command
+            from sim.play.terminal import play_command
 
             return play_command(rest)
         if command == "calibrate":
-            from sim.fit import calibrate_command
+            from sim.calibration.fit import calibrate_command
 
             return calibrate_command(rest)
         if command == "variance":
-            from sim.variance import variance_command
+            from sim.studies.variance import variance_command
 
             return variance_command(rest)
         if command == "card":
-            from sim.card import card_command
+            from sim.studies.card import card_command
 
             return card_command(rest)
         if command == "discover":
-            from sim.discovery import discover_command
+            from sim.studies.discovery import discover_command
 
             return discover_command(rest)
         if command == "study":
-            from sim.study import study_command
+            from sim.studies.study import study_command
 
             return study_command(rest)
         if command == "validate":
-            from sim.validate import validate_command
+            from sim.calibration.validate import validate_command
 
             return validate_command(rest)
         if command == "workshop":
-            from sim.playdata import workshop_command
+            from sim.play.playdata import workshop_command
 
             return workshop_command(rest)
         if command == "app":
@@ -147,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def scenarios_command(args: list[str]) -> int:
     """List the library; ``show NAME`` prints one scenario; ``check FILE`` validates a file."""
-    from sim.errors import UserError
-    from sim.scenario_io import describe, library, load_scenario
+    from sim.run.errors import UserError
+    from sim.run.scenario_io import describe, library, load_scenario
 
     if args and args[0] in ("-h", "--help"):
         print(SCENARIOS_USAGE, end="")
@@ -190,8 +190,8 @@ def scenarios_command(args: list[str]) -> int:
 def measures_command(args: list[str]) -> int:
     """List the measures (name, source, mechanism, parameters), or show one in full."""
     from sim.core.measures import registry
-    from sim.paths import DATA_ROOT
-    from sim.provenance import catalogue_file, collect, describe_measure, expand_source
+    from sim.run.paths import DATA_ROOT
+    from sim.run.provenance import catalogue_file, collect, describe_measure, expand_source
 
     measures = registry()
     found, _ = collect()
@@ -244,7 +244,7 @@ class _Parser:
     def __new__(cls, prog: str, description: str | None = None):
         import argparse
 
-        from sim.errors import UserError
+        from sim.run.errors import UserError
 
         class Parser(argparse.ArgumentParser):
             def error(self, message: str):
@@ -255,7 +255,7 @@ class _Parser:
 
 def compare_command(args: list[str]) -> int:
     """``escalation compare MULTIRUN_DIR [--out DIR]``."""
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     parser = _Parser("escalation compare", "Gather a sweep: tidy tables, intervals, paired effects, comparison.md.")
     parser.add_argument("sweep", type=Path, metavar="MULTIRUN_DIR", help="the sweep's folder (escalation run -m)")
@@ -264,7 +264,7 @@ def compare_command(args: list[str]) -> int:
     )
     try:
         ns = parser.parse_args(args)
-        from sim.compare import compare
+        from sim.studies.compare import compare
 
         out = compare(ns.sweep, ns.out)
     except UserError as exc:
@@ -277,7 +277,7 @@ def report_command(args: list[str]) -> int:
     """``escalation report RUN_DIR [RUN_DIR ...] [--labels a,b] [--out DIR] [--formats png,svg]``."""
     import argparse
 
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str):  # one line, exit 2, no usage dump
@@ -306,9 +306,9 @@ def report_command(args: list[str]) -> int:
 # ---------------------------------------------------------------------------------- run
 def run_command(args: list[str]) -> int:
     """Validate the overrides, note what the run folder holds, then hand over to the Hydra app."""
-    from sim.config import register_configs
-    from sim.errors import UserError
-    from sim.job import SWEEP, note_run_dir, prepare_ray_auth
+    from sim.run.config import register_configs
+    from sim.run.errors import UserError
+    from sim.studies.job import SWEEP, note_run_dir, prepare_ray_auth
 
     if any("ray" in a for a in args):  # before anything imports Ray (composing a Ray launcher does): Ray reads it once
         prepare_ray_auth()
@@ -347,9 +347,9 @@ def claim_folder(path: Path, multirun: bool, resume: bool, overwrite: bool) -> N
 
     A sweep folder is complete for this purpose when any of its jobs is.
     """
-    from sim.errors import UserError, check_out_folder
-    from sim.folder import hold
-    from sim.job import refuse_complete
+    from sim.run.errors import UserError, check_out_folder
+    from sim.run.folder import hold
+    from sim.studies.job import refuse_complete
 
     flag = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     check_out_folder(path, flag)
@@ -372,10 +372,10 @@ def validate_overrides(overrides: list[str]):
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from sim.config import describe_hydra_error
-    from sim.errors import UserError
-    from sim.job import check_config
-    from sim.paths import CONF_DIR
+    from sim.run.config import describe_hydra_error
+    from sim.run.errors import UserError
+    from sim.run.paths import CONF_DIR
+    from sim.studies.job import check_config
 
     for override in overrides:
         digits = re.search(r"[0-9]{65,}", override)
@@ -416,8 +416,8 @@ def check_plugins(overrides: list[str]) -> None:
     The line names the extra that installs it; Hydra's own message names a config it could not load, or the
     sweep fails mid-way.
     """
-    from sim.errors import PLUGINS, require
-    from sim.paths import CONF_DIR
+    from sim.run.errors import PLUGINS, require
+    from sim.run.paths import CONF_DIR
 
     chosen = []
     for o in overrides:
@@ -439,8 +439,8 @@ def check_plugins(overrides: list[str]) -> None:
 def _hydra_app() -> None:
     import hydra
 
-    from sim.job import run_job
-    from sim.paths import CONF_DIR
+    from sim.run.paths import CONF_DIR
+    from sim.studies.job import run_job
 
     @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
     def app(cfg):

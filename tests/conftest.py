@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from hydra import compose, initialize_config_dir
 
-from sim.config import measure_settings, model_params, register_configs
-from sim.paths import CONF_DIR
-from sim.runner import Ensemble, run_replications
-from sim.scenario_io import library, load_scenario
+from sim.run.config import measure_settings, model_params, register_configs
+from sim.run.paths import CONF_DIR
+from sim.run.runner import Ensemble, run_replications
+from sim.run.scenario_io import library, load_scenario
 
 register_configs()
 
@@ -98,3 +98,26 @@ WITHOUT_CRISIS_DYNAMICS = {
     "model.exchange_window_h": 0.0,
     "model.replacement_days": 0.0,
 }
+
+
+@pytest.fixture
+def quiet_card():
+    """A card run by hand with no use of force and no crisis anywhere: ``quiet_card(bundle, n)`` has the
+    baseline, the placebo and ``bundle``, ``n`` paired replications in each of two settings (s1, s2; era e).
+    """
+    import pandas as pd
+
+    from sim.studies.card import BASELINE, PLACEBO, CardRun
+
+    def make(bundle: str, n: int) -> CardRun:
+        bundles = [BASELINE, PLACEBO, bundle]
+        rows = [
+            {"replication": i, "peak_rung": 2, "reached_rung_4": 0, "reached_rung_5": 0, "crisis_days": 0.0}
+            | {"bundle": b, "scenario": s, "era": "e"}
+            for s in ("s1", "s2")
+            for b in bundles
+            for i in range(n)
+        ]
+        return CardRun(pd.DataFrame(rows), bundles, [("s1", "e"), ("s2", "e")], "point", n, 0)
+
+    return make

@@ -1,4 +1,4 @@
-"""The after-action report (sim/aar.py) and the log it reads: every kind of log line, its wording, its phases."""
+"""The after-action report (sim/analysis/aar.py) and the log it reads: every kind of line, its wording, its phases."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from sim import api
-from sim.aar import KINDS, after_action, crisis_phases, routine_kind
-from sim.play import Game
-from sim.saves import compose_settings
+from sim.analysis.aar import KINDS, after_action, crisis_phases, routine_kind
+from sim.play.game import Game
+from sim.play.saves import compose_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # Runs that between them write every kind of line: force, rules of engagement and replacements need
@@ -231,8 +231,8 @@ def test_a_crisis_era_year_reads_in_a_few_dozen_lines():
     the dangerous-incident spells between them counted, and each 30 days of a long quiet stretch in a line.
     Nothing is lost: every event is still told or counted once.
     """
-    from sim.calibration import Setting, base_setup, setting_scenario
-    from sim.runner import run_replications
+    from sim.calibration.targets import Setting, base_setup, setting_scenario
+    from sim.run.runner import run_replications
 
     params, measures = base_setup()
     spec = setting_scenario(Setting("year", "baltic_air_policing", "crisis_2022", 365, False, 3))

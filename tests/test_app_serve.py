@@ -54,8 +54,8 @@ def test_the_server_runs_on_loopback_offline_by_default():
 
 
 def test_the_app_and_the_workshop_state_the_same_default_limits():
-    from sim import workshop
     from sim.app import serve
+    from sim.play import workshop
 
     assert (serve.DEFAULT_MAX_GAMES, serve.DEFAULT_MAX_PARTICIPANTS) == (12, 60)
     assert (workshop.DEFAULT_MAX_GAMES, workshop.DEFAULT_MAX_PARTICIPANTS) == (12, 60)

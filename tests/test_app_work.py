@@ -8,8 +8,8 @@ import time
 import pytest
 
 from sim.app.work import Cancelled, FairShare, check_request, run_bounded
-from sim.errors import UserError
-from sim.saves import compose_settings
+from sim.play.saves import compose_settings
+from sim.run.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_the_page_offers_eras_and_bundles_and_passes_them_to_the_run():
     """The Run tab's era and bundle choices reach the composed settings: a bundle switches its measures on."""
     pytest.importorskip("solara")
     from sim.app import page
-    from sim.saves import bundle_members, compose_settings
+    from sim.play.saves import bundle_members, compose_settings
 
     assert {"cooperative_2004", "confrontation_2014", "crisis_2022"} <= set(page.ERAS)
     assert {"none", "eln_seven", "all"} <= set(page.BUNDLES)
@@ -158,7 +158,7 @@ def test_the_app_card_runs_the_same_pairs_as_the_command(tmp_path):
     """The app's runner (fair turns) gives the card the same replications as escalation card's own."""
     from types import SimpleNamespace
 
-    from sim.card import run_card
+    from sim.studies.card import run_card
 
     def bounded(spec, params, measures, n, seed):
         return run_bounded(
@@ -182,7 +182,7 @@ def test_the_report_cards_estimated_time_is_the_time_it_takes(monkeypatch):
     0.01 s) + 1 s for the tables = 3.1 s.
     """
     from sim.app.work import CARD_TABLES_S, card_estimate, card_timing, duration_text
-    from sim.card import card_tables, run_card
+    from sim.studies.card import card_tables, run_card
 
     assert card_estimate(3, 20, 0.5, 0.01) == pytest.approx(3 * (0.5 + 0.2) + CARD_TABLES_S)
     assert duration_text(3.1) == "about 3 s" and duration_text(240) == "about 4 min"

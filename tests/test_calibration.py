@@ -18,7 +18,7 @@ import pytest
 import yaml
 from conftest import run, settings
 
-from sim.calibration import (
+from sim.calibration.targets import (
     PosteriorDraws,
     Setting,
     Simulator,
@@ -31,7 +31,7 @@ from sim.calibration import (
     setting_scenario,
     with_values,
 )
-from sim.errors import UserError
+from sim.run.errors import UserError
 
 YEAR = Setting("year", "baltic_air_policing", "confrontation_2014", 365, False, 4)
 
@@ -149,7 +149,7 @@ def test_the_projects_targets_and_priors_load():
     ],
 )
 def test_a_bad_targets_file_names_the_field(tmp_path, edit, message):
-    from sim.calibration import TARGETS_FILE
+    from sim.calibration.targets import TARGETS_FILE
 
     text = TARGETS_FILE.read_text()
     assert edit[0] in text
@@ -182,7 +182,7 @@ def test_with_values_sets_plain_and_nested_parameters(params):
 
 
 def test_apply_writes_values_and_keeps_comments():
-    from sim.fit import set_yaml_value
+    from sim.calibration.fit import set_yaml_value
 
     text = textwrap.dedent(
         """\
@@ -221,7 +221,7 @@ def test_the_shipped_posterior_is_the_accepted_particles_of_the_fit(params):
     """calibration/posterior.csv is the last stage's particles (or joined sets) whose re-run met the record
     within the accepted threshold (fit.json), with their weights renormalised; every value within its prior.
     """
-    from sim.calibration import CALIBRATION_DIR
+    from sim.calibration.targets import CALIBRATION_DIR
 
     df = read_posterior()
     priors = {p.key: p for p in load_priors()}
@@ -229,7 +229,7 @@ def test_the_shipped_posterior_is_the_accepted_particles_of_the_fit(params):
     assert keys <= set(priors)
     for key in keys:
         assert df[key].between(priors[key].low, priors[key].high).all(), key
-    from sim.fit import JOINED
+    from sim.calibration.fit import JOINED
 
     stages = [CALIBRATION_DIR / s for s in STAGES if (CALIBRATION_DIR / s / "fit.json").exists()]
     fit = [s for s in stages if "accepted" in json.loads((s / "fit.json").read_text())][-1]  # the last to accept
@@ -248,8 +248,8 @@ def test_accept_keeps_the_re_run_particles_within_the_threshold(tmp_path):
     """Three particles re-run at distances 0, 0.03 and 0.2: --accept 0.05 keeps the first two, their
     weights (0.2, 0.2) renormalised to halves; a threshold nothing meets is refused with the nearest.
     """
-    from sim.errors import UserError
-    from sim.fit import FitOptions, accept_selected
+    from sim.calibration.fit import FitOptions, accept_selected
+    from sim.run.errors import UserError
 
     key = "model.cut_match"
     pd.DataFrame({key: [4.0, 5.0, 6.0], "weight": [0.2, 0.2, 0.6]}).to_csv(tmp_path / "posterior.csv", index=False)
@@ -269,7 +269,7 @@ def test_defaults_are_the_fits_selected_particles(params):
     """The default parameters are the ones the fit's records name (fit.json of each stage, a later stage's
     winning where two name a parameter), and each is the value of a particle of the shipped posterior.
     """
-    from sim.calibration import CALIBRATION_DIR
+    from sim.calibration.targets import CALIBRATION_DIR
 
     point = {}
     for stage in STAGES:
@@ -291,7 +291,7 @@ def test_a_later_stage_joins_each_accepted_particle_with_its_own_drawn_by_weight
     (weights 1 and 0): six sets, the later stage's parameter always from its only weighted particle,
     the earlier stage's other parameter kept, weights 1/12 and 1/4 each; the same seed, the same sets.
     """
-    from sim.fit import join_stages
+    from sim.calibration.fit import join_stages
 
     given = pd.DataFrame({"model.a": [1.0, 2.0], "model.p": [9.0, 9.0], "weight": [0.25, 0.75]})
     later = pd.DataFrame({"model.p": [5.0, 6.0], "weight": [1.0, 0.0]})
@@ -305,7 +305,7 @@ def test_a_later_stage_joins_each_accepted_particle_with_its_own_drawn_by_weight
 def test_a_two_stage_posterior_draws_the_second_stage_by_weight():
     first = pd.DataFrame({"model.a": [1.0, 2.0, 3.0, 4.0] * 500, "model.c": 9.0, "weight": 1.0})
     second = pd.DataFrame({"model.c": [5.0, 6.0], "weight": [0.8, 0.2]})
-    from sim.fit import combine
+    from sim.calibration.fit import combine
 
     out = combine(first, second, seed=0)
     assert list(out.columns) == ["model.a", "model.c", "weight"]
@@ -318,7 +318,7 @@ def _select_between(params, low: float, high: float, factor: float):
     """Select between the default activity (weight 0.1) and ``factor`` times it (weight 0.9) against a
     60-day scramble target of 20 with band [low, high]; returns (best, table, scrambles by particle).
     """
-    from sim.fit import select_particle
+    from sim.calibration.fit import select_particle
 
     setting = dataclasses.replace(YEAR, horizon_days=60, replications=2)
     target = Target("scr", "s", "year", Statistic.parse("mean: scrambles_nato", "t"), 20, low, high, "x", "x")
@@ -403,7 +403,7 @@ def test_abc_recovers_known_parameters(tmp_path, params):
     Budget: 40 particles, 4 generations, in-process (about a minute). experiments/calibration_recovery.py
     runs the full check on every fitted parameter.
     """
-    from sim.fit import FitOptions, run_fit
+    from sim.calibration.fit import FitOptions, run_fit
 
     truth = {
         "model.russian_activity_by_era.confrontation_2014": 0.3,
@@ -544,7 +544,7 @@ def test_validate_meets_every_target_but_the_known_misses(tmp_path):
 
 @pytest.mark.slow
 def test_validate_exits_1_when_a_target_is_missed(tmp_path):
-    from sim.calibration import TARGETS_FILE
+    from sim.calibration.targets import TARGETS_FILE
 
     text = TARGETS_FILE.read_text().replace(
         "    value: 140\n    low: 93\n    high: 210\n", "    value: 1000\n    low: 900\n    high: 1100\n"
@@ -575,7 +575,7 @@ def test_the_kernel_stays_a_proper_density_when_the_weights_collapse():
     are NaN or zero and the fit stops; the neighbours' unweighted covariance keeps every kernel proper.
     """
     pyabc = pytest.importorskip("pyabc")
-    from sim.abc_kernel import NeighbourTransition, proper
+    from sim.calibration.abc_kernel import NeighbourTransition, proper
 
     rng = np.random.default_rng(4)
     particles = pd.DataFrame(rng.uniform(0, 1, size=(20, 12)), columns=[f"p{i}" for i in range(12)])
@@ -718,7 +718,7 @@ def test_a_database_killed_before_the_fit_stored_its_start_is_started_afresh(tmp
     """
     import sqlite3
 
-    from sim.fit import check_database, interrupted_start
+    from sim.calibration.fit import check_database, interrupted_start
 
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.card import BASELINE, PLACEBO, CardRun, card_tables, markdown, run_card
+from sim.studies.card import BASELINE, PLACEBO, CardRun, card_tables, markdown, run_card
 
 
 def hand_run(n=100) -> CardRun:
@@ -119,7 +119,7 @@ def test_card_command_shows_progress_lines_off_a_terminal(tmp_path):
 
 def test_card_days_sets_every_settings_horizon():
     """--days runs every setting for that horizon (the month-long scenarios for a year, or here 3 days)."""
-    from sim.card import card_tables, markdown, run_card
+    from sim.studies.card import card_tables, markdown, run_card
 
     run = run_card(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 10, 0, "point", days=3)
     assert run.days == 3 and (run.outcomes["crisis_days"] <= 3).all()
@@ -157,7 +157,7 @@ def test_card_survival_on_a_hand_made_case(tmp_path):
     assert (back["crises"], back["back_within_horizon"], back["median_days_back"]) == (200, 170, 1.0)
     text = markdown(run, t, "escalation card (hand)")
     assert "| none | e1 | 30 of 100 | 30.0% | 1.47 [" in text
-    from sim.card import write_card
+    from sim.studies.card import write_card
 
     write_card(run, t, tmp_path, "escalation card (hand)")
     assert {"survival.png", "effects.png", "survival.csv", "back_to_vigilance.csv"} <= {
@@ -173,7 +173,7 @@ def test_the_card_leads_with_each_setting_and_pools_with_stated_weights():
     s1 = 1, s2 = 3 the effect is (1 * -0.30 + 3 * 0) / 4 = -0.075, and the card states the estimand and the
     weights; ranks use them too. Equal weights give -0.15 (the first test).
     """
-    from sim.stats import paired_proportion_difference
+    from sim.analysis.stats import paired_proportion_difference
 
     run = hand_run()
     run.weights = {("s1", "e1"): 1.0, ("s2", "e2"): 3.0}
@@ -196,7 +196,7 @@ def test_the_card_leads_with_each_setting_and_pools_with_stated_weights():
     lo, hi = eff.loc["a", "effect P(rung ≥ 4) lo"], eff.loc["a", "effect P(rung ≥ 4) hi"]
     # the floor: Newcombe's on the weighted pooled table, shares 0.25 (0, 0, .3, .7) + 0.75 (0, 0, 0, 1) on
     # 1 / ((0.25^2 + 0.75^2) / 100) = 160 effective pairs: cells (0, 0, 12, 148)
-    from sim.stats import newcombe_paired
+    from sim.analysis.stats import newcombe_paired
 
     _, flo, fhi = newcombe_paired(0, 0, 12, 148)
     assert lo <= flo + 1e-12 and hi >= fhi - 1e-12 and (lo, hi) != pytest.approx((0, 0))
@@ -251,7 +251,7 @@ def test_the_structural_screen_moves_the_unfitted_assumptions_and_reports_a_rang
     across the trajectory), the effect on crisis days moves across the points (the screen is not a constant),
     and the card shows the range beside the pooled effect.
     """
-    from sim.card import STRUCTURAL, structural_screen, write_card
+    from sim.studies.card import STRUCTURAL, structural_screen, write_card
 
     screen = structural_screen(["hotline"], ["baltic_air_policing"], ["crisis_2022"], 1, 10, 0, "point")
     assert len(screen) == len(STRUCTURAL) + 1
@@ -269,22 +269,15 @@ def test_the_structural_screen_moves_the_unfitted_assumptions_and_reports_a_rang
     assert (tmp_path / "card" / "structural_screen.csv").exists() and (tmp_path / "card" / "by_setting.csv").exists()
 
 
-def test_the_pooled_probability_floor_moves_continuously_with_the_weights():
+def test_the_pooled_probability_floor_moves_continuously_with_the_weights(quiet_card):
     """No use of force anywhere, 100 pairs in each of two settings: with equal weights the floor is Newcombe's
     on the 200 pooled pairs (+-z^2/(200+z^2) = 1.9 points); weights 1 : 0.999 give nearly the same (it jumped
     sixfold there when unequal weights took another rule); with the second setting's weight near 0 it is the
     first setting's own (+-z^2/(100+z^2) = 3.7 points): the effective number of pairs is 1 / sum(w^2 / n).
     """
-    from sim.stats import wilson
+    from sim.analysis.stats import wilson
 
-    rows = [
-        {"replication": i, "peak_rung": 2, "reached_rung_4": 0, "reached_rung_5": 0, "crisis_days": 0.0}
-        | {"bundle": b, "scenario": s, "era": "e"}
-        for s in ("s1", "s2")
-        for b in (BASELINE, PLACEBO, "x")
-        for i in range(100)
-    ]
-    run = CardRun(pd.DataFrame(rows), [BASELINE, PLACEBO, "x"], [("s1", "e"), ("s2", "e")], "point", 100, 0)
+    run = quiet_card("x", 100)
 
     def upper(weights):
         run.weights = weights

@@ -18,10 +18,10 @@ import pytest
 from conftest import compose_config, run, settings
 from test_measures import assert_reduces
 
-from sim.config import measure_settings
+from sim.analysis.stats import wilson
 from sim.core.measures import registry
 from sim.core.spec import ForceSpec, Side
-from sim.stats import wilson
+from sim.run.config import measure_settings
 
 N = 200
 RECOMMENDED = sorted(name for name, cls in registry().items() if not cls.control)
@@ -125,7 +125,7 @@ def test_a_channel_can_backfire_and_the_backfire_is_read_against_the_placebo(sce
     """
     from conftest import PRE_CALIBRATION
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     hot = with_values(params, PRE_CALIBRATION)
     sc = scenarios["baltic_air_policing"]
@@ -145,7 +145,7 @@ def test_zero_option_acts_only_where_intermediate_range_missiles_are(scenarios, 
     """
     from conftest import PRE_CALIBRATION
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     # in the hand-set model: with the calibrated thresholds no act reaches the leaders, so no call is made
     params = with_values(params, PRE_CALIBRATION)
@@ -175,7 +175,7 @@ def test_liaison_and_nrc_channels_are_used(scenarios, params):
     """
     from conftest import PRE_CALIBRATION
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     hand_set = with_values(params, PRE_CALIBRATION)
     ens = run(scenarios["drone_shootdown"], hand_set, settings("liaison_mission", "nrc_rhythm"), 30, record_events=True)
@@ -255,8 +255,8 @@ def test_the_desync_placebo_shows_the_floor_of_backfire_and_changes_nothing_in_d
     """
     from conftest import PRE_CALIBRATION
 
-    from sim.analysis import paired_differences
-    from sim.calibration import with_values
+    from sim.analysis.effects import paired_differences
+    from sim.calibration.targets import with_values
 
     hot = with_values(params, PRE_CALIBRATION)
     sc = scenarios["baltic_air_policing"]

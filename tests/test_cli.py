@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.output import hourly_from_changes, read_changes
-from sim.paths import CONF_DIR
-from sim.scenario_io import library
+from sim.run.output import hourly_from_changes, read_changes
+from sim.run.paths import CONF_DIR
+from sim.run.scenario_io import library
 
 EXE = Path(sys.executable).with_name("escalation")
 
@@ -244,8 +244,8 @@ def test_a_misspelt_name_is_said_in_the_users_words_with_the_nearest_valid_names
     """Hydra says "Key 'hotlin' not in 'MeasuresConf'"; the user reads what is wrong and what was meant."""
     from hydra import compose, initialize_config_dir
 
-    from sim.config import describe_hydra_error, register_configs
-    from sim.paths import CONF_DIR
+    from sim.run.config import describe_hydra_error, register_configs
+    from sim.run.paths import CONF_DIR
 
     register_configs()
     with pytest.raises(Exception) as caught, initialize_config_dir(str(CONF_DIR), version_base="1.3"):

@@ -6,9 +6,9 @@ import pytest
 from conftest import compose_config
 from hydra.errors import ConfigCompositionException
 
-from sim.config import model_params
-from sim.paths import CONF_DIR
-from sim.scenario_io import library
+from sim.run.config import model_params
+from sim.run.paths import CONF_DIR
+from sim.run.scenario_io import library
 
 BUNDLES = sorted(p.stem for p in (CONF_DIR / "measures").glob("*.yaml"))
 
@@ -65,7 +65,7 @@ def _verb_parser():
 
 
 def test_an_analysis_experiment_sets_the_defaults_and_flags_override(tmp_path, monkeypatch):
-    import sim.config as config
+    import sim.run.config as config
 
     monkeypatch.setattr(config, "ANALYSIS_DIR", tmp_path)
     (tmp_path / "mine.yaml").write_text(
@@ -92,8 +92,8 @@ def test_an_analysis_experiment_sets_the_defaults_and_flags_override(tmp_path, m
     ],
 )
 def test_a_bad_analysis_experiment_is_refused_naming_file_and_field(tmp_path, monkeypatch, options, message):
-    import sim.config as config
-    from sim.errors import UserError
+    import sim.run.config as config
+    from sim.run.errors import UserError
 
     monkeypatch.setattr(config, "ANALYSIS_DIR", tmp_path)
     (tmp_path / "bad.yaml").write_text(f"verb: card\noptions: {options}\n")
@@ -102,8 +102,8 @@ def test_a_bad_analysis_experiment_is_refused_naming_file_and_field(tmp_path, mo
 
 
 def test_an_analysis_experiment_is_a_name_never_a_path():
-    import sim.config as config
-    from sim.errors import UserError
+    import sim.run.config as config
+    from sim.run.errors import UserError
 
     with pytest.raises(UserError, match="no card experiment '../conf/config'"):
         config.parse_with_experiment(_verb_parser(), ["--experiment", "../conf/config"], "card")
@@ -119,7 +119,7 @@ def test_an_analysis_experiment_is_a_name_never_a_path():
 )
 def test_each_analysis_verb_has_an_experiment_its_parser_takes(verb, flag, after, capsys):
     """The shipped experiments parse with their verbs' real parsers: the run stops only at a later check."""
-    import sim.config as config
+    import sim.run.config as config
     from sim.cli import main
 
     names = config.analysis_experiments(verb)

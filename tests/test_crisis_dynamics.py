@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from conftest import compose_config, run, settings, with_params
 
-from sim.config import load_configured_scenario, measure_settings, model_params
+from sim.analysis.stats import mean_ci, wilson
 from sim.core.agents import Act, Deliberation
 from sim.core.engine import Draws
 from sim.core.ladder import Response, Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.core.spec import InjectSpec, Side
-from sim.stats import mean_ci, wilson
+from sim.run.config import load_configured_scenario, measure_settings, model_params
 
 YEAR = 365 * 24.0
 YEARS = 100  # crisis-era years in each arm: at 40 the knock-out of caution (+0.5 uses of force a year,
@@ -266,7 +266,7 @@ def test_no_surface_unit_without_air_defence_fires_on_an_aircraft(scenarios, par
     # and in play: the hot hand-set model, 40 transits, every shot checked against the weapons
     from conftest import PRE_CALIBRATION, WITHOUT_CRISIS_DYNAMICS
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     hot = with_values(params, PRE_CALIBRATION | WITHOUT_CRISIS_DYNAMICS)
     names = {pl.name: pl.spec for pl in m.platforms}
@@ -320,7 +320,7 @@ def test_announced_restraint_with_no_cut_is_indistinguishable_from_none(crisis, 
         assert lo <= 0 <= hi, (col, lo, hi)
     from conftest import PRE_CALIBRATION
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     hot = with_values(params, PRE_CALIBRATION)
     month = scenarios["baltic_air_policing"]
@@ -404,8 +404,8 @@ def test_incidents_at_sea_rules_spare_deliberate_coercion(scenarios, params):
 
 
 def test_an_era_preset_adds_to_a_scenarios_channels_and_refuses_an_era_it_is_not_valid_for(scenarios):
-    from sim.errors import UserError
-    from sim.scenario_io import apply_era
+    from sim.run.errors import UserError
+    from sim.run.scenario_io import apply_era
 
     sc = scenarios["baltic_air_policing"]
     cfg = compose_config(["era=crisis_2022"])

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import run, settings
 
-from sim.output import write_ensemble
-from sim.runner import Ensemble
-from sim.stats import wilson
+from sim.analysis.stats import wilson
+from sim.run.output import write_ensemble
+from sim.run.runner import Ensemble
 
 
 def files(ens: Ensemble, folder) -> dict[str, bytes]:
@@ -56,7 +56,7 @@ def test_crisis_days_interval_respects_zero():
     computation: 0.333 - 2.045 * 1.826 / sqrt(30) = -0.348); the percentile bootstrap stays in [0, 1.0]
     (its upper end: 3 crisis runs of 30 in a resample, 1.0, is about the 97.5th percentile).
     """
-    from sim.stats import mean_ci, mean_ci_bootstrap
+    from sim.analysis.stats import mean_ci, mean_ci_bootstrap
 
     x = [0.0] * 29 + [10.0]
     m, lo, hi, _ = mean_ci(x)
@@ -75,7 +75,7 @@ def test_the_bootstrap_holds_its_resamples_in_batches_and_gives_scipys_interval(
 
     from scipy import stats
 
-    from sim.stats import mean_ci_bootstrap
+    from sim.analysis.stats import mean_ci_bootstrap
 
     rng = np.random.default_rng(5)
     x = rng.exponential(3.0, 20_000) * (rng.random(20_000) < 0.1)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import load_priors
-from sim.discovery import cart_rules, describe, find_box, latin_hypercube
+from sim.calibration.targets import load_priors
+from sim.studies.discovery import cart_rules, describe, find_box, latin_hypercube
 
 
 def planted(n=2000, seed=0):
@@ -85,7 +85,7 @@ def test_discover_refuses_bad_requests(tmp_path):
 
 def test_a_box_headline_carries_its_stability():
     """The planted rule is found again in most half-samples; a headline says so, and warns below 50%."""
-    from sim.discovery import Box
+    from sim.studies.discovery import Box
 
     box = find_box(*planted(), "P(rung >= 4) >= 20%")
     assert box.headline.startswith(box.sentence + " Stability: the least stable restricted input (")

@@ -12,11 +12,11 @@ import pytest
 from conftest import run, settings
 from scipy import stats
 
+from sim.analysis.series import Relaxation, hourly
 from sim.core.measures import build
 from sim.core.model import EscalationModel, PostureReview
 from sim.core.platforms import Platform
 from sim.core.spec import Side
-from sim.series import Relaxation, hourly
 
 REFERENCE = Path(__file__).parent / "data" / "hourly_engine_reference.json"
 
@@ -56,7 +56,7 @@ def test_the_event_engine_reproduces_the_hourly_engines_distributions(scenarios,
     """
     from conftest import PRE_CALIBRATION, WITHOUT_CRISIS_DYNAMICS
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     # the reference's parameters, not today's calibrated ones, and its model: without the crisis dynamics
     params = with_values(params, PRE_CALIBRATION | WITHOUT_CRISIS_DYNAMICS)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.compare import compare
-from sim.errors import UserError
+from sim.run.errors import UserError
+from sim.studies.compare import compare
 
 EXE = Path(sys.executable).with_name("escalation")
 CMD = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
@@ -271,7 +271,8 @@ def test_a_long_run_says_what_it_will_cost_and_shows_progress_without_a_terminal
 def test_progress_without_a_terminal_prints_each_tenth_and_a_final_line(monkeypatch):
     import io
 
-    from sim import job, progress
+    from sim.run import progress
+    from sim.studies import job
 
     clock = iter(range(0, 10_000, 3))  # three seconds a replication
     monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(clock)))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import UserError
+from sim.run.errors import UserError
 
 EXE = Path(sys.executable).with_name("escalation")
 CMD = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "sim.cli"]
@@ -120,8 +120,8 @@ def test_an_interval_below_its_floor_is_refused_at_once(tmp_path):
 
 
 def test_a_runaway_replication_is_stopped_by_its_event_budget_naming_the_parameter(base_cfg):
-    from sim.config import load_configured_scenario, measure_settings, model_params
-    from sim.runner import RunawayReplication, run_replication
+    from sim.run.config import load_configured_scenario, measure_settings, model_params
+    from sim.run.runner import RunawayReplication, run_replication
 
     measures = measure_settings(base_cfg)
     measures["nrc_rhythm"].update(enabled=True, interval_days=1e-9)  # past the ranges: the API does not check them
@@ -136,7 +136,7 @@ def test_a_runaway_replication_is_stopped_by_its_event_budget_naming_the_paramet
 
 
 def _save(**fields) -> bytes:
-    from sim.saves import SAVE_FORMAT
+    from sim.play.saves import SAVE_FORMAT
 
     save = {
         "format": SAVE_FORMAT,
@@ -155,7 +155,7 @@ def _save(**fields) -> bytes:
 
 def test_a_save_with_an_interval_below_its_floor_is_refused_by_the_same_ranges():
     from sim.app.work import replay_bounded
-    from sim.saves import parse_save
+    from sim.play.saves import parse_save
 
     raw = _save(measures={"mil_to_mil_meetings": {"interval_days": 1e-9}})  # listed: in force
     started = time.monotonic()
@@ -166,7 +166,7 @@ def test_a_save_with_an_interval_below_its_floor_is_refused_by_the_same_ranges()
 
 def test_a_save_replays_in_the_apps_turn_and_stops_on_cancel_or_its_time_limit():
     from sim.app.work import Cancelled, FairShare, replay_bounded
-    from sim.saves import parse_save
+    from sim.play.saves import parse_save
 
     commands = [{"op": "advance", "until": float(h)} for h in range(1, 200)]
     save = parse_save(_save(commands=commands, side="both"), "game.json")
@@ -200,11 +200,11 @@ def test_a_run_keeps_a_users_file_named_like_a_temporary_and_refuses_to_overwrit
 
 
 def test_a_resumed_sweep_into_a_sweep_in_use_is_refused(tmp_path):
-    from sim.folder import hold, release
+    from sim.run.folder import hold, release
 
     sweep = tmp_path / "sweep"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from sim.folder import hold; import time; hold({str(sweep)!r}); time.sleep(60)"],
+        [sys.executable, "-c", f"from sim.run.folder import hold; import time; hold({str(sweep)!r}); time.sleep(60)"],
         env=ENV,
     )
     try:
@@ -221,7 +221,7 @@ def test_a_resumed_sweep_into_a_sweep_in_use_is_refused(tmp_path):
 
 # ------------------------------------------------------------------ 8. save files: file, field, a short excerpt
 def test_a_save_with_a_huge_number_is_refused_in_one_line_naming_the_field():
-    from sim.saves import parse_save
+    from sim.play.saves import parse_save
 
     raw = _save(model={"encounter_rate_per_h": 10**500})  # crashed with OverflowError
     with pytest.raises(UserError) as info:
@@ -233,7 +233,7 @@ def test_a_save_with_a_huge_number_is_refused_in_one_line_naming_the_field():
 
 def test_a_bad_move_in_a_save_names_file_and_move_with_a_short_excerpt():
     from sim.app.work import replay_bounded
-    from sim.saves import parse_save
+    from sim.play.saves import parse_save
 
     label = "\x1b[31m" + "x" * 490  # a terminal escape and 490 characters
     commands = [{"op": "advance", "until": 720.0}, {"op": "channel", "label": label}]
@@ -285,7 +285,7 @@ def test_calibrate_resume_on_a_sqlite_file_that_is_no_fit_is_one_line(tmp_path):
 def test_a_scheduler_that_does_not_answer_is_reported_in_one_line_within_its_timeout(tmp_path):
     import socket
 
-    from sim.fit import SCHEDULER_TIMEOUT_S
+    from sim.calibration.fit import SCHEDULER_TIMEOUT_S
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -409,7 +409,7 @@ def test_ctrl_c_while_the_worker_pool_starts_prints_one_line(tmp_path, after):
 
 
 def test_a_save_with_the_eln_thresholds_out_of_order_is_refused():
-    from sim.saves import parse_save, settings_from_save
+    from sim.play.saves import parse_save, settings_from_save
 
     save = parse_save(_save(model={"serious_threshold": 0.9, "high_risk_threshold": 0.5}), "game.json")
     with pytest.raises(UserError) as info:

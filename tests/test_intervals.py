@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.stats import Z95, count_mean_ci, paired_proportion_difference, wilson
-from sim.survival import Durations, median_time
+from sim.analysis.stats import Z95, count_mean_ci, paired_proportion_difference, wilson
+from sim.analysis.survival import Durations, median_time
 
 Z2 = 1.959963984540054**2
 
@@ -66,7 +66,7 @@ def test_count_intervals_never_go_below_zero():
 
 
 def test_runner_summary_counts_are_never_below_zero():
-    from sim.runner import SUMMARY_COLUMNS, summarise
+    from sim.run.runner import SUMMARY_COLUMNS, summarise
 
     df = pd.DataFrame({c: [0.0] * 10 for c in SUMMARY_COLUMNS})
     df["incidents_high_risk"] = [1.0] + [0.0] * 9
@@ -112,7 +112,7 @@ def test_compare_says_when_an_effect_cannot_be_estimated_and_reads_backfire_agai
     naming each arm's upper bound (3.7%); the desync placebo peaks higher in 10 pairs (10.0% [5.5%, 17.4%]),
     the hotline in 30 (30.0% [21.9%, 39.6%]): above the floor; 'zone' in 12: within it.
     """
-    from sim.compare import compare
+    from sim.studies.compare import compare
 
     base = [2] * 100
     sweep = _sweep(
@@ -143,7 +143,7 @@ def test_compare_says_when_an_effect_cannot_be_estimated_and_reads_backfire_agai
 def test_the_forest_plot_does_not_zoom_in_on_nothing_and_labels_what_cannot_be_estimated():
     import matplotlib.pyplot as plt
 
-    from sim.analysis import paired_differences
+    from sim.analysis.effects import paired_differences
     from sim.report import figures
 
     none = pd.DataFrame({"replication": range(100), "peak_rung": 2, "reached_rung_4": 0, "reached_rung_5": 0})
@@ -159,20 +159,13 @@ def test_the_forest_plot_does_not_zoom_in_on_nothing_and_labels_what_cannot_be_e
     plt.close("all")
 
 
-def test_the_card_keeps_each_arms_uncertainty_when_no_bundle_has_an_event():
+def test_the_card_keeps_each_arms_uncertainty_when_no_bundle_has_an_event(quiet_card):
     """Two settings x 50 replications, no use of force anywhere: the pooled effect's bootstrap is [0, 0], so
     the card widens it to Newcombe's on the 100 pooled pairs (+-z^2/(100+z^2) = 3.7 points) and says why.
     """
-    from sim.card import BASELINE, PLACEBO, CardRun, card_tables, markdown
+    from sim.studies.card import card_tables, markdown
 
-    rows = [
-        {"replication": i, "peak_rung": 2, "reached_rung_4": 0, "reached_rung_5": 0, "crisis_days": 0.0}
-        | {"bundle": b, "scenario": s, "era": "e"}
-        for s in ("s1", "s2")
-        for b in (BASELINE, PLACEBO, "hotline")
-        for i in range(50)
-    ]
-    run = CardRun(pd.DataFrame(rows), [BASELINE, PLACEBO, "hotline"], [("s1", "e"), ("s2", "e")], "point", 50, 0)
+    run = quiet_card("hotline", 50)
     t = card_tables(run, resamples=100)
     eff = t["effects"].set_index("bundle")
     assert eff.loc["hotline", "effect P(rung ≥ 4) hi"] == pytest.approx(wilson(0, 100)[2])
@@ -240,7 +233,7 @@ def test_exact_poisson_interval_against_its_tabulated_values():
     """Garwood's exact 95% limits of a count k (tabulated, e.g. Ulm 1990): k = 0: [0, 3.688879]; k = 1:
     [0.0253178, 5.571643]; k = 3: [0.6186721, 8.767273]; a rate divides them by the exposure.
     """
-    from sim.stats import poisson_ci
+    from sim.analysis.stats import poisson_ci
 
     assert poisson_ci(0, 1) == pytest.approx((0.0, 3.688879), abs=1e-6)
     assert poisson_ci(1, 1) == pytest.approx((0.0253178, 5.571643), abs=1e-6)
@@ -263,7 +256,7 @@ def test_newcombe_from_effective_cells():
     """The table form takes the same cells as the paired outcomes give, and non-integer (effective) cells
     between two integer tables give an interval between theirs; an empty table is NaN.
     """
-    from sim.stats import newcombe_paired
+    from sim.analysis.stats import newcombe_paired
 
     assert newcombe_paired(59, 6, 16, 80) == pytest.approx(paired_proportion_difference(*table(59, 6, 16, 80)))
     assert newcombe_paired(0, 0, 12, 148) == pytest.approx(paired_proportion_difference(*table(0, 0, 12, 148)))

@@ -136,9 +136,9 @@ def test_replications_share_one_theatre_and_network_and_no_run_changes_them():
     measure set with other channels gets a network of its own.
     """
     from sim.api import _compose
-    from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.core.measures import build
     from sim.core.model import EscalationModel
+    from sim.run.config import load_configured_scenario, measure_settings, model_params
 
     cfg = _compose(["scenario=baltic_air_policing", "era=crisis_2022", "measures=eln_seven"])
     spec, params, measures = load_configured_scenario(cfg), model_params(cfg), measure_settings(cfg)

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from sim.core.model import EscalationModel
 from sim.core.spec import INCIDENT_TYPES
-from sim.paths import REPO_ROOT
-from sim.scenario_io import ScenarioError, apply_era, library, parse_scenario
+from sim.run.paths import REPO_ROOT
+from sim.run.scenario_io import ScenarioError, apply_era, library, parse_scenario
 
 LIBRARY = sorted(library())
 
@@ -64,7 +64,7 @@ def test_era_presets_apply_to_any_scenario(scenarios, era):
 
 
 def _params():
-    from sim.config import model_params
+    from sim.run.config import model_params
 
     return model_params(compose_config())
 

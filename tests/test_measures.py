@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from conftest import run, settings
 
+from sim.analysis.stats import mean_ci
 from sim.core.measures import Measure, registry
-from sim.stats import mean_ci
 
 N = 200
 

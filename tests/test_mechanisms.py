@@ -288,7 +288,7 @@ def test_decisions_respond_to_their_inputs_more_than_to_their_noise(scenarios, p
 def test_the_posture_makes_replies_within_a_crisis_harder_together(scenarios, params):
     from conftest import PRE_CALIBRATION
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     # in the hand-set model: the calibrated thresholds let (almost) nothing escalate, so this
     # decision mechanism would have nothing to act on
@@ -323,7 +323,7 @@ def test_leaders_near_the_brink_look_for_a_way_out(scenarios, params):
     """The same assessment gives a lower posture when the confrontation already stands at the use of force."""
     from conftest import PRE_CALIBRATION
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     # in the hand-set model: the calibrated thresholds let (almost) nothing escalate, so this
     # decision mechanism would have nothing to act on
@@ -447,7 +447,7 @@ def test_a_hotline_slower_than_every_decision_changes_nothing_but_the_late_calls
     """
     from conftest import PRE_CALIBRATION
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     # in the hand-set model: the calibrated thresholds let (almost) nothing escalate, so this
     # decision mechanism would have nothing to act on

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.errors import UserError
-from sim.play import Debrief, Game
-from sim.runner import run_replications
-from sim.saves import compose_settings, read_save, settings_from_save
+from sim.play.game import Debrief, Game
+from sim.play.saves import compose_settings, read_save, settings_from_save
+from sim.run.errors import UserError
+from sim.run.runner import run_replications
 
 EXE = Path(sys.executable).with_name("escalation")
 
@@ -265,7 +265,7 @@ def test_the_decision_card_names_who_intercepted_whom_and_where_a_stand_down_lea
     """
     from sim.core.agents import Act
     from sim.core.spec import Side
-    from sim.play import response_rung_text, what_happened
+    from sim.play.game import response_rung_text, what_happened
 
     flight = Act(0.0, Side.NATO, "US RC-135", "Su-27 pair", "z", "air_intercept", 2, 0.5, False, True, kind="recon")
     assert what_happened(flight, "the Baltic") == "Su-27 pair intercepts US RC-135 over the Baltic"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.errors import UserError
-from sim.playdata import COLUMNS, plan
-from sim.workshop import Workshop
+from sim.play.playdata import COLUMNS, plan
+from sim.play.workshop import Workshop
+from sim.run.errors import UserError
 
 EXE = Path(sys.executable).with_name("escalation")
 
@@ -112,9 +112,9 @@ def test_workshop_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 def test_a_game_saved_by_escalation_play_joins_the_dataset_without_real_times(tmp_path):
     import math
 
-    from sim.play import Game
-    from sim.playdata import analyse, build_dataset
-    from sim.saves import compose_settings
+    from sim.play.game import Game
+    from sim.play.playdata import analyse, build_dataset
+    from sim.play.saves import compose_settings
 
     g = Game(compose_settings(["scenario=baltic_air_policing"], "nato", seed=0))
     for choice in ("hold", "protest"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim import provenance
+from sim.run import provenance
 
 
 def test_every_parameter_has_default_unit_and_basis():
@@ -17,7 +17,7 @@ def test_every_parameter_has_default_unit_and_basis():
 
 
 def test_generated_docs_are_current():
-    assert provenance.main(["--check"]) == 0, "run: python -m sim.provenance --write"
+    assert provenance.main(["--check"]) == 0, "run: python -m sim.run.provenance --write"
 
 
 def test_a_parameter_without_unit_or_basis_is_reported(tmp_path: Path, monkeypatch):

@@ -11,8 +11,8 @@ import copy
 import math
 import sys
 
-from sim.paths import CONF_DIR, REPO_ROOT
-from sim.scenario_io import library
+from sim.run.paths import CONF_DIR, REPO_ROOT
+from sim.run.scenario_io import library
 
 sys.path.insert(0, str(REPO_ROOT / "experiments"))
 

@@ -168,7 +168,7 @@ def test_a_large_sweeps_survival_figure_names_the_baseline_and_the_extremes_and_
     rung least and most, and counts the others, drawn grey; a legend of all 128 buried the axes (and constrained
     layout gave up). Eight or fewer keep one named, coloured curve each.
     """
-    from sim.survival import Durations, kaplan_meier
+    from sim.analysis.survival import Durations, kaplan_meier
 
     figures.use_style()
     rng = np.random.default_rng(3)
@@ -295,7 +295,7 @@ def test_the_html_report_is_rendered_from_the_markdown_and_names_cannot_inject_h
     """
     import yaml
 
-    from sim.paths import SCENARIO_DIR
+    from sim.run.paths import SCENARIO_DIR
 
     spec = yaml.safe_load((SCENARIO_DIR / "black_sea_transit.yaml").read_text())
     spec["injects"][0]["text"] = "<script>alert(1)</script> [click](https://example.org) *loud*"

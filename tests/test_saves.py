@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import UserError
-from sim.play import Game
-from sim.saves import SAVE_FORMAT, compose_settings, parse_save, read_save, settings_from_save
+from sim.play.game import Game
+from sim.play.saves import SAVE_FORMAT, compose_settings, parse_save, read_save, settings_from_save
+from sim.run.errors import UserError
 
 SECRET = "ghp_THIS_IS_A_SECRET_TOKEN_123"
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.core.model import EscalationModel
-from sim.scenario_io import BOUNDS, MAX_BYTES, ScenarioError, library, load_scenario, parse_scenario
+from sim.run.scenario_io import BOUNDS, MAX_BYTES, ScenarioError, library, load_scenario, parse_scenario
 
 LIBRARY = library()
 BALTIC = LIBRARY["baltic_air_policing"].read_text()

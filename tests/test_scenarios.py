@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.paths import REPO_ROOT
-from sim.scenario_io import ScenarioError, library, load_scenario, parse_scenario
+from sim.run.paths import REPO_ROOT
+from sim.run.scenario_io import ScenarioError, library, load_scenario, parse_scenario
 
 BALTIC = library()["baltic_air_policing"]
 

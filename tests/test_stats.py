@@ -1,4 +1,4 @@
-"""The interval estimates (sim/stats.py) against hand-computed values, at the edges as well as inside.
+"""The interval estimates (sim/analysis/stats.py) against hand-computed values, at the edges as well as inside.
 
 z = 1.959963984540054, z^2 = 3.841458820694124. The Wilson bounds at the ends reduce to closed forms:
 with no success the upper bound is z^2 / (n + z^2); with every trial a success the lower bound is n / (n + z^2).
@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.stats import Z95, mean_ci, mean_ci_bootstrap, wilson
+from sim.analysis.stats import Z95, mean_ci, mean_ci_bootstrap, wilson
 
 Z2 = 3.841458820694124
 
@@ -131,7 +131,7 @@ def test_the_bootstrap_resamples_in_batches():
     """
     import tracemalloc
 
-    from sim.stats import BOOTSTRAP_VALUES_AT_ONCE
+    from sim.analysis.stats import BOOTSTRAP_VALUES_AT_ONCE
 
     assert BOOTSTRAP_VALUES_AT_ONCE == 1_000_000
     x = np.random.default_rng(1).exponential(1.0, 2000)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.study import PARTS, plan
+from sim.studies.study import PARTS, plan
 
 EXE = str(Path(sys.executable).with_name("escalation"))
 
@@ -93,7 +93,7 @@ def test_the_python_api_reaches_study_and_variance(tmp_path):
     Sobol table of each outcome and input on a small design (8 base samples, 40 ten-day replications).
     """
     from sim import api
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     with pytest.raises(UserError):
         api.study(out=tmp_path / "s", card="discovery")

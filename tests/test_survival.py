@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.survival import (
+from sim.analysis.survival import (
     DAYS_PER_MONTH,
     Durations,
     back_to_vigilance_lines,
@@ -95,7 +95,7 @@ def test_survival_on_real_runs(scenarios, params):
     """
     from conftest import PRE_CALIBRATION
 
-    from sim.calibration import with_values
+    from sim.calibration.targets import with_values
 
     # in the hand-set model: the calibrated thresholds let (almost) nothing escalate, so this
     # decision mechanism would have nothing to act on

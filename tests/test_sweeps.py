@@ -17,10 +17,10 @@ import pytest
 import yaml
 from conftest import compose_config
 
-from sim import analysis
-from sim.compare import compare
+from sim.analysis import effects as analysis
 from sim.core.measures import registry
-from sim.paths import EXPERIMENTS_DIR
+from sim.run.paths import EXPERIMENTS_DIR
+from sim.studies.compare import compare
 
 EXE = Path(sys.executable).with_name("escalation")
 EXPERIMENTS = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
@@ -297,7 +297,7 @@ def test_both_ray_routes_in_either_order_give_identical_bytes(tmp_path):
 
 
 def test_ray_token_mode_follows_rays_own_rule(tmp_path):
-    from sim.job import prepare_ray_auth
+    from sim.studies.job import prepare_ray_auth
 
     env = {"HOME": str(tmp_path)}
     prepare_ray_auth(env)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.variance import OUTCOMES, decompose, make_design, run_design
+from sim.studies.variance import OUTCOMES, decompose, make_design, run_design
 
 TWO_PARTICLES = pd.DataFrame({"model.cut_match": [4.0, 6.0], "weight": [0.25, 0.75]})
 
@@ -51,7 +51,7 @@ def test_the_model_rows_are_seeded_by_the_noise_input_and_take_their_particle():
 
 def test_an_outcome_that_hardly_varies_is_not_decomposed():
     """Five odd replications in 320 would give Sobol estimates of pure noise: the table says so instead."""
-    from sim.variance import MIN_VARIED
+    from sim.studies.variance import MIN_VARIED
 
     d = make_design(TWO_PARTICLES, ["none"], 64, 3)
     y = np.zeros(len(d.rows))

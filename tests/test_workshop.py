@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from sim.errors import UserError
-from sim.saves import compose_settings
-from sim.workshop import CODE_LENGTH, ROLES, Workshop, read_table
+from sim.play.saves import compose_settings
+from sim.play.workshop import CODE_LENGTH, ROLES, Workshop, read_table
+from sim.run.errors import UserError
 
 
 class FakeClock:
@@ -226,7 +226,7 @@ def test_a_saved_game_loads_as_a_new_table_with_new_codes_and_can_be_branched(se
     branch = w.branch(loaded, 2)
     assert branch.game.briefing()["number"] == 2 and branch.parent == {"table": "table2", "decision": 2}
     # a terminal game of both sides loads too; one side's game cannot become a two-team table
-    from sim.play import Game
+    from sim.play.game import Game
 
     g = Game(settings)
     g.advance()

@@ -25,7 +25,9 @@ import solara.lab
 from markdown import markdown
 from matplotlib.figure import Figure
 
-from sim.aar import AfterAction, after_action
+from sim.analysis.aar import AfterAction, after_action
+from sim.analysis.stats import paired_proportion_difference, wilson
+from sim.analysis.verdict import format_verdict
 from sim.app import rooms
 from sim.app.serve import APP_TITLE
 from sim.app.work import (
@@ -41,16 +43,14 @@ from sim.app.work import (
 from sim.core.ladder import Rung
 from sim.core.measures import registry
 from sim.core.spec import INCIDENT_TYPES
-from sim.errors import UserError
-from sim.output import RunWriter, write_summary
-from sim.play import Game
-from sim.provenance import expand_source
+from sim.play.game import Game
+from sim.play.saves import bundle_members, bundle_names, compose_settings, era_names, parse_save
 from sim.report import figures
 from sim.report.build import md_escape
-from sim.saves import bundle_members, bundle_names, compose_settings, era_names, parse_save
-from sim.scenario_io import library
-from sim.stats import paired_proportion_difference, wilson
-from sim.verdict import format_verdict
+from sim.run.errors import UserError
+from sim.run.output import RunWriter, write_summary
+from sim.run.provenance import expand_source
+from sim.run.scenario_io import library
 
 figures.use_style()
 MEASURES = registry()
@@ -205,7 +205,7 @@ def compare_task() -> dict[str, Any]:
 
 def card_request(n: int, bundles, limit: int | None = None) -> int:
     """Replications per bundle and era for a report card, if the whole card is within the facilitator's limit."""
-    from sim.card import card_names
+    from sim.studies.card import card_names
 
     jobs = len(card_names(list(bundles))) * len(era_names())
     if isinstance(n, bool) or not isinstance(n, int) or n < 10:
@@ -224,8 +224,8 @@ def card_task() -> dict[str, Any]:
     """The report card for the chosen scenario across the three eras, on posterior draws, in fair turns."""
     from types import SimpleNamespace
 
-    from sim.card import card_names, card_tables, run_card
-    from sim.card import markdown as card_markdown
+    from sim.studies.card import card_names, card_tables, run_card
+    from sim.studies.card import markdown as card_markdown
 
     bundles = [b for b in card_bundles.value if b in BUNDLES]
     n = card_request(int(card_replications.value), bundles)
@@ -305,7 +305,7 @@ def EventLog(lines: tuple[str, ...], title: str = "Event log") -> None:
 
 @solara.component
 def AfterActionReport(report: AfterAction) -> None:
-    """The after-action report of a replication or the game (``sim.aar``), in a scrolling box."""
+    """The after-action report of a replication or the game (``sim.analysis.aar``), in a scrolling box."""
     with solara.Details(summary="After-action report: crises, turning points, who decided what", expand=True):
         Md(
             report.markdown(md_escape, level=4),
@@ -476,7 +476,7 @@ def _card_timing(name: str) -> tuple[float, float]:
 @solara.component
 def CardEstimate(name: str, n: int, bundles: tuple[str, ...]) -> None:
     """The card's estimated time, shown before it starts (timed on a small card of this scenario, once)."""
-    from sim.card import card_names
+    from sim.studies.card import card_names
 
     timing = solara.lab.use_task(lambda: _card_timing(name), dependencies=[name])
     pairs = len(card_names(list(bundles))) * len(era_names())
@@ -724,7 +724,7 @@ def upload_name(info) -> str:
 
 
 def load_game(info) -> None:
-    """Load a dropped save file: checked against the save schema (``sim.saves``), then replayed."""
+    """Load a dropped save file: checked against the save schema (``sim.play.saves``), then replayed."""
     name = upload_name(info)
     try:
         data = info.get("data") or b""

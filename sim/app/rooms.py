@@ -1,6 +1,6 @@
 """The workshop's pages in the web app: a team's room, the control cell's, an observer's (Solara).
 
-One :class:`~sim.workshop.Workshop` per server process holds every table; a browser tab joins
+One :class:`~sim.play.workshop.Workshop` per server process holds every table; a browser tab joins
 one with a code (``?join=CODE`` in its address, so a reload or a reconnection finds its place).
 A room renders only ``Table.view(role)``: plain data computed for that role, so a team's page
 (its DOM and its WebSocket traffic) never carries what the other side perceives. Each room polls
@@ -18,8 +18,7 @@ from typing import Any
 import solara
 
 from sim.core.spec import INCIDENT_TYPES
-from sim.errors import UserError
-from sim.workshop import (
+from sim.play.workshop import (
     DEFAULT_MAX_GAMES,
     DEFAULT_MAX_PARTICIPANTS,
     DEFAULT_SPEED_H_PER_S,
@@ -28,6 +27,7 @@ from sim.workshop import (
     Workshop,
     normalise_code,
 )
+from sim.run.errors import UserError
 
 TEAM_NAMES = {"nato": "NATO team", "russia": "Russia team", "control": "Control cell", "observer": "Observer"}
 POLL_S = 0.4

@@ -21,7 +21,7 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8521
 APP_TITLE = "NATO–Russia escalation workshop"  # the browser tab and the page
 DEFAULT_MAX_REPLICATIONS = 2000
-DEFAULT_MAX_GAMES = 12  # as sim.workshop (not imported here: the app extra may be missing)
+DEFAULT_MAX_GAMES = 12  # as sim.play.workshop (not imported here: the app extra may be missing)
 DEFAULT_MAX_PARTICIPANTS = 60
 DEFAULT_STATE_DIR = "workshop-games"
 

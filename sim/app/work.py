@@ -18,8 +18,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sim.errors import UserError
-from sim.runner import Ensemble, run_replication
+from sim.run.errors import UserError
+from sim.run.runner import Ensemble, run_replication
 
 DEFAULT_MAX_REPLICATIONS = 2000
 
@@ -119,8 +119,8 @@ def card_timing(scenario: str, eras: list[str], seed: int = 0, reps: int = 2) ->
     """
     import time
 
-    from sim.card import run_card
-    from sim.runner import run_replications
+    from sim.run.runner import run_replications
+    from sim.studies.card import run_card
 
     marks: list[tuple[float, float]] = []  # (start, end) of each pair's replications
     reps_run = [0]
@@ -167,14 +167,14 @@ def replay_bounded(
     seconds: float = REPLAY_SECONDS,
     share: FairShare = SHARE,
 ):
-    """Replay a checked save file (``sim.saves.parse_save``) in one fair turn, stopping on cancel or after ``seconds``.
+    """Replay a checked save file (``saves.parse_save``) in one fair turn, stopping on cancel or after ``seconds``.
 
     The save's settings are checked by the same ranges as a run; each replayed step runs within
     the replication's event budget. Returns the ``Game``; ``Cancelled``, or a ``UserError`` naming
     the file when it runs over its time.
     """
-    from sim.play import Game
-    from sim.saves import settings_from_save
+    from sim.play.game import Game
+    from sim.play.saves import settings_from_save
 
     settings = settings_from_save(save, where)
     with share.turn(who, cancelled):

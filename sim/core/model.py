@@ -15,7 +15,7 @@ machinery per event, and keeps Mesa's order (time, then first scheduled first). 
 agents are kept; Mesa's hourly step and its weakly-held event list are not used.
 
 The state is recorded only when an event changes it (:attr:`changes`): time, rung, tension and
-trust per side. ``sim.series`` resamples it to hours when asked.
+trust per side. ``sim.analysis.series`` resamples it to hours when asked.
 """
 
 from __future__ import annotations

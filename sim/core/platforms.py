@@ -16,7 +16,6 @@ from sim.core.alliance import MEMBERS
 from sim.core.spec import ForceSpec, Side, Traits
 
 if TYPE_CHECKING:
-    from sim.core.agents import Act
     from sim.core.view import ModelView
 
 # Who can do what: fighters intercept; reconnaissance, patrol and transport aircraft are
@@ -181,8 +180,12 @@ class Platform(mesa.Agent):
         self.model.log("rotation", self.side, actors=[self.name], text=f"A replacement {self.name} arrives")
         self.schedule_next_sortie()
 
-    def scramble(self, zone: str, target: Platform, violation: Act | None) -> None:
-        """Quick-reaction launch against ``target``: fly to its zone and intercept on arrival."""
+    def scramble(self, zone: str, target: Platform, violation: object) -> None:
+        """Quick-reaction launch against ``target``: fly to its zone and intercept on arrival.
+
+        ``violation`` is the ``sim.core.agents.Act`` that set it off, or None; it is passed on to the model
+        untouched (not named as a type here: agents imports this module).
+        """
         self.zone, self.scrambled, self.on_sortie = zone, True, True  # out last: it is counted where it is
         self._target, self._violation = target, violation
         self.quarry, self.intercepted_at = target, None

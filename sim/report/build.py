@@ -13,10 +13,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
-from sim.aar import AfterAction, after_action, is_turning_point  # noqa: F401 (is_turning_point: re-exported)
-from sim.errors import UserError
+from sim.analysis.aar import AfterAction, after_action, is_turning_point  # noqa: F401 (is_turning_point: re-exported)
+from sim.analysis.series import hours, rung_by_hour
 from sim.report import figures as fig
-from sim.series import hours, rung_by_hour
+from sim.run.errors import UserError
 
 REQUIRED = ("summary.json", "replications.csv", "timeseries.parquet", "events.jsonl", ".hydra/config.yaml")
 FIGURES = {
@@ -176,9 +176,9 @@ def _read_events(path: Path, stories: set[int]) -> tuple[pd.DataFrame, pd.Series
 
 def _model(run: Run):
     """A model built from the run's saved config (for the theatre, channels and exercise placement)."""
-    from sim.config import load_configured_scenario, measure_settings, model_params
     from sim.core.measures import build
     from sim.core.model import EscalationModel
+    from sim.run.config import load_configured_scenario, measure_settings, model_params
 
     spec = load_configured_scenario(run.cfg)
     return EscalationModel(spec, model_params(run.cfg), build(measure_settings(run.cfg)), seed=0, record_events=False)
@@ -210,7 +210,7 @@ def pick_stories(reps: pd.DataFrame) -> dict[str, int]:
 
 
 def story(run: Run, replication: int, horizon_h: float) -> AfterAction:
-    """The after-action report of one told replication (``sim.aar``)."""
+    """The after-action report of one told replication (``sim.analysis.aar``)."""
     events = run.events[run.events["replication"] == replication].to_dict("records")
     changes = (run.story_changes or {}).get(replication)
     return after_action(events, changes, horizon_h, title=f"Replication {replication}")
@@ -218,7 +218,7 @@ def story(run: Run, replication: int, horizon_h: float) -> AfterAction:
 
 def _paired(runs) -> pd.DataFrame | None:
     """Each later run minus the first, replication by replication, if they share the seed (else None)."""
-    from sim.analysis import paired_differences
+    from sim.analysis.effects import paired_differences
 
     if len({r.summary.get("seed") for r in runs}) != 1:
         return None
@@ -240,7 +240,7 @@ def build_report(
     summaries: Sequence[dict | None] | None = None,
 ) -> Path:
     """Write every figure, ``report.md`` and ``report.html`` for the runs; return the report folder."""
-    from sim.verdict import format_verdict
+    from sim.analysis.verdict import format_verdict
 
     if labels is not None and len(labels) != len(run_dirs):
         raise UserError(f"--labels gives {len(labels)} labels for {len(run_dirs)} runs")

@@ -205,7 +205,7 @@ EFFECT_PANELS = (
 def paired_effects(diffs: pd.DataFrame, baseline: str = "the first run", outcomes: Sequence[str] | None = None) -> Axes:
     """Each run's paired difference from the baseline (same seeds), with 95% intervals, one panel per outcome.
 
-    ``diffs`` is ``sim.analysis.paired_differences``: one row per run (``config``), ``diff_X`` with
+    ``diffs`` is ``sim.analysis.effects.paired_differences``: one row per run (``config``), ``diff_X`` with
     ``diff_X_lo`` and ``diff_X_hi`` for P(rung >= 4), P(rung >= 5), peak rung and crisis days
     (``outcomes``: those to draw, default all four). A difference whose interval holds 0 is not told
     apart from noise by these runs.

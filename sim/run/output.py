@@ -2,7 +2,7 @@
 
 Every file is written to a temporary name in the same folder and renamed into place, so a
 crash never leaves a half-written file under a final name; the temporary name carries this
-process's marker (``sim.folder.RUN_MARK``), so cleanup never mistakes a user's file for one of ours.
+process's marker (``sim.run.folder.RUN_MARK``), so cleanup never mistakes a user's file for one of ours.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.folder import temp_prefix
-from sim.runner import Ensemble, Replication, event_line
-from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly
+from sim.analysis.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly
+from sim.run.folder import temp_prefix
+from sim.run.runner import Ensemble, Replication, event_line
 
 ROW_GROUP_ROWS = 100_000  # change points buffered before a Parquet row group is written
 

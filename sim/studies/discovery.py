@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.calibration import Prior
+from sim.calibration.targets import Prior
 
 # Below this many "likely" design points PRIM's box (coverage >= 0.5 of them) rests on a handful of points and
 # its limits on chance: discovery refuses rather than report a box built on 1 of 60 points.
@@ -181,10 +181,10 @@ def run_design(
     its replications on ``SeedSequence(seed, spawn_key=(j, 0, i))``. Returns the design with
     ``scenario``, ``era``, ``p_rung_4``, ``p_rung_5`` and ``crisis_days`` per point.
     """
-    from sim.calibration import Setting, base_setup, setting_scenario, with_values
+    from sim.calibration.targets import Setting, base_setup, setting_scenario, with_values
     from sim.core.measures import build
     from sim.core.model import EscalationModel
-    from sim.runner import run_budgeted
+    from sim.run.runner import run_budgeted
 
     base, bundle = base_setup([f"measures={measures}"])
     specs: dict[tuple[str, str], object] = {}
@@ -193,7 +193,7 @@ def run_design(
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(j, 1)))
         scenario, era = str(rng.choice(scenarios)), str(rng.choice(eras))
         if (scenario, era) not in specs:
-            from sim.scenario_io import library, load_scenario
+            from sim.run.scenario_io import library, load_scenario
 
             horizon = days or load_scenario(library()[scenario]).horizon_h / 24
             specs[scenario, era] = setting_scenario(Setting("d", scenario, era, horizon, True, replications))
@@ -285,7 +285,7 @@ def report(results: pd.DataFrame, box: Box, rules: str, threshold: float, comman
 
 def discover_parser():
     """The options of ``escalation discover`` (also read by ``escalation study``)."""
-    from sim.errors import OneLineParser
+    from sim.run.errors import OneLineParser
 
     parser = OneLineParser(
         prog="escalation discover",
@@ -311,9 +311,9 @@ def discover_command(args: list[str]) -> int:
     import sys
     from pathlib import Path
 
-    from sim.calibration import load_priors
-    from sim.config import check_options, parse_with_experiment
-    from sim.errors import MAX_SEED, UserError, check_days_and_out, check_whole, fail
+    from sim.calibration.targets import load_priors
+    from sim.run.config import check_options, parse_with_experiment
+    from sim.run.errors import MAX_SEED, UserError, check_days_and_out, check_whole, fail
 
     parser = discover_parser()
     try:
@@ -348,7 +348,7 @@ def discover_command(args: list[str]) -> int:
     try:
         priors = load_priors()
         design = latin_hypercube(priors, ns.samples, ns.seed)
-        from sim.progress import Progress
+        from sim.run.progress import Progress
 
         with Progress(ns.samples, "design points", unit="point") as bar:
             results = run_design(design, scenarios, eras, ns.replications, ns.seed, ns.measures, bar.update, ns.days)

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calibration import (
+from sim.calibration.targets import (
     POSTERIOR_FILE,
     PRIORS_FILE,
     TARGETS_FILE,
@@ -55,7 +55,7 @@ from sim.calibration import (
     weighted_quantile,
     with_values,
 )
-from sim.errors import UserError
+from sim.run.errors import UserError
 
 
 @dataclass
@@ -127,7 +127,7 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     """
     import pyabc
 
-    from sim.abc_kernel import NeighbourTransition
+    from sim.calibration.abc_kernel import NeighbourTransition
 
     settings, targets = _targets(options)
     priors = load_priors(options.priors)
@@ -159,7 +159,7 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
         # Each particle moves by a Gaussian with the covariance of its nearest quarter of the
         # population: in 12 dimensions one global kernel left the weights degenerate (an
         # effective sample size of 4 of 120 by the third generation). The covariance is the
-        # neighbours' unweighted spread, kept positive definite (sim/abc_kernel.py): pyabc's
+        # neighbours' unweighted spread, kept positive definite (sim/calibration/abc_kernel.py): pyabc's
         # weighted one turned NaN when the weights collapsed, and the fit stopped.
         transitions=NeighbourTransition(k_fraction=0.25),
         sampler=_sampler(options),
@@ -494,7 +494,7 @@ def posterior_predictive(
 
 def apply_point(point: dict[str, float], posterior: pd.DataFrame) -> None:
     """Write the point estimate into ``conf/model/default.yaml`` and the posterior to ``calibration/``."""
-    from sim.paths import CONF_DIR
+    from sim.run.paths import CONF_DIR
 
     path = CONF_DIR / "model" / "default.yaml"
     text = path.read_text()
@@ -548,7 +548,7 @@ SCHEDULER_TIMEOUT_S = 10.0  # a Dask scheduler that does not answer within this 
 
 def check_fit_arguments(ns) -> None:
     """Every option of ``escalation calibrate`` before any work: numbers, --out, --db, the scheduler."""
-    from sim.errors import check_out_folder, check_whole
+    from sim.run.errors import check_out_folder, check_whole
 
     check_whole("--population", ns.population, 1, 100_000)
     check_whole("--generations", ns.generations, 1, 1000)
@@ -573,7 +573,7 @@ def check_database(db: Path, resume: bool, flag: str) -> None:
     """The calibration database: a pyabc SQLite file to resume, or a free name for a new fit."""
     import sqlite3
 
-    from sim.errors import check_out_folder
+    from sim.run.errors import check_out_folder
 
     check_out_folder(db.parent, flag)
     if db.exists() and not db.is_file():
@@ -695,7 +695,7 @@ def _dask_client(address: str, timeout: float = SCHEDULER_TIMEOUT_S):
 
 def calibrate_command(args: list[str]) -> int:
     """``escalation calibrate [--out DIR] [--population N] ...``: see ``--help``."""
-    from sim.errors import OneLineParser, fail
+    from sim.run.errors import OneLineParser, fail
 
     parser = OneLineParser(
         prog="escalation calibrate",

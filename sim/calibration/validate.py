@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sim.calibration import TARGETS_FILE, Target, base_setup, load_targets, posterior_draws, setting_scenario
-from sim.errors import UserError
+from sim.calibration.targets import TARGETS_FILE, Target, base_setup, load_targets, posterior_draws, setting_scenario
+from sim.run.errors import UserError
 
 
 def run_validation(
@@ -30,7 +30,7 @@ def run_validation(
     progress: bool = True,
 ) -> list[dict[str, Any]]:
     """One row per target: record, band, estimate with 95% interval, within or not."""
-    from sim.runner import default_workers, run_replications
+    from sim.run.runner import default_workers, run_replications
 
     settings, targets = load_targets(targets_file)
     params, measures = base_setup()
@@ -119,8 +119,8 @@ def report(rows: list[dict[str, Any]], replications: int, seed: int, parameters:
 
 def validate_command(args: list[str]) -> int:
     """``escalation validate [--replications N] [--seed S] [--parameters point|posterior] [--out DIR]``."""
-    from sim.errors import MAX_SEED, OneLineParser, check_out_folder, check_whole, fail
-    from sim.output import atomic_write
+    from sim.run.errors import MAX_SEED, OneLineParser, check_out_folder, check_whole, fail
+    from sim.run.output import atomic_write
 
     parser = OneLineParser(
         prog="escalation validate", description="Run the default model against every calibration target."

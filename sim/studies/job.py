@@ -6,7 +6,7 @@ disk, refusing to start if the disk cannot hold it), run the rest streaming each
 to disk, summarise, draw the curve, build the report, and write ``summary.json`` last — its
 presence marks a complete job (``resume=true`` skips such jobs).
 
-``run_job`` wraps ``execute`` for Hydra. It first takes the folder's lock (``sim.folder``): a
+``run_job`` wraps ``execute`` for Hydra. It first takes the folder's lock (``sim.run.folder``): a
 second run into a folder in use is refused, and so is a folder that holds a complete run unless
 ``overwrite=true`` (or ``resume=true``, which skips it). A job that fails removes only what it created itself:
 never a file that was in its folder before it started (``hydra.run.dir=.`` is safe). In a sweep
@@ -26,9 +26,9 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from sim.errors import UserError
-from sim.folder import LOCK_NAME, hold
-from sim.progress import Progress, _duration  # noqa: F401 - Progress is job.Progress too
+from sim.run.errors import UserError
+from sim.run.folder import LOCK_NAME, hold
+from sim.run.progress import Progress, _duration  # noqa: F401 - Progress is job.Progress too
 
 # What the run folder held before Hydra created or entered it, noted by the CLI (same process):
 # {"fresh": True} for a new time-stamped folder, {"path": Path, "names": set | None} for a named one.
@@ -83,7 +83,7 @@ def prepare_ray_auth(environ=None) -> None:
 
 def check_config(cfg) -> None:
     """Checks the schema cannot express: counts and parameters in range, and the scenario loads."""
-    from sim.config import check_ranges, load_configured_scenario
+    from sim.run.config import check_ranges, load_configured_scenario
 
     check_ranges(cfg)
     load_configured_scenario(cfg)
@@ -217,10 +217,11 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
     import numpy as np
     import pandas as pd
 
-    from sim.calibration import parameter_source
-    from sim.config import load_configured_scenario, measure_settings, model_params
-    from sim.output import RunWriter, write_summary
-    from sim.runner import (
+    from sim.analysis.verdict import format_verdict
+    from sim.calibration.targets import parameter_source
+    from sim.run.config import load_configured_scenario, measure_settings, model_params
+    from sim.run.output import RunWriter, write_summary
+    from sim.run.runner import (
         SUMMARY_COLUMNS,
         default_workers,
         effective_workers,
@@ -229,7 +230,6 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
         run_replication,
         summarise,
     )
-    from sim.verdict import format_verdict
 
     check_config(cfg)
     scenario = load_configured_scenario(cfg)
@@ -332,8 +332,8 @@ def _apply_design_point(cfg) -> dict[str, Any] | None:
         return None
     from omegaconf import OmegaConf
 
-    from sim.config import check_ranges
-    from sim.sensitivity import design_point as point_of
+    from sim.analysis.sensitivity import design_point as point_of
+    from sim.run.config import check_ranges
 
     settings = OmegaConf.to_container(cfg.sensitivity, resolve=True)
     try:

@@ -30,8 +30,8 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from sim.core.measures import registry
 from sim.core.spec import ModelParams
-from sim.paths import CONF_DIR
-from sim.scenario_io import library
+from sim.run.paths import CONF_DIR
+from sim.run.scenario_io import library
 
 # Hydra's global state is one per process: threads (the web app's participants) compose one at a time.
 HYDRA_LOCK = threading.RLock()
@@ -152,7 +152,7 @@ PARAMETER_SOURCES = ("point", "posterior")
 @functools.cache
 def _documented_ranges() -> dict[str, dict[str, Any]]:
     """``{"model": {key: Interval}, "measures.NAME": {key: Interval}}`` from the comments in ``conf/``."""
-    from sim.provenance import catalogue_file, parse
+    from sim.run.provenance import catalogue_file, parse
 
     out: dict[str, dict[str, Any]] = {}
     params, _ = parse(CONF_DIR / "model" / "default.yaml")
@@ -168,7 +168,7 @@ def documented_range(key: str):
 
     A key the model does not have is a ``UserError`` naming the nearest valid ones.
     """
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     parts = key.split(".")
     names = [f.name for f in dataclasses.fields(ModelParams)]
@@ -181,7 +181,7 @@ def documented_range(key: str):
 
 
 def _check_number(where: str, value: Any, interval) -> None:
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     if isinstance(interval, tuple):  # one of a few names
         if value not in interval:
@@ -197,7 +197,7 @@ def _check_number(where: str, value: Any, interval) -> None:
 
 def check_ranges(cfg: DictConfig) -> None:
     """Every run setting, model parameter and measure parameter within its documented range; ``UserError`` if not."""
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     if not 1 <= cfg.replications <= MAX_REPLICATIONS:
         raise UserError(f"replications must be between 1 and {MAX_REPLICATIONS:,}, got {cfg.replications}")
@@ -295,7 +295,7 @@ def _group_options(group: str) -> list[str]:
 
 def check_options(flag: str, group: str, names: list[str]) -> None:
     """Each of ``names`` an option of config group ``group`` (scenario, era, measures); else a ``UserError``."""
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     register_configs()
     options = [o for o in _group_options(group) if not o.startswith("_")]
@@ -307,7 +307,7 @@ def check_options(flag: str, group: str, names: list[str]) -> None:
 
 def load_configured_scenario(cfg):
     """The scenario named by ``scenario_file`` or ``scenario.name``, with the era applied."""
-    from sim.scenario_io import apply_era, load_scenario
+    from sim.run.scenario_io import apply_era, load_scenario
 
     if cfg.scenario_file:
         spec = load_scenario(Path(cfg.scenario_file).expanduser())
@@ -345,7 +345,7 @@ def parse_with_experiment(parser, args: list[str], verb: str):
     """
     import yaml
 
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     choices = analysis_experiments(verb)
     parser.add_argument(

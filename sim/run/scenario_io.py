@@ -30,8 +30,8 @@ from sim.core.spec import (
     ZoneSpec,
     forces_node,
 )
-from sim.errors import UserError, read_bounded
-from sim.paths import SCENARIO_DIR
+from sim.run.errors import UserError, read_bounded
+from sim.run.paths import SCENARIO_DIR
 
 OWNERS = ("nato", "russia", "international")
 FORMAT = 3  # the scenario format this version writes and reads; format 1 and 2 files are converted on load
@@ -813,7 +813,7 @@ ROLE_NODES = {"leadership", "command", "forces"}
 def with_horizon(spec: ScenarioSpec, days: float) -> ScenarioSpec:
     """The scenario run for ``days`` days; ``UserError`` beyond the horizon it is valid for (``valid_for``)."""
     if days * 24.0 > spec.max_horizon_h + 1e-9:
-        from sim.errors import UserError
+        from sim.run.errors import UserError
 
         raise UserError(
             f"scenario {spec.name} is valid for at most {spec.max_horizon_h / 24:g} days "
@@ -846,7 +846,7 @@ def apply_era(spec: ScenarioSpec, era: dict[str, Any]) -> ScenarioSpec:
     )
     name = str(era.get("name", ""))
     if spec.valid_eras and name not in spec.valid_eras:
-        from sim.errors import UserError
+        from sim.run.errors import UserError
 
         raise UserError(f"era {name}: scenario {spec.name} is valid for the eras {', '.join(spec.valid_eras)} only")
     # The era adds its channels and agreements to the scenario's own; where the scenario already has a

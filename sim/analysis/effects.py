@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.stats import mean_ci, mean_ci_bootstrap, paired_proportion_difference, wilson
+from sim.analysis.stats import mean_ci, mean_ci_bootstrap, paired_proportion_difference, wilson
 
 MEASURE_KEYS = ("measures",)
 
@@ -62,7 +62,7 @@ def paired_differences(results: pd.DataFrame, base_of: dict[str, str]) -> pd.Dat
     """Each configuration minus its baseline, paired by replication (common random numbers).
 
     Differences of P(rung >= 4) and P(rung >= 5) have Newcombe's hybrid score interval for paired data
-    (``sim.stats.paired_proportion_difference``), which keeps each arm's own uncertainty when neither arm
+    (``sim.analysis.stats.paired_proportion_difference``), which keeps each arm's own uncertainty when neither arm
     has an event; ``events_X``, ``baseline_events_X`` and each arm's Wilson upper bound (``upper_X``,
     ``baseline_upper_X``) say when the effect cannot be estimated (``not_estimable``). Differences of
     means (peak rung, crisis days) have a Student t interval on the paired differences.

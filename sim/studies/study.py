@@ -37,14 +37,14 @@ class Part:
 
     def _module(self):
         if self.verb == "card":
-            from sim import card
+            from sim.studies import card
 
             return card
         if self.verb == "discover":
-            from sim import discovery
+            from sim.studies import discovery
 
             return discovery
-        from sim import variance
+        from sim.studies import variance
 
         return variance
 
@@ -72,7 +72,7 @@ PARTS = (
 
 def study_parser():
     """The options of ``escalation study``."""
-    from sim.errors import OneLineParser
+    from sim.run.errors import OneLineParser
 
     parser = OneLineParser(
         prog="escalation study",
@@ -98,8 +98,8 @@ def study_parser():
 
 def plan(experiments: dict[str, str], scale: float, seed: int | None, out: Path) -> list[tuple[Part, list[str]]]:
     """Each part with the arguments it will run with; checks every part's experiment and options first."""
-    from sim.config import parse_with_experiment
-    from sim.errors import UserError
+    from sim.run.config import parse_with_experiment
+    from sim.run.errors import UserError
 
     steps = []
     for part in PARTS:
@@ -170,7 +170,7 @@ def page(out: Path, steps: list[tuple[Part, list[str]]], command: str, scale: fl
             "",
         ]
     else:
-        from sim.discovery import MIN_LIKELY_POINTS
+        from sim.studies.discovery import MIN_LIKELY_POINTS
 
         lines += [
             "## 2. Where the use of force is likely",
@@ -210,8 +210,8 @@ def _variance_lines(table) -> list[str]:
 
 def study_command(args: list[str]) -> int:
     """``escalation study [--experiment NAME] [--scale F] [--seed N] [--out DIR]``: see ``--help``."""
-    from sim.config import parse_with_experiment
-    from sim.errors import UserError, check_out_folder, check_whole, fail
+    from sim.run.config import parse_with_experiment
+    from sim.run.errors import UserError, check_out_folder, check_whole, fail
 
     try:
         ns = parse_with_experiment(study_parser(), args, "study")

@@ -1,6 +1,6 @@
 """Progress on stderr for long work: a bar on a terminal, otherwise a line at each tenth.
 
-Used by ``escalation run`` (sim.job) and the analysis verbs (card, discover, variance,
+Used by ``escalation run`` (sim.studies.job) and the analysis verbs (card, discover, variance,
 calibrate's re-runs), so a log or a CI job shows every long command moving.
 """
 

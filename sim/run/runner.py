@@ -23,14 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
+from sim.analysis.stats import count_mean_ci, mean_ci, mean_ci_bootstrap, wilson
 from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.core.spec import ModelParams, ScenarioSpec
-from sim.errors import UserError
-from sim.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
-from sim.stats import count_mean_ci, mean_ci, mean_ci_bootstrap, wilson
+from sim.run.errors import UserError
 
 
 @dataclass
@@ -327,9 +327,9 @@ def back_median(df: pd.DataFrame) -> dict[str, Any]:
     """Days from a crisis peak back to vigilance: the Kaplan-Meier median, censored at the horizon.
 
     Averaging only the crises that came back within the horizon would bias it short for the
-    stickiest ones (sim.survival). NaN bounds: the curve does not fall to 1/2 within the horizon.
+    stickiest ones (sim.analysis.survival). NaN bounds: the curve does not fall to 1/2 within the horizon.
     """
-    from sim.survival import median_time, time_back_to_vigilance
+    from sim.analysis.survival import median_time, time_back_to_vigilance
 
     if "days_back_censored" not in df.columns:  # a table from before censored times were recorded
         m, lo, hi, k = mean_ci_bootstrap(df["days_back_to_vigilance"].to_numpy(dtype=float))
@@ -367,7 +367,7 @@ SUMMARY_COLUMNS = (
 def start_forkserver() -> None:
     """Start the forkserver (if not running) with SIGINT ignored: it, and the workers it forks, keep that.
 
-    The forkserver's own SIGINT handling starts only after it has imported ``sim.runner`` (a
+    The forkserver's own SIGINT handling starts only after it has imported ``sim.run.runner`` (a
     second), and a worker ignores SIGINT only from ``_worker_init``: a Ctrl-C in between printed
     their tracebacks beside the one line ``escalation: interrupted``. An ignored signal stays
     ignored across ``exec`` (a signal mask does not: the new process starts unblocked). The
@@ -394,7 +394,7 @@ def pool_context() -> mp.context.BaseContext:
     (tests/test_faults.py, in CI).
     """
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.runner"])
+    ctx.set_forkserver_preload(["sim.run.runner"])
     start_forkserver()
     return ctx
 

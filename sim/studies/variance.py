@@ -74,15 +74,15 @@ def run_design(
     ``days``: the horizon, if not the scenario's own (in a month the calibrated model hardly reaches
     the use of force, so its variance has nothing to decompose).
     """
-    from sim.calibration import base_setup, compose, with_values
-    from sim.config import load_configured_scenario
+    from sim.calibration.targets import base_setup, compose, with_values
     from sim.core.measures import build
     from sim.core.model import EscalationModel
-    from sim.runner import run_budgeted
+    from sim.run.config import load_configured_scenario
+    from sim.run.runner import run_budgeted
 
     spec = load_configured_scenario(compose([f"scenario={scenario}", *([f"era={era}"] if era else [])]))
     if days is not None:
-        from sim.scenario_io import with_horizon
+        from sim.run.scenario_io import with_horizon
 
         spec = with_horizon(spec, days)
     base, _ = base_setup()
@@ -182,7 +182,7 @@ def markdown(
 
 def variance_parser():
     """The options of ``escalation variance`` (also read by ``escalation study``)."""
-    from sim.errors import OneLineParser
+    from sim.run.errors import OneLineParser
 
     parser = OneLineParser(
         prog="escalation variance",
@@ -206,9 +206,9 @@ def variance_command(args: list[str]) -> int:
     """``escalation variance [--bundles A,B] [--samples N] [--scenario NAME] [--era NAME] [--out DIR]``."""
     from pathlib import Path
 
-    from sim.calibration import read_posterior
-    from sim.config import check_options, parse_with_experiment
-    from sim.errors import UserError, check_days_and_out, check_whole, fail
+    from sim.calibration.targets import read_posterior
+    from sim.run.config import check_options, parse_with_experiment
+    from sim.run.errors import UserError, check_days_and_out, check_whole, fail
 
     parser = variance_parser()
     try:
@@ -231,7 +231,7 @@ def variance_command(args: list[str]) -> int:
         check_days_and_out(ns.days, ns.out)
     except UserError as exc:
         return fail(str(exc))
-    from sim.progress import Progress
+    from sim.run.progress import Progress
 
     try:
         design = make_design(read_posterior(), bundles, ns.samples, ns.seed)

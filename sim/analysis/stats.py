@@ -101,7 +101,7 @@ def newcombe_paired(a: float, b: float, c: float, d: float, z: float = Z95) -> t
     """Newcombe's method 10 from the paired 2x2 table: ``a`` both, ``b`` x only, ``c`` y only, ``d`` neither.
 
     The cells may be effective (non-integer) counts, as a weighted pooling of several tables gives
-    (``sim.card``): Wilson's score interval and phi are defined for them as they are for counts.
+    (``sim.studies.card``): Wilson's score interval and phi are defined for them as they are for counts.
     """
     n = a + b + c + d
     if not n > 0:

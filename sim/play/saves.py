@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.config import HYDRA_LOCK as _hydra_lock  # one lock for every composition in the process
 from sim.core.spec import ModelParams, ScenarioSpec, Side
-from sim.errors import UserError, excerpt, read_bounded
+from sim.run.config import HYDRA_LOCK as _hydra_lock  # one lock for every composition in the process
+from sim.run.errors import UserError, excerpt, read_bounded
 
 SAVE_FORMAT = "escalation-game/2"
 OLD_FORMAT = "escalation-game/1"
@@ -81,9 +81,9 @@ def compose_settings(
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from sim.config import check_ranges, load_configured_scenario, measure_settings, model_params, register_configs
-    from sim.paths import CONF_DIR
-    from sim.scenario_io import parse_scenario_data, read_scenario_data
+    from sim.run.config import check_ranges, load_configured_scenario, measure_settings, model_params, register_configs
+    from sim.run.paths import CONF_DIR
+    from sim.run.scenario_io import parse_scenario_data, read_scenario_data
 
     if side not in SIDES:
         raise UserError(f"side={side}: must be one of nato, russia, both")
@@ -95,7 +95,7 @@ def compose_settings(
             with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
                 cfg = compose("config", overrides=list(overrides))
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
-            from sim.config import describe_hydra_error
+            from sim.run.config import describe_hydra_error
 
             raise UserError(describe_hydra_error(exc)) from None
     if seed is not None:
@@ -104,7 +104,7 @@ def compose_settings(
     if scenario_data is not None:
         from omegaconf import OmegaConf
 
-        from sim.scenario_io import apply_era
+        from sim.run.scenario_io import apply_era
 
         scenario = parse_scenario_data(scenario_data, f"{where}: scenario_data")
         if cfg.get("era") is not None:
@@ -134,12 +134,12 @@ def default_model_params() -> dict[str, Any]:
     """The model parameters of the default configuration."""
     import dataclasses
 
-    from sim.config import model_params, register_configs
+    from sim.run.config import model_params, register_configs
 
     register_configs()
     from hydra import compose, initialize_config_dir
 
-    from sim.paths import CONF_DIR
+    from sim.run.paths import CONF_DIR
 
     with _hydra_lock, initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("config")
@@ -300,7 +300,7 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
     if ("scenario" in data) == ("scenario_data" in data):
         fail("scenario", "give exactly one of scenario (a library name) and scenario_data")
     if "scenario" in data:
-        from sim.scenario_io import library
+        from sim.run.scenario_io import library
 
         if not isinstance(data["scenario"], str) or data["scenario"] not in library():
             fail("scenario", f"{_shown(data['scenario'])} is not a scenario of the library ({', '.join(library())})")
@@ -356,7 +356,7 @@ def check_save(data: Any, where: str) -> dict[str, Any]:
 
 def era_names() -> list[str]:
     """The era presets of ``conf/era/``."""
-    from sim.paths import CONF_DIR
+    from sim.run.paths import CONF_DIR
 
     return sorted(p.stem for p in (CONF_DIR / "era").glob("*.yaml"))
 
@@ -531,7 +531,7 @@ def _v1_value(text: str) -> Any:
 
 def bundle_names() -> list[str]:
     """The measure bundles of ``conf/measures/`` (each file there; the catalogue is a folder)."""
-    from sim.paths import CONF_DIR
+    from sim.run.paths import CONF_DIR
 
     return sorted(p.stem for p in (CONF_DIR / "measures").glob("*.yaml"))
 
@@ -540,7 +540,7 @@ def bundle_members(bundle: str, where: str = "measures") -> list[str]:
     """The measures a bundle of ``conf/measures/`` switches on."""
     from omegaconf import OmegaConf
 
-    from sim.paths import CONF_DIR
+    from sim.run.paths import CONF_DIR
 
     path = CONF_DIR / "measures" / f"{bundle}.yaml"
     if not NAME.match(bundle) or not path.is_file() or path.parent.name != "measures":

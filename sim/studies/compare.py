@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim import analysis
-from sim.errors import UserError
-from sim.folder import temp_prefix
-from sim.output import atomic_write
+from sim.analysis import effects as analysis
+from sim.run.errors import UserError
+from sim.run.folder import temp_prefix
+from sim.run.output import atomic_write
 
 IGNORED_KEYS = {"experiment", "+experiment", "hydra.launcher.n_jobs"}
 
@@ -145,7 +145,7 @@ def compare(sweep: Path, out: Path | None = None) -> Path:
 
 def _survival(results: pd.DataFrame, out: Path, figures: dict, baseline: str | None = None) -> list[str]:
     """Time to escalation (Kaplan-Meier, censored at the horizon) and time back to vigilance, per configuration."""
-    from sim import survival
+    from sim.analysis import survival
     from sim.report import figures as fig
 
     if "days_to_rung_4" not in results.columns or "days_back_censored" not in results.columns:
@@ -198,7 +198,7 @@ def _job_config(sweep: Path):
 
 
 def _sensitivity(sweep: Path, results: pd.DataFrame, out: Path, figures: dict) -> list[str]:
-    from sim import sensitivity
+    from sim.analysis import sensitivity
     from sim.report import figures as fig
 
     settings = _job_config(sweep)["sensitivity"]

@@ -20,7 +20,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from sim.errors import UserError
+from sim.run.errors import UserError
 
 LOCK_NAME = ".escalation.lock"
 RUN_MARK = f"esc{os.getpid()}x{secrets.token_hex(4)}"  # in every temporary name this process writes

@@ -6,8 +6,8 @@
 
 This module reads those files (as untrusted data: schema and ranges checked, nothing executed),
 runs a parameter set on the targets' settings and computes the targets' statistics. The fit itself
-(pyabc's ABC-SMC) is ``sim.fit``; the check of the default model against the record is
-``sim.validate``. Runs can draw each replication's parameters from the posterior
+(pyabc's ABC-SMC) is ``sim.calibration.fit``; the check of the default model against the record is
+``sim.calibration.validate``. Runs can draw each replication's parameters from the posterior
 (``PosteriorDraws``), so intervals carry what the record leaves uncertain.
 """
 
@@ -24,8 +24,8 @@ import pandas as pd
 import yaml
 
 from sim.core.spec import ModelParams
-from sim.errors import UserError, read_bounded
-from sim.paths import DATA_ROOT
+from sim.run.errors import UserError, read_bounded
+from sim.run.paths import DATA_ROOT
 
 CALIBRATION_DIR = DATA_ROOT / "calibration"
 TARGETS_FILE = CALIBRATION_DIR / "targets.yaml"
@@ -91,7 +91,7 @@ class Statistic:
 
     def interval(self, df: pd.DataFrame, seed: int = 0) -> tuple[float, float, float]:
         """Estimate and 95% interval: Wilson (probability), Student t (mean), bootstrap over replications (share)."""
-        from sim.stats import mean_ci, wilson
+        from sim.analysis.stats import mean_ci, wilson
 
         num, den = self.per_replication(df)
         if self.kind == "probability":
@@ -233,8 +233,8 @@ def _text(value: Any, where: str) -> str:
 
 def load_targets(path: Path = TARGETS_FILE) -> tuple[dict[str, Setting], list[Target]]:
     """The settings and targets of a targets file, checked (scenarios and eras must exist)."""
-    from sim.paths import CONF_DIR
-    from sim.scenario_io import library
+    from sim.run.paths import CONF_DIR
+    from sim.run.scenario_io import library
 
     data = _load_yaml(path, "targets file")
     settings: dict[str, Setting] = {}
@@ -310,7 +310,7 @@ def load_targets(path: Path = TARGETS_FILE) -> tuple[dict[str, Setting], list[Ta
 
 def load_priors(path: Path = PRIORS_FILE) -> list[Prior]:
     """The fitted parameters and their priors, checked against the model's parameters and ranges."""
-    from sim.config import documented_range
+    from sim.run.config import documented_range
 
     data = _load_yaml(path, "priors file")
     raw = data.get("parameters")
@@ -360,7 +360,7 @@ def with_values(params: ModelParams, values: dict[str, float]) -> ModelParams:
 def base_setup(overrides: list[str] | None = None) -> tuple[ModelParams, dict[str, dict[str, Any]]]:
     """The default model parameters and measures (no measures on), composed as ``escalation run`` does."""
     cfg = compose(overrides or [])
-    from sim.config import measure_settings, model_params
+    from sim.run.config import measure_settings, model_params
 
     return model_params(cfg), measure_settings(cfg)
 
@@ -371,8 +371,8 @@ def compose(overrides: list[str]):
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from sim.config import HYDRA_LOCK, check_ranges, describe_hydra_error, register_configs
-    from sim.paths import CONF_DIR
+    from sim.run.config import HYDRA_LOCK, check_ranges, describe_hydra_error, register_configs
+    from sim.run.paths import CONF_DIR
 
     register_configs()
     problem = None
@@ -391,8 +391,8 @@ def compose(overrides: list[str]):
 
 def setting_scenario(setting: Setting):
     """The scenario of a setting: the library file, the era applied, the horizon set, injects dropped or kept."""
-    from sim.config import load_configured_scenario
-    from sim.scenario_io import with_horizon
+    from sim.run.config import load_configured_scenario
+    from sim.run.scenario_io import with_horizon
 
     spec = load_configured_scenario(compose([f"scenario={setting.scenario}", f"era={setting.era}"]))
     spec = with_horizon(spec, setting.horizon_days)
@@ -413,7 +413,7 @@ class Simulator:
         """One outcome row per replication, per setting (replication seeds from ``SeedSequence(seed)``)."""
         from sim.core.measures import build
         from sim.core.model import EscalationModel
-        from sim.runner import run_budgeted
+        from sim.run.runner import run_budgeted
 
         out = {}
         for k, (name, scenario) in enumerate(self.scenarios.items()):

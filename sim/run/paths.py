@@ -9,7 +9,7 @@ it runs. ``DATA_ROOT`` is the folder that holds both; paths shown to users are r
 
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # sim/ (this file is sim/run/paths.py)
 REPO_ROOT = PACKAGE_DIR.parent  # the source checkout (docs/, tests/); not meaningful in a wheel
 DATA_ROOT = PACKAGE_DIR / "_data" if (PACKAGE_DIR / "_data" / "conf").is_dir() else REPO_ROOT
 CONF_DIR = DATA_ROOT / "conf"

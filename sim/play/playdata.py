@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import UserError, check_out_folder, fail, read_bounded
-from sim.output import atomic_write
-from sim.play import Game
-from sim.saves import check_save, settings_from_save
-from sim.workshop import MAX_WORKSHOP_BYTES, WORKSHOP_FORMAT, Table, plan, response_rung
+from sim.play.game import Game
+from sim.play.saves import check_save, settings_from_save
+from sim.play.workshop import MAX_WORKSHOP_BYTES, WORKSHOP_FORMAT, Table, plan, response_rung
+from sim.run.errors import UserError, check_out_folder, fail, read_bounded
+from sim.run.output import atomic_write
 
 MODEL_DRAWS = 200
 ESCALATORY_RUNG = 3  # a response at or above reinforce / raise alert: a military answer
@@ -230,7 +230,7 @@ def write_dataset(df, out: Path) -> Path:
 # ---------------------------------------------------------------------------------- analysis
 def analyse(df) -> str:
     """The arms compared, tables as the unit; each decision placed in the model's distribution."""
-    from sim.stats import mean_ci, wilson
+    from sim.analysis.stats import mean_ci, wilson
 
     ended = int((df["answered_by"] == "control").sum())
     df = df[df["answered_by"] != "control"]  # control's defaults when it ended a game are no team's decisions
@@ -334,7 +334,7 @@ def workshop_command(args: list[str]) -> int:
             p.add_argument("--scenario", default="baltic_air_policing")
             p.add_argument("--out")
             o = p.parse_args(rest)
-            from sim.scenario_io import library
+            from sim.run.scenario_io import library
 
             if o.scenario not in library():
                 raise UserError(f"--scenario {o.scenario}: not a library scenario ({', '.join(sorted(library()))})")

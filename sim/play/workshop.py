@@ -31,10 +31,8 @@ from typing import Any
 
 from sim.core.ladder import Choice, response_for
 from sim.core.players import CHOICE_HELP
-from sim.errors import UserError, read_bounded
-from sim.output import atomic_write
-from sim.play import Game
-from sim.saves import (
+from sim.play.game import Game
+from sim.play.saves import (
     MAX_SAVE_BYTES,
     GameSettings,
     bundle_names,
@@ -43,6 +41,8 @@ from sim.saves import (
     parse_save,
     settings_from_save,
 )
+from sim.run.errors import UserError, read_bounded
+from sim.run.output import atomic_write
 
 WORKSHOP_FORMAT = "escalation-workshop/1"
 ROLES = ("nato", "russia", "control", "observer")

@@ -19,19 +19,19 @@ from typing import Any
 
 import numpy as np
 
-from sim.aar import AfterAction, after_action, end_clock
+from sim.analysis.aar import AfterAction, after_action, end_clock
+from sim.analysis.series import rung_by_hour
+from sim.analysis.stats import wilson
 from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Choice, Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, clock, replication_seed
 from sim.core.players import DecisionPoint
 from sim.core.spec import InjectSpec, Side
-from sim.errors import UserError, excerpt
-from sim.output import atomic_write, event_line
-from sim.runner import event_budget, run_replications, runaway_message
-from sim.saves import SIDES, GameSettings, save_content
-from sim.series import rung_by_hour
-from sim.stats import wilson
+from sim.play.saves import SIDES, GameSettings, save_content
+from sim.run.errors import UserError, excerpt
+from sim.run.output import atomic_write, event_line
+from sim.run.runner import event_budget, run_replications, runaway_message
 
 
 class Game:
@@ -104,7 +104,7 @@ class Game:
         }
 
     def after_action(self) -> AfterAction:
-        """The after-action report of the game so far (``sim.aar``)."""
+        """The after-action report of the game so far (``sim.analysis.aar``)."""
         m = self.model
         now = min(float(m.time), self.horizon_h)
         title = "Your game" + (f" so far, to {clock(now)}" if not self.finished else f", to the {end_clock(now)}")
@@ -214,7 +214,7 @@ class Game:
 
     # ------------------------------------------------------------------ save / load
     def to_dict(self) -> dict[str, Any]:
-        """The save file's content: settings and the command list (plain JSON, schema in ``sim.saves``)."""
+        """The save file's content: settings and the command list (plain JSON, schema in ``sim.play.saves``)."""
         return save_content(self.settings, self.commands, self.time_h)
 
     def save(self, path: Path) -> None:

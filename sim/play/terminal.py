@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.errors import UserError
+from sim.run.errors import UserError
 
 PLAY_KEYS = ("side", "load", "save", "log", "debrief")
 HELP = """\
@@ -71,14 +71,14 @@ In the game:
 
 def play_command(args: list[str]) -> int:
     """Entry point of ``escalation play``."""
-    from sim.errors import fail
+    from sim.run.errors import fail
 
     if {"-h", "--help", "help"} & set(args):
         print(USAGE, end="")
         return 0
-    from sim.play import Game
-    from sim.saves import compose_settings
-    from sim.workshop import read_game_file
+    from sim.play.game import Game
+    from sim.play.saves import compose_settings
+    from sim.play.workshop import read_game_file
 
     try:
         own, overrides = parse_args(args)

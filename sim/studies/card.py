@@ -24,7 +24,7 @@ parameters. From the pairs:
   its maximum over settings is the robust-decision criterion (minimax regret);
 - time to escalation: Kaplan-Meier curves of the days to rung 4 per bundle and era (censored at the
   horizon), the hazard a year with its exact Poisson interval, and the censored median time back to
-  vigilance after a crisis (``sim.survival``).
+  vigilance after a crisis (``sim.analysis.survival``).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.analysis import backfire_reading
-from sim.stats import newcombe_paired, paired_proportion_difference, wilson
+from sim.analysis.effects import backfire_reading
+from sim.analysis.stats import newcombe_paired, paired_proportion_difference, wilson
 
 BASELINE = "none"
 PLACEBO = "desync_placebo"  # the control every card runs: the floor of the backfire shares
@@ -104,10 +104,10 @@ def run_card(
     overrides for every run (the structural screen's ``model.X=v``). Every setting is checked (its era and
     horizon within the scenario's ``valid_for``) before any run: a setting outside is refused at once.
     """
-    from sim.calibration import compose, parameter_source
-    from sim.config import load_configured_scenario, measure_settings, model_params
-    from sim.runner import run_replications
-    from sim.scenario_io import with_horizon
+    from sim.calibration.targets import compose, parameter_source
+    from sim.run.config import load_configured_scenario, measure_settings, model_params
+    from sim.run.runner import run_replications
+    from sim.run.scenario_io import with_horizon
 
     if runner is None:
 
@@ -375,46 +375,31 @@ def structural_screen(
     replications: int,
     seed: int,
     parameters: str = "posterior",
-    workers: int = 1,
-    progress=None,
-    runner=None,
-    days: float | None = None,
-    weights: dict[tuple[str, str], float] | None = None,
+    **card,
 ) -> pd.DataFrame:
     """A Morris screen (SALib) of the pooled paired effects over the unfitted assumptions (``STRUCTURAL``).
 
     ``trajectories`` x (k + 1) design points; at each, every bundle and the baseline run ``replications``
     paired replications in every setting with those assumptions set (the same seeds everywhere, so the
-    points differ by the assumptions, not the draws). One row per point: its values and each bundle's
-    pooled effects (``bundle|reached_rung_4``, ``bundle|crisis_days``).
+    points differ by the assumptions, not the draws). ``card``: the rest of ``run_card``'s arguments
+    (``workers``, ``progress``, ``runner``, ``days``, ``weights``), the same at every point. One row per
+    point: its values and each bundle's pooled effects (``bundle|reached_rung_4``, ``bundle|crisis_days``).
     """
-    from sim.sensitivity import design
+    from sim.analysis.sensitivity import design
 
     settings = {"parameters": STRUCTURAL, "trajectories": trajectories, "levels": STRUCTURAL_LEVELS, "seed": seed}
     rows = []
     for i, x in enumerate(design(settings)):
         values = dict(zip(STRUCTURAL, map(float, x), strict=True))
-        run = run_card(
-            bundles,
-            scenarios,
-            eras,
-            replications,
-            seed,
-            parameters,
-            workers,
-            progress,
-            runner,
-            days,
-            overrides=[f"{k}={v!r}" for k, v in values.items()],
-            weights=weights,
-        )
+        overrides = [f"{k}={v!r}" for k, v in values.items()]
+        run = run_card(bundles, scenarios, eras, replications, seed, parameters, overrides=overrides, **card)
         rows.append({"point": i, **values, **pooled_point_effects(run)})
     return pd.DataFrame(rows).assign(trajectories=trajectories, replications=replications, design_seed=seed)
 
 
 def structural_table(screen: pd.DataFrame, bundles: list[str]) -> pd.DataFrame:
     """Per bundle and outcome: the effect's range over the screen and the assumption with the largest Morris mu*."""
-    from sim.sensitivity import morris_indices
+    from sim.analysis.sensitivity import morris_indices
 
     trajectories, seed = int(screen["trajectories"].iloc[0]), int(screen["design_seed"].iloc[0])
     settings = {"parameters": STRUCTURAL, "trajectories": trajectories, "levels": STRUCTURAL_LEVELS, "seed": seed}
@@ -437,7 +422,7 @@ def structural_table(screen: pd.DataFrame, bundles: list[str]) -> pd.DataFrame:
 
 def survival_tables(run: CardRun) -> dict[str, pd.DataFrame]:
     """Time to rungs 3, 4 and 5 per bundle and era (pooled over scenarios), and the time back to vigilance."""
-    from sim import survival
+    from sim.analysis import survival
 
     o = run.outcomes
     by_era = [
@@ -450,7 +435,7 @@ def survival_tables(run: CardRun) -> dict[str, pd.DataFrame]:
 
 def survival_figure(run: CardRun, rung: int = 4):
     """Kaplan-Meier curves of the days to ``rung``: one panel per era, one curve per bundle."""
-    from sim import survival
+    from sim.analysis import survival
     from sim.report import figures
 
     o = run.outcomes
@@ -494,7 +479,7 @@ def _effect(row: dict, label: str, days: bool = False) -> str:
 
 
 def _survival_lines(tables: dict[str, pd.DataFrame], figures: dict[str, str]) -> list[str]:
-    from sim import survival
+    from sim.analysis import survival
 
     surv, back = tables["survival"], tables["back_to_vigilance"]
     lines = [
@@ -741,7 +726,7 @@ def write_card(run: CardRun, tables: dict[str, pd.DataFrame], out, command: str,
     """Write ``card.md``, ``card.html``, the figures and the tables (CSV) to ``out``; return the Markdown."""
     from pathlib import Path
 
-    from sim import survival
+    from sim.analysis import survival
     from sim.report import figures as fig
     from sim.report.html import page
 
@@ -764,7 +749,7 @@ def write_card(run: CardRun, tables: dict[str, pd.DataFrame], out, command: str,
 
 def card_parser():
     """The options of ``escalation card`` (also read by ``escalation study``)."""
-    from sim.errors import OneLineParser
+    from sim.run.errors import OneLineParser
 
     parser = OneLineParser(
         prog="escalation card", description="The measure report card: bundles across scenarios and eras."
@@ -820,7 +805,7 @@ MAX_WEIGHT = 1e6  # weights are relative: a larger one only overflows the sums
 
 def parse_weights(text: str, scenarios: list[str], eras: list[str]) -> dict[tuple[str, str], float] | None:
     """``--weights SCENARIO/ERA=W,...``: non-negative weights of settings the card runs; at least one above 0."""
-    from sim.errors import UserError
+    from sim.run.errors import UserError
 
     if not text.strip():
         return None
@@ -850,8 +835,8 @@ def card_command(args: list[str]) -> int:
     """``escalation card [--bundles A,B] [--scenarios ..] [--eras ..] [--replications N] ...``."""
     from pathlib import Path
 
-    from sim.config import check_options, parse_with_experiment
-    from sim.errors import MAX_SEED, UserError, check_days_and_out, check_whole, fail
+    from sim.run.config import check_options, parse_with_experiment
+    from sim.run.errors import MAX_SEED, UserError, check_days_and_out, check_whole, fail
 
     parser = card_parser()
     try:
@@ -878,8 +863,8 @@ def card_command(args: list[str]) -> int:
         check_days_and_out(ns.days, ns.out)
     except UserError as exc:
         return fail(str(exc))
-    from sim.progress import Progress
-    from sim.runner import default_workers
+    from sim.run.progress import Progress
+    from sim.run.runner import default_workers
 
     jobs = len(card_names(bundles)) * len(scenarios) * len(eras)
     points = ns.structural * (len(STRUCTURAL) + 1)
@@ -906,8 +891,8 @@ def card_command(args: list[str]) -> int:
                     ns.structural_replications,
                     ns.seed,
                     ns.parameters,
-                    ns.workers or default_workers(ns.structural_replications),
-                    bar.update,
+                    workers=ns.workers or default_workers(ns.structural_replications),
+                    progress=bar.update,
                     days=ns.days,
                     weights=weights,
                 )
