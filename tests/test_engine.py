@@ -197,6 +197,9 @@ def test_the_running_hazard_is_the_hazard_computed_afresh(scenarios, params):
         assert m._hazard_total == pytest.approx(total, rel=1e-9, abs=1e-15)
         assert m._hazard_total == 0.0 or m.airborne_or_at_sea  # exactly zero when nobody is out
         assert set(m._counted) == m.airborne_or_at_sea
+        assert {pl: z for d in m._counted_zone.values() for pl, z in d.items()} == {
+            pl: s[0] for pl, s in m._counted.items()
+        }
         checked += 1
         busy += len(hazards) > 0
     assert checked == 720 and busy > 100

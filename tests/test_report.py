@@ -53,6 +53,18 @@ def test_a_run_writes_its_report_unless_switched_off(runs, tmp_path):
         "run", "replications=2", "workers=1", "output.report=false", f"hydra.run.dir={tmp_path / 'x'}", cwd=tmp_path
     )
     assert proc.returncode == 0 and not (tmp_path / "x" / "report").exists()
+    assert not (tmp_path / "x" / "escalation_curve.png").exists()  # an unset output.plot follows the report
+    proc = escalation(
+        "run",
+        "replications=2",
+        "workers=1",
+        "output.report=false",
+        "output.plot=true",
+        f"hydra.run.dir={tmp_path / 'y'}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0 and not (tmp_path / "y" / "report").exists()
+    assert (tmp_path / "y" / "escalation_curve.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow

@@ -145,6 +145,7 @@ class ActivityMixin:
         (``_hazard_of`` inlined: this runs at every sortie's start and end.)
         """
         counted, out, pair_rate, nato_side = self._counted, self.airborne_or_at_sea, self._pair_rate, Side.NATO
+        by_side = self._counted_zone
         total = self._hazard_total
         for pl in self._moved:
             was = counted.pop(pl, None)
@@ -153,20 +154,22 @@ class ActivityMixin:
                 if now is not None:
                     counted[pl] = now
                 continue
+            own, others = by_side[pl.side], by_side[pl.side.other]
+            own.pop(pl, None)
             nato = pl.side is nato_side
             for state, sign in ((was, -1.0), (now, 1.0)):  # take out what it added, add what it adds now
                 if state is None:
                     continue
                 zone, scrambled = state
                 rate = 0.0 if scrambled or pl.domain != "air" else self._air_hazard(pl, zone)
-                for b, (zone_b, _) in counted.items():
-                    if (b.side is nato_side) is not nato:
-                        key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
-                        r = pair_rate.get(key)
-                        rate += r if r is not None else self._pair_hazard(*key)
+                for b, zone_b in others.items():  # its pairs with the other side's platforms out
+                    key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
+                    r = pair_rate.get(key)
+                    rate += r if r is not None else self._pair_hazard(*key)
                 total += sign * rate
             if now is not None:
                 counted[pl] = now
+                own[pl] = now[0]
         self._moved.clear()
         self._hazard_total = total if counted else 0.0
 

@@ -297,7 +297,8 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
             "cost": float(sum(costs.get(m, 0.0) for m in enabled)),
             "p_peak_rung_ge_4": summary["outcomes"]["p_peak_rung_ge_4"]["estimate"],
         }
-    if report_wanted(cfg.output.plot, sweep_job):
+    plot = cfg.output.report if cfg.output.plot is None else cfg.output.plot  # unset: the curve goes with the report
+    if report_wanted(plot, sweep_job):
         from sim.report import figures
 
         figures.use_style()
