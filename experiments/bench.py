@@ -270,8 +270,9 @@ def end_to_end(exe: str, cfg, params, measures, rounds: int = 3) -> dict:
     In ``rounds`` rounds, each the command then the same 1,000 replications simulated in this
     process; the share is taken round by round and its median kept (the machine's load moves both).
     And what the rest is made of, each part measured on its own: the fixed cost of a run (a
-    one-replication run without figures or report: imports, configuration, outputs) and the report
-    (PNG and SVG figures) built again on the same run folder.
+    one-replication run without figures or report: imports, configuration, outputs; in this
+    process, no forkserver), the forkserver's import of the model (once a job, before the workers
+    fork from it), and the report (PNG and SVG figures) built again on the same run folder.
     """
     from sim.report.build import build_report
 
@@ -299,6 +300,7 @@ def end_to_end(exe: str, cfg, params, measures, rounds: int = 3) -> dict:
             f"hydra.run.dir={Path(tmp) / 'one'}",
             cwd=tmp,
         )
+        forkserver_cpu = statistics.median(python_import_cpu_seconds("sim.run.runner") for _ in range(3))
         run = Path(tmp) / "run0"
         summary = json.loads((run / "summary.json").read_text())
         start = time.process_time()
@@ -315,8 +317,19 @@ def end_to_end(exe: str, cfg, params, measures, rounds: int = 3) -> dict:
         "simulating_share_by_round": [round(x, 3) for x in shares],
         "fixed_cpu_s": round(fixed_cpu, 2),
         "report_cpu_s": round(report_cpu, 2),
+        "forkserver_cpu_s": round(forkserver_cpu, 2),
         "rest_allowed_at_60_s": round(simulate_cpu * 0.4 / 0.6, 2),
+        # the share if the workers cost nothing but their simulating: the fixed costs alone
+        "share_ceiling": round(simulate_cpu / (simulate_cpu + fixed_cpu + forkserver_cpu), 3),
     }
+
+
+def python_import_cpu_seconds(module: str) -> float:
+    """CPU seconds of a fresh Python importing ``module`` (what the forkserver does once a job: its preload)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 PARTS = (  # where a function's own time goes, by the file and name it lives in

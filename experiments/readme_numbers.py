@@ -139,7 +139,14 @@ def speed() -> str:
             f"), at 60% everything but simulating could take {e2e['rest_allowed_at_60_s']:.1f} s; measured on their "
             f"own, a run's fixed cost (a one-replication run without figures: imports, configuration, outputs) is "
             f"{e2e['fixed_cpu_s']:.1f} s, and the report a single run adds (PNG and SVG figures; not written by a "
-            f"sweep's jobs) {e2e['report_cpu_s']:.1f} s."
+            f"sweep's jobs, nor with `output.report=false`) {e2e['report_cpu_s']:.1f} s."
+        )
+    if "share_ceiling" in e2e:
+        rows[-1] += (
+            f" The forkserver, from which the workers start, imports the model once a job: "
+            f"{e2e['forkserver_cpu_s']:.1f} s (Mesa alone imports pandas, scipy and networkx). With the fixed cost "
+            f"and that import alone, and workers that did nothing but simulate, the share could be at most "
+            f"**{100 * e2e['share_ceiling']:.0f}%**."
         )
     if "load_average" in b:
         rows[-1] += (

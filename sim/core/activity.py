@@ -161,7 +161,12 @@ class ActivityMixin:
                 if state is None:
                     continue
                 zone, scrambled = state
-                rate = 0.0 if scrambled or pl.domain != "air" else self._air_hazard(pl, zone)
+                if scrambled or pl.domain != "air":
+                    rate = 0.0
+                else:  # ``_air_hazard``, inlined
+                    rate = pl.violation_rates.get(zone)
+                    if rate is None:
+                        rate = self._air_hazard(pl, zone)
                 for b, zone_b in others.items():  # its pairs with the other side's platforms out
                     key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
                     r = pair_rate.get(key)

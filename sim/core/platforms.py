@@ -7,6 +7,7 @@ the model keeps the set of those in the air or at sea, and draws encounters from
 from __future__ import annotations
 
 import bisect
+from functools import partial
 from typing import TYPE_CHECKING
 
 import mesa
@@ -68,6 +69,7 @@ class Platform(mesa.Agent):
         self._sortie_pending = False
         self._rate_per_h: float | None = None  # sorties an hour now (None: to be worked out again)
         self.violation_rates: dict[str, float] = {}  # zone -> hazard of straying from it (the model's cache)
+        self._reach: dict[str, tuple[bool, bool]] = {}  # zone -> the model's ``reach`` of this side's sorties there
         total = sum(spec.patrol.values())
         self._patrol_zones = list(spec.patrol)
         self._patrol_cdf = np.cumsum([w / total for w in spec.patrol.values()]).tolist()
@@ -121,15 +123,21 @@ class Platform(mesa.Agent):
             return
         at = model.time + model.activity_draws.exponential() / rate_per_h
         if at <= model.horizon_h:
-            model.at_routine(at, _SortieDue(self, self._sortie_clock).fire)
+            model.at_routine(at, partial(self.start_sortie, self._sortie_clock))
 
     def redraw_sortie(self) -> None:
         """The sortie rate changed: draw the wait for the next sortie again (memoryless, so exact)."""
         if self._sortie_pending:
             self.schedule_next_sortie()
 
-    def start_sortie(self) -> None:
-        """Go out to a patrol zone drawn by its weight; a flight near the other side draws a scramble."""
+    def start_sortie(self, clock: int | None = None) -> None:
+        """Go out to a patrol zone drawn by its weight; a flight near the other side draws a scramble.
+
+        ``clock``: the sortie drawn as the platform's ``clock``-th (``schedule_next_sortie``); one
+        drawn before the latest (its rate changed since) does not fire.
+        """
+        if clock is not None and clock != self._sortie_clock:
+            return
         self._sortie_pending = False
         model = self.model
         u = model.activity_draws.random()
@@ -146,7 +154,10 @@ class Platform(mesa.Agent):
             model._moved.append(self)
             model._redraw = True
         self.sorties_flown += 1
-        seen, answered = model.reach(self.side, zone)
+        reach = self._reach.get(zone)
+        if reach is None:
+            reach = self._reach[zone] = model.reach(self.side, zone)
+        seen, answered = reach
         if seen:  # the other side's radar sees it (``sortie_seen``)
             model.seen_sorties[self.side.other].append(model.time)
         model.at_routine(model.time + self.spec.sortie_hours, self.end_sortie)
@@ -208,16 +219,3 @@ class Platform(mesa.Agent):
             return
         self.on_sortie, self.scrambled, self.quarry = False, False, None
         self.zone = self.spec.base
-
-
-class _SortieDue:
-    """A platform's next sortie, unless its rate changed since it was drawn."""
-
-    __slots__ = ("platform", "clock")
-
-    def __init__(self, platform: Platform, clock: int):
-        self.platform, self.clock = platform, clock
-
-    def fire(self) -> None:
-        if self.clock == self.platform._sortie_clock:
-            self.platform.start_sortie()
