@@ -354,7 +354,7 @@ PARTS = (  # where a function's own time goes, by the file and name it lives in
             "engine.py:exponential",
             "engine.py:random",
             "activity.py:_compute_hazards",
-            "activity.py:_update_hazard",
+            "activity.py:_spend_hazard",
             "activity.py:reach",
             "activity.py:_air_hazard",
             "activity.py:_pair_hazard",

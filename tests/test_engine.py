@@ -192,14 +192,11 @@ def test_the_running_hazard_is_the_hazard_computed_afresh(scenarios, params):
     checked = busy = 0
     while m.time < m.horizon_h:
         m.run_until(min(m.horizon_h, m.time + 1.0))
-        m._update_hazard()
         hazards, total = m._compute_hazards()
         assert m._hazard_total == pytest.approx(total, rel=1e-9, abs=1e-15)
         assert m._hazard_total == 0.0 or m.airborne_or_at_sea  # exactly zero when nobody is out
-        assert set(m._counted) == m.airborne_or_at_sea
-        assert {pl: z for d in m._counted_zone.values() for pl, z in d.items()} == {
-            pl: s[0] for pl, s in m._counted.items()
-        }
+        counted = {pl: z for d in m._counted_zone.values() for pl, z in d.items()}
+        assert counted == {pl: pl.zone for pl in m.airborne_or_at_sea}  # counted where each one is
         checked += 1
         busy += len(hazards) > 0
     assert checked == 720 and busy > 100
@@ -211,16 +208,11 @@ def test_the_next_encounter_is_where_the_integrated_hazard_reaches_its_draw(scen
     """
     m = EscalationModel(scenarios["baltic_air_policing"], params, build(settings()), seed=3)
     m._queue.clear()  # no sorties, injects or exercises: the hazard is set by hand
-    m._counted.clear()
     m._hazard_left, m._hazard_since, m._hazard_total = 2.0, 0.0, 0.0
 
-    def hazard_becomes(total: float) -> None:  # as if platforms went out: the total changes at this event
-        def update() -> None:
-            m._moved.clear()
-            m._hazard_total = total
-
-        m._moved[:] = [None]
-        m._update_hazard = update
+    def hazard_becomes(total: float) -> None:  # as if platforms went out (``moved``): spent first, then changed
+        m._spend_hazard(m.time)
+        m._hazard_total = total
 
     m._pass_time(10.0)
     m._draw_next_incident()

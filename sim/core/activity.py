@@ -85,10 +85,53 @@ class ActivityMixin:
         """
         self._redraw = True
 
-    def moved(self, platform: Platform) -> None:
-        """``platform`` went out or came back (its ``on_sortie`` changed): its hazards are counted again."""
-        self._moved.append(platform)
-        self._redraw = True
+    def moved(self, pl: Platform) -> None:
+        """``pl`` went out or came back (its ``on_sortie`` changed): the total hazard follows it at once.
+
+        The hazard integrated since the last change is spent at the old total first
+        (``_spend_hazard``); then what ``pl`` added where it was is taken out, and what it adds where
+        it is now is added: its violation hazard and its pairs with the other side's platforms out.
+        Exact but for rounding (sums of the cached rates); when nobody is out the total is zero.
+        Ships and aircraft only (a formation on land meets no one at random).
+        """
+        now_t = self.time
+        if now_t != self._hazard_since:
+            self._spend_hazard(now_t)
+        self._redraw = True  # the next encounter or violation is placed again
+        was = pl._counted
+        now = (pl.zone, pl.scrambled) if pl._on_sortie else None
+        if was == now:
+            return
+        pair_rate, by_side = self._pair_rate, self._counted_zone
+        own, others = by_side[pl.side], by_side[pl.side.other]
+        nato = pl.side is Side.NATO
+        total = self._hazard_total
+        for state, sign in ((was, -1.0), (now, 1.0)):  # take out what it added, add what it adds now
+            if state is None:
+                continue
+            zone, scrambled = state
+            if scrambled or pl.domain != "air":
+                rate = 0.0
+            else:  # ``_air_hazard``, inlined
+                rate = pl.violation_rates.get(zone)
+                if rate is None:
+                    rate = self._air_hazard(pl, zone)
+            for b, zone_b in others.items():  # its pairs with the other side's platforms out
+                key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
+                r = pair_rate.get(key)
+                rate += r if r is not None else self._pair_hazard(*key)
+            total += sign * rate
+        own.pop(pl, None)
+        pl._counted = now
+        if now is not None:
+            own[pl] = now[0]
+        self._hazard_total = total if own or others else 0.0
+
+    def _spend_hazard(self, now: float) -> None:
+        """Spend the hazard integrated at the current total since it last changed (never below zero)."""
+        left = self._hazard_left - self._hazard_total * (now - self._hazard_since)
+        self._hazard_since = now
+        self._hazard_left = left if left > 0.0 else 0.0
 
     def rates_changed(self, side: Side) -> None:
         """``side``'s sortie rate changed (posture, exercise, restraint): redraw its pending sorties."""
@@ -103,7 +146,7 @@ class ActivityMixin:
         Who does what: fighters intercept aircraft; ships meet ships; fighters, bombers and patrol
         aircraft make passes at ships. Reconnaissance and transport aircraft are met, they do not
         meet anyone on their own. Computed afresh from who is out where (at an encounter or
-        violation, to choose which; between them only the total is kept, ``_update_hazard``).
+        violation, to choose which; between them only the total is kept, ``moved``).
         """
         hazards: list[tuple[str, Platform, Platform | None, float]] = []
         active = sorted(self.airborne_or_at_sea, key=_creation_order)
@@ -138,46 +181,6 @@ class ActivityMixin:
             rate = a.violation_rates[zone] = self._violation_rate(a)
         return rate
 
-    def _update_hazard(self) -> None:
-        """Bring the total hazard up to date: take out what each moved platform added, add what it adds now.
-
-        Exact but for rounding (sums of the cached rates); when nobody is out the total is zero.
-        (``_hazard_of`` inlined: this runs at every sortie's start and end.)
-        """
-        counted, out, pair_rate, nato_side = self._counted, self.airborne_or_at_sea, self._pair_rate, Side.NATO
-        by_side = self._counted_zone
-        total = self._hazard_total
-        for pl in self._moved:
-            was = counted.pop(pl, None)
-            now = (pl.zone, pl.scrambled) if pl in out else None
-            if was == now:  # out and back, or back and out, to the same zone since the last update
-                if now is not None:
-                    counted[pl] = now
-                continue
-            own, others = by_side[pl.side], by_side[pl.side.other]
-            own.pop(pl, None)
-            nato = pl.side is nato_side
-            for state, sign in ((was, -1.0), (now, 1.0)):  # take out what it added, add what it adds now
-                if state is None:
-                    continue
-                zone, scrambled = state
-                if scrambled or pl.domain != "air":
-                    rate = 0.0
-                else:  # ``_air_hazard``, inlined
-                    rate = pl.violation_rates.get(zone)
-                    if rate is None:
-                        rate = self._air_hazard(pl, zone)
-                for b, zone_b in others.items():  # its pairs with the other side's platforms out
-                    key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
-                    r = pair_rate.get(key)
-                    rate += r if r is not None else self._pair_hazard(*key)
-                total += sign * rate
-            if now is not None:
-                counted[pl] = now
-                own[pl] = now[0]
-        self._moved.clear()
-        self._hazard_total = total if counted else 0.0
-
     def _encounter_rate(self, a: Platform, b: Platform) -> float:
         """Hazard (per hour) of an encounter between ``a`` (NATO) and ``b`` where they now are.
 
@@ -208,11 +211,8 @@ class ActivityMixin:
         """
         self._redraw = False
         now = self.time
-        left = self._hazard_left - self._hazard_total * (now - self._hazard_since)
-        self._hazard_since = now
-        self._hazard_left = left = left if left > 0.0 else 0.0
-        if self._moved:
-            self._update_hazard()
+        self._spend_hazard(now)
+        left = self._hazard_left
         self._incident_at = math.inf
         total = self._hazard_total
         if total <= 0:

@@ -210,9 +210,7 @@ class EscalationModel(
             else:
                 self.leadership.setdefault(a.side, Leadership(self, a, self._jitter(a.traits)))
         self._hazard_total = 0.0  # of encounters and violations, per hour, with who is out where now
-        self._counted: dict[Platform, tuple[str, bool]] = {}  # who the total counts as out: zone, scrambled
-        self._counted_zone: dict[Side, dict[Platform, str]] = {side: {} for side in Side}  # the same, by side: zone
-        self._moved: list[Platform] = []  # went out or came back since the total was brought up to date
+        self._counted_zone: dict[Side, dict[Platform, str]] = {side: {} for side in Side}  # who it counts out: zone
         self._pair_rate: dict[tuple[Platform, Platform, str, str], float] = {}
         self._reaches: dict[tuple[Side, str], tuple[bool, bool]] = {}  # seen by radar, answered by QRA
         self._qra_order: dict[tuple[Side, str], list[Platform]] = {}  # fighters to send, first first

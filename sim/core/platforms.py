@@ -58,6 +58,7 @@ class Platform(mesa.Agent):
         self.domain = spec.domain
         self.traits = traits
         self._on_sortie = False
+        self._counted: tuple[str, bool] | None = None  # where the model's total hazard counts it out (``moved``)
         self.scrambled = False
         self.quarry: Platform | None = None  # while scrambled: the flight it was sent against
         self.intercepted_at: float | None = None  # when it reached its quarry (None: on its way)
@@ -93,8 +94,7 @@ class Platform(mesa.Agent):
                 model.airborne_or_at_sea.add(self)
             else:
                 model.airborne_or_at_sea.discard(self)
-            model._moved.append(self)  # the hazards follow (``moved``): the next encounter is placed again
-            model._redraw = True
+            model.moved(self)  # the hazards follow: the next encounter is placed again
 
     @property
     def name(self) -> str:
@@ -151,8 +151,7 @@ class Platform(mesa.Agent):
         self._on_sortie = True  # ``on_sortie = True``, inline: this runs at every sortie
         if self.domain != "land":
             model.airborne_or_at_sea.add(self)
-            model._moved.append(self)
-            model._redraw = True
+            model.moved(self)
         self.sorties_flown += 1
         reach = self._reach.get(zone)
         if reach is None:
@@ -172,8 +171,7 @@ class Platform(mesa.Agent):
         if self.domain != "land":
             model = self.model
             model.airborne_or_at_sea.discard(self)
-            model._moved.append(self)
-            model._redraw = True
+            model.moved(self)
         self.zone = self.spec.base
         self.schedule_next_sortie()
 
