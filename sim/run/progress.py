@@ -26,6 +26,7 @@ class Progress:
         if self.tty:
             from tqdm import tqdm
 
+            tqdm.monitor_interval = 0  # no monitor thread: a run's workers fork only from a process without threads
             self.bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream)
         self._next_tenth = 1
 

@@ -386,13 +386,19 @@ def start_forkserver() -> None:
 
 
 def pool_context() -> mp.context.BaseContext:
-    """How the workers start: from the forkserver, which starts with Ctrl-C ignored.
+    """How the workers start: forked from this process where that is safe, else from the forkserver.
 
-    Forking the workers from the command (no second import of the model: about a second of CPU a
-    job) was tried in issue 29 and taken back: a Ctrl-C in the middle of a run then printed
-    "OSError: [Errno 9] Bad file descriptor" instead of the one line ``escalation: interrupted``
-    (tests/test_faults.py, in CI).
+    Forking (Linux, and no other Python thread running: a thread holding a lock at the fork would
+    leave it held in the child) gives the workers the model already imported; the forkserver
+    imports it again (``import sim.run.runner``: Mesa, which imports pandas, scipy and networkx;
+    about a second of CPU a job, issue 29). The pool forks every worker at its first task, inside
+    ``ctrl_c_deferred``, and each then ignores Ctrl-C (``_worker_init``); on a Ctrl-C the workers
+    are stopped and the pool shut down, its threads joined, before the command exits. Elsewhere
+    (the app's and the workshop's threads, macOS) the workers come from the forkserver, which
+    starts with Ctrl-C ignored.
     """
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return mp.get_context("fork")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["sim.run.runner"])
     start_forkserver()
@@ -533,11 +539,11 @@ def iter_replications(
     finally:
         if finished:
             pool.shutdown(wait=True)
-        else:
+        else:  # stop the workers at once, then let the pool see them gone and close its queues and threads
             processes = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
             for proc in processes:
                 proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)  # nothing of the pool is left running at exit
 
 
 def run_replications(
