@@ -92,8 +92,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         yardstick = count("yardstick", Path(tmp))
         year = count("year", Path(tmp)) / YEAR_REPLICATIONS
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     figures = {
         "date": time.strftime("%Y-%m-%d"),
+        "commit": commit.stdout.strip() or None,
         "python": sys.version.split()[0],
         "year_replications": YEAR_REPLICATIONS,
         "yardstick_instructions": yardstick,
@@ -102,7 +104,12 @@ def main() -> None:
     }
     out = ROOT / "docs" / "benchmarks"
     out.mkdir(exist_ok=True)
-    (out / "bench_instructions.json").write_text(json.dumps(figures, indent=2) + "\n")
+    path = out / "bench_instructions.json"
+    if path.is_file():  # the earlier counts are kept, newest first: whether a change removed work
+        before = json.loads(path.read_text())
+        history = before.pop("history", [])
+        figures["history"] = [before, *history]
+    path.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
 

@@ -125,6 +125,13 @@ def speed() -> str:
             f"**{b['sorties_over_yardstick']:.2f}×** the yardstick: moving the platforms in and out alone takes "
             f"{100 * b['sorties_over_yardstick'] / 0.1:.0f}% of what the first target allows."
         )
+    if "no_scrambles_over_yardstick" in b:
+        rows[-1] += (
+            f" With quick-reaction scrambles alone made impossible (encounters and violations kept) it takes "
+            f"**{b['no_scrambles_over_yardstick']:.2f}×**: the scrambles, each a chain of events (the launch, the "
+            f"arrival and intercept, the report and its reading, the landing), take the rest, "
+            f"{b['year_over_yardstick'] - b['no_scrambles_over_yardstick']:.2f}× of the yardstick."
+        )
     if "busy_year_sorties" in b:
         rows[-1] += (
             f" A busy year flies {b['busy_year_sorties']:,} sorties, against "
@@ -214,6 +221,24 @@ def factorial() -> str:
         f"{f['ms_per_replication_per_core']:.1f} ms of a core a replication with each job's start-up included, "
         f"and {f['compare_seconds']:.1f} s for `escalation compare`."
     )
+
+
+def instructions() -> str:
+    """A busy year against the yardstick in instructions (valgrind), with the earlier counts, from their record."""
+    rec = json.loads((BENCH / "bench_instructions.json").read_text())
+
+    def one(r: dict) -> str:
+        where = f"commit {r['commit']}, " if r.get("commit") else ""
+        return (
+            f"{r['busy_year_instructions'] / 1e6:,.0f} million instructions against the yardstick's "
+            f"{r['yardstick_instructions'] / 1e6:,.0f} million, **{r['year_over_yardstick']:.3f}×** "
+            f"({where}{r['date']})"
+        )
+
+    text = f"A busy year is {one(rec)}."
+    if rec.get("history"):
+        text += " Earlier counts of the same workload: " + "; ".join(one(r) for r in rec["history"]) + "."
+    return text
 
 
 def _fmt(x: float) -> str:
@@ -402,6 +427,7 @@ GENERATORS = {
     "memory": memory,
     "profile": profile,
     "factorial": factorial,
+    "instructions": instructions,
     "validation": validation,
     "calibration-fit": calibration_fit,
 }

@@ -85,16 +85,16 @@ class ActivityMixin:
         """
         self._redraw = True
 
-    def moved(self, pl: Platform) -> None:
-        """``pl`` went out or came back (its ``on_sortie`` changed): the total hazard follows it at once.
+    def moved(self, platform: Platform) -> None:
+        """``platform`` went out or came back (its ``on_sortie`` changed): the total hazard follows it at once.
 
         The hazard integrated since the last change is spent at the old total first
-        (``_spend_hazard``); then what ``pl`` added where it was is taken out, and what it adds where
+        (``_spend_hazard``); then what ``platform`` added where it was is taken out, and what it adds where
         it is now is added: its violation hazard and its pairs with the other side's platforms out.
         Exact but for rounding (sums of the cached rates); when nobody is out the total is zero.
         Ships and aircraft only (a formation on land meets no one at random).
         """
-        now_t = self.time
+        pl, now_t = platform, self.time
         if now_t != self._hazard_since:
             self._spend_hazard(now_t)
         self._redraw = True  # the next encounter or violation is placed again
