@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,10 +52,16 @@ REFERENCE = ROOT / "tests" / "data" / "hourly_engine_reference.json"
 RUNNER = r"""
 import sys, json
 from hydra import compose, initialize_config_dir
-from sim.run.config import measure_settings, model_params, register_configs
-from sim.run.paths import CONF_DIR
-from sim.run.runner import run_replications
-from sim.run.scenario_io import library, load_scenario
+try:  # the packages of today's tree (issue 34)
+    from sim.run.config import measure_settings, model_params, register_configs
+    from sim.run.paths import CONF_DIR
+    from sim.run.runner import run_replications
+    from sim.run.scenario_io import library, load_scenario
+except ImportError:  # the flat sim/ of the hourly engine's tree
+    from sim.config import measure_settings, model_params, register_configs
+    from sim.paths import CONF_DIR
+    from sim.runner import run_replications
+    from sim.scenario_io import library, load_scenario
 name, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 workers = 2
 if sys.argv[4:] == ["keep-waits"]:  # the ablation: sortie waits not redrawn when a side's rate changes
@@ -69,6 +76,97 @@ ens = run_replications(scenario, model_params(cfg), measure_settings(cfg), n=n, 
                        record_events=False, record_timeseries=False)
 ens.outcomes().to_csv(out, index=False)
 """
+
+
+# Runs in an earlier tree of the event engine (``--before``): the reference's model, as ``at_reference_model``.
+BEFORE_RUNNER = r"""
+import sys, dataclasses
+name, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+sys.path.insert(0, "tests")
+from conftest import PRE_CALIBRATION, WITHOUT_CRISIS_DYNAMICS
+from hydra import compose, initialize_config_dir
+try:  # the packages of today's tree (issue 34)
+    from sim.calibration.targets import with_values
+    from sim.run.config import measure_settings, model_params, register_configs
+    from sim.run.paths import CONF_DIR
+    from sim.run.runner import run_replications
+    from sim.run.scenario_io import library, load_scenario
+except ImportError:  # the flat sim/ before it
+    from sim.calibration import with_values
+    from sim.config import measure_settings, model_params, register_configs
+    from sim.paths import CONF_DIR
+    from sim.runner import run_replications
+    from sim.scenario_io import library, load_scenario
+register_configs()
+with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+    cfg = compose("config", overrides=[f"scenario={name}"])
+params = with_values(model_params(cfg), PRE_CALIBRATION | WITHOUT_CRISIS_DYNAMICS)
+scenario = load_scenario(library()[name])
+injects = tuple(
+    dataclasses.replace(j, victim="", consequence="none") for j in scenario.injects if j.id != "warning_fire"
+)
+scenario = dataclasses.replace(scenario, injects=injects)
+ens = run_replications(scenario, params, measure_settings(cfg), n=n, seed=2027, workers=1,
+                       record_events=False, record_timeseries=False)
+ens.outcomes().to_csv(out, index=False)
+"""
+
+
+def before_engine(commit: str, names: list[str], n: int) -> dict[str, pd.DataFrame]:
+    """The event engine at ``commit`` on the reference's model (in a temporary worktree, one process), cached."""
+    out: dict[str, pd.DataFrame] = {}
+    todo = [name for name in names if not (CACHE / f"before-{commit}-{name}-{n}.csv").is_file()]
+    if todo:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = Path(tmp) / "before"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True, capture_output=True
+            )
+            try:
+                (tree / "before_runner.py").write_text(BEFORE_RUNNER)
+                for name in todo:
+                    print(f"  engine at {commit}: {name} x {n} ...", file=sys.stderr, flush=True)
+                    csv = CACHE / f"before-{commit}-{name}-{n}.csv"
+                    env = {**os.environ, "PYTHONPATH": str(tree)}
+                    subprocess.run(
+                        [sys.executable, "before_runner.py", name, str(n), str(csv)], cwd=tree, env=env, check=True
+                    )
+            finally:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
+    for name in names:
+        df = pd.read_csv(CACHE / f"before-{commit}-{name}-{n}.csv")
+        if "incidents" not in df:
+            df["incidents"] = df["incidents_near_routine"] + df["incidents_serious"] + df["incidents_high_risk"]
+        out[name] = df
+    return out
+
+
+def before_table(commit: str, before: dict[str, pd.DataFrame], today: dict[str, pd.DataFrame]) -> str:
+    """Today's engine against the engine at ``commit``, both on the reference's model: one row a scenario."""
+    rows = []
+    for name, old in before.items():
+        new = today[name]
+        rows.append(
+            {
+                "scenario": name,
+                f"incidents at {commit}": f"{old['incidents'].mean():.2f}",
+                "incidents today": f"{new['incidents'].mean():.2f}",
+                "p incidents (AD)": count_test(old["incidents"], new["incidents"]),
+                f"mean peak at {commit}": f"{old['peak_rung'].mean():.3f}",
+                "mean peak today": f"{new['peak_rung'].mean():.3f}",
+                "p peak (chi2)": peak_test(old["peak_rung"], new["peak_rung"]),
+            }
+        )
+    table = pd.DataFrame(rows)
+    k = len(table)
+    rejected = holm(list(table["p incidents (AD)"]) + list(table["p peak (chi2)"]))
+    table["differs (Holm, 5%)"] = [
+        ", ".join(w for w, r in (("incidents", rejected[i]), ("peak", rejected[k + i])) if r) or "no" for i in range(k)
+    ]
+    for col in ("p incidents (AD)", "p peak (chi2)"):
+        table[col] = table[col].map(lambda p: f"{p:.3f}")
+    return markdown(table)
 
 
 def scenarios() -> list[str]:
@@ -234,10 +332,13 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="write the report (Markdown) here")
     parser.add_argument("--reference", action="store_true", help=f"also write {REFERENCE.relative_to(ROOT)}")
     parser.add_argument("--stored", action="store_true", help=f"compare with {REFERENCE.relative_to(ROOT)}")
+    parser.add_argument(
+        "--before", help="with --stored: also the event engine at this commit on the same model (what changed since)"
+    )
     args = parser.parse_args()
     names = args.only or scenarios()
     new_label = head()
-    rows, reference = [], {}
+    rows, reference, today = [], {}, {}
     if args.stored:
         stored = json.loads(REFERENCE.read_text())
         args.ref = stored["ref"]
@@ -256,6 +357,7 @@ def main() -> None:
             )
             new, kept = at_reference_model(name, args.n)
             rows.append(compare_row(name, old, new, kept))
+            today[name] = new
     else:
         with tempfile.TemporaryDirectory() as tmp:
             old_tree = Path(tmp) / "hourly"
@@ -291,7 +393,8 @@ def main() -> None:
         table[col] = table[col].map(lambda p: f"{p:.3f}")
     text = (
         f"# The event-driven engine against the hourly one\n\n"
-        f"Generated by `python experiments/engine_equivalence.py{' --stored' if args.stored else ''} --n {args.n} "
+        f"Generated by `python experiments/engine_equivalence.py{' --stored' if args.stored else ''}"
+        f"{f' --before {args.before}' if args.stored and args.before else ''} --n {args.n} "
         f"--write {args.write}`: "
         f"{args.n:,} replications of each library scenario in each engine (hourly: commit {args.ref}; "
         f"event-driven: {new_label}), "
@@ -310,6 +413,16 @@ def main() -> None:
         "switched off (an ablation in this script only): where the two engines differ in incidents, it shows "
         "whether the redraw accounts for it.\n\n" + markdown(table) + "\n"
     )
+    if args.stored and args.before:
+        text += (
+            f"\n## Today's engine against the event engine at {args.before}\n\n"
+            f"The same model in both (the reference's, as above), {args.n:,} replications of each scenario, seed "
+            f"2027 in both: the engine at commit {args.before} run in its own tree. Where the table above finds a "
+            "difference that this one does not, it comes from what changed in the model between the hourly "
+            f"engine and {args.before}, which the reference's parameters do not undo, not from the engine since.\n\n"
+            + before_table(args.before, before_engine(args.before, names, args.n), today)
+            + "\n"
+        )
     print(text)
     if args.write:
         args.write.write_text(text)

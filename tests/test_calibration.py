@@ -10,6 +10,7 @@ import math
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ import yaml
 from conftest import run, settings
 
 from sim.calibration.targets import (
+    HOLDOUT_FILE,
+    TARGETS_FILE,
     PosteriorDraws,
     Setting,
     Simulator,
@@ -513,6 +516,11 @@ def test_calibrate_refuses_bad_requests(tmp_path):
 # (calibration/fit/validation.md). The joint calibration (issue 30) fits them; no hand-tuning meanwhile.
 KNOWN_MISSES: set[str] = {"use_of_force_2014"}
 BORDERLINE: set[str] = set()  # targets whose estimate sits within 5% of a band's edge at 400 replications
+# The held-out fact the defaults miss or graze (calibration/holdout.yaml, never read by the fit): a crisis-era
+# Black Sea year reaches force in 0.5% of years [0.14, 1.8] at 400 replications, where the record has one year
+# in three (the MQ-9 of March 2023; the exact interval of 1 in 3 starts at 0.84%). At 80 replications it may
+# fall either side of that edge; it must stay far below the record's third. The others are met.
+KNOWN_HELD_OUT_MISSES: set[str] = {"use_of_force_black_sea_2022"}
 
 
 @pytest.mark.slow
@@ -527,8 +535,12 @@ def test_validate_meets_every_target_but_the_known_misses(tmp_path):
         capture_output=True,
         text=True,
     )
-    rows = json.loads((tmp_path / "validation.json").read_text())["targets"]
+    record = json.loads((tmp_path / "validation.json").read_text())
+    rows, held = record["targets"], record["held_out"]
     missed = {r["target"] for r in rows if not r["within"]}
+    assert {r["target"] for r in held if not r["within"]} <= KNOWN_HELD_OUT_MISSES, held
+    assert all(r["estimate"] < 0.05 for r in held if r["target"] in KNOWN_HELD_OUT_MISSES), held
+    assert len(held) == len(load_targets(HOLDOUT_FILE, held_out=True)[1]) and all(r["held_out"] for r in held)
     assert missed - BORDERLINE == KNOWN_MISSES, [
         (r["target"], r["estimate"], r["band"]) for r in rows if not r["within"]
     ]
@@ -536,10 +548,42 @@ def test_validate_meets_every_target_but_the_known_misses(tmp_path):
         if r["target"] in BORDERLINE:  # within 5% of its band's nearer edge
             lo, hi = r["band"]
             assert min(abs(r["estimate"] - lo), abs(r["estimate"] - hi)) <= 0.05 * max(abs(lo), abs(hi)), r
-    assert res.returncode == (1 if missed else 0)
-    assert len(rows) == len(load_targets()[1])
+    assert res.returncode == (1 if missed or not all(r["within"] for r in held) else 0)
+    assert len(rows) == len(load_targets()[1]) and not any(r["held_out"] for r in rows)
     page = (tmp_path / "validation.md").read_text()
-    assert ("targets missed" in page) if missed else ("All 13 targets are within tolerance" in page)
+    assert ("in-sample targets missed" in page) if missed else ("All 13 in-sample targets are within" in page)
+    inside, _, apart = page.partition("## Held out: facts the fit never read")
+    assert "use_of_force_black_sea_2022" in apart and "use_of_force_black_sea_2022" not in inside.split("## Sources")[0]
+    assert "scrambles_2014" in inside and "scrambles_2014" not in apart.split("## Sources")[0]
+
+
+def test_the_held_out_file_is_refused_by_the_fit_and_the_fit_s_own_file_by_validate(tmp_path):
+    """calibration/holdout.yaml says held_out: true: the fit's loader refuses it, validate's takes only such a
+    file; on the command line each refusal is one line, exit 2, before any output folder is made.
+    """
+    settings, held = load_targets(HOLDOUT_FILE, held_out=True)
+    assert held and {t.setting for t in held} <= set(settings)
+    assert not {t.name for t in held} & {t.name for t in load_targets()[1]}  # no in-sample target held out
+    with pytest.raises(UserError, match="a held-out file .held_out: true.: the fit never reads it"):
+        load_targets(HOLDOUT_FILE)
+    with pytest.raises(UserError, match="not a held-out file"):
+        load_targets(TARGETS_FILE, held_out=True)
+    exe = str(Path(sys.executable).with_name("escalation"))
+    copy = tmp_path / "copy.yaml"
+    copy.write_bytes(TARGETS_FILE.read_bytes())  # the fit's own targets under another name: not held out either
+    cases = [
+        (["calibrate", "--targets", str(HOLDOUT_FILE)], f"{HOLDOUT_FILE}: a held-out file (held_out: true)"),
+        (["validate", "--holdout", str(TARGETS_FILE)], f"--holdout {TARGETS_FILE}: the fit read this file"),
+        (["validate", "--holdout", str(copy)], f"--holdout {copy}: the fit read this file"),
+    ]
+    for args, expected in cases:
+        out = tmp_path / "out"
+        res = subprocess.run([exe, *args, "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert res.returncode == 2, (args, res.stderr)
+        assert res.stderr.strip().splitlines() == [
+            f"escalation: error: {expected}" + res.stderr.split(expected)[1].rstrip()
+        ]
+        assert not out.exists(), args
 
 
 @pytest.mark.slow
@@ -743,3 +787,54 @@ def test_a_database_killed_before_the_fit_stored_its_start_is_started_afresh(tmp
         con.execute("insert into abc_smc (id) values (1)")
         con.execute("insert into populations (id, abc_smc_id, t) values (1, 1, -1)")
     assert not interrupted_start(started)
+
+
+@pytest.mark.slow
+def test_a_fit_runs_its_particles_on_a_dask_cluster_of_worker_processes(tmp_path):
+    """A real Dask cluster, started here: ``dask-scheduler`` and two ``dask-worker`` processes (one thread
+    each). ``escalation calibrate --dask-scheduler`` runs its two generations there: each worker process
+    ran particles, and together they ran every particle the fit counts.
+    """
+    distributed = pytest.importorskip("distributed")
+    bin_dir = Path(sys.executable).parent
+    address_file = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": tmp_path}
+    cluster = [
+        subprocess.Popen(
+            [str(bin_dir / "dask-scheduler"), "--host", "127.0.0.1", "--port", "0", "--dashboard-address", ":0"]
+            + ["--scheduler-file", str(address_file)],
+            **quiet,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(address_file.read_text())["address"]
+        for _ in range(2):
+            cluster.append(
+                subprocess.Popen(
+                    [str(bin_dir / "dask-worker"), "--scheduler-file", str(address_file), "--nworkers", "1"]
+                    + ["--nthreads", "1", "--no-dashboard"],
+                    **quiet,
+                )
+            )
+        with distributed.Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+            command = [str(bin_dir / "escalation"), "calibrate", "--dask-scheduler", address, "--population", "6"]
+            command += ["--generations", "2", "--predictive-draws", "2", "--out", str(tmp_path / "fit")]
+            proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            fit = json.loads((tmp_path / "fit" / "fit.json").read_text())
+            ran = client.run(lambda dask_worker: dask_worker.state.executed_count)
+        assert fit["generations"] == 2
+        assert len(ran) == 2 and min(ran.values()) >= 1, ran  # both worker processes simulated
+        assert sum(ran.values()) == fit["simulations"], (ran, fit["simulations"])
+    finally:
+        for proc in reversed(cluster):
+            proc.terminate()
+        for proc in cluster:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

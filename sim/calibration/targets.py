@@ -29,6 +29,7 @@ from sim.run.paths import DATA_ROOT
 
 CALIBRATION_DIR = DATA_ROOT / "calibration"
 TARGETS_FILE = CALIBRATION_DIR / "targets.yaml"
+HOLDOUT_FILE = CALIBRATION_DIR / "holdout.yaml"  # facts the fit never reads: ``escalation validate`` reports them apart
 PRIORS_FILE = CALIBRATION_DIR / "priors.yaml"
 POSTERIOR_FILE = CALIBRATION_DIR / "posterior.csv"
 _LIMIT = 1_000_000  # bytes: a targets or priors file; a posterior table is at most 20 MB
@@ -231,12 +232,25 @@ def _text(value: Any, where: str) -> str:
     return value
 
 
-def load_targets(path: Path = TARGETS_FILE) -> tuple[dict[str, Setting], list[Target]]:
-    """The settings and targets of a targets file, checked (scenarios and eras must exist)."""
+def load_targets(path: Path = TARGETS_FILE, held_out: bool = False) -> tuple[dict[str, Setting], list[Target]]:
+    """The settings and targets of a targets file, checked (scenarios and eras must exist).
+
+    A held-out file says ``held_out: true``: the fit refuses it, and ``escalation validate --holdout``
+    accepts only such a file (``held_out=True``).
+    """
     from sim.run.paths import CONF_DIR
     from sim.run.scenario_io import library
 
     data = _load_yaml(path, "targets file")
+    marked = data.get("held_out", False)
+    if not isinstance(marked, bool):
+        raise UserError(f"{path}: held_out: true or false")
+    if marked and not held_out:
+        raise UserError(
+            f"{path}: a held-out file (held_out: true): the fit never reads it; escalation validate reports it"
+        )
+    if held_out and not marked:
+        raise UserError(f"{path}: not a held-out file (it does not say held_out: true): the fit may have read it")
     settings: dict[str, Setting] = {}
     raw_settings = data.get("settings")
     if not isinstance(raw_settings, dict) or not raw_settings:

@@ -1,4 +1,4 @@
-"""``escalation validate``: the default model against every calibration target.
+"""``escalation validate``: the default model against every calibration target, and apart, the held-out facts.
 
 Each target's setting (a library scenario in an era, a year, injects dropped) is run for
 ``--replications`` replications with the default parameters (``--parameters point``) or with each
@@ -11,13 +11,22 @@ command exits 1 when a target is missed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sim.calibration.targets import TARGETS_FILE, Target, base_setup, load_targets, posterior_draws, setting_scenario
+from sim.calibration.targets import (
+    HOLDOUT_FILE,
+    TARGETS_FILE,
+    Target,
+    base_setup,
+    load_targets,
+    posterior_draws,
+    setting_scenario,
+)
 from sim.run.errors import UserError
 
 
@@ -28,15 +37,33 @@ def run_validation(
     targets_file: Path = TARGETS_FILE,
     workers: int = 0,
     progress: bool = True,
+    holdout_file: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per target: record, band, estimate with 95% interval, within or not."""
+    """One row per target: record, band, estimate with 95% interval, within or not.
+
+    With ``holdout_file``, its targets follow, each row's ``held_out`` true: facts the fit never read
+    (``calibration/holdout.yaml``), refused if it is the in-sample file itself.
+    """
     from sim.run.runner import default_workers, run_replications
 
     settings, targets = load_targets(targets_file)
+    rows_of: list[tuple[Target, bool]] = [(t, False) for t in targets]
+    if holdout_file is not None:
+        if _same_file(holdout_file, targets_file):
+            raise UserError(f"--holdout {holdout_file}: the fit read this file (its targets): it is not held out")
+        held_settings, held = load_targets(holdout_file, held_out=True)
+        clash = sorted({t.name for t in held} & {t.name for t in targets})
+        if clash:
+            raise UserError(f"--holdout {holdout_file}: target {clash[0]!r} is also an in-sample target")
+        for name, setting in held_settings.items():
+            if name in settings and dataclasses.replace(settings[name], replications=setting.replications) != setting:
+                raise UserError(f"--holdout {holdout_file}: setting {name!r} differs from the in-sample one")
+            settings[name] = setting
+        rows_of += [(t, True) for t in held]
     params, measures = base_setup()
     source = posterior_draws(params, seed) if parameters == "posterior" else params
     frames = {}
-    for name in dict.fromkeys(t.setting for t in targets):
+    for name in dict.fromkeys(t.setting for t, _ in rows_of):
         if progress:
             print(f"escalation validate: {name}: {replications} replications ...", file=sys.stderr, flush=True)
         ensemble = run_replications(
@@ -50,7 +77,15 @@ def run_validation(
             record_timeseries=False,
         )
         frames[name] = ensemble.outcomes()
-    return [_row(t, frames[t.setting], seed) for t in targets]
+    return [_row(t, frames[t.setting], seed) | {"held_out": held} for t, held in rows_of]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file: one path, or the same bytes (a copy of the fit's targets is not held out)."""
+    try:
+        return a.resolve() == b.resolve() or a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
 
 
 def _row(t: Target, frame, seed: int) -> dict[str, Any]:
@@ -95,26 +130,38 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def report(rows: list[dict[str, Any]], replications: int, seed: int, parameters: str) -> str:
-    """``validation.md``."""
-    missed = [r["target"] for r in rows if not r["within"]]
-    verdict = (
-        f"**All {len(rows)} targets are within tolerance.**"
-        if not missed
-        else f"**{len(missed)} of {len(rows)} targets missed:** {', '.join(missed)}."
-    )
+    """``validation.md``: the in-sample targets, then the held-out facts, each in its own table."""
+    inside = [r for r in rows if not r.get("held_out")]
+    held = [r for r in rows if r.get("held_out")]
+
+    def verdict(part: list[dict[str, Any]], what: str) -> str:
+        missed = [r["target"] for r in part if not r["within"]]
+        if not missed:
+            return f"**All {len(part)} {what} are within tolerance.**"
+        return f"**{len(missed)} of {len(part)} {what} missed:** {', '.join(missed)}."
+
     how = (
         "the calibrated point estimate (conf/model/default.yaml)"
         if parameters == "point"
         else "each replication's fitted parameters drawn from the posterior (calibration/posterior.csv)"
     )
     sources = "\n".join(f"- `{r['target']}`: {r['source']}" for r in rows)
-    return (
+    text = (
         "# Validation against the record\n\n"
         f"`escalation validate --replications {replications} --seed {seed} --parameters {parameters}`: "
         f"{replications} replications of each setting with {how}, no measures. A target is met when the "
-        "model's estimate lies in its tolerance band (calibration/targets.yaml).\n\n"
-        f"{verdict}\n\n{table(rows)}\n## Sources\n\n{sources}\n"
+        "model's estimate lies in its tolerance band.\n\n"
+        "## In sample: the fit's own targets\n\n"
+        "calibration/targets.yaml, which the fit read: on fresh seeds this is a predictive check of the fit, "
+        f"not a validation.\n\n{verdict(inside, 'in-sample targets')}\n\n{table(inside)}"
     )
+    if held:
+        text += (
+            "\n## Held out: facts the fit never read\n\n"
+            "calibration/holdout.yaml (other years, other theatres), chosen before the fit; `escalation "
+            f"calibrate` refuses to read it.\n\n{verdict(held, 'held-out facts')}\n\n{table(held)}"
+        )
+    return text + f"\n## Sources\n\n{sources}\n"
 
 
 def validate_command(args: list[str]) -> int:
@@ -134,6 +181,11 @@ def validate_command(args: list[str]) -> int:
         help="the calibrated point estimate (default), or a posterior draw per replication",
     )
     parser.add_argument("--targets", default=str(TARGETS_FILE), help="targets file (default: the project's)")
+    parser.add_argument(
+        "--holdout",
+        default=str(HOLDOUT_FILE),
+        help="held-out facts, reported apart (default: calibration/holdout.yaml; none: no held-out table)",
+    )
     parser.add_argument("--workers", type=int, default=0, help="processes (default 0: one per core)")
     parser.add_argument("--out", default="outputs/validation", help="folder for validation.md and validation.json")
     try:
@@ -147,7 +199,10 @@ def validate_command(args: list[str]) -> int:
     except UserError as exc:
         return fail(str(exc))
     try:
-        rows = run_validation(ns.replications, ns.seed, ns.parameters, Path(ns.targets), ns.workers)
+        holdout = None if ns.holdout == "none" else Path(ns.holdout)
+        rows = run_validation(
+            ns.replications, ns.seed, ns.parameters, Path(ns.targets), ns.workers, holdout_file=holdout
+        )
         out = Path(ns.out)
         out.mkdir(parents=True, exist_ok=True)
     except UserError as exc:
@@ -163,13 +218,19 @@ def validate_command(args: list[str]) -> int:
         "seed": ns.seed,
         "parameters": ns.parameters,
         "date": date.today().isoformat(),
-        "targets": rows,
+        "targets": [r for r in rows if not r["held_out"]],
+        "held_out": [r for r in rows if r["held_out"]],
     }
     atomic_write(out / "validation.json", lambda f: f.write(json.dumps(record, indent=2) + "\n"))
-    print(table(rows), end="")
+    inside, held = [r for r in rows if not r["held_out"]], [r for r in rows if r["held_out"]]
+    print("In sample (the fit's own targets):\n" + table(inside), end="")
+    if held:
+        print("\nHeld out (never read by the fit):\n" + table(held), end="")
     missed = [r for r in rows if not r["within"]]
+    held_line = f", {sum(r['within'] for r in held)} of {len(held)} held-out facts" if held else ""
     print(
-        f"{len(rows) - len(missed)} of {len(rows)} targets within tolerance; written to {out / 'validation.md'}",
+        f"{sum(r['within'] for r in inside)} of {len(inside)} in-sample targets within tolerance{held_line}; "
+        f"written to {out / 'validation.md'}",
         file=sys.stderr,
     )
     return 1 if missed else 0
