@@ -302,8 +302,8 @@ def validation() -> str:
         post_held = {r["target"]: r for r in post_meta.get("held_out") or []}
         rows += [
             "",
-            "**Held out** (`calibration/holdout.yaml`: facts the fit never read, chosen before the joint "
-            "calibration; `escalation calibrate` refuses the file):",
+            "**Held out** (`calibration/holdout.yaml`: facts of other theatres that no fit has read, written down "
+            "before the joint calibration; `escalation calibrate` refuses the file):",
             "",
             "| held-out fact | record | band (exact 95% interval of the record) | calibrated (95% interval) | within "
             "| posterior draws (95% interval) | within |",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -323,14 +324,25 @@ def run_command(args: list[str]) -> int:
     note_run_dir(run_dir[-1] if run_dir else None)
     multirun = "-m" in args or "--multirun" in args
     folder = (sweep_dir if multirun else run_dir)[-1:]
+    made = None  # a run folder this command made: removed if the run stops before its job does its own cleanup
     if folder and "${" not in folder[0]:  # a named folder: hold it before Hydra writes its files there
+        target = Path(folder[0]).expanduser().resolve()
         try:
+            made = None if target.exists() or multirun else target
             claim_folder(Path(folder[0]), multirun, bool(cfg.resume), bool(cfg.overwrite))
         except UserError as exc:
             return fail(str(exc))
     sys.argv = ["escalation run", *args]
     SWEEP.clear()
-    _hydra_app()
+    try:
+        _hydra_app()
+    except BaseException:
+        if made is not None and not (made / "summary.json").exists():  # never a complete run's folder
+            from sim.run.folder import release
+
+            release(made)
+            shutil.rmtree(made, ignore_errors=True)
+        raise
     if SWEEP.get("failed"):
         print(
             f"escalation: error: {SWEEP['failed']} of {SWEEP['jobs']} jobs failed "

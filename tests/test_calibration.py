@@ -571,10 +571,14 @@ def test_the_held_out_file_is_refused_by_the_fit_and_the_fit_s_own_file_by_valid
     exe = str(Path(sys.executable).with_name("escalation"))
     copy = tmp_path / "copy.yaml"
     copy.write_bytes(TARGETS_FILE.read_bytes())  # the fit's own targets under another name: not held out either
+    renamed = tmp_path / "renamed.yaml"  # its targets renamed and the file marked held out: still what the fit read
+    renamed.write_text("held_out: true\n" + TARGETS_FILE.read_text().replace("  - name: ", "  - name: x_"))
     cases = [
         (["calibrate", "--targets", str(HOLDOUT_FILE)], f"{HOLDOUT_FILE}: a held-out file (held_out: true)"),
         (["validate", "--holdout", str(TARGETS_FILE)], f"--holdout {TARGETS_FILE}: the fit read this file"),
         (["validate", "--holdout", str(copy)], f"--holdout {copy}: the fit read this file"),
+        (["validate", "--holdout", str(renamed)], f"--holdout {renamed}: target 'x_scrambles_2004': the fit reads"),
+        (["calibrate", "--targets", str(HOLDOUT_FILE), "--accept", "0.5"], f"{HOLDOUT_FILE}: a held-out file"),
     ]
     for args, expected in cases:
         out = tmp_path / "out"

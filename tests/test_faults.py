@@ -225,6 +225,80 @@ def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_before_the_job_starts_leaves_no_folder(tmp_path):
+    """A Ctrl-C once the command holds its new run folder but before the job runs (Hydra is starting):
+    the folder held only the lock and stayed behind. Now it goes, as a later Ctrl-C's does.
+    """
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [*CMD, "run", "replications=3000", "workers=2", f"hydra.run.dir={out}"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    _wait_for(lambda: (out / ".escalation.lock").exists(), timeout=60)  # claimed: Hydra starts next
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "escalation: interrupted", err[-2000:]
+    assert not out.exists()
+
+
+def _writing(pid: int) -> bool:
+    """A worker of ``pid`` is blocked writing to a pipe: halfway through sending its results (Linux)."""
+    for child in _children(pid):
+        try:
+            if "pipe_write" in Path(f"/proc/{child}/wchan").read_text():
+                return True
+        except OSError:
+            pass
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="needs /proc/PID/wchan (Linux)")
+def test_ctrl_c_while_a_worker_is_sending_its_results_never_hangs(tmp_path):
+    """A Ctrl-C while a worker is blocked halfway through sending a chunk's results (the pipe full):
+    killed there, it left part of a message in the results pipe, and the pool's thread waited for the
+    rest forever (a second Ctrl-C did nothing). Caught in that state three times: each run ends within
+    seconds, as interrupted.
+    """
+    caught = 0
+    for k in range(12):
+        out = tmp_path / f"run{k}"
+        proc = subprocess.Popen(
+            [*CMD, "run", "replications=3000", "workers=2", f"hydra.run.dir={out}"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline and not _writing(proc.pid):
+            time.sleep(0.001)
+        if proc.poll() is not None or time.monotonic() >= deadline:  # finished, or never seen writing
+            proc.kill()
+            proc.communicate()
+            continue
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail("a Ctrl-C while a worker was sending its results: still running 20 s later")
+        assert proc.returncode == 130 and err.strip().splitlines()[-1] == "escalation: interrupted", err[-2000:]
+        caught += 1
+        if caught == 3:
+            break
+    assert caught == 3, f"a worker was seen sending its results in {caught} of {k + 1} runs"
+
+
+@pytest.mark.slow
 def test_a_job_killed_during_its_report_is_rerun_by_resume(tmp_path):
     sweep = tmp_path / "sweep"
     # a sweep's job writes its report only when asked

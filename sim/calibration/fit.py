@@ -799,6 +799,7 @@ def calibrate_command(args: list[str]) -> int:
             join_draws=ns.join_draws,
             quiet=ns.quiet,
         )
+        load_targets(options.targets)  # on every path (--accept reads none): a held-out file is refused at once
         if options.join is not None and not ns.select:
             return fail("--join needs --select SETTING=N,...: the joined sets are re-run to be kept")
         if ns.join_draws < 1:

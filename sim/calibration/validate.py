@@ -55,6 +55,13 @@ def run_validation(
         clash = sorted({t.name for t in held} & {t.name for t in targets})
         if clash:
             raise UserError(f"--holdout {holdout_file}: target {clash[0]!r} is also an in-sample target")
+        read = {(_where(settings[t.setting]), t.statistic) for t in targets}
+        for t in held:  # the same statistic in the same configuration, under another name: the fit read it
+            if (_where(held_settings[t.setting]), t.statistic) in read:
+                raise UserError(
+                    f"--holdout {holdout_file}: target {t.name!r}: the fit reads this statistic in the same "
+                    f"setting ({t.statistic.kind} of {'+'.join(t.statistic.numerator)})"
+                )
         for name, setting in held_settings.items():
             if name in settings and dataclasses.replace(settings[name], replications=setting.replications) != setting:
                 raise UserError(f"--holdout {holdout_file}: setting {name!r} differs from the in-sample one")
@@ -78,6 +85,11 @@ def run_validation(
         )
         frames[name] = ensemble.outcomes()
     return [_row(t, frames[t.setting], seed) | {"held_out": held} for t, held in rows_of]
+
+
+def _where(setting) -> tuple:
+    """What a setting runs, whatever its name (its replications are the fit's budget, not the setting)."""
+    return (setting.scenario, setting.era, setting.horizon_days, setting.injects)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -129,7 +141,15 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report(rows: list[dict[str, Any]], replications: int, seed: int, parameters: str) -> str:
+def report(
+    rows: list[dict[str, Any]],
+    replications: int,
+    seed: int,
+    parameters: str,
+    command: str | None = None,
+    targets_file: str = "calibration/targets.yaml",
+    holdout_file: str = "calibration/holdout.yaml",
+) -> str:
     """``validation.md``: the in-sample targets, then the held-out facts, each in its own table."""
     inside = [r for r in rows if not r.get("held_out")]
     held = [r for r in rows if r.get("held_out")]
@@ -148,20 +168,30 @@ def report(rows: list[dict[str, Any]], replications: int, seed: int, parameters:
     sources = "\n".join(f"- `{r['target']}`: {r['source']}" for r in rows)
     text = (
         "# Validation against the record\n\n"
-        f"`escalation validate --replications {replications} --seed {seed} --parameters {parameters}`: "
+        f"`{command or f'escalation validate --replications {replications} --seed {seed} --parameters {parameters}'}`: "
         f"{replications} replications of each setting with {how}, no measures. A target is met when the "
         "model's estimate lies in its tolerance band.\n\n"
         "## In sample: the fit's own targets\n\n"
-        "calibration/targets.yaml, which the fit read: on fresh seeds this is a predictive check of the fit, "
+        f"{targets_file}, the fit's own targets: on fresh seeds this is a predictive check of the fit, "
         f"not a validation.\n\n{verdict(inside, 'in-sample targets')}\n\n{table(inside)}"
     )
     if held:
         text += (
             "\n## Held out: facts the fit never read\n\n"
-            "calibration/holdout.yaml (other years, other theatres), chosen before the fit; `escalation "
-            f"calibrate` refuses to read it.\n\n{verdict(held, 'held-out facts')}\n\n{table(held)}"
+            f"{holdout_file}: facts (other theatres) that no fit has read; it says held_out: true, and `escalation "
+            f"calibrate` refuses it.\n\n{verdict(held, 'held-out facts')}\n\n{table(held)}"
         )
     return text + f"\n## Sources\n\n{sources}\n"
+
+
+def _shown(path: str) -> str:
+    """A file as the page names it: relative to the project's data folder when it is the project's own."""
+    from sim.run.paths import DATA_ROOT
+
+    try:
+        return Path(path).resolve().relative_to(DATA_ROOT.resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def validate_command(args: list[str]) -> int:
@@ -209,11 +239,15 @@ def validate_command(args: list[str]) -> int:
         return fail(str(exc))
     except OSError as exc:
         return fail(f"--out {ns.out}: cannot be written ({exc.strerror or type(exc).__name__})")
-    text = report(rows, ns.replications, ns.seed, ns.parameters)
+    command = f"escalation validate --replications {ns.replications} --seed {ns.seed} --parameters {ns.parameters}"
+    if Path(ns.targets) != TARGETS_FILE:
+        command += f" --targets {ns.targets}"
+    if holdout is None or holdout != HOLDOUT_FILE:
+        command += f" --holdout {ns.holdout}"
+    text = report(rows, ns.replications, ns.seed, ns.parameters, command, _shown(ns.targets), _shown(ns.holdout))
     atomic_write(out / "validation.md", lambda f: f.write(text))
     record = {
-        "command": "escalation validate "
-        f"--replications {ns.replications} --seed {ns.seed} --parameters {ns.parameters}",
+        "command": command,
         "replications": ns.replications,
         "seed": ns.seed,
         "parameters": ns.parameters,

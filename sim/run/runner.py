@@ -539,11 +539,32 @@ def iter_replications(
     finally:
         if finished:
             pool.shutdown(wait=True)
-        else:  # stop the workers at once, then let the pool see them gone and close its queues and threads
-            processes = list((getattr(pool, "_processes", None) or {}).values())
-            for proc in processes:
-                proc.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)  # nothing of the pool is left running at exit
+        else:
+            _stop_pool(pool)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers at once (Ctrl-C, an error), then shut the pool down with its thread joined.
+
+    A worker killed halfway through sending its results leaves part of a message in the results
+    pipe, and the pool's thread would wait for the rest forever: this process holds the pipe's
+    write end too (it made the pipe). Closing that end once the workers are dead lets the thread
+    read the end of the pipe instead, see the pool broken and clean up, so the shutdown returns and
+    nothing of the pool is left running at exit.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)
+    results = getattr(pool, "_result_queue", None)
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        writer.close()  # no worker is left to write: the reader sees the end of the pipe, not a wait
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_replications(
