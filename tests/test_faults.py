@@ -170,6 +170,21 @@ def _wait_for(predicate, timeout: float = 120.0) -> None:
         time.sleep(0.05)
 
 
+def _run_as_from_a_terminal(out: Path, replications: int, cwd: Path) -> subprocess.Popen:
+    """``escalation run`` with two workers, started as a person at a terminal starts it: Ctrl-C at its default,
+    in a process group of its own that a Ctrl-C reaches as a whole.
+    """
+    return subprocess.Popen(
+        [*CMD, "run", f"replications={replications}", "workers=2", f"hydra.run.dir={out}"],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 @pytest.mark.slow
 def test_a_killed_run_leaves_no_orphan_workers_and_the_next_run_cleans_its_temporaries(tmp_path):
     out = tmp_path / "run"
@@ -198,15 +213,7 @@ def test_ctrl_c_stops_a_long_run_within_seconds_and_leaves_nothing(tmp_path):
     # As from a terminal: Ctrl-C at its default. (A shell starts background jobs with SIGINT ignored, and
     # Python keeps an inherited "ignore": when CI itself runs in the background, the run must still be
     # started the way a person at a terminal starts it.)
-    proc = subprocess.Popen(
-        [*CMD, "run", "replications=5000", "workers=2", f"hydra.run.dir={out}"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    proc = _run_as_from_a_terminal(out, 5000, tmp_path)
 
     def flowing() -> bool:  # the pool is up and results are coming back (~1 kB of the event log per replication)
         log = list(out.glob(".events.jsonl.*.tmp"))
@@ -230,15 +237,7 @@ def test_ctrl_c_before_the_job_starts_leaves_no_folder(tmp_path):
     the folder held only the lock and stayed behind. Now it goes, as a later Ctrl-C's does.
     """
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [*CMD, "run", "replications=3000", "workers=2", f"hydra.run.dir={out}"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    proc = _run_as_from_a_terminal(out, 3000, tmp_path)
     _wait_for(lambda: (out / ".escalation.lock").exists(), timeout=60)  # claimed: Hydra starts next
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -268,15 +267,7 @@ def test_ctrl_c_while_a_worker_is_sending_its_results_never_hangs(tmp_path):
     caught = 0
     for k in range(12):
         out = tmp_path / f"run{k}"
-        proc = subprocess.Popen(
-            [*CMD, "run", "replications=3000", "workers=2", f"hydra.run.dir={out}"],
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
+        proc = _run_as_from_a_terminal(out, 3000, tmp_path)
         deadline = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline and not _writing(proc.pid):
             time.sleep(0.001)
