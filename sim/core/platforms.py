@@ -130,13 +130,13 @@ class Platform(mesa.Agent):
         if self._sortie_pending:
             self.schedule_next_sortie()
 
-    def start_sortie(self, clock: int | None = None) -> None:
+    def start_sortie(self, clock: int) -> None:
         """Go out to a patrol zone drawn by its weight; a flight near the other side draws a scramble.
 
         ``clock``: the sortie drawn as the platform's ``clock``-th (``schedule_next_sortie``); one
         drawn before the latest (its rate changed since) does not fire.
         """
-        if clock is not None and clock != self._sortie_clock:
+        if clock != self._sortie_clock:
             return
         self._sortie_pending = False
         model = self.model
