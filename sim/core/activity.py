@@ -17,9 +17,7 @@ from sim.core.alliance import MEMBERS
 from sim.core.engine import Draws, _nothing
 from sim.core.ladder import ElnCategory, Rung
 from sim.core.narrative import incident_text
-from sim.core.spec import (
-    Side,
-)
+from sim.core.spec import INCIDENT_TYPES, Side
 
 AIR_SEA_TYPES = frozenset({"air_intercept", "at_sea_close_encounter", "collision", "weapons_lock", "drone_shootdown"})
 
@@ -66,6 +64,8 @@ def _escort(a: Platform, b: Platform) -> tuple[str, float | None] | None:
 
 
 _creation_order = operator.attrgetter("unique_id")
+_COUNTED = {c: (c.value, f"reported_{c.value}") for c in ElnCategory}  # an incident's counter keys, by category
+_BY_SIDE = {(t, side): f"{t}_by_{side.value}" for t in INCIDENT_TYPES for side in Side}  # its counter key by side
 
 
 class ActivityMixin:
@@ -97,35 +97,53 @@ class ActivityMixin:
         pl, now_t = platform, self.time
         if now_t != self._hazard_since:
             self._spend_hazard(now_t)
-        self._redraw = True  # the next encounter or violation is placed again
         was = pl._counted
         now = (pl.zone, pl.scrambled) if pl._on_sortie else None
         if was == now:
+            self._place_next_incident(now_t, self._hazard_total)
             return
-        pair_rate, by_side = self._pair_rate, self._counted_zone
+        by_side = self._counted_zone
         own, others = by_side[pl.side], by_side[pl.side.other]
-        nato = pl.side is Side.NATO
         total = self._hazard_total
-        for state, sign in ((was, -1.0), (now, 1.0)):  # take out what it added, add what it adds now
-            if state is None:
-                continue
-            zone, scrambled = state
-            if scrambled or pl.domain != "air":
-                rate = 0.0
-            else:  # ``_air_hazard``, inlined
-                rate = pl.violation_rates.get(zone)
-                if rate is None:
-                    rate = self._air_hazard(pl, zone)
-            for b, zone_b in others.items():  # its pairs with the other side's platforms out
-                key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
-                r = pair_rate.get(key)
-                rate += r if r is not None else self._pair_hazard(*key)
-            total += sign * rate
+        if was is not None:  # take out what it added where it was
+            total -= self._hazard_of(pl, was, others)
+        if now is not None:  # add what it adds where it is now
+            total += self._hazard_of(pl, now, others)
         own.pop(pl, None)
         pl._counted = now
         if now is not None:
             own[pl] = now[0]
-        self._hazard_total = total if own or others else 0.0
+        self._hazard_total = total = total if own or others else 0.0
+        self._place_next_incident(now_t, total)  # the next encounter or violation is placed again
+
+    def _hazard_of(self, pl: Platform, state: tuple[str, bool], others: dict[Platform, str]) -> float:
+        """What ``pl`` adds to the total hazard out in ``state`` (zone, scrambled) with ``others`` out.
+
+        Its violation hazard, and its pairs with the other side's platforms out (``others``: platform
+        -> zone), from the caches (``_air_hazard``, ``_pair_hazard``, inlined: this runs at every move).
+        """
+        zone, scrambled = state
+        if scrambled or pl.domain != "air":
+            rate = 0.0
+        else:
+            rate = pl.violation_rates.get(zone)
+            if rate is None:
+                rate = self._air_hazard(pl, zone)
+        if others:
+            pair_rate, nato = self._pair_rate, pl.side is Side.NATO
+            for b, zone_b in others.items():
+                key = (pl, b, zone, zone_b) if nato else (b, pl, zone_b, zone)
+                r = pair_rate.get(key)
+                rate += r if r is not None else self._pair_hazard(*key)
+        return rate
+
+    def _place_next_incident(self, now: float, total: float) -> None:
+        """Place the next encounter or violation where the hazard left is spent at ``total`` from ``now``."""
+        if total > 0.0:
+            t = now + self._hazard_left / total
+            self._incident_at = t if t <= self.horizon_h else math.inf
+        else:
+            self._incident_at = math.inf
 
     def _spend_hazard(self, now: float) -> None:
         """Spend the hazard integrated at the current total since it last changed (never below zero)."""
@@ -212,14 +230,7 @@ class ActivityMixin:
         self._redraw = False
         now = self.time
         self._spend_hazard(now)
-        left = self._hazard_left
-        self._incident_at = math.inf
-        total = self._hazard_total
-        if total <= 0:
-            return
-        t = now + left / total
-        if t <= self.horizon_h:
-            self._incident_at = t
+        self._place_next_incident(now, self._hazard_total)
 
     def _activity_incident(self) -> None:
         """An encounter or violation is due: which pair or aircraft, in proportion to its hazard."""
@@ -387,11 +398,13 @@ class ActivityMixin:
         decision); a dangerous one shows on the ladder for the hold time.
         """
         self.number(act)
-        self.incident_counts[act.category.value] += 1  # type: ignore[union-attr]
-        self.incident_counts[act.type] += 1
-        self.incident_counts[f"{act.type}_by_{act.side.value}"] += 1
+        counts, (category, reported) = self.incident_counts, _COUNTED[act.category]  # type: ignore[index]
+        by_side = _BY_SIDE.get((act.type, act.side)) or f"{act.type}_by_{act.side.value}"
+        counts[category] += 1
+        counts[act.type] += 1
+        counts[by_side] += 1
         if act.public:  # the incident becomes known: what the ELN studies could count
-            self.incident_counts[f"reported_{act.category.value}"] += 1  # type: ignore[union-attr]
+            counts[reported] += 1
         if self.record_events:
             made_public = "; it is made public" if act.public and act.rung >= Rung.DANGEROUS_INCIDENT else ""
             self.log(

@@ -210,8 +210,9 @@ class Deliberation:
         model, p = self.model, self.model.params
         side = self.decider.side
         if self.parent is None:
-            self.perceived_severity, self.perceived_hostility = model.perceive(side, self.act)
-            model.absorb_act(side, self.act, self.perceived_severity, self.perceived_hostility)
+            novelty = model.novelty(side, self.act)  # read once: perceiving does not change it
+            self.perceived_severity, self.perceived_hostility = model.perceive(side, self.act, novelty)
+            model.absorb_act(side, self.act, self.perceived_severity, self.perceived_hostility, novelty)
             if model.standing_rules_apply(side, self.act, self.perceived_severity):
                 model.triaged += 1
                 return

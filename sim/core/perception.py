@@ -26,30 +26,36 @@ class PerceptionMixin:
             f *= m.perception_noise_factor(self, side, act)
         return f
 
-    def perceive(self, side: Side, act: Act) -> tuple[float, float]:
+    def perceive(self, side: Side, act: Act, novelty: float | None = None) -> tuple[float, float]:
         """Noisy perceived severity, and the posterior probability that ``act`` was hostile.
 
         Prior: the belief that the other side is not benign (1 - trust). Evidence: how the act
         looks (a weak, noisy signal of its true intent); for an exercise, an advance notification
         (the other side's stated intent, credible as far as it is trusted) and observers on site
-        (a direct, truthful look).
+        (a direct, truthful look). ``novelty``: ``self.novelty(side, act)``, if the caller has it.
         """
         p, rng, state = self.params, self.perception_draws, self.sides[side]
         noise = self.measure_noise_factor(side, act)
         severity = clip01(act.severity + p.perception_noise_sd * noise * rng.normal())
         truth = 1.0 if act.deliberate else -1.0
         x = logit(1.0 - state.trust) + p.hostility_signal * truth + p.hostility_noise_sd * noise * rng.normal()
-        x -= p.habituation_hostility * (1.0 - self.novelty(side, act))  # the familiar reads as less hostile
+        if novelty is None:
+            novelty = self.novelty(side, act)
+        x -= p.habituation_hostility * (1.0 - novelty)  # the familiar reads as less hostile
         if act.notified:
             x -= state.trust * p.statement_weight
         if act.observed:
             x += p.observer_quality * p.statement_weight * truth
         return severity, logistic(x)
 
-    def absorb_act(self, side: Side, act: Act, severity: float, hostility: float) -> None:
-        """A perceived act raises tension, moves trust toward what it showed, and may weigh in public."""
+    def absorb_act(self, side: Side, act: Act, severity: float, hostility: float, novelty: float | None = None) -> None:
+        """A perceived act raises tension, moves trust toward what it showed, and may weigh in public.
+
+        ``novelty``: ``self.novelty(side, act)`` before the act is counted, if the caller has it.
+        """
         p, s = self.params, self.sides[side]
-        novelty = self.novelty(side, act)
+        if novelty is None:
+            novelty = self.novelty(side, act)
         s.tension = clip01(s.tension + p.tension_gain * novelty * severity * hostility * (1 - s.tension))
         s.threat = max(s.threat, novelty * severity * hostility)
         self.get_used_to(side, act)

@@ -56,8 +56,11 @@ class ModelView(Protocol):
     def firebreak(self, rung: int) -> float: ...  # noqa: D102
     def allowed_rung(self, side: Side) -> int: ...  # noqa: D102
     def missiles_facing(self, side: Side) -> bool: ...  # noqa: D102
-    def perceive(self, side: Side, act: Any) -> tuple[float, float]: ...  # noqa: D102
-    def absorb_act(self, side: Side, act: Any, severity: float, hostility: float) -> None: ...  # noqa: D102
+    def novelty(self, side: Side, act: Any) -> float: ...  # noqa: D102
+    def perceive(self, side: Side, act: Any, novelty: float | None = None) -> tuple[float, float]: ...  # noqa: D102
+    def absorb_act(  # noqa: D102
+        self, side: Side, act: Any, severity: float, hostility: float, novelty: float | None = None
+    ) -> None: ...
     def standing_rules_apply(self, side: Side, act: Any, perceived_severity: float) -> bool: ...  # noqa: D102
     def try_channel(self, decider: Any, act: Any) -> Route | None: ...  # noqa: D102
     def review_posture(self, side: Side, threat: float = 0.0, about: Any | None = None) -> None: ...  # noqa: D102
