@@ -66,7 +66,7 @@ def speed() -> str:
         f"| a 365-day Baltic replication ≤ 0.1× the yardstick (a bare Mesa model: 40 trivial agents stepped hourly "
         "with `shuffle_do` over 8,760 h, a DataCollector of 5 model reporters) "
         f"| {b['busy_year_ms']:.0f} ms against {b['yardstick_ms']:.0f} ms: "
-        f"**{b['year_over_yardstick']:.2f}×** ({b['busy_year_incidents']} incidents in the year) "
+        f"**{b['year_over_yardstick']:.3f}×** ({b['busy_year_incidents']} incidents in the year) "
         f"| {'yes' if b['year_over_yardstick'] <= 0.1 else '**no**'} |",
         f"| a quiet year (no activity, no injects) ≤ 5% of a busy one | {b['quiet_year_ms']:.1f} ms: "
         f"**{100 * b['quiet_over_busy']:.1f}%** | {'yes' if b['quiet_over_busy'] <= 0.05 else '**no**'} |",
@@ -122,15 +122,15 @@ def speed() -> str:
         rows[-1] += (
             f" With encounters, violations and scrambles made impossible, the same year (its sorties, exercises "
             f"and injects: {b['sorties_year_events']:,} events) takes {b['sorties_year_ms']:.0f} ms, "
-            f"**{b['sorties_over_yardstick']:.2f}×** the yardstick: moving the platforms in and out alone takes "
+            f"**{b['sorties_over_yardstick']:.3f}×** the yardstick: moving the platforms in and out alone takes "
             f"{100 * b['sorties_over_yardstick'] / 0.1:.0f}% of what the first target allows."
         )
     if "no_scrambles_over_yardstick" in b:
         rows[-1] += (
             f" With quick-reaction scrambles alone made impossible (encounters and violations kept) it takes "
-            f"**{b['no_scrambles_over_yardstick']:.2f}×**: the scrambles, each a chain of events (the launch, the "
+            f"**{b['no_scrambles_over_yardstick']:.3f}×**: the scrambles, each a chain of events (the launch, the "
             f"arrival and intercept, the report and its reading, the landing), take the rest, "
-            f"{b['year_over_yardstick'] - b['no_scrambles_over_yardstick']:.2f}× of the yardstick."
+            f"{b['year_over_yardstick'] - b['no_scrambles_over_yardstick']:.3f}× of the yardstick."
         )
     if "busy_year_sorties" in b:
         rows[-1] += (

@@ -307,6 +307,8 @@ def report_command(args: list[str]) -> int:
 # ---------------------------------------------------------------------------------- run
 def run_command(args: list[str]) -> int:
     """Validate the overrides, note what the run folder holds, then hand over to the Hydra app."""
+    import mesa  # noqa: F401  # first here, where the stack is short: Mesa's logger walks it (``inspect.stack``) once
+
     from sim.run.config import register_configs
     from sim.run.errors import UserError
     from sim.studies.job import SWEEP, note_run_dir, prepare_ray_auth
