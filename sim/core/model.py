@@ -197,7 +197,10 @@ class EscalationModel(
         self.exercise_boost = dict.fromkeys(Side, 0.0)
         self.scrambles = dict.fromkeys(Side, 0)  # quick-reaction launches, by the scrambling side
         # Russian flight activity of the scenario's era (fitted to Baltic Air Policing scrambles).
-        self.era_activity = {Side.NATO: 1.0, Side.RUSSIA: params.russian_activity_by_era.get(scenario.era, 1.0)}
+        self.era_activity = {
+            Side.NATO: params.nato_activity_by_era.get(scenario.era, 1.0),
+            Side.RUSSIA: params.russian_activity_by_era.get(scenario.era, 1.0),
+        }
 
         forces = [f for f in scenario.forces if not any(m.withdraws(self, f) for m in self.measures)]
         self.airborne_or_at_sea: set[Platform] = set()

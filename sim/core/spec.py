@@ -208,6 +208,7 @@ class ModelParams:
     qra_delay_h: float
     posture_activity_gain: float
     russian_activity_by_era: dict[str, float]
+    nato_activity_by_era: dict[str, float]
     exercise_activity_gain: float
     exercise_threat_range_km: float
     exercise_reference_troops: float
