@@ -82,15 +82,37 @@ class FitOptions:
     given: Path | None = None  # a first stage's fit folder: its posterior joins this one's (see combine)
     join: Path | None = None  # an earlier stage's fit folder: --select re-runs its particles joined with these
     join_draws: int = 4  # this fit's particles drawn for each of the earlier stage's (join_stages)
+    distance: str = "auto"  # deviance | bands | auto: the deviance where every target has its record as data
 
 
-def _model_function(sim: Simulator, priors: list[Prior]):
-    """The pyabc model: a particle (sampling scale) -> the targets' statistics."""
+DISTANCES = {
+    "deviance": "ABC-SMC (pyabc), distance: the targets' deviances summed (binomial for events in years and "
+    "for shares at their sample sizes, negative binomial for counts)",
+    "bands": "ABC-SMC (pyabc), distance: root sum of squares of deviations outside the tolerance bands",
+}
+
+
+def distance_of(options: FitOptions, targets: list) -> str:
+    """The distance a fit uses: ``--distance``, or (auto) the deviance if every target has its record as data."""
+    if options.distance == "auto":
+        return "deviance" if all(t.data is not None for t in targets) else "bands"
+    if options.distance == "deviance":
+        missing = [t.name for t in targets if t.data is None]
+        if missing:
+            raise UserError(
+                f"--distance deviance: target {missing[0]!r} has no record as data (data: {{events: K, of: N}} "
+                "or {count: C, years: Y, dispersion: R})"
+            )
+    return options.distance
+
+
+def _model_function(sim: Simulator, priors: list[Prior], tallies: bool = False):
+    """The pyabc model: a particle (sampling scale) -> the targets' statistics (and their tallies, for the deviance)."""
 
     def model(par: dict[str, float]) -> dict[str, float]:
         values = {p.key: p.to_natural(par[p.name]) for p in priors}
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds each worker's global generator
-        return sim.statistics(with_values(sim.base, values), seed)
+        return sim.statistics(with_values(sim.base, values), seed, tallies=tallies)
 
     return model
 
@@ -139,6 +161,7 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
             k: type(s)(**{**s.__dict__, "replications": options.replications.get(k, s.replications)})
             for k, s in settings.items()
         }
+    distance = distance_of(options, targets)
     base, measures = base_setup()
     sim = Simulator(settings, targets, base, measures)
     out = options.out
@@ -152,9 +175,11 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     logging.getLogger("pyabc").setLevel(logging.WARNING if options.quiet else logging.INFO)
     np.random.seed(options.seed)
     abc = pyabc.ABCSMC(
-        models=_model_function(sim, priors),
+        models=_model_function(sim, priors, tallies=distance == "deviance"),
         parameter_priors=_prior(priors),
-        distance_function=lambda x, x0: sim.distance(x),
+        distance_function=(lambda x, x0: sim.deviance(x))
+        if distance == "deviance"
+        else (lambda x, x0: sim.distance(x)),
         population_size=options.population,
         # Each particle moves by a Gaussian with the covariance of its nearest quarter of the
         # population: in 12 dimensions one global kernel left the weights degenerate (an
@@ -214,7 +239,8 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     }
     pops = history.get_all_populations()
     info = {
-        "method": "ABC-SMC (pyabc), distance: root sum of squares of deviations outside the tolerance bands",
+        "method": DISTANCES[distance],
+        "distance": distance,
         "pyabc": pyabc.__version__,
         "population": options.population,
         "generations": int(history.max_t) + 1,
@@ -764,6 +790,13 @@ def calibrate_command(args: list[str]) -> int:
         help="after --select (or on the fit in --out): keep the re-run particles within EPS as the posterior; "
         "with --apply it becomes calibration/posterior.csv",
     )
+    parser.add_argument(
+        "--distance",
+        choices=("auto", "deviance", "bands"),
+        default="auto",
+        help="deviance: the targets' binomial and negative-binomial deviances (needs every target's record as data); "
+        "bands: how far outside the tolerance bands; auto (default): deviance if every target has its data",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     try:
         ns = parser.parse_args(args)
@@ -797,6 +830,7 @@ def calibrate_command(args: list[str]) -> int:
             given=Path(ns.given) if ns.given else None,
             join=Path(ns.join) if ns.join else None,
             join_draws=ns.join_draws,
+            distance=ns.distance,
             quiet=ns.quiet,
         )
         load_targets(options.targets)  # on every path (--accept reads none): a held-out file is refused at once

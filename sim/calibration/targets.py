@@ -84,11 +84,21 @@ class Statistic:
 
     def value(self, df: pd.DataFrame) -> float:
         """The statistic over the replications of ``df`` (NaN for a share of nothing)."""
+        x, n = self.tally(df)
+        return x / n if n > 0 else math.nan
+
+    def tally(self, df: pd.DataFrame) -> tuple[float, float]:
+        """What the statistic is a ratio of.
+
+        (replications with the outcome, replications) for a probability, (total, replications) for a
+        mean, (numerator, denominator) summed over the replications for a share.
+        """
         num, den = self.per_replication(df)
         if den is not None:
-            total = den.sum()
-            return float(num.sum() / total) if total > 0 else math.nan
-        return float(num.mean()) if len(num) else math.nan
+            return float(num.sum()), float(den.sum())
+        if self.kind == "probability":
+            return float((num > 0).sum()), float(len(num))
+        return float(num.sum()), float(len(num))
 
     def interval(self, df: pd.DataFrame, seed: int = 0) -> tuple[float, float, float]:
         """Estimate and 95% interval: Wilson (probability), Student t (mean), bootstrap over replications (share)."""
@@ -96,7 +106,7 @@ class Statistic:
 
         num, den = self.per_replication(df)
         if self.kind == "probability":
-            return wilson(int(num.sum()), len(num))
+            return wilson(int((num > 0).sum()), len(num))
         if self.kind == "mean":
             m, lo, hi, _ = mean_ci(num)
             return m, lo, hi
@@ -119,6 +129,64 @@ def _columns(text: str, where: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class RecordData:
+    """The record behind a target as data, for the fit's deviance: how likely the record is under the model.
+
+    ``binomial``: ``events`` of ``of`` (years with a use of force, incidents of a category), against
+    the model's probability or share. ``count``: ``count`` events in ``years`` years, against the
+    model's mean a year, as a negative binomial of ``dispersion`` (its size a year: the record's own
+    spread from year to year and from what it counts to what the model counts; infinite: Poisson).
+    """
+
+    kind: str  # binomial | count
+    events: float  # binomial: successes; count: the count
+    of: float  # binomial: trials; count: years
+    dispersion: float = math.inf
+
+    def deviance(self, x: float, n: float) -> float:
+        """-2 log(likelihood of the record under the model / under the record's own best fit) (0: as good as can be).
+
+        The model's side: ``x`` of ``n`` (a binomial's successes and trials), or a count's total over
+        ``n`` simulated years. A binomial record is predicted from ``x`` of ``n`` as a beta-binomial (the
+        model's probability has Jeffreys' Beta(x + 1/2, n - x + 1/2) after ``n`` simulated trials), so
+        "none in n simulated years" is not a certainty, and the best the simulation could have shown
+        scores 0. A count is a negative binomial whose mean is the model's (at least half an event, so
+        no count is impossible), against the same with the record's own count as its mean.
+        """
+        from scipy import stats
+
+        if n <= 0:
+            return DEVIANCE_UNDEFINED
+        if self.kind == "binomial":  # the record's k of m, predicted from the model's x of n (beta-binomial)
+            k, m, n = self.events, self.of, round(n)
+            xs = np.arange(n + 1)
+            ll = stats.betabinom.logpmf(k, m, xs + 0.5, n - xs + 0.5)  # every simulated outcome x could have been
+            return max(0.0, float(-2.0 * (ll[min(max(round(x), 0), n)] - ll.max())))
+        mu = self.of * max(x, 0.5) / n  # the model's expected count over the record's years
+        return float(
+            -2.0
+            * (
+                _count_logpmf(self.events, mu, self.of * self.dispersion)
+                - _count_logpmf(self.events, self.events, self.of * self.dispersion)
+            )
+        )
+
+
+DEVIANCE_UNDEFINED = 100.0  # a statistic the model could not form (a share of nothing): far, not infinite
+
+
+def _count_logpmf(k: float, mean: float, size: float) -> float:
+    """Log-probability of k under a negative binomial of ``mean`` and ``size`` (a Poisson if ``size`` is infinite)."""
+    from scipy import stats
+
+    if mean <= 0:
+        return 0.0 if k == 0 else -math.inf
+    if math.isinf(size):
+        return float(stats.poisson.logpmf(k, mean))
+    return float(stats.nbinom.logpmf(k, size, size / (size + mean)))
+
+
+@dataclass(frozen=True)
 class Target:
     """One fact of the record the model must reproduce, within the band ``[low, high]``."""
 
@@ -131,6 +199,7 @@ class Target:
     high: float
     source: str
     tolerance: str
+    data: RecordData | None = None  # the record as data, for the deviance (``escalation calibrate``)
 
     def within(self, x: float) -> bool:
         """Whether ``x`` lies in the tolerance band."""
@@ -289,7 +358,7 @@ def load_targets(path: Path = TARGETS_FILE, held_out: bool = False) -> tuple[dic
         if not isinstance(t, dict):
             raise UserError(f"{where}: a mapping is required")
         fields = {"name", "title", "setting", "statistic", "value", "low", "high", "source", "tolerance"}
-        unknown, missing = set(t) - fields, fields - set(t)
+        unknown, missing = set(t) - fields - {"data"}, fields - set(t)
         if unknown or missing:
             problem = f"unknown field {sorted(unknown)[0]!r}" if unknown else f"missing field {sorted(missing)[0]!r}"
             raise UserError(f"{where}: {problem}")
@@ -317,9 +386,44 @@ def load_targets(path: Path = TARGETS_FILE, held_out: bool = False) -> tuple[dic
                 high,
                 _text(t["source"], f"{where}.source"),
                 _text(t["tolerance"], f"{where}.tolerance"),
+                _record_data(t["data"], stat, f"{where}.data") if "data" in t else None,
             )
         )
     return settings, targets
+
+
+def _record_data(raw: Any, stat: Statistic, where: str) -> RecordData:
+    """``{events: K, of: N}`` (a probability or a share) or ``{count: C, years: Y, dispersion: R}`` (a mean)."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}: a mapping is required ({{events: K, of: N}} or {{count: C, years: Y}})")
+    if stat.kind in ("probability", "share"):
+        unknown, missing = set(raw) - {"events", "of"}, {"events", "of"} - set(raw)
+        if unknown or missing:
+            bad = f"unknown field {sorted(unknown)[0]!r}" if unknown else f"missing field {sorted(missing)[0]!r}"
+            raise UserError(f"{where}: {bad} (a {stat.kind}'s record is {{events: K, of: N}})")
+        k, n = _whole(raw["events"], f"{where}.events"), _whole(raw["of"], f"{where}.of")
+        if not 1 <= n <= 1_000_000 or k > n:
+            raise UserError(f"{where}: {k:g} events of {n:g} is not a count of at most its trials (1 to 1,000,000)")
+        return RecordData("binomial", k, n)
+    unknown, missing = set(raw) - {"count", "years", "dispersion"}, {"count", "years"} - set(raw)
+    if unknown or missing:
+        bad = f"unknown field {sorted(unknown)[0]!r}" if unknown else f"missing field {sorted(missing)[0]!r}"
+        raise UserError(f"{where}: {bad} (a mean's record is {{count: C, years: Y, dispersion: R}})")
+    count = _whole(raw["count"], f"{where}.count")
+    years = _number(raw["years"], f"{where}.years")
+    if not 0 < years <= 1000 or count > 10_000_000:
+        raise UserError(f"{where}: {count:g} in {years:g} years: years must lie in (0, 1000], the count below 10^7")
+    dispersion = _number(raw["dispersion"], f"{where}.dispersion") if "dispersion" in raw else math.inf
+    if not dispersion > 0:
+        raise UserError(f"{where}.dispersion: {dispersion:g} is not above 0 (leave it out for a Poisson count)")
+    return RecordData("count", count, years, dispersion)
+
+
+def _whole(value: Any, where: str) -> float:
+    x = _number(value, where)
+    if x < 0 or x != int(x):
+        raise UserError(f"{where}: {value!r} is not a whole number of at least 0")
+    return x
 
 
 def load_priors(path: Path = PRIORS_FILE) -> list[Prior]:
@@ -447,10 +551,24 @@ class Simulator:
             out[name] = pd.DataFrame(rows)
         return out
 
-    def statistics(self, params: ModelParams, seed: int) -> dict[str, float]:
-        """Every target's statistic for ``params``."""
+    def statistics(self, params: ModelParams, seed: int, tallies: bool = False) -> dict[str, float]:
+        """Every target's statistic for ``params``; with ``tallies``, also what each is a ratio of.
+
+        The tallies (``NAME/x``, ``NAME/n``: ``Statistic.tally``) are what the deviance reads.
+        """
         frames = self.outcomes(params, seed)
-        return {t.name: t.statistic.value(frames[t.setting]) for t in self.targets}
+        stats = {t.name: t.statistic.value(frames[t.setting]) for t in self.targets}
+        if tallies:
+            for t in self.targets:
+                stats[f"{t.name}/x"], stats[f"{t.name}/n"] = t.statistic.tally(frames[t.setting])
+        return stats
+
+    def deviance(self, stats: dict[str, float]) -> float:
+        """The targets' deviances summed (``RecordData.deviance``), from ``statistics(..., tallies=True)``.
+
+        -2 log of how much less likely the record is under the model than under its own best fit.
+        """
+        return sum(t.data.deviance(stats[f"{t.name}/x"], stats[f"{t.name}/n"]) for t in self.targets if t.data)
 
     def distance(self, stats: dict[str, float]) -> float:
         """Root sum of squares of the targets' deviations (band widths outside their bands); 0 when all are in."""
