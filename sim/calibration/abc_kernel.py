@@ -19,7 +19,9 @@ a proper Gaussian. The centres are still drawn by weight.
 from __future__ import annotations
 
 import numpy as np
-from pyabc.transition import LocalTransition
+import pandas as pd
+from pyabc.parameters import Parameter
+from pyabc.transition import LocalTransition, Transition
 
 RELATIVE_FLOOR = 1e-8  # the smallest eigenvalue kept, as a fraction of the largest
 ABSOLUTE_FLOOR = 1e-12  # when every neighbour coincides with the particle
@@ -45,3 +47,39 @@ def proper(cov: np.ndarray) -> np.ndarray:
     if values.min() >= floor:
         return cov
     return (vectors * np.maximum(values, floor)) @ vectors.T
+
+
+class DefensiveTransition(Transition):
+    """A mixture of the prior and ``inner``: a share of each generation's proposals comes from the prior itself.
+
+    A particle's importance weight is prior / proposal density. With ``share`` of the proposal being the
+    prior, that ratio is at most 1 / ``share`` wherever the particle lands ("defensive" importance
+    sampling: Hesterberg, "Weighted average importance sampling and defensive mixture distributions",
+    *Technometrics* 37(2), 1995). Without it, in 27 dimensions the local kernels' densities vary by orders
+    of magnitude among their own draws, and the joint fit's weights fell onto 3 of 300 particles by its
+    third generation (effective sample size 16, then 3.4). The prior is uniform on the sampling scale
+    (``bounds``: parameter -> (low, high)), as ``sim.calibration.fit`` defines it.
+    """
+
+    def __init__(self, inner: Transition, bounds: dict[str, tuple[float, float]], share: float = 0.2):
+        self.inner, self.bounds, self.share = inner, bounds, share
+
+    def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:  # noqa: D102
+        self.inner.fit(X, w)
+
+    def rvs_single(self) -> Parameter:  # noqa: D102
+        if np.random.uniform() < self.share:
+            return Parameter({k: float(np.random.uniform(lo, hi)) for k, (lo, hi) in self.bounds.items()})
+        return self.inner.rvs_single()
+
+    def pdf(self, x: Parameter | pd.Series | pd.DataFrame) -> float | np.ndarray:  # noqa: D102
+        keys = list(self.bounds)
+        values = np.atleast_2d(np.asarray(x[keys], dtype=float)) if not isinstance(x, dict) else None
+        if values is None:
+            values = np.atleast_2d([float(x[k]) for k in keys])
+        low = np.array([self.bounds[k][0] for k in keys])
+        high = np.array([self.bounds[k][1] for k in keys])
+        inside = np.all((values >= low) & (values <= high), axis=1)
+        prior = np.where(inside, 1.0 / float(np.prod(high - low)), 0.0)
+        density = self.share * prior + (1.0 - self.share) * np.asarray(self.inner.pdf(x), dtype=float)
+        return density if isinstance(x, pd.DataFrame) else float(np.ravel(density)[0])
