@@ -333,7 +333,7 @@ def calibration_fit() -> str:
     import yaml
 
     stages = [
-        ("first stage", FIT, ROOT / "calibration" / "priors.yaml"),
+        ("first stage", FIT, FIT / "priors.yaml"),  # the priors it read (priors.yaml is now the joint fit's)
         ("second stage", ROOT / "calibration" / "fit_escalation", ROOT / "calibration" / "priors_escalation.yaml"),
         ("third stage", ROOT / "calibration" / "fit_publicity", ROOT / "calibration" / "priors_publicity.yaml"),
     ]
