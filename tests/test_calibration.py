@@ -24,6 +24,7 @@ from sim.calibration.targets import (
     HOLDOUT_FILE,
     TARGETS_FILE,
     PosteriorDraws,
+    Prior,
     RecordData,
     Setting,
     Simulator,
@@ -152,6 +153,53 @@ def test_the_deviance_scores_the_record_as_data():
     assert 0 < scrambles.deviance(600, 3) < scrambles.deviance(375, 3)  # 200 a year is nearer than 125
     assert scrambles.deviance(600, 3) < RecordData("count", 250, 1).deviance(600, 3)  # a Poisson is far stricter
     assert RecordData("count", 1, 1).deviance(0, 4) < 10  # no scramble simulated: half an event, not impossible
+    assert share.deviance(0, 0) == 0.0  # no serious or high-risk incident simulated: the share tells nothing
+
+
+def test_a_prior_share_of_the_proposals_bounds_every_importance_weight():
+    """DefensiveTransition: its density is share x the prior + (1 - share) x the kernel's, so prior / proposal
+    is at most 1 / share anywhere in the prior's box (where the kernel alone is all but zero, it is about that);
+    its draws stay in the box when they come from the prior, and a share of them do.
+    """
+    import pyabc
+
+    from sim.calibration.abc_kernel import DefensiveTransition
+
+    bounds = {"a": (0.0, 1.0), "b": (-2.0, 2.0)}
+    rng = np.random.default_rng(1)
+    particles = pd.DataFrame({"a": rng.normal(0.5, 0.01, 50), "b": rng.normal(0.0, 0.01, 50)})
+    kernel = DefensiveTransition(pyabc.MultivariateNormalTransition(), bounds, share=0.2)
+    kernel.fit(particles, np.full(50, 1 / 50))
+    prior = 1.0 / (1.0 * 4.0)
+    far = pd.DataFrame({"a": [0.02, 0.98], "b": [1.9, -1.9]})  # corners, where the narrow kernel is ~0
+    assert np.all(prior / kernel.pdf(far) <= 1 / 0.2 + 1e-9) and np.allclose(prior / kernel.pdf(far), 1 / 0.2)
+    near = pyabc.Parameter({"a": 0.5, "b": 0.0})
+    assert kernel.pdf(near) > 100 * prior  # at the particles the kernel dominates
+    assert kernel.pdf(pyabc.Parameter({"a": 1.5, "b": 0.0})) < 1e-12  # outside the box: the kernel's tail only
+    np.random.seed(3)
+    draws = pd.DataFrame([kernel.rvs_single() for _ in range(2000)])
+    spread = (draws["a"] - 0.5).abs() > 0.1  # far from every particle: drawn from the prior
+    assert 0.15 < spread.mean() < 0.22  # about the share (less what the prior puts near the particles)
+
+
+def test_the_default_is_the_particle_nearest_the_posterior_mean_in_its_own_metric():
+    """central_particle: distance to the weighted mean in the Mahalanobis metric of the weighted covariance,
+    on the sampling scale (log10 for a log-uniform prior): a loose parameter counts for as little as it is loose.
+    """
+    from sim.calibration.fit import central_particle
+
+    priors = [Prior("model.x", "uniform", 0, 10, ""), Prior("model.y", "loguniform", 0.001, 10, "")]
+    rng = np.random.default_rng(0)
+    x = rng.normal(5, 0.1, 200)  # tight
+    y = 10 ** rng.normal(-1, 1.0, 200)  # loose (in decades)
+    posterior = pd.DataFrame({"model.x": x, "model.y": y, "weight": np.full(200, 1 / 200)})
+    posterior.loc[7] = [5.3, 0.1, 1 / 200]  # 3 sd off in x, at the centre in y
+    posterior.loc[8] = [5.0, 10**-1.9, 1 / 200]  # at the centre in x, 0.9 sd off in y (0.9 decades)
+    best = central_particle(posterior, priors)
+    d = (x - 5) ** 2 / 0.01 + (np.log10(y) + 1) ** 2
+    assert best != 7 and d[best] <= 0.9**2 + 1e-9  # not the particle nearest in plain (unscaled) distance
+    posterior["weight"] = np.where(posterior.index == 7, 1e4, 1.0)  # nearly all the weight: the centre is particle 7
+    assert central_particle(posterior, priors) == 7
 
 
 def test_the_projects_targets_and_priors_load():

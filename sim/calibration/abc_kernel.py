@@ -74,9 +74,7 @@ class DefensiveTransition(Transition):
 
     def pdf(self, x: Parameter | pd.Series | pd.DataFrame) -> float | np.ndarray:  # noqa: D102
         keys = list(self.bounds)
-        values = np.atleast_2d(np.asarray(x[keys], dtype=float)) if not isinstance(x, dict) else None
-        if values is None:
-            values = np.atleast_2d([float(x[k]) for k in keys])
+        values = np.column_stack([np.atleast_1d(np.asarray(x[k], dtype=float)) for k in keys])  # rows: points
         low = np.array([self.bounds[k][0] for k in keys])
         high = np.array([self.bounds[k][1] for k in keys])
         inside = np.all((values >= low) & (values <= high), axis=1)

@@ -73,8 +73,6 @@ def synthetic_record(
     for t in targets:
         assert t.data is not None, f"{t.name}: no record as data"
         years = share_years if t.statistic.kind == "share" else math.ceil(t.data.of)
-        if t.statistic.kind == "mean":
-            years = math.ceil(t.data.of)
         need[t.setting] = max(need.get(t.setting, 1), years)
     sim = Simulator(settings, targets, params, measures)
     frames = sim.outcomes(params, seed, need)

@@ -150,13 +150,13 @@ class RecordData:
         ``n`` simulated years. A binomial record is predicted from ``x`` of ``n`` as a beta-binomial (the
         model's probability has Jeffreys' Beta(x + 1/2, n - x + 1/2) after ``n`` simulated trials), so
         "none in n simulated years" is not a certainty, and the best the simulation could have shown
-        scores 0. A count is a negative binomial whose mean is the model's (at least half an event, so
-        no count is impossible), against the same with the record's own count as its mean.
+        scores 0; a share of nothing (``n`` = 0: no incident of the kind simulated) tells nothing, and
+        scores 0 too (the record's other targets, its counts, weigh such a model). A count is a negative
+        binomial whose mean is the model's (at least half an event, so no count is impossible), against the
+        same with the record's own count as its mean.
         """
         from scipy import stats
 
-        if n <= 0:
-            return DEVIANCE_UNDEFINED
         if self.kind == "binomial":  # the record's k of m, predicted from the model's x of n (beta-binomial)
             k, m, n = self.events, self.of, round(n)
             xs = np.arange(n + 1)
@@ -170,9 +170,6 @@ class RecordData:
                 - _count_logpmf(self.events, self.events, self.of * self.dispersion)
             )
         )
-
-
-DEVIANCE_UNDEFINED = 100.0  # a statistic the model could not form (a share of nothing): far, not infinite
 
 
 def _count_logpmf(k: float, mean: float, size: float) -> float:
