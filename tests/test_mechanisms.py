@@ -59,6 +59,27 @@ def test_encounter_rate_falls_with_distance_and_activity_rises_with_posture(scen
     assert m.activity_multiplier(Side.RUSSIA) == pytest.approx(era * (1 + 2 * params.posture_activity_gain))
 
 
+def test_an_eras_fitted_shifts_move_the_baselines_its_sides_start_from_and_relax_to(scenarios, params):
+    """``tension_shift_by_era`` and ``trust_shift_by_era`` (0 unless the joint fit sets them) move the era
+    file's baselines for a scenario of that era only, clipped to [0, 1]; tension relaxes to the moved
+    baseline, so a year ends with tension higher by about the shift (common random numbers, 20 years).
+    """
+    sc = scenarios["baltic_air_policing"]  # confrontation_2014: tension 0.35 / 0.4, trust 0.2
+    tension = {**params.tension_shift_by_era, sc.era: 0.2}
+    trust = {**params.trust_shift_by_era, sc.era: -0.3}
+    shifted = with_params(params, tension_shift_by_era=tension, trust_shift_by_era=trust)
+    m = model_for(sc, shifted)
+    for side in Side:
+        assert m.sides[side].tension == pytest.approx(sc.baseline_tension[side.value] + 0.2)
+        assert m.sides[side].trust == 0.0  # 0.2 - 0.3, clipped
+    elsewhere = with_params(params, tension_shift_by_era={**params.tension_shift_by_era, "crisis_2022": 0.2})
+    assert model_for(sc, elsewhere).sides[Side.NATO].tension == pytest.approx(sc.baseline_tension["nato"])
+    up = with_params(params, tension_shift_by_era=tension)
+    base, moved = (run(sc, p, {}, n=20, seed=5).outcomes() for p in (params, up))
+    rise = (moved["final_tension_nato"] - base["final_tension_nato"]).mean()
+    assert 0.1 < rise < 0.3, rise  # the shift, give or take what the higher tension itself sets off
+
+
 def test_who_meets_whom(scenarios, params):
     """Fighters intercept aircraft; reconnaissance and transport aircraft never meet anyone on their own;
     ships meet ships; fighters, bombers and patrol aircraft make passes at ships.

@@ -143,11 +143,12 @@ class EscalationModel(
         extra = [ch for m in self.measures for ch in m.channels(scenario)]
         self.comms = shared_network(scenario, extra, params.internal_relay_h)
 
-        self.sides = {
-            side: SideState(tension=scenario.baseline_tension[side.value], trust=scenario.baseline_trust[side.value])
-            for side in Side
-        }
-        self._relaxing = [(self.sides[s], scenario.baseline_tension[s.value]) for s in (Side.NATO, Side.RUSSIA)]
+        # The era's baselines, moved by the era's fitted shifts (0 unless a fit sets them), within [0, 1].
+        dt, dr = params.tension_shift_by_era.get(scenario.era, 0.0), params.trust_shift_by_era.get(scenario.era, 0.0)
+        self.baseline_tension = {s: min(1.0, max(0.0, scenario.baseline_tension[s.value] + dt)) for s in Side}
+        baseline_trust = {s: min(1.0, max(0.0, scenario.baseline_trust[s.value] + dr)) for s in Side}
+        self.sides = {side: SideState(tension=self.baseline_tension[side], trust=baseline_trust[side]) for side in Side}
+        self._relaxing = [(self.sides[s], self.baseline_tension[s]) for s in (Side.NATO, Side.RUSSIA)]
         self._level_until = dict.fromkeys(Side, 0.0)
         self._incident_until = 0.0
         self._relax_h = params.tension_relax_h

@@ -209,6 +209,8 @@ class ModelParams:
     posture_activity_gain: float
     russian_activity_by_era: dict[str, float]
     nato_activity_by_era: dict[str, float]
+    tension_shift_by_era: dict[str, float]
+    trust_shift_by_era: dict[str, float]
     exercise_activity_gain: float
     exercise_threat_range_km: float
     exercise_reference_troops: float

@@ -29,7 +29,7 @@ from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
-from sim.core.spec import ModelParams, ScenarioSpec
+from sim.core.spec import ModelParams, ScenarioSpec, Side
 from sim.run.errors import UserError
 
 
@@ -86,8 +86,8 @@ def run_replication(
     relax = Relaxation(
         scenario.horizon_h,
         params.tension_relax_h,
-        scenario.baseline_tension["nato"],
-        scenario.baseline_tension["russia"],
+        model.baseline_tension[Side.NATO],
+        model.baseline_tension[Side.RUSSIA],
     )
     return Replication(index, model.outcome(), changes, model.events, relax)
 
