@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 FILES = (README, ROOT / "docs" / "ENGINE.md", ROOT / "docs" / "CALIBRATION.md")  # every file with generated blocks
-FIT = ROOT / "calibration" / "fit"
+FIT = ROOT / "calibration" / "fit_joint"  # the joint fit (issue 30); the staged fits before it are kept beside it
 BENCH = ROOT / "docs" / "benchmarks"
 BLOCK = re.compile(r"(<!-- numbers:([\w-]+) -->\n)(.*?)(<!-- /numbers -->)", re.S)
 
@@ -303,7 +303,7 @@ def validation() -> str:
         rows += [
             "",
             "**Held out** (`calibration/holdout.yaml`: facts of other theatres that no fit has read, written down "
-            "before the joint calibration; `escalation calibrate` refuses the file):",
+            "before the joint fit was validated; `escalation calibrate` refuses the file):",
             "",
             "| held-out fact | record | band (exact 95% interval of the record) | calibrated (95% interval) | within "
             "| posterior draws (95% interval) | within |",
@@ -325,71 +325,33 @@ def validation() -> str:
 
 
 def calibration_fit() -> str:
-    """The fitted parameters: prior, default and 95% posterior interval, from the stages' fit.json.
-
-    A parameter is labelled with the last stage that fitted it; its default and interval are the last
-    stage's that holds it (a joining stage holds the earlier stages' parameters too).
-    """
+    """The fitted parameters of the joint fit: prior, default and 95% posterior interval, from its fit.json."""
     import yaml
 
-    stages = [
-        ("first stage", FIT, FIT / "priors.yaml"),  # the priors it read (priors.yaml is now the joint fit's)
-        ("second stage", ROOT / "calibration" / "fit_escalation", ROOT / "calibration" / "priors_escalation.yaml"),
-        ("third stage", ROOT / "calibration" / "fit_publicity", ROOT / "calibration" / "priors_publicity.yaml"),
-    ]
-    fitted_by, prior, default, interval, notes = {}, {}, {}, {}, []
-    records = {label: json.loads((f / "fit.json").read_text()) for label, f, _ in stages if (f / "fit.json").exists()}
-    shipped = [label for label, info in records.items() if "accepted" in info][-1]  # calibration/posterior.csv
-    for label, folder, priors_file in stages:
-        if label not in records:
-            continue
-        info = records[label]
-        for key, spec in yaml.safe_load(priors_file.read_text())["parameters"].items():
-            fitted_by[key], prior[key] = label, spec["prior"]
-        default |= info["point_estimate"]
-        # the interval of the posterior that runs draw from: the accepted particles, where a step kept some
-        interval |= info.get("accepted", info)["posterior_interval_95"]
-        eps = ", ".join(f"{e:.3g}" for e in info["epsilon_schedule"])
-        sel, acc, joined = info.get("selected_particle"), info.get("accepted"), info.get("joined")
-        notes.append(
-            f"*{label.capitalize()}*: pyabc {info['pyabc']}, {info['population']} particles a generation, "
-            f"{info['generations']} generations, {info['simulations']:,} parameter sets run in "
-            f"{info['seconds'] / 60:.0f} min on 2 cores; acceptance thresholds {eps}; effective sample size "
-            f"of the final population {info['effective_sample_size']:g} of {info['population']}. Replications per "
-            "parameter set: "
-            + ", ".join(f"{k} {v}" for k, v in info["replications_per_setting"].items())
-            + "."
-            + (f" Joined sets: {joined['rule']}; {joined['sets']} sets." if joined else "")
-            + (
-                f" Default: {info['point_estimate_rule']}; particle {sel['index']}, distance "
-                f"{sel['distance']:.3g} when re-run."
-                if sel
-                else ""
-            )
-            + (
-                f" Posterior: {acc['rule']}: {acc['particles']} {'sets' if joined else 'particles'}, effective "
-                f"sample size {acc['effective_sample_size']:g} "
-                + (
-                    "(`calibration/posterior.csv`; the interval above is theirs)."
-                    if label == shipped
-                    else f"(`{folder.relative_to(ROOT).as_posix()}/posterior_accepted.csv`, joined by a later stage)."
-                )
-                if acc
-                else ""
-            )
-        )
-    rows = []
-    for key, label in fitted_by.items():
-        ((kind, (lo, hi)),) = prior[key].items()
-        plo, phi = interval[key]
+    info = json.loads((FIT / "fit.json").read_text())
+    priors = yaml.safe_load((ROOT / "calibration" / "priors.yaml").read_text())["parameters"]
+    rows = ["| parameter | prior | default | 95% posterior interval |", "|---|---|---:|---|"]
+    for key, spec in priors.items():
+        ((kind, (lo, hi)),) = spec["prior"].items()
+        plo, phi = info["posterior_interval_95"][key]
         rows.append(
-            f"| `{key.removeprefix('model.')}` | {kind} [{lo:g}, {hi:g}] | {default[key]:g} "
-            f"| [{plo:g}, {phi:g}] | {label} |"
+            f"| `{key.removeprefix('model.')}` | {kind} [{lo:g}, {hi:g}] | {info['point_estimate'][key]:g} "
+            f"| [{plo:g}, {phi:g}] |"
         )
-    order = [label for label, _, _ in stages]
-    rows.sort(key=lambda r: order.index(r.split("|")[5].strip()))
-    head = ["| parameter | prior | default | 95% posterior interval | stage |", "|---|---|---:|---|---|"]
-    return "\n".join(head + rows + [""] + notes)
+    eps = ", ".join(f"{e:.4g}" for e in info["epsilon_schedule"])
+    note = (
+        f"*The joint fit* (`{FIT.relative_to(ROOT).as_posix()}`): pyabc {info['pyabc']}, {info['method']}; "
+        f"{info['population']} particles a generation, {info['generations']} generations, "
+        f"{info['simulations']:,} parameter sets tried "
+        f"(each stopped at the first setting past the threshold) in {info['seconds'] / 60:.0f} min on 2 cores; "
+        f"acceptance thresholds {eps}; proposals {info['prior_share']:.0%} from the prior. Final population: effective "
+        f"sample size {info['effective_sample_size']:g} of {info['population']}, "
+        f"{info['distinct_parameter_sets']} distinct parameter sets (`calibration/posterior.csv`). Replications "
+        "per parameter set: "
+        + ", ".join(f"{k} {v}" for k, v in info["replications_per_setting"].items())
+        + f". Default: {info['point_estimate_rule']} (particle {info['point_particle']})."
+    )
+    return "\n".join([*rows, "", note])
 
 
 def study() -> str:

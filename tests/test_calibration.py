@@ -154,6 +154,8 @@ def test_the_deviance_scores_the_record_as_data():
     assert scrambles.deviance(600, 3) < RecordData("count", 250, 1).deviance(600, 3)  # a Poisson is far stricter
     assert RecordData("count", 1, 1).deviance(0, 4) < 10  # no scramble simulated: half an event, not impossible
     assert share.deviance(0, 0) == 0.0  # no serious or high-risk incident simulated: the share tells nothing
+    # a record implied by another's (no one killed in years without force) is counted once, by the other
+    assert RecordData("implied", 0, 0, implied_by="use_of_force_2014").deviance(5, 8) == 0.0
 
 
 def test_a_prior_share_of_the_proposals_bounds_every_importance_weight():
@@ -228,6 +230,11 @@ def test_the_projects_targets_and_priors_load():
         (("data: {events: 50, of: 66}", "data: {count: 50, years: 1}"), "unknown field 'count'"),
         (("dispersion: 25}", "dispersion: 0}"), "dispersion: 0 is not above 0"),
         (("data: {count: 29, years: 1, dispersion: 10}", "data: {count: 2.5, years: 1}"), "not a whole number"),
+        (
+            ("data: {implied_by: use_of_force_2014}", "data: {implied_by: use_of_force_2022}"),
+            "'use_of_force_2022' is not another target of setting baltic_2014",
+        ),
+        (("data: {implied_by: use_of_force_2014}", "data: {implied_by: x, events: 0}"), "implied_by stands alone"),
     ],
 )
 def test_a_bad_targets_file_names_the_field(tmp_path, edit, message):
@@ -296,32 +303,69 @@ def test_posterior_draws_are_keyed_to_seed_and_replication(params):
     assert [other.index(i) for i in range(50)] != picks[:50]
 
 
-STAGES = ("fit", "fit_escalation", "fit_publicity")  # the calibration's stages, in order (docs/CALIBRATION.md)
-
-
-def test_the_shipped_posterior_is_the_accepted_particles_of_the_fit(params):
-    """calibration/posterior.csv is the last stage's particles (or joined sets) whose re-run met the record
-    within the accepted threshold (fit.json), with their weights renormalised; every value within its prior.
+def test_a_parameter_set_past_the_threshold_stops_early_with_the_same_acceptance(params):
+    """``Simulator.deviance_within`` (the fit's DevianceModel) runs the settings one at a time and stops once
+    the deviance so far is past the threshold: below it, the same statistics and deviance as running every
+    setting; past it, None and a lower bound that is itself past the threshold, after fewer settings.
     """
+    from sim.calibration.targets import Simulator, base_setup
+
+    settings, targets = load_targets()
+    settings = {k: dataclasses.replace(s, horizon_days=20, replications=2) for k, s in settings.items()}
+    base, measures = base_setup()
+    sim = Simulator(settings, targets, base, measures)
+    full = sim.statistics(base, seed=4, tallies=True)
+    total = sim.deviance(full)
+    stats, within = sim.deviance_within(base, 4, eps=total + 1)
+    assert stats == full and within == total
+    ran = []
+    frame = sim._frame
+    sim._frame = lambda *a, **k: ran.append(a[2]) or frame(*a, **k)  # which settings run
+    stats, so_far = sim.deviance_within(base, 4, eps=0.0)
+    assert stats is None and 0 < so_far <= total + 1e-9 and len(ran) < len(settings), (ran, so_far, total)
+    # pyabc's hook (Model.accept) with the generation's threshold: accepted at or below it, with the numbers above
+    from sim.calibration.abc_model import DevianceModel
+
+    model = DevianceModel(sim, [])  # no fitted parameter: the base parameters
+    np.random.seed(0)  # pyabc seeds each worker's global generator; the model draws its seed from it
+    seed = int(np.random.randint(0, 2**31 - 1))
+    full = sim.statistics(base, seed=seed, tallies=True)
+    total = sim.deviance(full)
+    np.random.seed(0)
+    accepted = model.accept(3, {}, None, None, lambda t: total, None, {})
+    assert accepted.accepted and accepted.distance == total and accepted.sum_stat == full
+    np.random.seed(0)
+    rejected = model.accept(3, {}, None, None, lambda t: total / 2, None, {})
+    assert not rejected.accepted and rejected.distance > total / 2 and rejected.sum_stat == {}
+
+
+def test_the_shipped_posterior_is_the_joint_fits_final_population(params):
+    """calibration/posterior.csv is the joint fit's final generation (calibration/fit_joint/posterior.csv), its
+    particles and weights as the sampler left them: no re-run, rejection or renormalisation after the fit.
+    Every prior's parameter is in it, within its prior; fit.json's counts are the file's and meet issue 30's
+    bar (at least 100 distinct parameter sets, an effective sample size of at least 50); the default is the
+    particle that fit.json's rule names.
+    """
+    from sim.calibration.fit import central_particle
     from sim.calibration.targets import CALIBRATION_DIR
 
     df = read_posterior()
+    pd.testing.assert_frame_equal(df, read_posterior(CALIBRATION_DIR / "fit_joint" / "posterior.csv"))
+    info = json.loads((CALIBRATION_DIR / "fit_joint" / "fit.json").read_text())
     priors = {p.key: p for p in load_priors()}
-    keys = set(df.columns) - {"weight"}
-    assert keys <= set(priors)
+    keys = sorted(set(df.columns) - {"weight"})
+    assert keys == sorted(priors)
     for key in keys:
         assert df[key].between(priors[key].low, priors[key].high).all(), key
-    from sim.calibration.fit import JOINED
-
-    stages = [CALIBRATION_DIR / s for s in STAGES if (CALIBRATION_DIR / s / "fit.json").exists()]
-    fit = [s for s in stages if "accepted" in json.loads((s / "fit.json").read_text())][-1]  # the last to accept
-    accepted = json.loads((fit / "fit.json").read_text())["accepted"]
-    selection = pd.read_csv(fit / "selection.csv")
-    stage = read_posterior(fit / (JOINED if (fit / JOINED).exists() else "posterior.csv"))
-    within = stage.loc[selection.loc[selection["distance"] <= accepted["epsilon"], "particle"], sorted(keys)]
-    distinct = df[sorted(keys)].drop_duplicates()  # a joined set drawn twice is one set, its weight doubled
-    assert len(within) == accepted["particles"] == len(distinct)
-    assert np.allclose(np.sort(within.to_numpy(), axis=0), np.sort(distinct.to_numpy(), axis=0), rtol=1e-5)
+    w = df["weight"].to_numpy()
+    assert w.sum() == pytest.approx(1.0)
+    assert info["effective_sample_size"] == pytest.approx(1 / (w**2).sum(), abs=0.1)
+    assert info["distinct_parameter_sets"] == len(df[keys].drop_duplicates())
+    assert info["distinct_parameter_sets"] >= 100 and info["effective_sample_size"] >= 50, info
+    chosen = df.iloc[info["point_particle"]]
+    assert info["point_particle"] == central_particle(df, list(priors.values()))
+    for key in keys:
+        assert info["point_estimate"][key] == pytest.approx(chosen[key], rel=1e-3), key
     draws = posterior_draws(params, 0)
     assert draws.weights.sum() == pytest.approx(1.0)
 
@@ -347,25 +391,21 @@ def test_accept_keeps_the_re_run_particles_within_the_threshold(tmp_path):
         accept_selected(FitOptions(out=tmp_path), 0.005)
 
 
-def test_defaults_are_the_fits_selected_particles(params):
-    """The default parameters are the ones the fit's records name (fit.json of each stage, a later stage's
-    winning where two name a parameter), and each is the value of a particle of the shipped posterior.
+def test_defaults_are_the_joint_fits_point_estimate(params):
+    """The default parameters (conf/model/default.yaml) are the joint fit's point estimate
+    (calibration/fit_joint/fit.json, written there by --apply), each the value of a particle of the shipped
+    posterior.
     """
     from sim.calibration.targets import CALIBRATION_DIR
 
-    point = {}
-    for stage in STAGES:
-        record = CALIBRATION_DIR / stage / "fit.json"
-        if record.exists():
-            point |= json.loads(record.read_text())["point_estimate"]
+    point = json.loads((CALIBRATION_DIR / "fit_joint" / "fit.json").read_text())["point_estimate"]
     posterior = read_posterior()
-    assert set(posterior.columns) - {"weight"} <= set(point)
+    assert set(posterior.columns) - {"weight"} == set(point)
     for key, value in point.items():
         name, *entry = key.removeprefix("model.").split(".")
         current = getattr(params, name)[entry[0]] if entry else getattr(params, name)
         assert current == pytest.approx(value, rel=1e-9), key
-        if key in posterior.columns:  # the posterior draws it: the default is one of its particles
-            assert np.isclose(posterior[key], value, rtol=1e-3).any(), key
+        assert np.isclose(posterior[key], value, rtol=1e-3).any(), key
 
 
 def test_a_later_stage_joins_each_accepted_particle_with_its_own_drawn_by_weight():

@@ -132,13 +132,13 @@ def central_particle(posterior: pd.DataFrame, priors: list[Prior]) -> int:
     return int(np.argmin(distance))
 
 
-def _model_function(sim: Simulator, priors: list[Prior], tallies: bool = False):
-    """The pyabc model: a particle (sampling scale) -> the targets' statistics (and their tallies, for the deviance)."""
+def _model_function(sim: Simulator, priors: list[Prior]):
+    """The pyabc model of the band distance: a particle (sampling scale) -> the targets' statistics."""
 
     def model(par: dict[str, float]) -> dict[str, float]:
         values = {p.key: p.to_natural(par[p.name]) for p in priors}
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds each worker's global generator
-        return sim.statistics(with_values(sim.base, values), seed, tallies=tallies)
+        return sim.statistics(with_values(sim.base, values), seed)
 
     return model
 
@@ -176,6 +176,7 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     import pyabc
 
     from sim.calibration.abc_kernel import DefensiveTransition, NeighbourTransition
+    from sim.calibration.abc_model import DevianceModel
 
     settings, targets = _targets(options)
     priors = load_priors(options.priors)
@@ -201,7 +202,9 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
     logging.getLogger("pyabc").setLevel(logging.WARNING if options.quiet else logging.INFO)
     np.random.seed(options.seed)
     abc = pyabc.ABCSMC(
-        models=_model_function(sim, priors, tallies=distance == "deviance"),
+        # With the deviance a parameter set stops at the first setting that puts it past the threshold
+        # (DevianceModel: the same acceptance, less simulation).
+        models=DevianceModel(sim, priors) if distance == "deviance" else _model_function(sim, priors),
         parameter_priors=_prior(priors),
         distance_function=(lambda x, x0: sim.deviance(x))
         if distance == "deviance"

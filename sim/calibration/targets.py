@@ -138,10 +138,11 @@ class RecordData:
     spread from year to year and from what it counts to what the model counts; infinite: Poisson).
     """
 
-    kind: str  # binomial | count
+    kind: str  # binomial | count | implied (the record is implied by another target's: no deviance of its own)
     events: float  # binomial: successes; count: the count
     of: float  # binomial: trials; count: years
     dispersion: float = math.inf
+    implied_by: str = ""  # implied: the target whose record implies this one's
 
     def deviance(self, x: float, n: float) -> float:
         """-2 log(likelihood of the record under the model / under the record's own best fit) (0: as good as can be).
@@ -157,6 +158,8 @@ class RecordData:
         """
         from scipy import stats
 
+        if self.kind == "implied":  # its evidence is the other target's: counted once, there
+            return 0.0
         if self.kind == "binomial":  # the record's k of m, predicted from the model's x of n (beta-binomial)
             k, m, n = self.events, self.of, round(n)
             xs = np.arange(n + 1)
@@ -386,13 +389,30 @@ def load_targets(path: Path = TARGETS_FILE, held_out: bool = False) -> tuple[dic
                 _record_data(t["data"], stat, f"{where}.data") if "data" in t else None,
             )
         )
+    by_name = {t.name: t for t in targets}
+    for t in targets:
+        if t.data is not None and t.data.kind == "implied":
+            other = by_name.get(t.data.implied_by)
+            if other is None or other is t or other.setting != t.setting or other.data is None:
+                raise UserError(
+                    f"{path}: target {t.name}.data.implied_by: {t.data.implied_by!r} is not another target of "
+                    f"setting {t.setting} with its record as data"
+                )
     return settings, targets
 
 
 def _record_data(raw: Any, stat: Statistic, where: str) -> RecordData:
-    """``{events: K, of: N}`` (a probability or a share) or ``{count: C, years: Y, dispersion: R}`` (a mean)."""
+    """A target's ``data:``: ``{events: K, of: N}``, ``{count: C, years: Y, dispersion: R}`` or ``{implied_by: T}``.
+
+    A probability or a share is a binomial record; a mean, a count over years; ``implied_by`` names another
+    target of the same setting whose record implies this one's (checked by the caller).
+    """
     if not isinstance(raw, dict):
         raise UserError(f"{where}: a mapping is required ({{events: K, of: N}} or {{count: C, years: Y}})")
+    if "implied_by" in raw:
+        if set(raw) != {"implied_by"}:
+            raise UserError(f"{where}: implied_by stands alone (the record is the other target's)")
+        return RecordData("implied", 0.0, 0.0, implied_by=_text(raw["implied_by"], f"{where}.implied_by"))
     if stat.kind in ("probability", "share"):
         unknown, missing = set(raw) - {"events", "of"}, {"events", "of"} - set(raw)
         if unknown or missing:
@@ -526,27 +546,50 @@ class Simulator:
         self, params: ModelParams, seed: int, replications: dict[str, int] | None = None
     ) -> dict[str, pd.DataFrame]:
         """One outcome row per replication, per setting (replication seeds from ``SeedSequence(seed)``)."""
+        return {name: self._frame(params, seed, name, replications) for name in self.scenarios}
+
+    def _frame(self, params: ModelParams, seed: int, name: str, replications: dict[str, int] | None = None):
+        """One setting's outcome rows; its replications' seeds depend on its place among the settings only."""
         from sim.core.measures import build
         from sim.core.model import EscalationModel
         from sim.run.runner import run_budgeted
 
-        out = {}
-        for k, (name, scenario) in enumerate(self.scenarios.items()):
-            n = (replications or {}).get(name, self.settings[name].replications)
-            rows = []
-            for i in range(n):
-                model = EscalationModel(
-                    scenario,
-                    params,
-                    build(self.measures),
-                    seed=np.random.SeedSequence(seed, spawn_key=(k, i)),
-                    record_events=False,
-                    record_changes=False,
-                )
-                run_budgeted(model, params, self.measures, f"{name}, replication {i}")
-                rows.append(model.outcome())
-            out[name] = pd.DataFrame(rows)
-        return out
+        k = list(self.scenarios).index(name)
+        n = (replications or {}).get(name, self.settings[name].replications)
+        rows = []
+        for i in range(n):
+            model = EscalationModel(
+                self.scenarios[name],
+                params,
+                build(self.measures),
+                seed=np.random.SeedSequence(seed, spawn_key=(k, i)),
+                record_events=False,
+                record_changes=False,
+            )
+            run_budgeted(model, params, self.measures, f"{name}, replication {i}")
+            rows.append(model.outcome())
+        return pd.DataFrame(rows)
+
+    def deviance_within(self, params: ModelParams, seed: int, eps: float) -> tuple[dict[str, float] | None, float]:
+        """``statistics(..., tallies=True)`` and its ``deviance``; ``(None, so far)`` once past ``eps``.
+
+        Settings run one at a time, the fewest replications first; each target's deviance is at least 0,
+        so the sum only grows and a parameter set past ``eps`` after some settings is past it after all of
+        them: the same acceptance as running every setting (and the same numbers when it runs them all,
+        each setting's seeds being its own), for less simulation.
+        """
+        stats: dict[str, float] = {}
+        total = 0.0
+        for name in sorted(self.scenarios, key=lambda n: self.settings[n].replications):
+            frame = self._frame(params, seed, name)
+            for t in (t for t in self.targets if t.setting == name):
+                stats[t.name] = t.statistic.value(frame)
+                stats[f"{t.name}/x"], stats[f"{t.name}/n"] = t.statistic.tally(frame)
+                if t.data:
+                    total += t.data.deviance(stats[f"{t.name}/x"], stats[f"{t.name}/n"])
+            if total > eps:
+                return None, total
+        return stats, self.deviance(stats)  # summed in the targets' order, as ``deviance`` sums it: the same bits
 
     def statistics(self, params: ModelParams, seed: int, tallies: bool = False) -> dict[str, float]:
         """Every target's statistic for ``params``; with ``tallies``, also what each is a ratio of.
