@@ -263,16 +263,17 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
         )
     if history.max_t < 0:
         raise UserError(f"{db}: the fit has no generation yet and --generations allows none")
-    seconds = time.perf_counter() - start
-    if resume and (out / "fit.json").is_file():  # the time of the runs before this one too
-        seconds += float(json.loads((out / "fit.json").read_text()).get("seconds", 0.0))
+    pops = history.get_all_populations()
+    # The sampling time of every stored generation, from pyabc's own record: the runs before a resume
+    # count, killed ones included, and a generation cut short by a kill (not stored) does not.
+    stored = pops["wall_time"].dropna() if "wall_time" in pops else pd.Series(dtype=float)
+    seconds = float(stored.sum()) if len(stored) else time.perf_counter() - start
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = pd.DataFrame({p.key: [p.to_natural(x) for x in frame[p.name]] for p in priors})
     posterior["weight"] = weights / weights.sum()
     posterior.to_csv(out / "posterior.csv", index=False, float_format="%.6g")
     central = central_particle(posterior, priors)
     point = {p.key: _round(float(posterior[p.key].iloc[central])) for p in priors}
-    pops = history.get_all_populations()
     info = {
         "method": DISTANCES[distance],
         "distance": distance,
@@ -282,6 +283,7 @@ def run_fit(options: FitOptions) -> dict[str, Any]:
         "generations": int(history.max_t) + 1,
         "epsilon_schedule": [float(e) for e in pops["epsilon"] if math.isfinite(e)],
         "simulations": int(history.total_nr_simulations),
+        "simulations_by_generation": [int(n) for n in pops.loc[pops["t"] >= 0, "samples"]],
         "seconds": round(seconds, 1),
         "seed": options.seed,
         "replications_per_setting": {k: s.replications for k, s in settings.items()},

@@ -573,14 +573,19 @@ class Simulator:
     def deviance_within(self, params: ModelParams, seed: int, eps: float) -> tuple[dict[str, float] | None, float]:
         """``statistics(..., tallies=True)`` and its ``deviance``; ``(None, so far)`` once past ``eps``.
 
-        Settings run one at a time, the fewest replications first; each target's deviance is at least 0,
+        Settings run one at a time, the one with the most targets that weigh in the deviance first (where most
+        parameter sets are stopped), then the fewest replications; each target's deviance is at least 0,
         so the sum only grows and a parameter set past ``eps`` after some settings is past it after all of
         them: the same acceptance as running every setting (and the same numbers when it runs them all,
         each setting's seeds being its own), for less simulation.
         """
         stats: dict[str, float] = {}
         total = 0.0
-        for name in sorted(self.scenarios, key=lambda n: self.settings[n].replications):
+        weighing = {
+            n: sum(t.setting == n and t.data is not None and t.data.kind != "implied" for t in self.targets)
+            for n in self.scenarios
+        }
+        for name in sorted(self.scenarios, key=lambda n: (-weighing[n], self.settings[n].replications)):
             frame = self._frame(params, seed, name)
             for t in (t for t in self.targets if t.setting == name):
                 stats[t.name] = t.statistic.value(frame)
