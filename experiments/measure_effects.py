@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             "byte (backfire 0); the desync placebo only moves every random stream on, so nothing changes in",
             "distribution but paired runs part ways: its backfire share is the floor, and a share above its interval",
             "is the measure's own, not chance. The third column is the outcome the measure's mechanism moves first.",
-            "These are the model's answers with its calibrated default parameters (the selected posterior "
-            "particle, docs/CALIBRATION.md), not forecasts.",
+            "These are the model's answers with its calibrated default parameters (the joint fit's particle nearest "
+            "the posterior mean, docs/CALIBRATION.md), not forecasts.",
             "",
         ]
         Path(args.write).write_text("\n".join(head + lines) + "\n", encoding="utf-8")

@@ -364,20 +364,25 @@ def study() -> str:
     run = ROOT / "docs" / "analysis" / "study_run"
     settings = [s.split(" / ") for s in pd.read_csv(run / "card" / "p_by_setting.csv", index_col=0).index]
     scenarios, eras = {s for s, _ in settings}, {e for _, e in settings}
-    design = pd.read_csv(run / "discovery" / "design.csv")
     var_options = yaml.safe_load((ROOT / "conf" / "analysis" / "variance.yaml").read_text())["options"]
     ranks = pd.read_csv(run / "card" / "ranks.csv")
     effects = pd.read_csv(run / "card" / "effects.csv").set_index("bundle")
     surv = pd.read_csv(run / "card" / "survival.csv")
     variance = pd.read_csv(run / "variance" / "variance.csv")
     best = ranks.iloc[0]
-    e = effects.loc[best["bundle"]]
+    tied = ranks["P(best)"].nunique() == 1  # no bundle's P(rung >= 4) differs from another's: nothing to rank
+    e = effects.loc["eln_seven" if tied else best["bundle"]]
     base = surv[(surv.bundle == "none") & (surv.rung == 4)]
     per = int(base["n"].min()) // len(scenarios)  # each era's curve pools the scenarios
+    ranked = (
+        f"no bundle ranks above another (each with P(best) {best['P(best)']:.1%}: in no setting does any bundle's "
+        "year reach force); `eln_seven`"
+        if tied
+        else f"`{best['bundle']}` ranks first (P(best) {best['P(best)']:.1%}); against no measures it"
+    )
     lines = [
         f"- **Report card** ({len(scenarios)} scenarios x {len(eras)} eras, {per} "
-        f"posterior-drawn years of each bundle in each): `{best['bundle']}` ranks first "
-        f"(P(best) {best['P(best)']:.1%}); against no measures it changes P(rung ≥ 4) by "
+        f"posterior-drawn years of each bundle in each): {ranked} changes P(rung ≥ 4) by "
         f"{100 * e['effect P(rung ≥ 4)']:+.1f} points [{100 * e['effect P(rung ≥ 4) lo']:+.1f}, "
         f"{100 * e['effect P(rung ≥ 4) hi']:+.1f}] and crisis days by {e['effect crisis days']:+.2f} "
         f"[{e['effect crisis days lo']:+.2f}, {e['effect crisis days hi']:+.2f}]. With no measures the use of force "
@@ -385,8 +390,18 @@ def study() -> str:
         + ", ".join(f"{r.p_reached_by_horizon:.1%} of {r.era} years" for r in base.itertuples())
         + " (Kaplan-Meier).",
     ]
-    text = prim_sentence(run / "discovery" / "discovery.md")
-    lines.append(f"- **Discovery** ({len(design)} design points over the priors): {text}")
+    discovery = yaml.safe_load((ROOT / "conf" / "analysis" / "discovery.yaml").read_text())["options"]
+    if (run / "discovery" / "design.csv").is_file():
+        design = pd.read_csv(run / "discovery" / "design.csv")
+        text = prim_sentence(run / "discovery" / "discovery.md")
+        lines.append(f"- **Discovery** ({len(design)} design points over the priors): {text}")
+    else:  # the discovery refused to draw a box: the study says why
+        lines.append(
+            f"- **Discovery** ({discovery['samples']} design points over the priors, {discovery['replications']} "
+            f"years each): no box. Fewer than 10 points had P(rung ≥ {discovery['rung']}) ≥ "
+            f"{discovery['threshold']:.0%}, so scenario discovery refused to draw one (a box on so few points "
+            "is chance): over the prior box, too few years reached force to say where it is likely."
+        )
     st = variance.pivot(index="outcome", columns="group", values="ST")
     parts = []
     for outcome, row in st.iterrows():
@@ -395,13 +410,17 @@ def study() -> str:
             parts.append(f"{outcome}: too rare to decompose ({n} replications off its usual value)")
         else:
             parts.append(f"{outcome}: " + ", ".join(f"{g} {row[g]:.2f}" for g in ("parameters", "measures", "noise")))
+    force = variance.loc[variance.outcome == "reached_rung_4", "S1"]
     lines.append(
         f"- **Variance** (total-order Sobol shares, {len(pd.read_csv(run / 'variance' / 'replications.csv')):,} "
         f"years of {var_options['scenario']} in the {var_options.get('era', 'scenario')} era): "
         + "; ".join(parts)
-        + ". The first-order shares of the use of force sum to "
-        + f"{variance.loc[variance.outcome == 'reached_rung_4', 'S1'].sum():.2f}: the three act together "
-        "(what measures do depends on the parameters and on chance)."
+        + (
+            f". The first-order shares of the use of force sum to {force.sum():.2f}: the three act together "
+            "(what measures do depends on the parameters and on chance)."
+            if force.notna().any()
+            else "."
+        )
     )
     took = re.search(r"ran three experiments in ([\d.]+) minutes", (run / "study.md").read_text())
     lines.append(

@@ -500,9 +500,9 @@ def test_posterior_runs_pair_their_draws_across_measure_sets():
     assert eln.settings["parameters"] == "posterior"
     point = api_run(scenario="baltic_air_policing", replications=6, seed=3, events=False)
     assert point.summary["parameters"].startswith("point")
-    # the posterior draws the thresholds and publicity (the activity stays at its default): what is made
-    # public differs from the point estimate's on the same seeds, the encounters themselves do not
-    assert base.outcomes["incidents"].equals(point.outcomes["incidents"])
+    # the posterior draws every fitted parameter (activity, encounters, publicity, thresholds): on the same
+    # seeds the incidents and what is made public differ from the point estimate's
+    assert not base.outcomes["incidents"].equals(point.outcomes["incidents"])
     assert not base.outcomes["reported_incidents"].equals(point.outcomes["reported_incidents"])
 
 
@@ -627,11 +627,12 @@ def test_calibrate_refuses_bad_requests(tmp_path):
 
 
 # ------------------------------------------------------------------ escalation validate on the defaults
-# The targets the calibrated defaults miss today (docs/CALIBRATION.md, "What fits and what does not"): none
-# since the targets took the record as data (issue 30): the confrontation-era use of force, which the defaults
-# reach in 0 of 400 years, was held to a 2-20% band argued from all theatres' disputes; its band is now the
-# Baltic record's own, none in the eight years 2014-2021 (at most 31.2% a year).
-KNOWN_MISSES: set[str] = set()
+# The targets the calibrated defaults miss today (docs/CALIBRATION.md, "The joint fit"): the joint fit
+# (calibration/fit_joint, 6 generations, final threshold a deviance of 43) has not converged, and its default
+# (the particle nearest the posterior mean, the rule written before validation) makes 75 incidents a year
+# public in the confrontation era where the ELN's count gives about 29 (band [15, 45]); only 18% of the
+# posterior predictive lies in that band. The other targets are met.
+KNOWN_MISSES: set[str] = {"reported_2014"}
 BORDERLINE: set[str] = set()  # targets whose estimate sits within 5% of a band's edge at 400 replications
 # The held-out fact the defaults miss or graze (calibration/holdout.yaml, never read by the fit): a crisis-era
 # Black Sea year reaches force in 0.5% of years [0.14, 1.8] at 400 replications, where the record has one year
@@ -689,7 +690,10 @@ def test_the_held_out_file_is_refused_by_the_fit_and_the_fit_s_own_file_by_valid
     copy = tmp_path / "copy.yaml"
     copy.write_bytes(TARGETS_FILE.read_bytes())  # the fit's own targets under another name: not held out either
     renamed = tmp_path / "renamed.yaml"  # its targets renamed and the file marked held out: still what the fit read
-    renamed.write_text("held_out: true\n" + TARGETS_FILE.read_text().replace("  - name: ", "  - name: x_"))
+    renamed.write_text(
+        "held_out: true\n"
+        + TARGETS_FILE.read_text().replace("  - name: ", "  - name: x_").replace("implied_by: ", "implied_by: x_")
+    )
     cases = [
         (["calibrate", "--targets", str(HOLDOUT_FILE)], f"{HOLDOUT_FILE}: a held-out file (held_out: true)"),
         (["validate", "--holdout", str(TARGETS_FILE)], f"--holdout {TARGETS_FILE}: the fit read this file"),

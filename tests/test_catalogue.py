@@ -105,7 +105,8 @@ EFFECTS = [
     ("unilateral_restraint", "incidents", +1, 2.0, "3.93: fewer sorties (reciprocated only once restraint is seen)"),
     ("exercise_distance_rule", "incidents_serious", +1, 0.55, "1.13: the Pskov exercise moves to Novgorod"),
     ("reduced_exercise_scale", "incidents_serious", +1, 0.6, "1.22: smaller, shorter exercise"),
-    ("mil_to_mil_meetings", "final_trust_nato", -1, 0.003, "0.0063: accounts of past acts"),
+    # signal_weight, fitted jointly (2026-12-06) to a third of its earlier 0.1, carries the meetings' accounts
+    ("mil_to_mil_meetings", "final_trust_nato", -1, 0.0005, "0.0011: accounts of past acts"),
     ("cooperative_engagement", "clarifications", -1, 1.5, "3.03: liaison officers answer"),
 ]
 
@@ -117,17 +118,18 @@ def test_measure_moves_its_mechanism_outcome(measure_on, baseline, measure, outc
 
 
 def test_a_channel_can_backfire_and_the_backfire_is_read_against_the_placebo(scenarios, params):
-    """Baltic, 200 pairs, in the hand-set model (conftest.PRE_CALIBRATION: the calibrated Baltic month has
+    """Baltic, 200 pairs, in the hand-set model (conftest.PRE_CALIBRATION on the values before the joint fit,
+    before_joint_fit: the calibrated Baltic month has
     too few serious acts and no escalation, so almost nothing can backfire there): with a liaison mission
     the peak rung is higher in 12.5% [8.6%, 17.8%] of pairs (calls about deliberate acts bring warnings and
     threats); the placebo never backfires (0 [0, 1.9%]). The liaison mission's backfire share is above the
     placebo's, interval against interval.
     """
-    from conftest import PRE_CALIBRATION
+    from conftest import PRE_CALIBRATION, before_joint_fit
 
     from sim.calibration.targets import with_values
 
-    hot = with_values(params, PRE_CALIBRATION)
+    hot = with_values(before_joint_fit(params), PRE_CALIBRATION)
     sc = scenarios["baltic_air_policing"]
     base = run(sc, hot, settings(), N, workers=2).outcomes()
     backfire = {}
@@ -253,12 +255,12 @@ def test_the_desync_placebo_shows_the_floor_of_backfire_and_changes_nothing_in_d
     (the liaison mission's 12.5% [8.6%, 17.8%] overlaps it), Δ P(rung ≥ 4) -1.0 [-4.9, +2.7] points,
     Δ peak rung -0.05 [-0.12, +0.03]. On the old code there was no such measure.
     """
-    from conftest import PRE_CALIBRATION
+    from conftest import PRE_CALIBRATION, before_joint_fit
 
     from sim.analysis.effects import paired_differences
     from sim.calibration.targets import with_values
 
-    hot = with_values(params, PRE_CALIBRATION)
+    hot = with_values(before_joint_fit(params), PRE_CALIBRATION)
     sc = scenarios["baltic_air_policing"]
     base = run(sc, hot, settings(), N, workers=2).outcomes()
     on = run(sc, hot, settings("desync_placebo"), N, workers=2).outcomes()

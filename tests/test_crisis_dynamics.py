@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import compose_config, run, settings, with_params
+from conftest import before_joint_fit, compose_config, run, settings, with_params
 
 from sim.analysis.stats import mean_ci, wilson
 from sim.core.agents import Act, Deliberation
@@ -29,11 +29,19 @@ YEARS = 100  # crisis-era years in each arm: at 40 the knock-out of caution (+0.
 # a paired SD of about 2) could not be told from 0 (seed 5 after issue 29's streams: +0.25 [-0.10, +0.60])
 
 
+@pytest.fixture
+def params(params):
+    """The parameters this module's arithmetic was written with: the fitted ones as before the joint fit."""
+    return before_joint_fit(params)
+
+
 @pytest.fixture(scope="module")
 def crisis():
-    """The Baltic scenario in the crisis era, a year long, and the default parameters."""
+    """The Baltic scenario in the crisis era, a year long, and the parameters the module was written with
+    (the fitted ones as before the joint fit: ``before_joint_fit``).
+    """
     cfg = compose_config(["scenario=baltic_air_policing", "era=crisis_2022"])
-    return dataclasses.replace(load_configured_scenario(cfg), horizon_h=YEAR), model_params(cfg)
+    return dataclasses.replace(load_configured_scenario(cfg), horizon_h=YEAR), before_joint_fit(model_params(cfg))
 
 
 @pytest.fixture(scope="module")

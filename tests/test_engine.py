@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run, settings
+from conftest import before_joint_fit, run, settings
 from scipy import stats
 
 from sim.analysis.series import Relaxation, hourly
@@ -19,6 +19,12 @@ from sim.core.platforms import Platform
 from sim.core.spec import Side
 
 REFERENCE = Path(__file__).parent / "data" / "hourly_engine_reference.json"
+
+
+@pytest.fixture
+def params(params):
+    """The parameters this module's arithmetic was written with: the fitted ones as before the joint fit."""
+    return before_joint_fit(params)
 
 
 def quiet(scenario):

@@ -110,7 +110,7 @@ def test_the_worked_example_in_the_docs_runs(params):
             0.7,
         )
         assert e["zone"] == "Gulf of Finland" and "A Su-27 passes 10 m in front of the P-8A's cockpit" in e["text"]
-    declared = {"air_intercept", "exercise_near_border", "electronic_interference"}
+    declared = {"air_intercept", "exercise_near_border", "electronic_interference", "airspace_violation"}
     others = [c for c in out if c.startswith("incidents_") and c.removeprefix("incidents_") in INCIDENT_TYPES]
     assert {c.removeprefix("incidents_") for c in others if out[c].sum() > 0} <= declared
     assert out["incidents_air_intercept"].min() >= 1

@@ -7,13 +7,19 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run, settings, with_params
+from conftest import before_joint_fit, run, settings, with_params
 
 from sim.core.agents import Act, Deliberation, Platform
 from sim.core.ladder import Response, Rung
 from sim.core.measures import build
 from sim.core.model import EscalationModel, _can_meet, clock, keyed_uniform
 from sim.core.spec import InjectSpec, Side
+
+
+@pytest.fixture
+def params(params):
+    """The parameters this module's arithmetic was written with: the fitted ones as before the joint fit."""
+    return before_joint_fit(params)
 
 
 def model_for(scenario, params, measures=None, seed=3, **kw) -> EscalationModel:

@@ -11,13 +11,19 @@ import math
 
 import numpy as np
 import pytest
-from conftest import settings, with_params
+from conftest import before_joint_fit, settings, with_params
 
 from sim.core.agents import Act
 from sim.core.engine import Draws
 from sim.core.measures import build
 from sim.core.model import EscalationModel
 from sim.core.spec import Side
+
+
+@pytest.fixture
+def params(params):
+    """The parameters this module's arithmetic was written with: the fitted ones as before the joint fit."""
+    return before_joint_fit(params)
 
 
 @pytest.fixture

@@ -67,12 +67,13 @@ def test_a_two_table_randomised_workshop_gives_the_dataset_and_its_analysis(tmp_
     assert len(team) == 6 and set(team["table"]) == {"T1", "T2"}
     assert set(df.loc[df["answered_by"] == "control", "choice"]) <= {"hold"}
     first = team[(team["table"] == "T1")].iloc[0]
-    # T1's first decision (seed 7): Russia escalates an air intercept (rung 1) to rung 3; the model's command,
-    # at the same state, chose below rung 3 in all 200 draws: none as far
+    # T1's first decision (seed 7, the joint fit's defaults): NATO escalates its answer to an airspace
+    # violation (rung 1) to rung 3; the model's command, at the same state, chose below rung 3 in all 200
+    # draws: none as far
     assert (first["team"], first["decision"], first["act_type"], first["response_rung"]) == (
-        "russia",
+        "nato",
         1,
-        "air_intercept",
+        "airspace_violation",
         3,
     )
     assert first["model_share_at_least"] == 0.0 and first["model_draws"] == 200

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import with_params
+from conftest import before_joint_fit, with_params
 
 from sim.core.agents import Act
 from sim.core.model import EscalationModel
@@ -28,6 +28,12 @@ EXACT = {
     "backdown_cost": 0.5,
     "nac_consensus_margin": 0.5,
 }
+
+
+@pytest.fixture
+def params(params):
+    """The parameters this module's arithmetic was written with: the fitted ones as before the joint fit."""
+    return before_joint_fit(params)
 
 
 @pytest.fixture
