@@ -107,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             cells.append(f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
             for col in ("peak_rung", MECHANISM_OUTCOME[measure]):
-                m, lo, hi, _ = mean_ci((on[col] - off[col]).to_numpy(dtype=float))
+                diff = (on[col] - off[col]).to_numpy(dtype=float)
+                if not diff.any():  # a t interval of equal pairs is [0, 0]: it would claim more than the runs show
+                    either = on[col].to_numpy(float).any() or off[col].to_numpy(float).any()
+                    cells.append("no pair differs" if either else "none in either arm")
+                    continue
+                m, lo, hi, _ = mean_ci(diff)
                 cells.append(f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
             cells[2] = f"{MECHANISM_OUTCOME[measure]}: {cells[2]}"
             p, lo, hi = wilson(int((on["peak_rung"] > off["peak_rung"]).sum()), len(on))
@@ -120,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             f"--write {args.write}`.",
             f"Each row: {args.n} replications with the measure and the same {args.n} seeds without it (common random",
             "numbers); Δ is measure minus none, with a 95% interval (Newcombe's paired score interval for",
-            "P(rung ≥ 4), Student t for the others); *backfire* is the share of pairs whose peak rung is higher with",
+            'P(rung ≥ 4), Student t for the others; where every pair is equal no interval is given: "no pair',
+            'differs", or "none in either arm" where neither arm had any); *backfire* is the share of pairs whose',
+            "peak rung is higher with",
             "the measure, with its Wilson interval. The placebo channel never connects and changes nothing, byte for",
             "byte (backfire 0); the desync placebo only moves every random stream on, so nothing changes in",
             "distribution but paired runs part ways: its backfire share is the floor, and a share above its interval",

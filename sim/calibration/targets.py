@@ -541,6 +541,12 @@ class Simulator:
         self.settings, self.targets, self.base, self.measures = settings, targets, base, measures
         used = {t.setting for t in targets}
         self.scenarios = {name: setting_scenario(s) for name, s in settings.items() if name in used}
+        # deviance_within's order: the setting with the most targets weighing in the deviance first (where most
+        # parameter sets are stopped), then the fewest replications
+        weighing = {
+            n: sum(t.setting == n and t.data is not None and t.data.kind != "implied" for t in targets) for n in used
+        }
+        self._stopping_order = sorted(self.scenarios, key=lambda n: (-weighing[n], settings[n].replications))
 
     def outcomes(
         self, params: ModelParams, seed: int, replications: dict[str, int] | None = None
@@ -573,27 +579,20 @@ class Simulator:
     def deviance_within(self, params: ModelParams, seed: int, eps: float) -> tuple[dict[str, float] | None, float]:
         """``statistics(..., tallies=True)`` and its ``deviance``; ``(None, so far)`` once past ``eps``.
 
-        Settings run one at a time, the one with the most targets that weigh in the deviance first (where most
-        parameter sets are stopped), then the fewest replications; each target's deviance is at least 0,
+        Settings run one at a time (``_stopping_order``); each target's deviance is at least 0,
         so the sum only grows and a parameter set past ``eps`` after some settings is past it after all of
         them: the same acceptance as running every setting (and the same numbers when it runs them all,
         each setting's seeds being its own), for less simulation.
         """
-        stats: dict[str, float] = {}
+        frames: dict[str, pd.DataFrame] = {}
         total = 0.0
-        weighing = {
-            n: sum(t.setting == n and t.data is not None and t.data.kind != "implied" for t in self.targets)
-            for n in self.scenarios
-        }
-        for name in sorted(self.scenarios, key=lambda n: (-weighing[n], self.settings[n].replications)):
-            frame = self._frame(params, seed, name)
-            for t in (t for t in self.targets if t.setting == name):
-                stats[t.name] = t.statistic.value(frame)
-                stats[f"{t.name}/x"], stats[f"{t.name}/n"] = t.statistic.tally(frame)
-                if t.data:
-                    total += t.data.deviance(stats[f"{t.name}/x"], stats[f"{t.name}/n"])
+        for name in self._stopping_order:
+            frames[name] = self._frame(params, seed, name)
+            weighing = (t for t in self.targets if t.setting == name and t.data is not None)
+            total += sum(t.data.deviance(*t.statistic.tally(frames[name])) for t in weighing)
             if total > eps:
                 return None, total
+        stats = self._statistics(frames, tallies=True)
         return stats, self.deviance(stats)  # summed in the targets' order, as ``deviance`` sums it: the same bits
 
     def statistics(self, params: ModelParams, seed: int, tallies: bool = False) -> dict[str, float]:
@@ -601,7 +600,9 @@ class Simulator:
 
         The tallies (``NAME/x``, ``NAME/n``: ``Statistic.tally``) are what the deviance reads.
         """
-        frames = self.outcomes(params, seed)
+        return self._statistics(self.outcomes(params, seed), tallies)
+
+    def _statistics(self, frames: dict[str, pd.DataFrame], tallies: bool) -> dict[str, float]:
         stats = {t.name: t.statistic.value(frames[t.setting]) for t in self.targets}
         if tallies:
             for t in self.targets:
