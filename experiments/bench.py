@@ -18,7 +18,7 @@ is a median and every target a ratio of things timed side by side):
 - ``escalation run replications=1000 output.report=false`` end to end (outputs included, the
   report left out, as a sweep's job writes none by default): the share of its CPU (the command and
   its worker processes) that simulating the same 1,000 replications costs (target >= 0.60; median
-  of three rounds), and the parts of the rest measured on their own (a run's fixed cost, the report
+  of seven rounds), and the parts of the rest measured on their own (a run's fixed cost, the report
   a single run adds);
 - ``escalation --help`` and ``escalation scenarios``: wall time (target < 0.5 s);
 - where a year replication's time goes (cProfile, by part of the model).
@@ -52,9 +52,9 @@ from pathlib import Path
 
 import mesa
 import numpy as np
-import psutil
 from hydra import compose, initialize_config_dir
 
+from sim.core.engine import Draws
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.run.config import measure_settings, model_params, register_configs
@@ -163,9 +163,9 @@ def year_counts(scenario, params, measures, reps: int = YEAR_REPLICATIONS) -> di
     for i in range(reps):
         model = EscalationModel(scenario, params, build(measures), seed=replication_seed(0, i), record_events=False)
         model.streams = {k: _CountingStream(v, draws) for k, v in model.streams.items()}  # type: ignore[misc]
-        for blocks, stream in ((model.activity_draws, "activity"), (model.incident_draws, "incidents")):
-            blocks.rng = model.streams[stream]  # its blocks: one call for 256 draws
-        model.perception_draws.rng = model.streams["perception"]
+        model.activity_draws = Draws(model.streams["activity"])  # its blocks: one call for 256 draws
+        model.incident_draws = Draws(model.streams["incidents"])
+        model.perception_draws = Draws(model.streams["perception"])
         model.run()
         outcome = model.outcome()
         incidents += outcome["incidents"]
@@ -232,36 +232,19 @@ def cli_seconds(exe: str, *args: str, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
-def tree_cpu_seconds(proc: psutil.Popen) -> float:
-    """Wait for ``proc`` and return the CPU seconds of it and every descendant.
-
-    Samples every 0.1 s (worker processes are the forkserver's children, which ``RUSAGE_CHILDREN``
-    does not count); the last sample of each process counts, so each may be short by up to 0.1 s.
-    """
-    seen: dict[int, float] = {}
-    while proc.poll() is None:
-        try:
-            procs = [proc, *proc.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            break
-        for p in procs:
-            try:
-                t = p.cpu_times()
-                seen[p.pid] = t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
-        time.sleep(0.1)
-    return sum(seen.values())
-
-
 def command_cpu_seconds(exe: str, *args: str, cwd: str) -> tuple[float, float]:
-    """CPU seconds (the command and its workers) and wall seconds of ``escalation ARGS``."""
+    """CPU seconds (the command and its workers) and wall seconds of ``escalation ARGS``.
+
+    Exact, not sampled: ``os.wait4`` gives the command's own CPU and that of every descendant it
+    waited for. Its workers are forked from it (Linux, no other thread: ``sim.run.runner.pool_context``)
+    and joined by the pool before it exits, so their CPU is in it to the tick.
+    """
     wall = time.perf_counter()
-    proc = psutil.Popen([exe, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
-    cpu = tree_cpu_seconds(proc)
-    if proc.returncode != 0:
+    proc = subprocess.Popen([exe, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
         raise SystemExit(f"escalation {' '.join(args)} failed")
-    return cpu, time.perf_counter() - wall
+    return usage.ru_utime + usage.ru_stime, time.perf_counter() - wall
 
 
 def end_to_end(exe: str, cfg, params, measures, rounds: int = 3) -> dict:
@@ -409,6 +392,7 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=200, help="replications per job for --factorial")
     parser.add_argument("--n-jobs", type=int, default=2, help="joblib workers for --factorial")
     parser.add_argument("--skip-end-to-end", action="store_true", help="leave out the 1,000-replication command")
+    parser.add_argument("--end-to-end-rounds", type=int, default=7, help="rounds of the 1,000-replication command")
     parser.add_argument(
         "--calibration", action="store_true", help="measure a calibration's share of core time spent simulating"
     )
@@ -475,7 +459,7 @@ def main() -> None:
         "profile_year_share": profile(busy, params, measures),
     }
     if not args.skip_end_to_end:
-        figures["end_to_end_1000"] = end_to_end(exe, cfg, params, measures)
+        figures["end_to_end_1000"] = end_to_end(exe, cfg, params, measures, rounds=args.end_to_end_rounds)
     figures["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]  # 1-minute, before and after
     out = REPO_ROOT / "docs" / "benchmarks"
     out.mkdir(exist_ok=True)
@@ -561,6 +545,7 @@ def calibration_generation(population: int, generations: int, workers: int) -> N
 def factorial(replications: int, n_jobs: int) -> None:
     """Time the 2^7 factorial with the joblib launcher, then its aggregation."""
     exe = shutil.which("escalation", path=str(Path(sys.executable).parent)) or "escalation"
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         sweep = Path(tmp) / "factorial"
         start = time.perf_counter()
@@ -597,6 +582,7 @@ def factorial(replications: int, n_jobs: int) -> None:
         "ms_per_replication_per_core": round(1000 * sweep_s * n_jobs / (jobs * replications), 1),
         "compare_seconds": round(compare_s, 1),
         "date": time.strftime("%Y-%m-%d"),
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # 1-minute, before and after
     }
     out = REPO_ROOT / "docs" / "benchmarks"
     out.mkdir(exist_ok=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -144,6 +145,8 @@ def main() -> None:
     parser.add_argument("--sweep", choices=["joblib", "ray"], help="a multirun sweep on this launcher instead")
     parser.add_argument("--jobs", type=int, default=10)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+    machine = {"cores": os.cpu_count()}
     if args.sweep:
         rows = []
         for n in args.replications:
@@ -162,6 +165,8 @@ def main() -> None:
         result = {
             "date": time.strftime("%Y-%m-%d"),
             "python": platform.python_version(),
+            **machine,
+            "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # 1-minute, before and after
             "runs": rows,
             "tree_peak_ratio": round(ratio, 3),
         }
@@ -182,6 +187,8 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "python": platform.python_version(),
         "machine": platform.machine(),
+        **machine,
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # 1-minute, before and after
         "runs": rows,
         "main_peak_ratio": ratio,
     }

@@ -53,13 +53,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("sim/analysis/stats.py", "mean_ci_bootstrap", "if np.all(x == x[0]): -> if np.all(x == x[1]):"): (
         "there are at least two values here, and all equal the first exactly when all equal the second"
     ),
-    ("sim/analysis/stats.py", "mean_ci_bootstrap", 'method="percentile", -> method="PERCENTILE",'): (
-        "scipy.stats.bootstrap lower-cases the method's name"
-    ),
     (
         "sim/analysis/stats.py",
         "mean_ci_bootstrap",
-        "batch=max(1, BOOTSTRAP_VALUES_AT_ONCE // n), -> batch=max(2, BOOTSTRAP_VALUES_AT_ONCE // n),",
+        "batch = max(1, BOOTSTRAP_VALUES_AT_ONCE // n) -> batch = max(2, BOOTSTRAP_VALUES_AT_ONCE // n)",
     ): "the batch changes how many resamples are drawn at once, not which; 1 and 2 differ only above 500,000 values",
     (
         "sim/analysis/stats.py",

@@ -141,7 +141,8 @@ def speed() -> str:
     if "fixed_cpu_s" in e2e:
         by_round = ", ".join(f"{100 * x:.0f}%" for x in e2e.get("simulating_share_by_round", []))
         rows[-1] += (
-            f" Of the 1,000-replication command's {e2e['command_cpu_s']:.1f} s (median of {e2e.get('rounds', 1)} "
+            f" Of the 1,000-replication command's {e2e['command_cpu_s']:.1f} s of CPU (the command and the workers "
+            f"it forks and joins, counted exactly; median of {e2e.get('rounds', 1)} "
             f"rounds; the share by round: {by_round}"
             f"), at 60% everything but simulating could take {e2e['rest_allowed_at_60_s']:.1f} s; measured on their "
             f"own, a run's fixed cost (a one-replication run without figures: imports, configuration, outputs) is "
@@ -185,9 +186,15 @@ def memory() -> str:
                 f"| {r['replications_per_core_second']:.1f} |"
             )
         medians = [statistics.median(r["rss_samples_mb_every_5s"]) for r in rec["runs"]]
+        load = (
+            f", {rec['cores']} cores, load average {rec['load_average'][0]:.1f} before and "
+            f"{rec['load_average'][1]:.1f} after"
+            if "load_average" in rec
+            else ""
+        )
         notes.append(
             f"{launcher}: peak {rec['tree_peak_ratio']:.2f}×, median {medians[-1] / medians[0]:.2f}× "
-            f"({rec['date']}, Python {rec['python']})"
+            f"({rec['date']}, Python {rec['python']}{load})"
         )
     text = "\n".join(rows + ["", "At 10^5 over 10^4 replications — " + "; ".join(notes) + "."])
     single = BENCH / "bench_memory.json"
@@ -199,7 +206,13 @@ def memory() -> str:
         )
         text += (
             f" One `escalation run` with every output and the report (main process): {runs}, a ratio of "
-            f"{rec['main_peak_ratio']:.2f} ({rec['date']}, Python {rec['python']})."
+            f"{rec['main_peak_ratio']:.2f} ({rec['date']}, Python {rec['python']}"
+            + (
+                f", {rec['cores']} cores, load average {rec['load_average'][0]:.1f} before and "
+                f"{rec['load_average'][1]:.1f} after)."
+                if "load_average" in rec
+                else ")."
+            )
         )
     return text
 
@@ -220,7 +233,13 @@ def factorial() -> str:
         f"{f['replications_per_job']} replications ({f['replications_total']:,} Baltic months) in "
         f"{f['sweep_seconds']:.0f} s ({f['sweep_minutes']:.1f} min), "
         f"{f['ms_per_replication_per_core']:.1f} ms of a core a replication with each job's start-up included, "
-        f"and {f['compare_seconds']:.1f} s for `escalation compare`."
+        f"and {f['compare_seconds']:.1f} s for `escalation compare`"
+        + (
+            f" (the machine's 1-minute load average {f['load_average'][0]:.1f} before, {f['load_average'][1]:.1f} "
+            "after)."
+            if "load_average" in f
+            else "."
+        )
     )
 
 

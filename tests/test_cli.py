@@ -262,3 +262,31 @@ def test_a_misspelt_measure_on_the_command_line_is_one_line_and_exit_2(tmp_path)
         "escalation: error: measures.hotlin.enabled: there is no measure 'hotlin' (did you mean hotline?)"
     )
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_run_composes_its_configuration_twice_and_an_experiments_mode_still_counts(tmp_path, monkeypatch):
+    """The command's check composes the configuration once and Hydra once to run it: Hydra's own compose that only
+    reads ``hydra.mode`` (Hydra.get_mode) answers from the check's (0.14 s a run, issue 29) and is restored after.
+    An experiment's ``hydra.mode: MULTIRUN`` is still read: without -m it runs as a sweep, one folder a job.
+    """
+    from hydra._internal.hydra import Hydra
+
+    from sim.cli import main
+
+    original_mode, original_compose = Hydra.get_mode, Hydra.compose_config
+    composed = []
+
+    def counted(self, *args, **kwargs):
+        composed.append(kwargs.get("run_mode"))
+        return original_compose(self, *args, **kwargs)
+
+    monkeypatch.setattr(Hydra, "compose_config", counted)
+    args = ["replications=2", "workers=1", "output.report=false", "output.plot=false"]
+    assert main(["run", *args, f"hydra.run.dir={tmp_path / 'one'}"]) == 0
+    assert len(composed) == 2, composed  # the check's and the run's; three before
+    assert Hydra.get_mode is original_mode
+    assert (tmp_path / "one" / "summary.json").is_file()
+    sweep = tmp_path / "sweep"
+    assert main(["run", "+experiment=era_comparison", *args, "measures=none", f"hydra.sweep.dir={sweep}"]) == 0
+    assert sorted(p.name for p in sweep.iterdir() if (p / "summary.json").is_file()) == ["0", "1", "2"]
+    assert Hydra.get_mode is original_mode

@@ -87,3 +87,22 @@ def test_the_bootstrap_holds_its_resamples_in_batches_and_gives_scipys_interval(
     assert peak < 100e6, f"{peak / 1e6:.0f} MB"
     whole = stats.bootstrap((x,), np.mean, method="percentile", n_resamples=4999, rng=np.random.default_rng(0))
     assert (m, lo, hi, n) == (x.mean(), whole.confidence_interval.low, whole.confidence_interval.high, 20_000)
+
+
+def test_a_models_streams_are_made_on_first_use_from_the_seeds_they_always_had():
+    """Streams (issue 29): each mechanism's generator is SeedSequence(seed) child k, made when first asked for;
+    values() and items() make every one; a name that is not a stream is a KeyError, as in a dict.
+    """
+    from sim.core.model import STREAMS, Streams
+
+    seed = np.random.SeedSequence(2024, spawn_key=(7,))
+    streams = Streams(seed, STREAMS)
+    assert len(streams) == 0  # nothing made yet
+    got = streams["perception"].random(5)
+    k = STREAMS.index("perception")
+    eager = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(7, k))).random(5)
+    assert np.array_equal(got, eager) and k > 0
+    assert len(streams) == 1
+    assert [name for name, _ in streams.items()] == list(STREAMS[1:]) and len(streams.values()) == len(STREAMS) - 1
+    with pytest.raises(KeyError):
+        streams["mesa"]  # Mesa's own generator (child 0) is not one of them

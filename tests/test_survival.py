@@ -268,3 +268,32 @@ def test_back_to_vigilance_lines_print_the_table():
     assert lines[5] == "| x | 1 | 0 | beyond the horizon [beyond the horizon, beyond the horizon] | n/a |"
     assert len(lines) == 6
     assert days_text(12.345) == "12.3" and days_text(math.nan) == "beyond the horizon"
+
+
+def test_kaplan_meier_is_scipys_ecdf_to_the_last_bit():
+    """kaplan_meier is scipy.stats.ecdf on CensoredData with its log-log band, written out in numpy (importing
+    scipy.stats costs a run 0.4 s): on 200 random samples (ties from rounding, 1 to 2,000 values, a quarter of
+    them with nothing censored, which scipy computes by another path) every time, estimate and bound is equal
+    as a float, not approximately.
+    """
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    uncensored = 0
+    for trial in range(200):
+        n = int(rng.integers(1, 2000))
+        times = np.round(rng.exponential(rng.uniform(0.5, 20), n), int(rng.integers(0, 3)))
+        observed = rng.uniform(size=n) < (rng.uniform(0, 1) if trial % 4 else 1.0)
+        observed[0] = True
+        uncensored += bool(observed.all())
+        sf = stats.ecdf(stats.CensoredData(uncensored=times[observed], right=times[~observed])).sf
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ci = sf.confidence_interval(0.95, method="log-log")
+        low, high = np.nan_to_num(ci.low.probabilities, nan=0.0), np.nan_to_num(ci.high.probabilities, nan=1.0)
+        high = np.where(sf.probabilities == 0, 0.0, high)
+        c = kaplan_meier(Durations(times, observed))
+        theirs = (sf.quantiles, sf.probabilities, low, high)
+        for ours, scipys in zip((c.times, c.survival, c.low, c.high), theirs, strict=True):
+            assert np.array_equal(ours, scipys), trial
+    assert uncensored >= 40

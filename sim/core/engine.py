@@ -53,14 +53,25 @@ class Draws:
     kind a run makes does not shift the others (common random numbers between configurations).
     """
 
-    __slots__ = ("_exponential", "_normal", "_random", "rng")
+    __slots__ = ("_exponential", "_normal", "_random", "_rng", "_source")
     BLOCK = 256
 
     def __init__(self, rng: Any):
-        self.rng = rng
+        """Draw from ``rng``: a numpy Generator, or a function that makes it at the first block.
+
+        A model's streams are made on first use (``sim.core.model.Streams``).
+        """
+        self._rng, self._source = (None, rng) if callable(rng) else (rng, None)
         self._exponential: list[float] = []
         self._random: list[float] = []
         self._normal: list[float] = []
+
+    @property
+    def rng(self) -> Any:
+        """The stream the blocks come from."""
+        if self._rng is None:
+            self._rng = self._source()
+        return self._rng
 
     def exponential(self) -> float:
         """A unit exponential (scale it by the mean)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import mesa
@@ -78,6 +79,34 @@ def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(replication,))
 
 
+class Streams(dict):
+    """The model's random streams by mechanism: ``SeedSequence(seed)`` child ``k`` of ``names`` (k >= 1; 0 is Mesa's).
+
+    Each generator is made the first time it is asked for, from the same seed it always had, so the
+    numbers are the same; a model that never draws from a mechanism (a quiet year has no
+    incidents, perceptions or decisions) does not pay the 20 us a generator costs to make, a
+    third of a quiet year's set-up (issue 29). ``values()`` and ``items()`` make every stream.
+    """
+
+    def __init__(self, seed: np.random.SeedSequence, names: Sequence[str]):
+        super().__init__()
+        self._seed = seed
+        self._child = {name: k for k, name in enumerate(names) if k > 0}
+
+    def __missing__(self, name: str) -> np.random.Generator:
+        k = self._child[name]  # an unknown name is a KeyError, as in a plain dict
+        made = self[name] = np.random.default_rng(
+            np.random.SeedSequence(self._seed.entropy, spawn_key=(*self._seed.spawn_key, k))
+        )
+        return made
+
+    def values(self):  # noqa: D102  # every stream, in the order of their children
+        return [self[name] for name in self._child]
+
+    def items(self):  # noqa: D102  # every stream, in the order of their children
+        return [(name, self[name]) for name in self._child]
+
+
 class EscalationModel(
     EngineMixin,
     PlayingMixin,
@@ -118,10 +147,7 @@ class EscalationModel(
         record_changes: bool = True,
     ):
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        seqs = {
-            name: np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k)) for k, name in enumerate(STREAMS)
-        }
-        super().__init__(rng=np.random.default_rng(seqs["mesa"]))
+        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 0))))
         self._default_schedule.stop()  # no hourly step: time moves from event to event
         self._queue: list[tuple[float, int, Callable[[], None], bool]] = []  # time, order, call, routine
         self._seq = 0
@@ -129,7 +155,7 @@ class EscalationModel(
         self._incidents_fired = 0  # encounters and violations, held apart from the list
         # One generator per mechanism: a measure that changes how often one mechanism draws does
         # not shift the draws of the others (better common random numbers between configurations).
-        self.streams = {name: np.random.default_rng(s) for name, s in seqs.items() if name != "mesa"}
+        self.streams = Streams(ss, STREAMS)
         self._key_base = int(
             np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, len(STREAMS))).generate_state(1, np.uint64)[0]
         )
@@ -218,9 +244,10 @@ class EscalationModel(
         self._pair_rate: dict[tuple[Platform, Platform, str, str], float] = {}
         self._reaches: dict[tuple[Side, str], tuple[bool, bool]] = {}  # seen by radar, answered by QRA
         self._qra_order: dict[tuple[Side, str], list[Platform]] = {}  # fighters to send, first first
-        self.activity_draws = Draws(self.streams["activity"])  # sortie waits, patrol zones, scrambles: in blocks
-        self.incident_draws = Draws(self.streams["incidents"])  # each incident's conduct, severity and intent
-        self.perception_draws = Draws(self.streams["perception"])  # how each act is read
+        stream = self.streams.__getitem__  # each stream made at its first block
+        self.activity_draws = Draws(partial(stream, "activity"))  # sortie waits, patrol zones, scrambles: in blocks
+        self.incident_draws = Draws(partial(stream, "incidents"))  # each incident's conduct, severity and intent
+        self.perception_draws = Draws(partial(stream, "perception"))  # how each act is read
         self._hazard_left = self.activity_draws.exponential()  # integrated hazard to the next
         self._hazard_since = 0.0  # the time the total hazard last changed
         self._redraw = False  # the activity changed: place the next encounter or violation again

@@ -30,8 +30,8 @@ from sim.core.players import DecisionPoint
 from sim.core.spec import InjectSpec, Side
 from sim.play.saves import SIDES, GameSettings, save_content
 from sim.run.errors import UserError, excerpt
-from sim.run.output import atomic_write, event_line
-from sim.run.runner import event_budget, run_replications, runaway_message
+from sim.run.output import atomic_write
+from sim.run.runner import event_budget, event_line, run_replications, runaway_message
 
 
 class Game:

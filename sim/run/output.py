@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from sim.analysis.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly
 from sim.run.folder import temp_prefix
-from sim.run.runner import Ensemble, Replication, event_line
+from sim.run.runner import Ensemble, Replication, event_text
 
 ROW_GROUP_ROWS = 100_000  # change points buffered before a Parquet row group is written
 
@@ -175,9 +175,9 @@ class RunWriter:
             self._files["timeseries.csv"][1].writelines(lines)
             written += sum(map(len, lines))
         if "events.jsonl" in self._files:
-            lines = rep.event_lines if rep.event_lines is not None else [event_line(rep.index, e) for e in rep.events]
-            self._files["events.jsonl"][1].writelines(lines)
-            written += sum(map(len, lines))
+            text = rep.event_text if rep.event_text is not None else event_text(rep.index, rep.events)
+            self._files["events.jsonl"][1].write(text)
+            written += len(text)
         return written
 
     def _flush_changes(self) -> None:

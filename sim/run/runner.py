@@ -6,7 +6,6 @@ does not depend on how replications are split between workers or jobs.
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing as mp
 import multiprocessing.connection as mp_connection
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from sim.analysis.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
@@ -42,11 +42,11 @@ class Replication:
     changes: np.ndarray | None  # one row per change point: CHANGE_COLUMNS
     events: list[dict[str, Any]]
     relaxation: Relaxation | None = None
-    event_lines: list[str] | None = None  # the events as ``events.jsonl`` lines, when a worker wrote them so
+    event_text: str | None = None  # the events as ``events.jsonl`` lines, joined, when a worker wrote them so
 
     def encode_events(self) -> None:
-        """Turn the event log into its ``events.jsonl`` lines (in a worker: a string pickles ten times faster)."""
-        self.event_lines = [event_line(self.index, e) for e in self.events]
+        """Turn the event log into its ``events.jsonl`` lines (in a worker: one string pickles far faster)."""
+        self.event_text = event_text(self.index, self.events)
         self.events = []
 
     @property
@@ -182,14 +182,21 @@ def _run_chunk(args: tuple) -> list[Replication]:
 
 
 def event_line(replication: int, event: dict[str, Any]) -> str:
-    """One line of ``events.jsonl``: an event of the log (flat: text, numbers, None, a list of names)."""
-    row = {"replication": replication}
-    for k, v in event.items():
-        row[k] = None if v.__class__ is float and not math.isfinite(v) else v
-    return _ENCODE(row) + "\n"
+    """One line of ``events.jsonl``: an event of the log (flat: text, numbers, None, a list of names).
+
+    Encoded by orjson (UTF-8, compact; a float that is not finite is written null): about a
+    seventh of the standard library's cost an event, which a 1,000-replication run of ~38 events
+    each paid in its workers (issue 29).
+    """
+    return orjson.dumps({"replication": replication, **event}, option=_ORJSON).decode() + "\n"
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+def event_text(replication: int, events: list[dict[str, Any]]) -> str:
+    """The lines of ``events.jsonl`` for one replication's log, joined."""
+    return "".join([event_line(replication, e) for e in events])
+
+
+_ORJSON = orjson.OPT_SERIALIZE_NUMPY
 
 
 def default_workers(n_replications: int) -> int:
@@ -496,7 +503,7 @@ def iter_replications(
     four. At most ``2 x workers`` chunks are in flight, and a result is dropped once handed on, so
     memory does not grow with the number of replications. If the consumer stops (an error,
     Ctrl-C), pending chunks are cancelled and the workers stopped at once. ``event_lines``: the
-    workers hand the event logs on as ``events.jsonl`` lines (``Replication.event_lines``), for a
+    workers hand the event logs on as ``events.jsonl`` lines (``Replication.event_text``), for a
     consumer that only writes them.
     """
     indices = list(indices)

@@ -246,10 +246,13 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
     enabled = [k for k, v in measures.items() if v.get("enabled")]
     record_events = bool(cfg.output.events)
     counts = np.zeros((int(round(scenario.horizon_h)) + 1, 8), dtype=np.int64)  # replications per hour and rung
+    plot = cfg.output.report if cfg.output.plot is None else cfg.output.plot  # unset: the curve goes with the report
+    curve = report_wanted(plot, sweep_job)
 
-    def tally(rep) -> None:
-        rung = rep.rung_by_hour()
-        counts[np.arange(len(rung)), rung] += 1
+    def tally(rep) -> None:  # the escalation curve's counts: only where the curve is drawn
+        if curve:
+            rung = rep.rung_by_hour()
+            counts[np.arange(len(rung)), rung] += 1
 
     with RunWriter(
         out, seed, timeseries=bool(cfg.output.timeseries), events=record_events, hourly_csv=bool(cfg.output.hourly_csv)
@@ -297,8 +300,7 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
             "cost": float(sum(costs.get(m, 0.0) for m in enabled)),
             "p_peak_rung_ge_4": summary["outcomes"]["p_peak_rung_ge_4"]["estimate"],
         }
-    plot = cfg.output.report if cfg.output.plot is None else cfg.output.plot  # unset: the curve goes with the report
-    if report_wanted(plot, sweep_job):
+    if curve:
         from sim.report import figures
 
         figures.use_style()
