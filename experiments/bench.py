@@ -54,7 +54,6 @@ import mesa
 import numpy as np
 from hydra import compose, initialize_config_dir
 
-from sim.core.engine import Draws
 from sim.core.measures import build
 from sim.core.model import EscalationModel, replication_seed
 from sim.run.config import measure_settings, model_params, register_configs
@@ -163,9 +162,9 @@ def year_counts(scenario, params, measures, reps: int = YEAR_REPLICATIONS) -> di
     for i in range(reps):
         model = EscalationModel(scenario, params, build(measures), seed=replication_seed(0, i), record_events=False)
         model.streams = {k: _CountingStream(v, draws) for k, v in model.streams.items()}  # type: ignore[misc]
-        model.activity_draws = Draws(model.streams["activity"])  # its blocks: one call for 256 draws
-        model.incident_draws = Draws(model.streams["incidents"])
-        model.perception_draws = Draws(model.streams["perception"])
+        for blocks, stream in ((model.activity_draws, "activity"), (model.incident_draws, "incidents")):
+            blocks.rng = model.streams[stream]  # its blocks (one call for 256 draws), those drawn already kept
+        model.perception_draws.rng = model.streams["perception"]
         model.run()
         outcome = model.outcome()
         incidents += outcome["incidents"]

@@ -338,7 +338,7 @@ def run_command(args: list[str]) -> int:
     sys.argv = ["escalation run", *args]
     SWEEP.clear()
     try:
-        _hydra_app(cfg.hydra.mode)
+        _hydra_app(cfg.hydra.mode, known=not _names_another_config(args))
     except BaseException:
         if made is not None and not (made / "summary.json").exists():  # never a complete run's folder
             from sim.run.folder import release
@@ -452,15 +452,26 @@ def check_plugins(overrides: list[str]) -> None:
             require(f"hydra/{kind}={name}", PLUGINS[kind, name])
 
 
-def _hydra_app(mode) -> None:
+def _names_another_config(args: list[str]) -> bool:
+    """Whether the command line names a configuration other than the library's (``--config-path``, ``-cn`` ...).
+
+    Then the ``hydra.mode`` Hydra runs with is that configuration's (a saved run's, re-run), which the
+    command's check did not compose.
+    """
+    flags = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
+    return any(a == f or a.startswith(f"{f}=") for a in args for f in flags)
+
+
+def _hydra_app(mode, known: bool = True) -> None:
     """Hand over to Hydra, telling it the ``hydra.mode`` the command's own check composed (``mode``).
 
     Hydra composes the whole configuration once only to read ``hydra.mode`` (``Hydra.get_mode``, then
     composes it again to run), and the check in ``validate_overrides`` has composed it already: a third
     compose, 0.14 s of CPU of every run (a tenth of what a 1,000-replication run may spend outside
     simulating; issue 29). ``Hydra.get_mode`` answers from that composition while Hydra starts, and is
-    restored after; an experiment's ``hydra.mode: MULTIRUN`` is read as before
-    (``tests/test_cli.py`` checks both, and that Hydra still has the method).
+    restored after; an experiment's ``hydra.mode: MULTIRUN`` is read as before. Where the command line
+    names another configuration (``known`` false: a saved run re-run with ``--config-path``), Hydra
+    reads its mode itself (``tests/test_cli.py`` checks all three, and that Hydra still has the method).
     """
     import hydra
     from hydra._internal.hydra import Hydra
@@ -472,6 +483,9 @@ def _hydra_app(mode) -> None:
     def app(cfg):
         return run_job(cfg)
 
+    if not known:
+        app()
+        return
     original = Hydra.get_mode
     Hydra.get_mode = lambda self, config_name, overrides: mode  # type: ignore[method-assign]
     try:

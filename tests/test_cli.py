@@ -290,3 +290,36 @@ def test_a_run_composes_its_configuration_twice_and_an_experiments_mode_still_co
     assert main(["run", "+experiment=era_comparison", *args, "measures=none", f"hydra.sweep.dir={sweep}"]) == 0
     assert sorted(p.name for p in sweep.iterdir() if (p / "summary.json").is_file()) == ["0", "1", "2"]
     assert Hydra.get_mode is original_mode
+
+
+def test_a_saved_configuration_rerun_keeps_its_own_hydra_mode(tmp_path):
+    """`escalation run --config-path=RUN/.hydra --config-name=config` runs the saved configuration, whose
+    ``hydra.mode`` the command's check (on the library's configuration) never composed: Hydra reads it itself.
+    A saved configuration that asks for a sweep of two seeds runs two jobs (a single run would drop the sweep).
+    """
+    import yaml
+
+    from sim.cli import main
+
+    args = ["replications=2", "workers=1", "output.report=false", "output.plot=false"]
+    assert main(["run", *args, f"hydra.run.dir={tmp_path / 'first'}"]) == 0
+    saved = yaml.safe_load((tmp_path / "first" / ".hydra" / "config.yaml").read_text())
+    saved["hydra"] = {"mode": "MULTIRUN", "sweeper": {"params": {"seed": "1,2"}}}
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "config.yaml").write_text(yaml.safe_dump(saved))
+    sweep = tmp_path / "sweep"
+    assert (
+        main(
+            [
+                "run",
+                f"--config-path={conf}",
+                "--config-name=config",
+                f"hydra.sweep.dir={sweep}",
+                f"hydra.run.dir={tmp_path / 'plain'}",
+            ]
+        )
+        == 0
+    )
+    seeds = sorted(json.loads((job / "summary.json").read_text())["seed"] for job in sweep.iterdir() if job.is_dir())
+    assert seeds == [1, 2] and not (tmp_path / "plain" / "summary.json").exists()

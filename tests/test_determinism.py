@@ -97,12 +97,38 @@ def test_a_models_streams_are_made_on_first_use_from_the_seeds_they_always_had()
 
     seed = np.random.SeedSequence(2024, spawn_key=(7,))
     streams = Streams(seed, STREAMS)
-    assert len(streams) == 0  # nothing made yet
+    assert streams.made() == [] and len(streams) == len(STREAMS) - 1  # every stream named, none made yet
     got = streams["perception"].random(5)
     k = STREAMS.index("perception")
     eager = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(7, k))).random(5)
     assert np.array_equal(got, eager) and k > 0
-    assert len(streams) == 1
+    assert streams.made() == ["perception"] and "incidents" in streams and streams.get("mesa") is None
     assert [name for name, _ in streams.items()] == list(STREAMS[1:]) and len(streams.values()) == len(STREAMS) - 1
     with pytest.raises(KeyError):
         streams["mesa"]  # Mesa's own generator (child 0) is not one of them
+
+
+def test_a_copy_of_a_model_draws_from_its_own_streams_made_or_not(params, scenarios):
+    """A model copied (copy.deepcopy, as the play data's look-ahead does) before its incident and perception streams
+    were first used draws from copies of them: running the copy leaves the original's run what it would have been.
+    """
+    import copy
+    import dataclasses
+
+    from sim.core.measures import build
+    from sim.core.model import EscalationModel, replication_seed
+
+    spec = dataclasses.replace(scenarios["baltic_air_policing"], horizon_h=24 * 20)
+
+    def model():
+        return EscalationModel(spec, params, build({}), seed=replication_seed(0, 1), record_events=False)
+
+    untouched = model()
+    untouched.run()
+    original = model()
+    assert "incidents" not in original.streams.made() and "perception" not in original.streams.made()
+    twin = copy.deepcopy(original)
+    twin.run()
+    original.run()
+    assert original.outcome() == untouched.outcome() == twin.outcome()
+    assert original.outcome()["incidents"] > 0  # the streams copied were drawn from

@@ -385,3 +385,33 @@ def test_the_channel_figure_shows_every_channel_not_one_per_pair_of_actors(scena
     assert set(boxes) == kinds
     assert ax.get_title().endswith("6 across the divide")
     figures.plt.close(ax.figure)
+
+
+def test_the_report_skips_other_replications_event_lines_without_parsing_them(tmp_path, monkeypatch):
+    """events.jsonl as a run writes it (orjson, compact) and as older runs wrote it (a space after ':' and ','):
+    lines of replications that are not stories, and not incidents, are skipped unparsed; the rest are read.
+    """
+    import json
+
+    import sim.report.build as build
+    from sim.run.runner import event_line
+
+    events = [
+        (0, {"time_h": 1.0, "kind": "incident", "zone": "Gulf of Finland", "text": 'a "quoted" ":" word'}),
+        (1, {"time_h": 2.0, "kind": "decision", "zone": None, "text": "kind: incident"}),
+        (1, {"time_h": 3.0, "kind": "incident", "zone": "Gulf of Finland", "text": "x"}),
+        (2, {"time_h": 4.0, "kind": "statement", "zone": None, "text": "y"}),
+    ]
+    compact = [event_line(r, e) for r, e in events]
+    spaced = [json.dumps({"replication": r, **e}) + "\n" for r, e in events]
+    assert compact[0].startswith('{"replication":0,') and spaced[0].startswith('{"replication": 0,')
+    parsed = []
+    real = json.loads
+    monkeypatch.setattr(build.json, "loads", lambda s, *a, **k: parsed.append(s) or real(s, *a, **k))
+    for lines in (compact, spaced):
+        path = tmp_path / "events.jsonl"
+        path.write_text("".join(lines), encoding="utf-8")
+        parsed.clear()
+        kept, zones = build._read_events(path, stories={0})
+        assert len(parsed) == 2, parsed  # replication 0's incident and replication 1's incident; 1's and 2's others not
+        assert zones.to_dict() == {"Gulf of Finland": 2} and sorted(kept["time_h"]) == [1.0, 3.0]

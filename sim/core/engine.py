@@ -53,15 +53,17 @@ class Draws:
     kind a run makes does not shift the others (common random numbers between configurations).
     """
 
-    __slots__ = ("_exponential", "_normal", "_random", "_rng", "_source")
+    __slots__ = ("_exponential", "_name", "_normal", "_random", "_rng", "_streams")
     BLOCK = 256
 
-    def __init__(self, rng: Any):
-        """Draw from ``rng``: a numpy Generator, or a function that makes it at the first block.
+    def __init__(self, rng: Any, name: str | None = None):
+        """Draw from ``rng``, a numpy Generator; or, with ``name``, from ``rng[name]`` taken at the first block.
 
-        A model's streams are made on first use (``sim.core.model.Streams``).
+        A model's streams are made on first use (``sim.core.model.Streams``): the stream is looked up
+        by name, not held as a bound method, so a copy of the model (``copy.deepcopy``) draws from its
+        own copy of the streams.
         """
-        self._rng, self._source = (None, rng) if callable(rng) else (rng, None)
+        self._rng, self._streams, self._name = (rng, None, None) if name is None else (None, rng, name)
         self._exponential: list[float] = []
         self._random: list[float] = []
         self._normal: list[float] = []
@@ -70,8 +72,12 @@ class Draws:
     def rng(self) -> Any:
         """The stream the blocks come from."""
         if self._rng is None:
-            self._rng = self._source()
+            self._rng = self._streams[self._name]
         return self._rng
+
+    @rng.setter
+    def rng(self, stream: Any) -> None:  # the blocks already drawn are kept (the benchmark counts draws so)
+        self._rng = stream
 
     def exponential(self) -> float:
         """A unit exponential (scale it by the mean)."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
 from typing import Any
 
 import mesa
@@ -85,7 +84,8 @@ class Streams(dict):
     Each generator is made the first time it is asked for, from the same seed it always had, so the
     numbers are the same; a model that never draws from a mechanism (a quiet year has no
     incidents, perceptions or decisions) does not pay the 20 us a generator costs to make, a
-    third of a quiet year's set-up (issue 29). ``values()`` and ``items()`` make every stream.
+    third of a quiet year's set-up (issue 29). As a mapping it holds every stream: ``len``, ``in``,
+    ``get``, iteration, ``values()`` and ``items()`` see them all (the last three make them).
     """
 
     def __init__(self, seed: np.random.SeedSequence, names: Sequence[str]):
@@ -100,11 +100,31 @@ class Streams(dict):
         )
         return made
 
-    def values(self):  # noqa: D102  # every stream, in the order of their children
+    # A mapping of every stream, made or not: its names, length, membership, get, values and items.
+    def __iter__(self):  # noqa: D105
+        return iter(self._child)
+
+    def __len__(self) -> int:  # noqa: D105
+        return len(self._child)
+
+    def __contains__(self, name: object) -> bool:  # noqa: D105
+        return name in self._child
+
+    def keys(self):  # noqa: D102
+        return list(self._child)
+
+    def get(self, name: str, default: Any = None) -> Any:  # noqa: D102
+        return self[name] if name in self._child else default
+
+    def values(self):  # noqa: D102  # every stream made, in the order of their children
         return [self[name] for name in self._child]
 
-    def items(self):  # noqa: D102  # every stream, in the order of their children
+    def items(self):  # noqa: D102
         return [(name, self[name]) for name in self._child]
+
+    def made(self) -> list[str]:
+        """The streams made so far."""
+        return list(dict.keys(self))
 
 
 class EscalationModel(
@@ -244,10 +264,9 @@ class EscalationModel(
         self._pair_rate: dict[tuple[Platform, Platform, str, str], float] = {}
         self._reaches: dict[tuple[Side, str], tuple[bool, bool]] = {}  # seen by radar, answered by QRA
         self._qra_order: dict[tuple[Side, str], list[Platform]] = {}  # fighters to send, first first
-        stream = self.streams.__getitem__  # each stream made at its first block
-        self.activity_draws = Draws(partial(stream, "activity"))  # sortie waits, patrol zones, scrambles: in blocks
-        self.incident_draws = Draws(partial(stream, "incidents"))  # each incident's conduct, severity and intent
-        self.perception_draws = Draws(partial(stream, "perception"))  # how each act is read
+        self.activity_draws = Draws(self.streams, "activity")  # sortie waits, patrol zones, scrambles: in blocks
+        self.incident_draws = Draws(self.streams, "incidents")  # each incident's conduct, severity and intent
+        self.perception_draws = Draws(self.streams, "perception")  # how each act is read
         self._hazard_left = self.activity_draws.exponential()  # integrated hazard to the next
         self._hazard_since = 0.0  # the time the total hazard last changed
         self._redraw = False  # the activity changed: place the next encounter or violation again

@@ -152,11 +152,13 @@ def _read_events(path: Path, stories: set[int]) -> tuple[pd.DataFrame, pd.Series
         for line in handle:
             if not line.strip():
                 continue
-            incident = '"kind": "incident"' in line  # quotes inside a JSON text are escaped: only the key can match
-            if not incident and line.startswith('{"replication": '):
+            # quotes inside a JSON text are escaped: only the key can match (written compact since 2026-12-06,
+            # with a space after ':' and ',' before)
+            incident = '"kind":"incident"' in line or '"kind": "incident"' in line
+            if not incident and line.startswith('{"replication":'):
                 # what the run wrote: the replication number first; skip other kinds of events
                 # of replications that are not stories without parsing the line
-                head = line[16 : line.find(",", 16)]
+                head = line[15 : line.find(",", 15)].strip()
                 if head.isdigit() and int(head) not in stories:
                     continue
             e = json.loads(line)
