@@ -74,7 +74,7 @@ def speed() -> str:
     if e2e:
         rows.append(
             "| `escalation run replications=1000 output.report=false` spends ≥ 60% of its CPU simulating "
-            f"| **{100 * e2e['simulating_share']:.0f}%** "
+            f"| **{100 * e2e['simulating_share']:.1f}%** "
             f"({e2e['simulate_cpu_s']:.1f} s of simulation in {e2e['command_cpu_s']:.1f} s) "
             f"| {'yes' if e2e['simulating_share'] >= 0.6 else '**no**'} |"
         )
@@ -139,7 +139,7 @@ def speed() -> str:
             f"{b['busy_year_encounters_and_violations']:,} encounters and violations drawn from the hazards."
         )
     if "fixed_cpu_s" in e2e:
-        by_round = ", ".join(f"{100 * x:.0f}%" for x in e2e.get("simulating_share_by_round", []))
+        by_round = ", ".join(f"{100 * x:.1f}%" for x in e2e.get("simulating_share_by_round", []))
         rows[-1] += (
             f" Of the 1,000-replication command's {e2e['command_cpu_s']:.1f} s of CPU (the command and the workers "
             f"it forks and joins, counted exactly; median of {e2e.get('rounds', 1)} "
