@@ -195,3 +195,29 @@ def test_the_bootstrap_resamples_in_batches():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 60e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_columns_bootstrapped_together_give_each_columns_own_interval():
+    """mean_ci_bootstraps draws the resamples once for the columns of the same length: each interval is the one
+    mean_ci_bootstrap gives the column alone, to the last bit (lengths that differ by NaNs, constant columns, one
+    value, none, and 3,000 values whose resamples come in two batches).
+    """
+    from sim.analysis.stats import mean_ci_bootstraps
+
+    rng = np.random.default_rng(11)
+    columns = [
+        rng.poisson(2.0, 300).astype(float),
+        rng.exponential(1.0, 300),
+        np.where(rng.uniform(size=300) < 0.1, math.nan, rng.poisson(0.3, 300)),  # fewer finite values
+        np.zeros(300),
+        [4.0],
+        [math.nan, math.nan],
+        rng.poisson(0.05, 3000).astype(float),
+        rng.poisson(7.0, 3000).astype(float),
+    ]
+    together = mean_ci_bootstraps(columns)
+    alone = [mean_ci_bootstrap(c) for c in columns]
+    assert len(together) == len(alone) == 8
+    for a, b in zip(together, alone, strict=True):
+        assert np.array_equal(np.array(a, float), np.array(b, float), equal_nan=True), (a, b)
+    assert together[0][1] < together[0][0] < together[0][2]  # an interval, not a point

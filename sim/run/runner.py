@@ -24,7 +24,7 @@ import orjson
 import pandas as pd
 
 from sim.analysis.series import CHANGE_COLUMNS, TIMESERIES_COLUMNS, Relaxation, hourly, rung_by_hour
-from sim.analysis.stats import count_mean_ci, mean_ci, mean_ci_bootstrap, wilson
+from sim.analysis.stats import count_mean_ci, mean_ci, mean_ci_bootstrap, mean_ci_bootstraps, wilson
 from sim.core.budget import EventBudgetExceeded
 from sim.core.ladder import Rung
 from sim.core.measures import build
@@ -261,22 +261,26 @@ class Ensemble:
 def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], parameters: str = "") -> dict[str, Any]:
     """Headline outcomes of a ``replications.csv`` table with 95% intervals (Wilson, Student t; counts >= 0)."""
     n = len(df)
+    deaths = "deaths_nato" in df  # tables written before deaths were outcomes have no such columns
+    # The columns with a percentile bootstrap, resampled together (the same indices each would draw alone)
+    columns = ("crisis_days", "incidents_near_routine", "incidents_serious", "incidents_high_risk")
+    resampled = {c: df[c] for c in columns}
+    if deaths:
+        resampled["casualties"] = df["casualties"]
+        resampled["platforms_lost"] = df["platforms_lost_nato"] + df["platforms_lost_russia"]
+    boots = dict(zip(resampled, mean_ci_bootstraps([v.to_numpy(dtype=float) for v in resampled.values()]), strict=True))
 
     def prob(col: str) -> dict[str, Any]:
         p, lo, hi = wilson(int(df[col].sum()), n)
         return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
 
     def mean(col: str, bootstrap: bool = False) -> dict[str, Any]:
-        how = mean_ci_bootstrap if bootstrap else mean_ci
-        m, lo, hi, k = how(df[col].to_numpy(dtype=float))
+        m, lo, hi, k = boots[col] if bootstrap else mean_ci(df[col].to_numpy(dtype=float))
         out = {"estimate": m, "ci95": [lo, hi], "method": "percentile bootstrap" if bootstrap else "Student t"}
         return _defined(out, k)
 
     def count(col: str) -> dict[str, Any]:
-        return count_of(df[col])
-
-    def count_of(values: pd.Series) -> dict[str, Any]:
-        m, lo, hi, k = count_mean_ci(values.to_numpy(dtype=float))
+        m, lo, hi, k = count_mean_ci(resampled[col].to_numpy(dtype=float), bootstrap=boots[col])
         method = "envelope of the exact Poisson interval of the total and the percentile bootstrap"
         return _defined({"estimate": m, "ci95": [lo, hi], "method": method}, k)
 
@@ -313,7 +317,7 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
                     "p_deaths": {**prob_of(df["casualties"] > 0), "what": "anyone killed by the other side's fire"},
                     "deaths": count("casualties"),
                     "platforms_lost": {
-                        **count_of(df["platforms_lost_nato"] + df["platforms_lost_russia"]),
+                        **count("platforms_lost"),
                         "what": "platforms lost (shot down or hit), both sides",
                     },
                     "first_fire": {
@@ -322,7 +326,7 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
                         "what": "replications in which each side used force first",
                     },
                 }
-                if "deaths_nato" in df  # tables written before deaths were outcomes have no such columns
+                if deaths
                 else {}
             ),
         },
