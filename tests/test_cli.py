@@ -267,7 +267,8 @@ def test_a_misspelt_measure_on_the_command_line_is_one_line_and_exit_2(tmp_path)
 def test_a_run_composes_its_configuration_twice_and_an_experiments_mode_still_counts(tmp_path, monkeypatch):
     """The command's check composes the configuration once and Hydra once to run it: Hydra's own compose that only
     reads ``hydra.mode`` (Hydra.get_mode) answers from the check's (0.14 s a run, issue 29) and is restored after.
-    An experiment's ``hydra.mode: MULTIRUN`` is still read: without -m it runs as a sweep, one folder a job.
+    An experiment's ``hydra.mode: MULTIRUN`` is still read: without -m it runs as a sweep, one folder a job, and
+    the command holds the sweep's folder (as with -m), not an empty run folder.
     """
     from hydra._internal.hydra import Hydra
 
@@ -287,8 +288,22 @@ def test_a_run_composes_its_configuration_twice_and_an_experiments_mode_still_co
     assert Hydra.get_mode is original_mode
     assert (tmp_path / "one" / "summary.json").is_file()
     sweep = tmp_path / "sweep"
-    assert main(["run", "+experiment=era_comparison", *args, "measures=none", f"hydra.sweep.dir={sweep}"]) == 0
+    plain = tmp_path / "plain"  # the folder a single run would use: the sweep's folder is held instead
+    assert (
+        main(
+            [
+                "run",
+                "+experiment=era_comparison",
+                *args,
+                "measures=none",
+                f"hydra.sweep.dir={sweep}",
+                f"hydra.run.dir={plain}",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in sweep.iterdir() if (p / "summary.json").is_file()) == ["0", "1", "2"]
+    assert (sweep / ".escalation.lock").is_file() and not plain.exists()
     assert Hydra.get_mode is original_mode
 
 
