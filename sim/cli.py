@@ -325,9 +325,11 @@ def run_command(args: list[str]) -> int:
     run_dir = [a.split("=", 1)[1] for a in overrides if a.startswith("hydra.run.dir=")]
     sweep_dir = [a.split("=", 1)[1] for a in overrides if a.startswith("hydra.sweep.dir=")]
     note_run_dir(run_dir[-1] if run_dir else None)
+    from hydra.types import RunMode
+
     known = not _names_another_config(args)  # else Hydra runs another configuration, whose mode the check did not read
     # a sweep with -m, or one its configuration asks for (an experiment's hydra.mode: MULTIRUN): hold its folder
-    multirun = "-m" in args or "--multirun" in args or (known and str(cfg.hydra.mode) == "RunMode.MULTIRUN")
+    multirun = "-m" in args or "--multirun" in args or (known and cfg.hydra.mode == RunMode.MULTIRUN)
     folder = (sweep_dir if multirun else run_dir)[-1:]
     made = None  # a run folder this command made: removed if the run stops before its job does its own cleanup
     if folder and "${" not in folder[0]:  # a named folder: hold it before Hydra writes its files there

@@ -73,7 +73,8 @@ def mean_ci_bootstraps(
         if few is not None:
             out[k] = few
         elif np.all(x == x[0]):
-            out[k] = (float(x.mean()), float(x.mean()), float(x.mean()), len(x))
+            m = float(x.mean())
+            out[k] = (m, m, m, len(x))
         else:
             by_length.setdefault(len(x), []).append((k, x))
     alpha = (1 - 0.95) / 2  # as scipy writes it: 0.025000000000000022

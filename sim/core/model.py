@@ -73,6 +73,11 @@ STREAMS = (
 )  # "channels" and "statements" are kept for positions; calls draw by key
 
 
+def child_seed(seed: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
+    """``seed``'s child ``k``, as ``seed.spawn`` would make it, without spawning the ones before."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k))
+
+
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
     """The seed of replication ``i``: child ``i`` of ``SeedSequence(seed)``, whoever runs it."""
     return np.random.SeedSequence(seed, spawn_key=(replication,))
@@ -95,9 +100,7 @@ class Streams(dict):
 
     def __missing__(self, name: str) -> np.random.Generator:
         k = self._child[name]  # an unknown name is a KeyError, as in a plain dict
-        made = self[name] = np.random.default_rng(
-            np.random.SeedSequence(self._seed.entropy, spawn_key=(*self._seed.spawn_key, k))
-        )
+        made = self[name] = np.random.default_rng(child_seed(self._seed, k))
         return made
 
     # A mapping of every stream, made or not: its names, length, membership, get, values and items.
@@ -167,7 +170,7 @@ class EscalationModel(
         record_changes: bool = True,
     ):
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 0))))
+        super().__init__(rng=np.random.default_rng(child_seed(ss, 0)))
         self._default_schedule.stop()  # no hourly step: time moves from event to event
         self._queue: list[tuple[float, int, Callable[[], None], bool]] = []  # time, order, call, routine
         self._seq = 0
@@ -176,9 +179,7 @@ class EscalationModel(
         # One generator per mechanism: a measure that changes how often one mechanism draws does
         # not shift the draws of the others (better common random numbers between configurations).
         self.streams = Streams(ss, STREAMS)
-        self._key_base = int(
-            np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, len(STREAMS))).generate_state(1, np.uint64)[0]
-        )
+        self._key_base = int(child_seed(ss, len(STREAMS)).generate_state(1, np.uint64)[0])
         self.spec = scenario
         self.params = params
         self.measures = list(measures)
