@@ -10,6 +10,7 @@ not. Inputs are the per-replication outcome columns ``days_to_rung_K``, ``horizo
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +41,11 @@ def time_to_rung(outcomes: pd.DataFrame, rung: int) -> Durations:
     return Durations(np.where(observed, reached, horizon), observed)
 
 
-def time_back_to_vigilance(outcomes: pd.DataFrame) -> Durations:
+def time_back_to_vigilance(outcomes: pd.DataFrame | Mapping[str, np.ndarray]) -> Durations:
     """Days from the peak of a crisis (rung >= 2) back to vigilance; censored where it was not back by the horizon."""
-    back = outcomes["days_back_to_vigilance"].to_numpy(float)
-    censored = outcomes["days_back_censored"].to_numpy(float)
-    crisis = outcomes["peak_rung"].to_numpy() >= 2
+    back = np.asarray(outcomes["days_back_to_vigilance"], dtype=float)
+    censored = np.asarray(outcomes["days_back_censored"], dtype=float)
+    crisis = np.asarray(outcomes["peak_rung"]) >= 2
     observed = crisis & np.isfinite(back)
     keep = observed | (crisis & np.isfinite(censored))
     return Durations(np.where(observed, back, censored)[keep], observed[keep])

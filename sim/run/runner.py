@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -258,9 +258,16 @@ class Ensemble:
         return summarise(self.outcomes(), self.scenario, self.seed, self.measures, self.parameters)
 
 
-def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], parameters: str = "") -> dict[str, Any]:
-    """Headline outcomes of a ``replications.csv`` table with 95% intervals (Wilson, Student t; counts >= 0)."""
-    n = len(df)
+def summarise(
+    table: pd.DataFrame | Mapping[str, np.ndarray], scenario: str, seed: int, measures: list[str], parameters: str = ""
+) -> dict[str, Any]:
+    """Headline outcomes of a ``replications.csv`` table with 95% intervals (Wilson, Student t; counts >= 0).
+
+    ``table``: a data frame, or its columns as numpy arrays (``read_summary_columns``: a run's
+    summary needs no pandas).
+    """
+    df = {c: np.asarray(table[c]) for c in table}
+    n = len(df["peak_rung"])
     deaths = "deaths_nato" in df  # tables written before deaths were outcomes have no such columns
     # The columns with a percentile bootstrap, resampled together (the same indices each would draw alone)
     columns = ("crisis_days", "incidents_near_routine", "incidents_serious", "incidents_high_risk")
@@ -268,19 +275,19 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
     if deaths:
         resampled["casualties"] = df["casualties"]
         resampled["platforms_lost"] = df["platforms_lost_nato"] + df["platforms_lost_russia"]
-    boots = dict(zip(resampled, mean_ci_bootstraps([v.to_numpy(dtype=float) for v in resampled.values()]), strict=True))
+    boots = dict(zip(resampled, mean_ci_bootstraps([v.astype(float) for v in resampled.values()]), strict=True))
 
     def prob(col: str) -> dict[str, Any]:
         p, lo, hi = wilson(int(df[col].sum()), n)
         return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
 
     def mean(col: str, bootstrap: bool = False) -> dict[str, Any]:
-        m, lo, hi, k = boots[col] if bootstrap else mean_ci(df[col].to_numpy(dtype=float))
+        m, lo, hi, k = boots[col] if bootstrap else mean_ci(df[col].astype(float))
         out = {"estimate": m, "ci95": [lo, hi], "method": "percentile bootstrap" if bootstrap else "Student t"}
         return _defined(out, k)
 
     def count(col: str) -> dict[str, Any]:
-        m, lo, hi, k = count_mean_ci(resampled[col].to_numpy(dtype=float), bootstrap=boots[col])
+        m, lo, hi, k = count_mean_ci(resampled[col].astype(float), bootstrap=boots[col])
         method = "envelope of the exact Poisson interval of the total and the percentile bootstrap"
         return _defined({"estimate": m, "ci95": [lo, hi], "method": method}, k)
 
@@ -292,11 +299,12 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
             )
         return out
 
-    def prob_of(flags: pd.Series) -> dict[str, Any]:
+    def prob_of(flags: np.ndarray) -> dict[str, Any]:
         p, lo, hi = wilson(int(flags.sum()), n)
         return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
 
-    peak_counts = df["peak_rung"].value_counts().to_dict()
+    rungs, times = np.unique(df["peak_rung"], return_counts=True)
+    peak_counts = dict(zip(rungs.tolist(), times.tolist(), strict=True))
     return {
         "scenario": scenario,
         "seed": seed,
@@ -334,7 +342,7 @@ def summarise(df: pd.DataFrame, scenario: str, seed: int, measures: list[str], p
     }
 
 
-def back_median(df: pd.DataFrame) -> dict[str, Any]:
+def back_median(df: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """Days from a crisis peak back to vigilance: the Kaplan-Meier median, censored at the horizon.
 
     Averaging only the crises that came back within the horizon would bias it short for the
@@ -342,8 +350,8 @@ def back_median(df: pd.DataFrame) -> dict[str, Any]:
     """
     from sim.analysis.survival import median_time, time_back_to_vigilance
 
-    if "days_back_censored" not in df.columns:  # a table from before censored times were recorded
-        m, lo, hi, k = mean_ci_bootstrap(df["days_back_to_vigilance"].to_numpy(dtype=float))
+    if "days_back_censored" not in df:  # a table from before censored times were recorded
+        m, lo, hi, k = mean_ci_bootstrap(np.asarray(df["days_back_to_vigilance"], dtype=float))
         return {"estimate": m, "ci95": [lo, hi], "method": "percentile bootstrap (crises back only)", "n": k}
     d = time_back_to_vigilance(df)
     m, lo, hi = median_time(d) if d.events else (math.nan, math.nan, math.nan)

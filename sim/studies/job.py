@@ -215,12 +215,11 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
     replications run in-process rather than in a pool of their own (``effective_workers``).
     """
     import numpy as np
-    import pandas as pd
 
     from sim.analysis.verdict import format_verdict
     from sim.calibration.targets import parameter_source
     from sim.run.config import load_configured_scenario, measure_settings, model_params
-    from sim.run.output import RunWriter, write_summary
+    from sim.run.output import RunWriter, read_summary_columns, write_summary
     from sim.run.runner import (
         SUMMARY_COLUMNS,
         default_workers,
@@ -288,7 +287,7 @@ def execute(cfg, out: Path, overrides: list[str], sweep_job: bool = False):
                 progress.update(1)
         finally:
             progress.close()
-    table = pd.read_csv(out / "replications.csv", usecols=list(SUMMARY_COLUMNS))
+    table = read_summary_columns(out / "replications.csv", SUMMARY_COLUMNS)
     summary = summarise(table, scenario.name, seed, enabled, parameters_label(params))
     summary["overrides"] = overrides
     summary["command"] = " ".join(["escalation run", *overrides])
