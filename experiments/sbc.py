@@ -9,6 +9,10 @@ interval holds the truth, overall and by parameter. Well calibrated: about 90% (
 
     python experiments/sbc.py --truths 20 --population 100 --generations 6 --write docs/calibration/sbc.json
 
+With ``--out DIR`` the fits stay in DIR and the check continues where it stopped (a truth fitted
+before is read, a fit stopped part-way resumed), and ``--truths`` can grow later: the first truths
+are the same draws. ``DIR/sbc.csv`` holds the truths done so far.
+
 The suite runs a small version (``tests/test_calibration.py``: three parameters, a short setting).
 """
 
@@ -16,15 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from sim.calibration.sbc import run_sbc
 from sim.calibration.targets import PRIORS_FILE, TARGETS_FILE
+from sim.run.errors import UserError, fail
 
 
-def main() -> None:  # noqa: D103
+def main() -> int:  # noqa: D103
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--truths", type=int, default=20)
     parser.add_argument("--population", type=int, default=100)
@@ -41,21 +47,24 @@ def main() -> None:  # noqa: D103
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp)
-        rows, table = run_sbc(
-            out,
-            args.truths,
-            Path(args.targets),
-            Path(args.priors),
-            {
-                "population": args.population,
-                "generations": args.generations,
-                "max_simulations": args.max_simulations,
-                "workers": args.workers,
-                "predictive_draws": 2,
-            },
-            seed=args.seed,
-            horizon_days=args.horizon_days,
-        )
+        try:
+            rows, table = run_sbc(
+                out,
+                args.truths,
+                Path(args.targets),
+                Path(args.priors),
+                {
+                    "population": args.population,
+                    "generations": args.generations,
+                    "max_simulations": args.max_simulations,
+                    "workers": args.workers,
+                    "predictive_draws": 2,
+                },
+                seed=args.seed,
+                horizon_days=args.horizon_days,
+            )
+        except UserError as exc:
+            return fail(str(exc))
     by_parameter = table.groupby("parameter", sort=False)["covered"].mean().round(3).to_dict()
     result = {
         "truths": args.truths,
@@ -74,7 +83,8 @@ def main() -> None:  # noqa: D103
     print(json.dumps(result, indent=2))
     if args.write:
         Path(args.write).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1004,3 +1004,62 @@ def test_simulation_based_calibration_at_a_small_budget(tmp_path):
     # and the intervals are informative: narrower than the prior's for the activity the scrambles measure
     act = table[table["parameter"] == "model.russian_activity_by_era.confrontation_2014"]
     assert (np.log10(act["high90"] / act["low90"]).median()) < 0.6 * np.log10(2 / 0.05)
+
+
+def test_simulation_based_calibration_continues_where_it_stopped(tmp_path, monkeypatch):
+    """The check is a day of fits at full size: a truth fitted before is read, not fitted again, more truths can
+    be added (the first ones are the same draws), a fit stopped part-way resumes, and a folder fitted with
+    another budget is refused in one line.
+    """
+    import sim.calibration.fit as fit
+    from sim.calibration.sbc import run_sbc
+    from sim.run.errors import UserError
+
+    (tmp_path / "targets.yaml").write_text(SBC_TARGETS.replace("horizon_days: 60", "horizon_days: 10"))
+    (tmp_path / "priors.yaml").write_text(SBC_PRIORS)
+    files = (tmp_path / "targets.yaml", tmp_path / "priors.yaml")
+    budget = {"population": 10, "generations": 1, "max_simulations": 200, "workers": 1, "predictive_draws": 1}
+    fits = []
+    real = fit.run_fit
+    monkeypatch.setattr(fit, "run_fit", lambda options: (fits.append(options), real(options))[1])
+    _, first = run_sbc(tmp_path / "sbc", 2, *files, budget, seed=4, progress=False)
+    assert [o.resume for o in fits] == [False, False]
+    db = tmp_path / "sbc" / "truth_001" / "abc.db"
+    stamp = db.stat().st_mtime_ns
+    _, more = run_sbc(tmp_path / "sbc", 3, *files, {**budget, "workers": 2}, seed=4, progress=False)
+    assert len(fits) == 3 and db.stat().st_mtime_ns == stamp  # only the third truth fitted; workers do not matter
+    pd.testing.assert_frame_equal(more[more["truth"] < 2].reset_index(drop=True), first)
+    assert len(pd.read_csv(tmp_path / "sbc" / "sbc.csv")) == 9
+    # a fit stopped part-way: its database there, no record of a finished truth
+    (tmp_path / "sbc" / "truth_002" / "sbc_truth.json").unlink()
+    _, again = run_sbc(tmp_path / "sbc", 3, *files, budget, seed=4, progress=False)
+    assert len(fits) == 4 and fits[-1].resume
+    pd.testing.assert_frame_equal(again, more)
+    with pytest.raises(UserError, match="truth_000: fitted before with another fit"):
+        run_sbc(tmp_path / "sbc", 1, *files, {**budget, "population": 12}, seed=4, progress=False)
+
+
+def test_a_synthetic_record_of_the_real_targets_keeps_their_shape(tmp_path):
+    """The simulation-based calibration's record at a truth drawn from the real priors, for the real targets file:
+    every target's record of the same kind and size, a record implied by another's stays implied (the fit weighs
+    it once, as it does the real one), and the file loads as a targets file. It divided by zero on the implied
+    deaths targets, so the full-size check could not start.
+    """
+    import yaml
+
+    from sim.calibration.sbc import draw_truth, synthetic_record
+    from sim.calibration.targets import PRIORS_FILE, TARGETS_FILE, base_setup, load_priors, load_targets, with_values
+
+    settings, targets = load_targets(TARGETS_FILE)
+    base, measures = base_setup()
+    truth = draw_truth(load_priors(PRIORS_FILE), np.random.default_rng(2))
+    record = synthetic_record(settings, targets, with_values(base, truth), measures, seed=7)
+    (tmp_path / "synthetic.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    _, synthetic = load_targets(tmp_path / "synthetic.yaml")
+    assert [t.name for t in synthetic] == [t.name for t in targets]
+    for real, made in zip(targets, synthetic, strict=True):
+        assert made.data.kind == real.data.kind and made.data.implied_by == real.data.implied_by, real.name
+        if real.data.kind != "implied":
+            assert made.data.of == real.data.of, real.name  # the record's own number of years or incidents
+    implied = {t.data.implied_by for t in synthetic if t.data.kind == "implied"}
+    assert implied == {"use_of_force_2014", "use_of_force_2022"}

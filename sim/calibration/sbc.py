@@ -17,6 +17,8 @@ simulation-based calibration", arXiv:1804.06788 (2018), for the method; this is 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ from sim.calibration.targets import (
     weighted_quantile,
     with_values,
 )
+from sim.run.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,11 @@ def synthetic_record(
         data = t.data
         assert data is not None
         frame = frames[t.setting]
-        if t.statistic.kind == "probability":
+        if data.kind == "implied":  # no evidence of its own, as in the real record: the other target's years
+            years = next(o.data.of for o in targets if o.name == data.implied_by and o.data is not None)
+            k, n = t.statistic.tally(frame.iloc[: int(years)])
+            record, value = {"implied_by": data.implied_by}, k / n
+        elif t.statistic.kind == "probability":
             k, n = t.statistic.tally(frame.iloc[: int(data.of)])
             record, value = {"events": int(k), "of": int(n)}, k / n
         elif t.statistic.kind == "share":
@@ -142,10 +149,13 @@ def run_sbc(
 
     ``fit_options``: ``FitOptions`` fields for every fit (population, generations, workers, ...).
     ``horizon_days`` shortens every setting (a cheaper, smaller world for a quick check). Returns the
-    coverage rows and a table of them (also written to ``out/sbc.csv``).
-    """
-    from sim.calibration.fit import FitOptions, run_fit
+    coverage rows and a table of them (also written to ``out/sbc.csv``, after each truth).
 
+    A truth fitted before in ``out`` (its ``sbc_truth.json``: the same truth, seed, budget, targets
+    and priors files) is read, not fitted again, and a fit stopped part-way is resumed: the check
+    can be stopped and continued, and more truths added later (``truths`` larger: the first ones are
+    the same draws). A truth fitted with anything else is refused (``UserError``).
+    """
     settings, targets = load_targets(targets_file)
     if horizon_days is not None:
         settings = {k: dataclasses.replace(s, horizon_days=horizon_days) for k, s in settings.items()}
@@ -154,32 +164,80 @@ def run_sbc(
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x7AB,)))
     rows: list[Coverage] = []
     out.mkdir(parents=True, exist_ok=True)
+    inputs = {"targets": _digest(targets_file), "priors": _digest(priors_file), "horizon_days": horizon_days}
+    budget = {k: v for k, v in sorted(fit_options.items()) if k not in ("workers", "dask_scheduler", "quiet")}
     for i in range(truths):
         truth = draw_truth(priors, rng)
-        record = synthetic_record(settings, targets, with_values(base, truth), measures, seed=10_000 * (seed + 1) + i)
         folder = out / f"truth_{i:03d}"
-        folder.mkdir(exist_ok=True)
-        (folder / "targets.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
-        run_fit(
-            FitOptions(
-                out=folder,
-                targets=folder / "targets.yaml",
-                priors=priors_file,
-                seed=seed * 1000 + i,
-                distance="deviance",
-                quiet=True,
-                **fit_options,
+        stamp = {"truth": truth, "seed": seed * 1000 + i, "fit": budget, **inputs}
+        marker = folder / "sbc_truth.json"
+        stored = marker.is_file()
+        if stored:
+            _same_or_refuse(marker, stamp)
+        else:
+            record = synthetic_record(
+                settings, targets, with_values(base, truth), measures, seed=10_000 * (seed + 1) + i
             )
-        )
+            _fit_truth(folder, record, priors_file, {**fit_options, "seed": stamp["seed"]})
+            marker.write_text(json.dumps(stamp, indent=2) + "\n")
         posterior = pd.read_csv(folder / "posterior.csv")
         w = posterior["weight"].to_numpy(float)
         for p in priors:
             v = posterior[p.key].to_numpy(float)
             rows.append(Coverage(i, p.key, truth[p.key], weighted_quantile(v, w, 0.05), weighted_quantile(v, w, 0.95)))
+        _coverage_table(rows).to_csv(out / "sbc.csv", index=False, float_format="%.6g")  # what is done so far
         if progress:
             done = sum(r.covered for r in rows)
-            print(f"sbc: truth {i + 1}/{truths}: {done} of {len(rows)} intervals cover their truth so far", flush=True)
-    table = pd.DataFrame(
+            print(
+                f"sbc: truth {i + 1}/{truths}{' (fitted before)' if stored else ''}: "
+                f"{done} of {len(rows)} intervals cover their truth so far",
+                flush=True,
+            )
+    table = _coverage_table(rows)
+    table.to_csv(out / "sbc.csv", index=False, float_format="%.6g")
+    return rows, table
+
+
+def _fit_truth(folder: Path, record: dict[str, Any], priors_file: Path, fit_options: dict[str, Any]) -> None:
+    """Fit one truth's synthetic record; a fit stopped part-way (its database there) is resumed."""
+    from sim.calibration.fit import FitOptions, run_fit
+
+    text = yaml.safe_dump(record, sort_keys=False)
+    folder.mkdir(exist_ok=True)
+    record_file = folder / "targets.yaml"
+    resume = (folder / "abc.db").is_file()
+    if resume and (not record_file.is_file() or record_file.read_text() != text):
+        raise UserError(f"{folder}: a fit of another record is there; give the check another folder (--out)")
+    record_file.write_text(text)
+    run_fit(
+        FitOptions(
+            out=folder,
+            targets=record_file,
+            priors=priors_file,
+            distance="deviance",
+            quiet=True,
+            resume=resume,
+            **fit_options,
+        )
+    )
+
+
+def _same_or_refuse(marker: Path, stamp: dict) -> None:
+    """A truth fitted before counts only if it was fitted to the same truth, record inputs and budget."""
+    done = json.loads(marker.read_text())
+    if done != stamp:
+        differ = sorted(k for k in stamp if done.get(k) != stamp[k])
+        raise UserError(
+            f"{marker.parent}: fitted before with another {', '.join(differ)}; give this check another folder (--out)"
+        )
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _coverage_table(rows: list[Coverage]) -> pd.DataFrame:
+    return pd.DataFrame(
         [
             {
                 "truth": r.truth,
@@ -190,7 +248,6 @@ def run_sbc(
                 "covered": r.covered,
             }
             for r in rows
-        ]
+        ],
+        columns=["truth", "parameter", "value", "low90", "high90", "covered"],
     )
-    table.to_csv(out / "sbc.csv", index=False, float_format="%.6g")
-    return rows, table
