@@ -8,6 +8,8 @@ file is reported in one line with exit code 2.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import gc
 import os
 import re
@@ -342,7 +344,7 @@ def run_command(args: list[str]) -> int:
     sys.argv = ["escalation run", *args]
     SWEEP.clear()
     try:
-        _hydra_app(cfg.hydra.mode, known=known)
+        _hydra_app(cfg.hydra.mode, known=known, only_overrides=not any(a.startswith("-") for a in args))
     except BaseException:
         if made is not None and not (made / "summary.json").exists():  # never a complete run's folder
             from sim.run.folder import release
@@ -379,6 +381,10 @@ def claim_folder(path: Path, multirun: bool, resume: bool, overwrite: bool) -> N
         if done:
             raise UserError(refuse_complete(done[0]))
     hold(path)
+
+
+JOB_NAME = "cli"  # hydra.job.name of the Hydra app in this file (Hydra names a job after the file of its task)
+COMPOSED: list = []  # the check's overrides and its composition, as composed (before any check touched it)
 
 
 def validate_overrides(overrides: list[str]):
@@ -419,10 +425,13 @@ def validate_overrides(overrides: list[str]):
         key = o.get_key_element()
         variants.extend([*base, f"{key}={v}"] for v in values)
     try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        # the job name Hydra gives this app (``sim/cli.py``): the check's composition is then the run's
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name=JOB_NAME):
             first = None
             for overrides_ in variants:
                 cfg = compose("config", overrides=overrides_, return_hydra_config=True)
+                if first is None:
+                    COMPOSED[:] = [list(overrides_), copy.deepcopy(cfg)]
                 check_config(cfg)
                 first = cfg if first is None else first
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
@@ -466,19 +475,23 @@ def _names_another_config(args: list[str]) -> bool:
     return any(a == f or a.startswith(f"{f}=") for a in args for f in flags)
 
 
-def _hydra_app(mode, known: bool = True) -> None:
-    """Hand over to Hydra, telling it the ``hydra.mode`` the command's own check composed (``mode``).
+def _hydra_app(mode, known: bool = True, only_overrides: bool = False) -> None:
+    """Hand over to Hydra, which composes nothing the command's own check has composed already.
 
-    Hydra composes the whole configuration once only to read ``hydra.mode`` (``Hydra.get_mode``, then
-    composes it again to run), and the check in ``validate_overrides`` has composed it already: a third
-    compose, 0.14 s of CPU of every run (a tenth of what a 1,000-replication run may spend outside
-    simulating; issue 29). ``Hydra.get_mode`` answers from that composition while Hydra starts, and is
-    restored after; an experiment's ``hydra.mode: MULTIRUN`` is read as before. Where the command line
-    names another configuration (``known`` false: a saved run re-run with ``--config-path``), Hydra
-    reads its mode itself (``tests/test_cli.py`` checks all three, and that Hydra still has the method).
+    Hydra composes the whole configuration once only to read ``hydra.mode`` (``Hydra.get_mode``) and
+    once to run it; the check in ``validate_overrides`` has composed it already, and a compose costs
+    0.14 s of CPU (a tenth of what a 1,000-replication run may spend outside simulating; issue 29).
+    ``Hydra.get_mode`` answers from the check's composition (``mode``) while Hydra starts; an
+    experiment's ``hydra.mode: MULTIRUN`` is read as before. For a single run from a command line of
+    overrides only (``only_overrides``; no ``-m``, no ``--cfg``, no other flag), Hydra's compose for
+    the run answers from it too (``_reuse_the_checks_composition``). Where the command line names
+    another configuration (``known`` false: a saved run re-run with ``--config-path``), Hydra reads
+    and composes it itself. ``tests/test_cli.py`` checks the count, that the configuration a run saves
+    (``.hydra/``) is the one Hydra's own compose saves, and that Hydra's methods are restored.
     """
     import hydra
     from hydra._internal.hydra import Hydra
+    from hydra.types import RunMode
 
     from sim.run.paths import CONF_DIR
     from sim.studies.job import run_job
@@ -493,9 +506,50 @@ def _hydra_app(mode, known: bool = True) -> None:
     original = Hydra.get_mode
     Hydra.get_mode = lambda self, config_name, overrides: mode  # type: ignore[method-assign]
     try:
-        app()
+        if only_overrides and mode in (None, RunMode.RUN) and COMPOSED:
+            with _reuse_the_checks_composition(mode):
+                app()
+        else:
+            app()
     finally:
         Hydra.get_mode = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _reuse_the_checks_composition(mode):
+    """Hydra's compose for the run (``ConfigLoaderImpl.load_configuration``) answered once from the check's.
+
+    Hydra runs with the check's overrides and, where the configuration sets no ``hydra.mode``,
+    ``hydra.mode=RUN`` appended (``hydra._internal.utils._run_app``): its composition is the check's
+    with that mode and that override recorded. Any other compose (other overrides, a sweep's) is
+    Hydra's own, and so is the run's if the overrides differ. Hydra logs and runs the job from it as
+    from its own.
+    """
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.types import RunMode
+    from omegaconf import open_dict, read_write
+
+    overrides, cfg = COMPOSED
+    expected = [*overrides, "hydra.mode=RUN"] if mode is None else list(overrides)
+    if mode is None:
+        cfg = copy.deepcopy(cfg)
+        with read_write(cfg.hydra), open_dict(cfg.hydra):
+            cfg.hydra.mode = RunMode.RUN
+            cfg.hydra.overrides.hydra.append("hydra.mode=RUN")
+    original = ConfigLoaderImpl.load_configuration
+    answered = []
+
+    def load_configuration(self, config_name, overrides, run_mode, from_shell=True, validate_sweep_overrides=True):
+        if not answered and run_mode == RunMode.RUN and config_name == "config" and list(overrides) == expected:
+            answered.append(True)
+            return cfg
+        return original(self, config_name, overrides, run_mode, from_shell, validate_sweep_overrides)
+
+    ConfigLoaderImpl.load_configuration = load_configuration  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ConfigLoaderImpl.load_configuration = original  # type: ignore[method-assign]
 
 
 def console() -> int:

@@ -307,6 +307,56 @@ def test_a_run_composes_its_configuration_twice_and_an_experiments_mode_still_co
     assert Hydra.get_mode is original_mode
 
 
+def test_a_single_run_saves_the_configuration_hydras_own_compose_saves(tmp_path, monkeypatch):
+    """A single run's compose is answered from the command's check (issue 29): the run composes once, and the
+    configuration it saves (``.hydra/config.yaml``, ``hydra.yaml``, ``overrides.yaml``) is, byte for byte (its
+    folder's name aside), the one Hydra's own compose saves; on a command line with flags Hydra composes.
+    """
+    import contextlib
+
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    import sim.cli
+    from sim.cli import main
+
+    original = ConfigLoaderImpl.load_configuration
+    loads = []
+
+    def counted(self, *args, **kwargs):
+        loads.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_configuration", counted)
+    base = ["replications=2", "workers=1", "output.report=false", "output.plot=false"]
+    cases = [
+        base,
+        [*base, "scenario=black_sea_transit", "era=crisis_2022", "measures=hotline", "seed=7"],
+        [*base, "hydra.job.chdir=false", "hydra.verbose=false", "model.violation_rate_per_h=0.002"],
+    ]
+    for k, args in enumerate(cases):
+        saved = {}
+        for way in ("hydra", "reused"):
+            if way == "hydra":  # Hydra's own compose for the run
+                monkeypatch.setattr(sim.cli, "_reuse_the_checks_composition", lambda mode: contextlib.nullcontext())
+            else:
+                monkeypatch.undo()
+                monkeypatch.setattr(ConfigLoaderImpl, "load_configuration", counted)
+            loads.clear()
+            run = tmp_path / f"{way}{k}"
+            assert main(["run", *args, f"hydra.run.dir={run}"]) == 0
+            assert len(loads) == (2 if way == "hydra" else 1), (way, args)  # with the check's
+            assert ConfigLoaderImpl.load_configuration is counted  # restored after the run
+            saved[way] = {
+                name: (run / ".hydra" / name).read_text().replace(str(run), "RUN")
+                for name in ("config.yaml", "hydra.yaml", "overrides.yaml")
+            }
+        assert saved["reused"] == saved["hydra"], args
+    loads.clear()
+    run = tmp_path / "flagged"
+    assert main(["run", "--run", *base, f"hydra.run.dir={run}"]) == 0  # a flag: Hydra composes for itself
+    assert len(loads) == 2 and (run / "summary.json").is_file()
+
+
 def test_a_saved_configuration_rerun_keeps_its_own_hydra_mode(tmp_path):
     """`escalation run --config-path=RUN/.hydra --config-name=config` runs the saved configuration, whose
     ``hydra.mode`` the command's check (on the library's configuration) never composed: Hydra reads it itself.
