@@ -555,9 +555,9 @@ def _reuse_the_checks_composition(mode):
 def console() -> int:
     """The ``escalation`` console script: ``main`` with pandas imported on first use, then a quick exit.
 
-    Mesa imports pandas, and a run never uses it (its summary reads its table with pyarrow): pandas
-    is imported where a command first uses it (``sim.run.lazy``), not when Mesa is, about 0.3 s of
-    CPU less for ``escalation run`` (issue 29). At exit the interpreter's garbage collector traces
+    Mesa imports pandas, and a run without a report never uses it (its summary reads its table with
+    pyarrow): pandas is imported where a command first uses it (``sim.run.lazy``), not when Mesa is,
+    about 0.3 s of CPU less for such a run (issue 29). At exit the interpreter's garbage collector traces
     every object still alive, and a run has imported Mesa, scipy and Hydra: about 0.3 s more for
     nothing. ``gc.freeze`` moves them out of its sight; files, handlers and ``atexit`` work as
     before (a process ends with them; ``main`` called in-process, as the tests do, is unchanged).

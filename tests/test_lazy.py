@@ -79,6 +79,51 @@ def test_importing_a_submodule_first_runs_the_package_first_and_nothing_twice(pa
     assert out[5:] == ["True", "42", "84", "False"]
 
 
+def test_submodules_keep_their_own_spec_and_loader_and_finding_one_changes_nothing(package):
+    out = _python(
+        """
+        import importlib.util
+        defer("pkg")
+        found = importlib.util.find_spec("pkg.other")   # finding is not importing: nothing runs
+        print(RUNS, found.origin.endswith("other.py"))
+        import pkg.other, pkg.sub  # the first, not imported by the package's __init__, through the finder
+        for m in (pkg.sub, pkg.other):
+            print(type(m.__spec__.loader).__name__, type(m.__loader__).__name__, m.__spec__.origin == m.__file__)
+        """,
+        package,
+    )
+    assert out == ["[]", "True", *["SourceFileLoader", "SourceFileLoader", "True"] * 2]
+
+
+def test_another_thread_waits_for_a_deferred_module_as_it_would_for_an_import(package):
+    """While one thread runs the deferred package's code, another that asks it for a name waits (it does not see a
+    half-made module), and the package's own code asking for a name it has not defined yet gets the usual error.
+    """
+    (package / "pkg" / "__init__.py").write_text(
+        "import builtins, time\nbuiltins.RUNS.append('pkg')\nimport pkg\n"
+        "try:\n    pkg.LATER\nexcept AttributeError as e:\n    SELF = 'partially' in str(e)\n"
+        "time.sleep(0.4)\nLATER = 1\n"
+    )
+    out = _python(
+        """
+        import threading, time
+        defer("pkg")
+        import pkg
+        seen = {}
+        def use(k):
+            try:
+                seen[k] = pkg.LATER + pkg.SELF
+            except Exception as e:
+                seen[k] = type(e).__name__
+        a = threading.Thread(target=use, args=("a",)); b = threading.Thread(target=use, args=("b",))
+        a.start(); time.sleep(0.1); b.start(); a.join(); b.join()
+        print(seen["a"], seen["b"], RUNS)
+        """,
+        package,
+    )
+    assert out == ["2", "2", "['pkg']"]
+
+
 def test_a_package_that_fails_on_first_use_is_not_left_imported(package):
     (package / "pkg" / "__init__.py").write_text("raise RuntimeError('broken package')\n")
     out = _python(
@@ -115,9 +160,10 @@ def test_defer_leaves_imported_missing_and_submodule_names_alone(package):
     assert out == ["False", "False", "False", "submodule-refused"]
 
 
-def test_a_run_from_the_console_script_never_imports_pandas(tmp_path):
-    """``escalation run`` (the console entry, ``sim.cli.console``): pandas stays deferred to the end, the outputs are
-    complete, and the summary is the one pandas' table gives (``summarise`` on ``pd.read_csv``).
+def test_a_run_without_a_report_from_the_console_script_never_imports_pandas(tmp_path):
+    """``escalation run ... output.report=false`` (the console entry, ``sim.cli.console``; a sweep's jobs write no
+    report either): pandas stays deferred to the end, the outputs are complete, and the summary is the one pandas'
+    table gives (``summarise`` on ``pd.read_csv``).
     """
     code = f"""
     import sys
@@ -173,6 +219,13 @@ def test_the_summary_of_columns_is_the_summary_of_the_data_frame():
     rows["reached_rung_4"] = (rows["peak_rung"] >= 4).astype(int)
     frame = pd.DataFrame(rows)
     assert json.dumps(summarise(rows, "s", 0, [])) == json.dumps(summarise(frame, "s", 0, []))  # NaN as NaN
+    # a missing value in a 0/1 column counts as no event (pandas' sum skips it), in a table or in columns
+    rows["reached_rung_4"] = np.where(np.arange(n) < 10, np.nan, rows["reached_rung_4"])
+    rows["first_fire_nato"] = np.where(np.arange(n) == 3, np.nan, 1.0)
+    for table in (rows, pd.DataFrame(rows)):
+        o = summarise(table, "s", 0, [])["outcomes"]
+        assert o["p_peak_rung_ge_4"]["estimate"] == np.sum(rows["peak_rung"][10:] >= 4) / n
+        assert o["first_fire"]["nato"] == n - 1
 
 
 def test_pandas_deferred_then_a_submodule_imported_first_is_pandas_itself(tmp_path):

@@ -12,14 +12,17 @@ gets pandas.
 Unlike ``importlib.util.LazyLoader``, which loads on *any* attribute, the attributes an import
 statement reads (``__spec__``, ``__path__``) are real, so ``import pandas`` itself does not load it
 (CPython reads ``__spec__._initializing`` on every import of a module already in ``sys.modules``);
-and unlike it, a submodule is never imported before its package's ``__init__`` has run: a finder
-first on ``sys.meta_path`` runs the package's ``__init__`` when one of its submodules is looked
-for, and hands back the submodule where that ``__init__`` imported it already (the
-``sys.modules``-replacement case of ``importlib``), so no module runs twice.
+and unlike it, a submodule never runs before its package's ``__init__``: a finder first on
+``sys.meta_path`` hands the usual finders' spec of a deferred package's submodule a loader that
+runs the package's ``__init__`` first, and hands back the submodule where that ``__init__``
+imported it already (the ``sys.modules``-replacement case of ``importlib``), so no module runs
+twice. Another thread that asks the module for a name while its code runs waits for it, as it
+would at ``import``.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -27,13 +30,22 @@ import sys
 import threading
 import types
 
-_lock = threading.RLock()
+_lock = threading.RLock()  # one deferred module runs at a time; another thread that needs it waits
+_loading: dict[str, int] = {}  # a deferred module whose code is running: the thread running it
 
 
 class _Deferred(types.ModuleType):
-    """A module whose code runs on first use of a name it does not have yet."""
+    """A module whose code runs on first use of a name it does not have yet.
+
+    It stays of this class while its code runs: another thread asking it for a name waits until the
+    code has run (as it would wait at ``import``), and the code itself, asking its own module for a
+    name not yet defined, gets the ``AttributeError`` of a partially initialised module.
+    """
 
     def __getattr__(self, name: str):  # only for names not (yet) in the module
+        spec = object.__getattribute__(self, "__spec__")
+        if _loading.get(spec.name) == threading.get_ident():
+            raise AttributeError(f"partially initialized module {spec.name!r} has no attribute {name!r}")
         load(self)
         return getattr(self, name)
 
@@ -43,12 +55,14 @@ class _Deferred(types.ModuleType):
 
 
 def load(module: types.ModuleType) -> None:
-    """Run a deferred module's code now (nothing if it has run); as an import would, failing or not."""
+    """Run a deferred module's code now (nothing if it has run or is running here); as an import would."""
+    spec = object.__getattribute__(module, "__spec__")
+    if _loading.get(spec.name) == threading.get_ident():
+        return
     with _lock:
         if type(module) is not _Deferred:
-            return
-        spec = object.__getattribute__(module, "__spec__")
-        module.__class__ = types.ModuleType
+            return  # another thread ran it while this one waited
+        _loading[spec.name] = threading.get_ident()
         spec._initializing = True
         try:
             spec.loader.exec_module(module)
@@ -56,41 +70,56 @@ def load(module: types.ModuleType) -> None:
             if sys.modules.get(spec.name) is module:  # as a failed import leaves it: not imported
                 del sys.modules[spec.name]
             raise
+        else:
+            module.__class__ = types.ModuleType
         finally:
             spec._initializing = False
+            del _loading[spec.name]
 
 
 class _PackageFirst(importlib.abc.MetaPathFinder):
-    """Runs a deferred package's ``__init__`` before any of its submodules is found."""
+    """A submodule of a deferred package: found by the usual finders, loaded after the package's ``__init__``."""
 
     def find_spec(self, name, path, target=None):
         package = name.partition(".")[0]
-        if package == name or not is_deferred(package):
+        if package == name or not is_deferred(package) or package in _loading:
             return None
-        load(sys.modules[package])
-        module = sys.modules.get(name)
-        if module is None:
-            return None  # the usual finders find it, its package now initialised
-        # The package's __init__ imported it. importlib answers with the module's own ``__spec__`` where
-        # the module appeared while it was looked for, and would run it again from that spec's loader:
-        # the spec is this one until the module is handed back.
-        spec = importlib.machinery.ModuleSpec(name, _Imported(module))
-        module.__spec__ = spec
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            real = finder.find_spec(name, path, target)
+            if real is not None:
+                break
+        else:
+            return None
+        spec = copy.copy(real)  # its origin, file and path, for the module's attributes
+        spec.loader = _PackageFirstLoader(real, sys.modules[package])
         return spec
 
 
-class _Imported(importlib.abc.Loader):
-    """The loader of a module that the package's ``__init__`` imported while it was looked for: that module."""
+class _PackageFirstLoader(importlib.abc.Loader):
+    """Runs the package's ``__init__``, then the submodule, unless that ``__init__`` has imported it already.
 
-    def __init__(self, module: types.ModuleType):
-        self.module, self.spec = module, module.__spec__
+    In that case the module it imported is the import's result (``sys.modules`` replaced while the
+    module is executed, which importlib honours), and nothing runs twice.
+    """
+
+    def __init__(self, real: importlib.machinery.ModuleSpec, package: types.ModuleType):
+        self.real, self.package, self.imported = real, package, None
 
     def create_module(self, spec):
-        return None  # a blank module, replaced in ``sys.modules`` below
+        load(self.package)
+        self.imported = sys.modules.get(self.real.name)
+        if self.imported is not None:
+            return None  # a blank module, replaced below
+        return self.real.loader.create_module(self.real)
 
     def exec_module(self, module):
-        self.module.__spec__ = self.spec
-        sys.modules[self.module.__name__] = self.module  # importlib returns what sys.modules holds after this
+        if self.imported is not None:
+            sys.modules[self.real.name] = self.imported
+            return
+        module.__spec__, module.__loader__ = self.real, self.real.loader
+        self.real.loader.exec_module(module)
 
 
 def defer(name: str) -> bool:
@@ -112,5 +141,5 @@ def defer(name: str) -> bool:
 
 
 def is_deferred(name: str) -> bool:
-    """Whether ``name`` is in ``sys.modules`` and its code has not run yet."""
+    """Whether ``name`` is in ``sys.modules`` and its code has not run yet (or is running)."""
     return type(sys.modules.get(name)) is _Deferred

@@ -73,9 +73,10 @@ def write_summary(summary: dict[str, Any], path: Path) -> None:
 def read_summary_columns(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
     """Columns of a ``replications.csv`` as numpy arrays, for the run's summary (pyarrow's reader, not pandas).
 
-    Integers come back as int64 and numbers as float64, an empty cell as NaN (a column with only
-    empty cells too), as ``pandas.read_csv`` gives them; a command that only runs and summarises
-    never imports pandas (about 0.3 s of CPU: issue 29).
+    For the cells the run's writer writes (``_cell``: integers, numbers, empty), integers come back
+    as int64 and numbers as float64, an empty cell as NaN (a column with only empty cells too), as
+    ``pandas.read_csv`` gives them; a run that writes no report never imports pandas (about 0.3 s
+    of CPU: issue 29). Other spellings (``0x10``, ``None``, ``+1``) pandas may read otherwise.
     """
     import pyarrow.csv as pacsv
 

@@ -278,7 +278,7 @@ def summarise(
     boots = dict(zip(resampled, mean_ci_bootstraps([v.astype(float) for v in resampled.values()]), strict=True))
 
     def prob(col: str) -> dict[str, Any]:
-        p, lo, hi = wilson(int(df[col].sum()), n)
+        p, lo, hi = wilson(int(np.nansum(df[col])), n)  # a missing value counts as no event, as pandas' sum
         return {"estimate": p, "ci95": [lo, hi], "method": "Wilson score"}
 
     def mean(col: str, bootstrap: bool = False) -> dict[str, Any]:
@@ -329,8 +329,8 @@ def summarise(
                         "what": "platforms lost (shot down or hit), both sides",
                     },
                     "first_fire": {
-                        "nato": int(df["first_fire_nato"].sum()),
-                        "russia": int(df["first_fire_russia"].sum()),
+                        "nato": int(np.nansum(df["first_fire_nato"])),
+                        "russia": int(np.nansum(df["first_fire_russia"])),
                         "what": "replications in which each side used force first",
                     },
                 }
