@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sim.analysis.stats import wilson
 from sim.calibration.sbc import run_sbc
 from sim.calibration.targets import PRIORS_FILE, TARGETS_FILE
 from sim.run.errors import UserError, fail
@@ -65,12 +66,17 @@ def main() -> int:  # noqa: D103
             )
         except UserError as exc:
             return fail(str(exc))
+        fits = [json.loads((out / f"truth_{i:03d}" / "fit.json").read_text()) for i in range(args.truths)]
     by_parameter = table.groupby("parameter", sort=False)["covered"].mean().round(3).to_dict()
+    covered = int(table["covered"].sum())
     result = {
         "truths": args.truths,
         "parameters": len(by_parameter),
         "intervals": len(table),
         "coverage_90": round(float(table["covered"].mean()), 3),
+        # the Wilson interval treats the intervals as independent; those of one truth are not, so it is too narrow
+        "coverage_90_wilson95": [round(x, 3) for x in wilson(covered, len(table))[1:]],
+        "coverage_by_truth": table.groupby("truth")["covered"].mean().round(3).tolist(),
         "coverage_by_parameter": by_parameter,
         "population": args.population,
         "generations": args.generations,
@@ -78,7 +84,11 @@ def main() -> int:  # noqa: D103
         "targets": args.targets,
         "priors": args.priors,
         "seed": args.seed,
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": round(time.perf_counter() - start, 1),  # of this command: fits stored before are only read
+        "fit_seconds_by_truth": [f["seconds"] for f in fits],  # pyabc's sampling time of each fit
+        "simulations_by_truth": [f["simulations"] for f in fits],
+        "final_epsilon_by_truth": [round(f["final_epsilon"], 1) for f in fits],
+        "effective_sample_size_by_truth": [f["effective_sample_size"] for f in fits],
     }
     print(json.dumps(result, indent=2))
     if args.write:
