@@ -321,7 +321,7 @@ def run_command(args: list[str]) -> int:
     register_configs()
     overrides = [a for a in args if not a.startswith("-")]
     try:
-        cfg = validate_overrides(overrides)
+        cfg = validate_overrides(overrides, keep=not any(a.startswith("-") for a in args))
     except UserError as exc:
         return fail(str(exc))
     run_dir = [a.split("=", 1)[1] for a in overrides if a.startswith("hydra.run.dir=")]
@@ -383,15 +383,24 @@ def claim_folder(path: Path, multirun: bool, resume: bool, overwrite: bool) -> N
     hold(path)
 
 
-JOB_NAME = "cli"  # hydra.job.name of the Hydra app in this file (Hydra names a job after the file of its task)
 COMPOSED: list = []  # the check's overrides and its composition, as composed (before any check touched it)
 
 
-def validate_overrides(overrides: list[str]):
+def _job_name() -> str:
+    """``hydra.job.name`` of the Hydra app in this file, found as ``hydra.main`` finds it.
+
+    After the file of its task (``cli``), or the module ``HYDRA_MAIN_MODULE`` names.
+    """
+    from hydra._internal.utils import detect_calling_file_or_module_from_task_function, detect_task_name
+
+    return detect_task_name(*detect_calling_file_or_module_from_task_function(_job_name))
+
+
+def validate_overrides(overrides: list[str], keep: bool = False):
     """Compose the config for every value of every sweep; raise ``UserError`` on the first problem.
 
     Returns the config composed without the sweeps' values, with its ``hydra`` node (for settings such as
-    ``resume``, and ``hydra.mode``).
+    ``resume``, and ``hydra.mode``). ``keep``: keep a copy of it, as composed, for the run (``COMPOSED``).
     """
     from hydra import compose, initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -426,11 +435,12 @@ def validate_overrides(overrides: list[str]):
         variants.extend([*base, f"{key}={v}"] for v in values)
     try:
         # the job name Hydra gives this app (``sim/cli.py``): the check's composition is then the run's
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name=JOB_NAME):
+        COMPOSED.clear()
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3", job_name=_job_name()):
             first = None
             for overrides_ in variants:
                 cfg = compose("config", overrides=overrides_, return_hydra_config=True)
-                if first is None:
+                if first is None and keep:
                     COMPOSED[:] = [list(overrides_), copy.deepcopy(cfg)]
                 check_config(cfg)
                 first = cfg if first is None else first
@@ -513,6 +523,7 @@ def _hydra_app(mode, known: bool = True, only_overrides: bool = False) -> None:
             app()
     finally:
         Hydra.get_mode = original  # type: ignore[method-assign]
+        COMPOSED.clear()  # the check's composition is not kept after the run
 
 
 @contextlib.contextmanager
@@ -530,9 +541,9 @@ def _reuse_the_checks_composition(mode):
     from omegaconf import open_dict, read_write
 
     overrides, cfg = COMPOSED
+    COMPOSED.clear()  # handed to Hydra once: not kept after the run
     expected = [*overrides, "hydra.mode=RUN"] if mode is None else list(overrides)
     if mode is None:
-        cfg = copy.deepcopy(cfg)
         with read_write(cfg.hydra), open_dict(cfg.hydra):
             cfg.hydra.mode = RunMode.RUN
             cfg.hydra.overrides.hydra.append("hydra.mode=RUN")

@@ -333,24 +333,33 @@ def test_a_single_run_saves_the_configuration_hydras_own_compose_saves(tmp_path,
         [*base, "scenario=black_sea_transit", "era=crisis_2022", "measures=hotline", "seed=7"],
         [*base, "hydra.job.chdir=false", "hydra.verbose=false", "model.violation_rate_per_h=0.002"],
     ]
+    cases.append(["HYDRA_MAIN_MODULE=my.app", *base])  # Hydra names the job after that module: "app"
     for k, args in enumerate(cases):
         saved = {}
+        env = [a.split("=", 1) for a in args if a.startswith("HYDRA_MAIN_MODULE=")]
+        args = [a for a in args if not a.startswith("HYDRA_MAIN_MODULE=")]
         for way in ("hydra", "reused"):
             if way == "hydra":  # Hydra's own compose for the run
                 monkeypatch.setattr(sim.cli, "_reuse_the_checks_composition", lambda mode: contextlib.nullcontext())
             else:
                 monkeypatch.undo()
                 monkeypatch.setattr(ConfigLoaderImpl, "load_configuration", counted)
+            for name, value in env:
+                monkeypatch.setenv(name, value)
             loads.clear()
             run = tmp_path / f"{way}{k}"
             assert main(["run", *args, f"hydra.run.dir={run}"]) == 0
             assert len(loads) == (2 if way == "hydra" else 1), (way, args)  # with the check's
             assert ConfigLoaderImpl.load_configuration is counted  # restored after the run
+            assert not sim.cli.COMPOSED  # not kept after the run
             saved[way] = {
                 name: (run / ".hydra" / name).read_text().replace(str(run), "RUN")
                 for name in ("config.yaml", "hydra.yaml", "overrides.yaml")
             }
         assert saved["reused"] == saved["hydra"], args
+        if env:
+            assert "name: app" in saved["reused"]["hydra.yaml"]
+    monkeypatch.delenv("HYDRA_MAIN_MODULE")
     loads.clear()
     run = tmp_path / "flagged"
     assert main(["run", "--run", *base, f"hydra.run.dir={run}"]) == 0  # a flag: Hydra composes for itself
