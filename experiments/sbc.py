@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sim.analysis.stats import wilson
 from sim.calibration.sbc import run_sbc
-from sim.calibration.targets import PRIORS_FILE, TARGETS_FILE
+from sim.calibration.targets import PRIORS_FILE, TARGETS_FILE, load_priors
 from sim.run.errors import UserError, fail
 
 
@@ -69,6 +69,14 @@ def main() -> int:  # noqa: D103
         fits = [json.loads((out / f"truth_{i:03d}" / "fit.json").read_text()) for i in range(args.truths)]
     by_parameter = table.groupby("parameter", sort=False)["covered"].mean().round(3).to_dict()
     covered = int(table["covered"].sum())
+    # how much the data narrowed each interval: its width over the prior's 90% interval, on the sampling scale
+    # (log10 for a log-uniform prior); 1 is no narrowing, and coverage near 90% at 1 says nothing
+    priors = {p.key: p for p in load_priors(Path(args.priors))}
+    table["width_over_prior"] = [
+        (priors[k].to_sampling(hi) - priors[k].to_sampling(lo))
+        / (0.9 * (priors[k].sampling_bounds[1] - priors[k].sampling_bounds[0]))
+        for k, lo, hi in zip(table["parameter"], table["low90"], table["high90"], strict=True)
+    ]
     result = {
         "truths": args.truths,
         "parameters": len(by_parameter),
@@ -78,6 +86,11 @@ def main() -> int:  # noqa: D103
         "coverage_90_wilson95": [round(x, 3) for x in wilson(covered, len(table))[1:]],
         "coverage_by_truth": table.groupby("truth")["covered"].mean().round(3).tolist(),
         "coverage_by_parameter": by_parameter,
+        "width_over_prior_median": round(float(table["width_over_prior"].median()), 3),
+        "width_over_prior_by_parameter": table.groupby("parameter", sort=False)["width_over_prior"]
+        .median()
+        .round(3)
+        .to_dict(),
         "population": args.population,
         "generations": args.generations,
         "horizon_days": args.horizon_days,
