@@ -94,8 +94,8 @@ def main() -> int:  # noqa: D103
         "population": args.population,
         "generations": args.generations,
         "horizon_days": args.horizon_days,
-        "targets": args.targets,
-        "priors": args.priors,
+        "targets": _shown(args.targets),
+        "priors": _shown(args.priors),
         "seed": args.seed,
         "seconds": round(time.perf_counter() - start, 1),  # of this command: fits stored before are only read
         "fit_seconds_by_truth": [f["seconds"] for f in fits],  # pyabc's sampling time of each fit
@@ -107,6 +107,15 @@ def main() -> int:  # noqa: D103
     if args.write:
         Path(args.write).write_text(json.dumps(result, indent=2) + "\n")
     return 0
+
+
+def _shown(path: str) -> str:
+    """A file of this project by its path in the project; another one as given."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path
 
 
 if __name__ == "__main__":
