@@ -321,7 +321,8 @@ def run_command(args: list[str]) -> int:
     register_configs()
     overrides = [a for a in args if not a.startswith("-")]
     try:
-        cfg = validate_overrides(overrides, keep=not any(a.startswith("-") for a in args))
+        # a command line of overrides alone (no -m, --cfg, ...): the check's composition is kept for the run
+        cfg = validate_overrides(overrides, keep=overrides == args)
     except UserError as exc:
         return fail(str(exc))
     run_dir = [a.split("=", 1)[1] for a in overrides if a.startswith("hydra.run.dir=")]
@@ -344,7 +345,7 @@ def run_command(args: list[str]) -> int:
     sys.argv = ["escalation run", *args]
     SWEEP.clear()
     try:
-        _hydra_app(cfg.hydra.mode, known=known, only_overrides=not any(a.startswith("-") for a in args))
+        _hydra_app(cfg.hydra.mode, known=known)
     except BaseException:
         if made is not None and not (made / "summary.json").exists():  # never a complete run's folder
             from sim.run.folder import release
@@ -485,7 +486,7 @@ def _names_another_config(args: list[str]) -> bool:
     return any(a == f or a.startswith(f"{f}=") for a in args for f in flags)
 
 
-def _hydra_app(mode, known: bool = True, only_overrides: bool = False) -> None:
+def _hydra_app(mode, known: bool = True) -> None:
     """Hand over to Hydra, which composes nothing the command's own check has composed already.
 
     Hydra composes the whole configuration once only to read ``hydra.mode`` (``Hydra.get_mode``) and
@@ -493,11 +494,12 @@ def _hydra_app(mode, known: bool = True, only_overrides: bool = False) -> None:
     0.14 s of CPU (a tenth of what a 1,000-replication run may spend outside simulating; issue 29).
     ``Hydra.get_mode`` answers from the check's composition (``mode``) while Hydra starts; an
     experiment's ``hydra.mode: MULTIRUN`` is read as before. For a single run from a command line of
-    overrides only (``only_overrides``; no ``-m``, no ``--cfg``, no other flag), Hydra's compose for
-    the run answers from it too (``_reuse_the_checks_composition``). Where the command line names
-    another configuration (``known`` false: a saved run re-run with ``--config-path``), Hydra reads
-    and composes it itself. ``tests/test_cli.py`` checks the count, that the configuration a run saves
-    (``.hydra/``) is the one Hydra's own compose saves, and that Hydra's methods are restored.
+    overrides only (no ``-m``, no ``--cfg``, no other flag: the check kept its composition in
+    ``COMPOSED``), Hydra's compose for the run answers from it too
+    (``_reuse_the_checks_composition``). Where the command line names another configuration
+    (``known`` false: a saved run re-run with ``--config-path``), Hydra reads and composes it itself.
+    ``tests/test_cli.py`` checks the count, that the configuration a run saves (``.hydra/``) is the
+    one Hydra's own compose saves, and that Hydra's methods are restored.
     """
     import hydra
     from hydra._internal.hydra import Hydra
@@ -516,7 +518,7 @@ def _hydra_app(mode, known: bool = True, only_overrides: bool = False) -> None:
     original = Hydra.get_mode
     Hydra.get_mode = lambda self, config_name, overrides: mode  # type: ignore[method-assign]
     try:
-        if only_overrides and mode in (None, RunMode.RUN) and COMPOSED:
+        if COMPOSED and mode in (None, RunMode.RUN):
             with _reuse_the_checks_composition(mode):
                 app()
         else:
@@ -541,7 +543,6 @@ def _reuse_the_checks_composition(mode):
     from omegaconf import open_dict, read_write
 
     overrides, cfg = COMPOSED
-    COMPOSED.clear()  # handed to Hydra once: not kept after the run
     expected = [*overrides, "hydra.mode=RUN"] if mode is None else list(overrides)
     if mode is None:
         with read_write(cfg.hydra), open_dict(cfg.hydra):

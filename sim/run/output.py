@@ -96,8 +96,7 @@ def _numpy(values: pa.Array) -> np.ndarray:
     if pa.types.is_null(values.type) or values.null_count:
         values = values.cast(pa.float64())
     if pa.types.is_boolean(values.type):
-        bits = np.unpackbits(np.frombuffer(values.buffers()[1], dtype=np.uint8), bitorder="little")
-        out = bits[values.offset : values.offset + len(values)].astype(bool)
+        out = _bits(values, 1)
     elif pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
         dtype = np.dtype(values.type.to_pandas_dtype())
         out = np.frombuffer(values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize)
@@ -105,9 +104,14 @@ def _numpy(values: pa.Array) -> np.ndarray:
     else:
         raise ValueError(f"a summary column of type {values.type}: only integers, numbers and booleans")
     if values.null_count:
-        valid = np.unpackbits(np.frombuffer(values.buffers()[0], dtype=np.uint8), bitorder="little")
-        out[~valid[values.offset : values.offset + len(values)].astype(bool)] = np.nan
+        out[~_bits(values, 0)] = np.nan
     return out
+
+
+def _bits(values: pa.Array, buffer: int) -> np.ndarray:
+    """A bit-packed buffer of an Arrow array (0: validity, 1: a boolean's values) as numpy booleans."""
+    bits = np.unpackbits(np.frombuffer(values.buffers()[buffer], dtype=np.uint8), bitorder="little")
+    return bits[values.offset : values.offset + len(values)].astype(bool)
 
 
 def read_changes(path: Path) -> tuple[pd.DataFrame, Relaxation | None]:
