@@ -33,6 +33,7 @@ README = ROOT / "README.md"
 FILES = (README, ROOT / "docs" / "ENGINE.md", ROOT / "docs" / "CALIBRATION.md")  # every file with generated blocks
 FIT = ROOT / "calibration" / "fit_joint"  # the joint fit (issue 30); the staged fits before it are kept beside it
 BENCH = ROOT / "docs" / "benchmarks"
+SBC_RECORD = "sbc_31_p50g4.json"  # the joint fit's simulation-based calibration (experiments/sbc.py --write)
 BLOCK = re.compile(r"(<!-- numbers:([\w-]+) -->\n)(.*?)(<!-- /numbers -->)", re.S)
 
 
@@ -373,6 +374,74 @@ def calibration_fit() -> str:
     return "\n".join([*rows, "", note])
 
 
+def sbc() -> str:
+    """The simulation-based calibration: the suite's small world and the joint fit's, from their records."""
+    fit = json.loads((FIT / "fit.json").read_text())
+    small = json.loads((ROOT / "docs" / "calibration" / "sbc_small.json").read_text())
+    joint = json.loads((ROOT / "docs" / "calibration" / SBC_RECORD).read_text())
+    minutes = [s / 60 for s in joint["fit_seconds_by_truth"]]
+    eps, ess = joint["final_epsilon_by_truth"], joint["effective_sample_size_by_truth"]
+    return "\n\n".join(
+        [
+            f"**The suite's small world** (`tests/data/sbc_small`, {small['truths']} truths, {small['population']} "
+            f"particles, {small['generations']} generations; the command in `experiments/sbc.py`'s docstring, "
+            "`docs/calibration/sbc_small.json`):\n\n" + _sbc_findings(small),
+            f"**The joint fit's {joint['parameters']} parameters and the real targets file**, {joint['truths']} truths "
+            f"drawn from the prior, {joint['population']} particles and {joint['generations']} generations a fit (the "
+            f"joint fit: {fit['population']} and {fit['generations']}; `python experiments/sbc.py --truths "
+            f"{joint['truths']} --population {joint['population']} --generations {joint['generations']} --out DIR "
+            f"--write docs/calibration/{SBC_RECORD}`), {sum(minutes) / 60:.1f} hours of fitting on 2 cores "
+            f"({min(minutes):.1f} to {max(minutes):.1f} minutes a truth; final deviance thresholds {min(eps):.0f} "
+            f"to {max(eps):.0f}, the joint fit's {fit['epsilon_schedule'][-1]:.0f}; effective sample sizes "
+            f"{min(ess):.0f} to {max(ess):.0f} of {joint['population']}):\n\n" + _sbc_findings(joint),
+        ]
+    )
+
+
+def _sbc_findings(rec: dict) -> str:
+    """One check's coverage: over all intervals, against a fit that learned nothing, and where it can fail."""
+
+    def name(key: str) -> str:
+        return f"`{key.removeprefix('model.')}`"
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.0f}%"
+
+    def span(pair: list[float]) -> str:
+        return f"{pct(pair[0])}-{pct(pair[1])}"
+
+    by_param, width, null = rec["coverage_by_parameter"], rec["width_over_prior_by_parameter"], rec["null_coverage_90"]
+    lowest = min(by_param.values())
+    lines = [
+        f"- All intervals: **{round(rec['coverage_90'] * rec['intervals'])} of {rec['intervals']} hold their truth, "
+        f"{100 * rec['coverage_90']:.1f}%** (95% interval {span(rec['coverage_90_bootstrap95'])}, resampling whole "
+        f"truths); by truth {pct(min(rec['coverage_by_truth']))} to {pct(max(rec['coverage_by_truth']))}, by "
+        f"parameter {pct(lowest)} ({', '.join(name(k) for k, v in by_param.items() if v == lowest)}) to "
+        f"{pct(max(by_param.values()))}; median width {rec['width_over_prior_median']:.2f} of the prior's 90% "
+        f"interval. A fit that learned nothing would score {100 * null['mean']:.1f}% (95% range "
+        f"{span(null['range95'])})."
+    ]
+    narrowed = rec["narrowed_parameters"]
+    if not narrowed:
+        lines.append("- No parameter's intervals are narrower than 0.8 of the prior's: the check says nothing.")
+        return "\n".join(lines)
+    lines.append(
+        "- The parameters the data narrow, where the check can fail: "
+        + ", ".join(f"{name(k)} (width {width[k]:.2f}, coverage {pct(by_param[k])})" for k in narrowed)
+        + f". **{round(rec['narrowed_coverage_90'] * rec['narrowed_intervals'])} of {rec['narrowed_intervals']} "
+        f"intervals hold their truth, {100 * rec['narrowed_coverage_90']:.0f}%** (95% interval "
+        f"{span(rec['narrowed_coverage_90_bootstrap95'])}). Where the truths fall in their posteriors (the weighted "
+        "share of particles below the truth; calibrated: mean 0.5, half in the middle half): "
+        + "; ".join(
+            f"{name(k)} mean {r['mean']:.2f}, {pct(r['middle_half'])} in the middle half (Kolmogorov-Smirnov "
+            f"p = {r['ks_p']:.2g})"
+            for k, r in rec["narrowed_ranks"].items()
+        )
+        + "."
+    )
+    return "\n".join(lines)
+
+
 def study() -> str:
     """The worked example's headlines, read from the study's own files (docs/analysis/study_run)."""
     import pandas as pd
@@ -469,6 +538,7 @@ GENERATORS = {
     "calibration-speed": calibration_speed,
     "validation": validation,
     "calibration-fit": calibration_fit,
+    "sbc": sbc,
 }
 
 

@@ -965,45 +965,70 @@ def test_a_fit_runs_its_particles_on_a_dask_cluster_of_worker_processes(tmp_path
                 proc.kill()
 
 
-SBC_TARGETS = """\
-settings:
-  year: {scenario: baltic_air_policing, era: confrontation_2014, horizon_days: 60, injects: false, replications: 3}
-targets:
-  - {name: scr, title: scrambles, setting: year, statistic: "mean: scrambles_nato", value: 20, low: 0, high: 100,
-     data: {count: 60, years: 3, dispersion: 25}, source: synthetic, tolerance: none}
-  - {name: vio, title: violations, setting: year, statistic: "mean: violations_by_russia", value: 1, low: 0, high: 10,
-     data: {count: 3, years: 3, dispersion: 5}, source: synthetic, tolerance: none}
-  - {name: ser, title: serious made public, setting: year, statistic: "share: reported_serious / incidents_serious",
-     value: 0.3, low: 0, high: 1, data: {events: 10, of: 30}, source: synthetic, tolerance: none}
-"""
-SBC_PRIORS = """\
-parameters:
-  model.russian_activity_by_era.confrontation_2014: {prior: {loguniform: [0.05, 2]}, why: scr}
-  model.violation_rate_per_h: {prior: {loguniform: [0.0005, 0.05]}, why: vio}
-  model.publicity.serious: {prior: {uniform: [0.05, 1.0]}, why: ser}
-"""
+SBC_SMALL = Path(__file__).parent / "data" / "sbc_small"  # one 60-day setting, three targets and parameters
 
 
 @pytest.mark.slow
 def test_simulation_based_calibration_at_a_small_budget(tmp_path):
     """Twenty truths drawn from the prior, each fitted with the deviance on a synthetic record the model made
-    at it: the 90% posterior intervals hold the truth in 80-97% of the 60 (truth, parameter) pairs (issue 30).
+    at it: the 90% posterior intervals hold the truth in 80-97% of the (truth, parameter) pairs (issue 30),
+    and so do those of the parameters the data narrow, where a fit that learned nothing would fail.
 
-    A small world (three parameters, one 60-day setting, 3 years a particle; 30 particles, 4 generations,
-    in-process); ``experiments/sbc.py`` runs the check at full size. Seeded: the same coverage every run.
+    A small world (``tests/data/sbc_small``: three parameters, one 60-day setting, 3 years a particle; 30
+    particles, 4 generations, in-process); ``experiments/sbc.py`` runs the check at full size. Seeded: the
+    same coverage every run.
     """
-    from sim.calibration.sbc import run_sbc
+    from sim.calibration.sbc import judge, run_sbc, summarise
 
-    (tmp_path / "targets.yaml").write_text(SBC_TARGETS)
-    (tmp_path / "priors.yaml").write_text(SBC_PRIORS)
     budget = {"population": 30, "generations": 4, "max_simulations": 2000, "workers": 1, "predictive_draws": 2}
-    rows, table = run_sbc(tmp_path / "sbc", 20, tmp_path / "targets.yaml", tmp_path / "priors.yaml", budget, seed=3)
+    targets, priors = SBC_SMALL / "targets.yaml", SBC_SMALL / "priors.yaml"
+    rows, table = run_sbc(tmp_path / "sbc", 20, targets, priors, budget, seed=3)
     assert len(rows) == 60 and (tmp_path / "sbc" / "sbc.csv").is_file()
-    coverage = float(table["covered"].mean())
-    assert 0.80 <= coverage <= 0.97, table.groupby("parameter")["covered"].mean()
-    # and the intervals are informative: narrower than the prior's for the activity the scrambles measure
-    act = table[table["parameter"] == "model.russian_activity_by_era.confrontation_2014"]
-    assert (np.log10(act["high90"] / act["low90"]).median()) < 0.6 * np.log10(2 / 0.05)
+    summary = summarise(tmp_path / "sbc", table, load_priors(priors), 30, seed=3)
+    assert 0.80 <= summary["coverage_90"] <= 0.97, summary["coverage_by_parameter"]
+    # the intervals are informative (the activity the scrambles measure is narrowed to well under the prior's
+    # width), and those the data narrow cover their truths as 90% intervals should
+    assert "model.russian_activity_by_era.confrontation_2014" in summary["narrowed_parameters"], summary
+    assert summary["width_over_prior_by_parameter"]["model.russian_activity_by_era.confrontation_2014"] < 0.6
+    assert judge(summary).startswith("calibrated"), judge(summary)
+
+
+def test_the_check_fails_a_fit_that_learned_nothing_or_too_much(tmp_path):
+    """The verdict reads the narrowed parameters: prior-wide intervals pass the pooled bar whatever the fit
+    learned (a fit that learned nothing scores about 88%), intervals narrowed around the wrong place fail it.
+    """
+    from sim.calibration.sbc import judge, null_coverage, summarise
+
+    null = null_coverage(50, 20, 31, seed=0)
+    assert 0.86 <= null["mean"] <= 0.90 and 0.80 <= null["range95"][0], null
+    priors = load_priors(SBC_SMALL / "priors.yaml")
+    rng = np.random.default_rng(1)
+    rows = []
+    for truth in range(20):
+        folder = tmp_path / f"truth_{truth:03d}"
+        folder.mkdir()
+        values = {p.key: p.to_natural(float(rng.uniform(*p.sampling_bounds))) for p in priors}
+        # a posterior that learned nothing about two parameters (draws from the prior) and is confidently
+        # wrong about the third (a narrow cloud off its truth half of the time)
+        post = {p.key: [p.to_natural(float(x)) for x in rng.uniform(*p.sampling_bounds, size=50)] for p in priors}
+        act = priors[0]
+        centre = act.to_sampling(values[act.key]) + (0.3 if truth % 2 else 0.0)
+        post[act.key] = [act.to_natural(float(x)) for x in centre + rng.normal(0, 0.02, size=50)]
+        table = pd.DataFrame({**post, "weight": 1.0})
+        table.to_csv(folder / "posterior.csv", index=False)
+        for p in priors:
+            v = np.asarray(post[p.key])
+            lo, hi = np.quantile(v, [0.05, 0.95])
+            rows.append({"truth": truth, "parameter": p.key, "value": values[p.key], "low90": lo, "high90": hi})
+    table = pd.DataFrame(rows)
+    table["covered"] = (table["low90"] <= table["value"]) & (table["value"] <= table["high90"])
+    summary = summarise(tmp_path, table, priors, 50, seed=0)
+    assert summary["narrowed_parameters"] == [act.key]
+    assert summary["narrowed_coverage_90"] <= 0.6
+    assert judge(summary).startswith("NOT calibrated")
+    # the same without the confident one: nothing narrowed, and the verdict says the check says nothing
+    summary = summarise(tmp_path, table[table["parameter"] != act.key], priors, 50, seed=0)
+    assert summary["narrowed_parameters"] == [] and judge(summary).startswith("uninformative")
 
 
 def test_simulation_based_calibration_continues_where_it_stopped(tmp_path, monkeypatch):
@@ -1015,8 +1040,10 @@ def test_simulation_based_calibration_continues_where_it_stopped(tmp_path, monke
     from sim.calibration.sbc import run_sbc
     from sim.run.errors import UserError
 
-    (tmp_path / "targets.yaml").write_text(SBC_TARGETS.replace("horizon_days: 60", "horizon_days: 10"))
-    (tmp_path / "priors.yaml").write_text(SBC_PRIORS)
+    (tmp_path / "targets.yaml").write_text(
+        (SBC_SMALL / "targets.yaml").read_text().replace("horizon_days: 60", "horizon_days: 10")
+    )
+    (tmp_path / "priors.yaml").write_text((SBC_SMALL / "priors.yaml").read_text())
     files = (tmp_path / "targets.yaml", tmp_path / "priors.yaml")
     budget = {"population": 10, "generations": 1, "max_simulations": 200, "workers": 1, "predictive_draws": 1}
     fits = []

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 import yaml
 
 from sim.calibration.targets import (
@@ -251,3 +252,112 @@ def _coverage_table(rows: list[Coverage]) -> pd.DataFrame:
         ],
         columns=["truth", "parameter", "value", "low90", "high90", "covered"],
     )
+
+
+NARROWED = 0.8  # an interval narrower than this share of the prior's 90% interval: the data told the fit something
+BAR = (0.80, 0.97)  # issue 30's bar on the share of 90% intervals holding their truth
+
+
+def summarise(out: Path, table: pd.DataFrame, priors: list[Prior], population: int, seed: int) -> dict[str, Any]:
+    """The check's figures from its table (``run_sbc``) and fits (``out``): coverage, where it can fail, ranks.
+
+    An interval about as wide as the prior's covers about 90% of truths drawn from the prior whatever the fit
+    learned, so coverage over every parameter says little when most are not narrowed (``null_coverage_90``:
+    the score of a fit that learned nothing). The check can fail only on the parameters the data narrow
+    (median width below ``NARROWED`` of the prior's 90% interval, on the sampling scale): their coverage and
+    the ranks of their truths in their posteriors (uniform if calibrated) are reported apart.
+    """
+    by_key = {p.key: p for p in priors}
+    table = table.copy()
+    table["width_over_prior"] = [
+        (by_key[k].to_sampling(hi) - by_key[k].to_sampling(lo))
+        / (0.9 * (by_key[k].sampling_bounds[1] - by_key[k].sampling_bounds[0]))
+        for k, lo, hi in zip(table["parameter"], table["low90"], table["high90"], strict=True)
+    ]
+    table["rank"] = posterior_ranks(out, table)
+    width = table.groupby("parameter", sort=False)["width_over_prior"].median()
+    narrowed = [k for k, w in width.items() if w < NARROWED]
+    inner = table[table["parameter"].isin(narrowed)]
+    return {
+        "parameters": int(table["parameter"].nunique()),
+        "intervals": len(table),
+        "coverage_90": round(float(table["covered"].mean()), 3),
+        # resampling whole truths: a truth's intervals share one record, so they are not independent draws
+        "coverage_90_bootstrap95": bootstrap_over_truths(table),
+        "null_coverage_90": null_coverage(population, int(table["truth"].nunique()), len(width), seed),
+        "narrowed_below": NARROWED,
+        "narrowed_parameters": narrowed,
+        "narrowed_intervals": len(inner),
+        "narrowed_coverage_90": round(float(inner["covered"].mean()), 3) if len(inner) else None,
+        "narrowed_coverage_90_bootstrap95": bootstrap_over_truths(inner) if len(inner) else None,
+        # where each truth falls in its posterior: uniform on [0, 1] if calibrated; a hump (ranks near 0.5)
+        # says too wide, a U too narrow, a slope a bias
+        "narrowed_ranks": {
+            k: {
+                "mean": round(float(g["rank"].mean()), 3),
+                "middle_half": round(float(g["rank"].between(0.25, 0.75).mean()), 3),
+                "ks_p": round(float(scipy.stats.kstest(g["rank"], "uniform").pvalue), 3),
+            }
+            for k, g in inner.groupby("parameter", sort=False)
+        },
+        "coverage_by_truth": table.groupby("truth")["covered"].mean().round(3).tolist(),
+        "coverage_by_parameter": table.groupby("parameter", sort=False)["covered"].mean().round(3).to_dict(),
+        "width_over_prior_median": round(float(table["width_over_prior"].median()), 3),
+        "width_over_prior_by_parameter": width.round(3).to_dict(),
+    }
+
+
+def judge(summary: dict[str, Any]) -> str:
+    """The verdict, on the intervals the data narrowed; it starts with "calibrated" when they meet ``BAR``."""
+    cov = summary["narrowed_coverage_90"]
+    if cov is None:
+        return "uninformative: no parameter's intervals are narrower than the prior's; coverage says nothing"
+    inside = BAR[0] <= cov <= BAR[1]
+    return (
+        f"{'calibrated' if inside else 'NOT calibrated'}: {cov:.1%} of the {summary['narrowed_intervals']} intervals "
+        f"of the parameters the data narrow ({', '.join(summary['narrowed_parameters'])}) hold their truth "
+        f"(bar {BAR[0]:.0%}-{BAR[1]:.0%}); all {summary['intervals']}: {summary['coverage_90']:.1%}, where a fit "
+        f"that learned nothing would score about {summary['null_coverage_90']['mean']:.1%}"
+    )
+
+
+def posterior_ranks(out: Path, table: pd.DataFrame) -> list[float]:
+    """Each (truth, parameter) row's rank: its posterior's weighted share of particles below the truth."""
+    ranks: list[float] = []
+    for truth, rows in table.groupby("truth", sort=False):
+        post = pd.read_csv(out / f"truth_{truth:03d}" / "posterior.csv")
+        w = post["weight"].to_numpy(float) / post["weight"].sum()
+        ranks += [
+            float(w[post[k].to_numpy(float) < v].sum()) for k, v in zip(rows["parameter"], rows["value"], strict=True)
+        ]
+    return ranks
+
+
+def bootstrap_over_truths(table: pd.DataFrame, draws: int = 20_000, seed: int = 0) -> list[float]:
+    """A 95% interval of the share covered, resampling whole truths (their intervals are not independent)."""
+    by_truth = table.groupby("truth")["covered"].agg(["sum", "count"])
+    hit, n = by_truth["sum"].to_numpy(float), by_truth["count"].to_numpy(float)
+    pick = np.random.default_rng(seed).integers(0, len(hit), size=(draws, len(hit)))
+    share = hit[pick].sum(axis=1) / n[pick].sum(axis=1)
+    return [round(float(q), 3) for q in np.quantile(share, [0.025, 0.975])]
+
+
+def null_coverage(population: int, truths: int, parameters: int, seed: int, checks: int = 1000) -> dict[str, Any]:
+    """The coverage of a fit that learned nothing: its posterior ``population`` equal-weight draws from the prior.
+
+    On the sampling scale a prior is uniform, so the draws and the truth are uniform on [0, 1]; the intervals
+    are read as the real ones are (weighted 5% and 95% quantiles). Mean and 95% range over ``checks`` checks
+    of ``truths`` x ``parameters`` intervals.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x0,)))
+    draws = np.sort(rng.uniform(size=(checks, truths * parameters, population)), axis=-1)
+    w = np.full(population, 1.0 / population)
+    place = np.arange(population, dtype=float)  # the real intervals' rule, read on the draws' sorted places
+    lo = draws[..., int(weighted_quantile(place, w, 0.05))]
+    hi = draws[..., int(weighted_quantile(place, w, 0.95))]
+    truth = rng.uniform(size=lo.shape)
+    share = ((lo <= truth) & (truth <= hi)).mean(axis=1)
+    return {
+        "mean": round(float(share.mean()), 3),
+        "range95": [round(float(q), 3) for q in np.quantile(share, [0.025, 0.975])],
+    }
