@@ -400,6 +400,7 @@ def sbc() -> str:
 
 def _sbc_findings(rec: dict) -> str:
     """One check's coverage: over all intervals, against a fit that learned nothing, and where it can fail."""
+    from sim.calibration.sbc import judge
 
     def name(key: str) -> str:
         return f"`{key.removeprefix('model.')}`"
@@ -423,15 +424,25 @@ def _sbc_findings(rec: dict) -> str:
     ]
     narrowed = rec["narrowed_parameters"]
     if not narrowed:
-        lines.append("- No parameter's intervals are narrower than 0.8 of the prior's: the check says nothing.")
+        lines.append(
+            f"- No parameter's intervals are narrower than {rec['narrowed_below']} of the prior's: "
+            "the check says nothing."
+        )
         return "\n".join(lines)
     lines.append(
         "- The parameters the data narrow, where the check can fail: "
         + ", ".join(f"{name(k)} (width {width[k]:.2f}, coverage {pct(by_param[k])})" for k in narrowed)
         + f". **{round(rec['narrowed_coverage_90'] * rec['narrowed_intervals'])} of {rec['narrowed_intervals']} "
         f"intervals hold their truth, {100 * rec['narrowed_coverage_90']:.0f}%** (95% interval "
-        f"{span(rec['narrowed_coverage_90_bootstrap95'])}). Where the truths fall in their posteriors (the weighted "
-        "share of particles below the truth; calibrated: mean 0.5, half in the middle half): "
+        f"{span(rec['narrowed_coverage_90_bootstrap95'])}; a calibrated fit of {rec['population']} equal-weight "
+        f"particles would average {100 * rec['null_coverage_90']['mean']:.0f}%). **{pct(rec['narrowed_middle_half'])} "
+        f"of their truths lie in the middle half of their posteriors** (95% interval "
+        f"{span(rec['narrowed_middle_half_bootstrap95'])}; 50% if calibrated, more if the intervals are too wide, "
+        "fewer if too narrow). **Verdict: "
+        + judge(rec).split(":")[0]
+        + "** (`sim.calibration.sbc.judge`; a 95% interval, so a calibrated fit is called off about one check in "
+        "20). By parameter, where the truths fall (the weighted share of particles below the truth; calibrated: "
+        "mean 0.5, half in the middle half): "
         + "; ".join(
             f"{name(k)} mean {r['mean']:.2f}, {pct(r['middle_half'])} in the middle half (Kolmogorov-Smirnov "
             f"p = {r['ks_p']:.2g})"

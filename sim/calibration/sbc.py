@@ -256,16 +256,18 @@ def _coverage_table(rows: list[Coverage]) -> pd.DataFrame:
 
 NARROWED = 0.8  # an interval narrower than this share of the prior's 90% interval: the data told the fit something
 BAR = (0.80, 0.97)  # issue 30's bar on the share of 90% intervals holding their truth
+MIN_TRUTHS = 10  # fewer truths give no verdict: a handful of intervals can fall either side of any bar
 
 
-def summarise(out: Path, table: pd.DataFrame, priors: list[Prior], population: int, seed: int) -> dict[str, Any]:
+def summarise(out: Path, table: pd.DataFrame, priors: list[Prior], population: int) -> dict[str, Any]:
     """The check's figures from its table (``run_sbc``) and fits (``out``): coverage, where it can fail, ranks.
 
     An interval about as wide as the prior's covers about 90% of truths drawn from the prior whatever the fit
     learned, so coverage over every parameter says little when most are not narrowed (``null_coverage_90``:
     the score of a fit that learned nothing). The check can fail only on the parameters the data narrow
     (median width below ``NARROWED`` of the prior's 90% interval, on the sampling scale): their coverage and
-    the ranks of their truths in their posteriors (uniform if calibrated) are reported apart.
+    the ranks of their truths in their posteriors (uniform if calibrated: half of them in the middle half,
+    more if the intervals are too wide, fewer if too narrow) are reported apart.
     """
     by_key = {p.key: p for p in priors}
     table = table.copy()
@@ -277,19 +279,24 @@ def summarise(out: Path, table: pd.DataFrame, priors: list[Prior], population: i
     table["rank"] = posterior_ranks(out, table)
     width = table.groupby("parameter", sort=False)["width_over_prior"].median()
     narrowed = [k for k, w in width.items() if w < NARROWED]
-    inner = table[table["parameter"].isin(narrowed)]
+    inner = table[table["parameter"].isin(narrowed)].copy()
+    inner["middle_half"] = inner["rank"].between(0.25, 0.75)
     return {
+        "truths": int(table["truth"].nunique()),
         "parameters": int(table["parameter"].nunique()),
         "intervals": len(table),
         "coverage_90": round(float(table["covered"].mean()), 3),
         # resampling whole truths: a truth's intervals share one record, so they are not independent draws
         "coverage_90_bootstrap95": bootstrap_over_truths(table),
-        "null_coverage_90": null_coverage(population, int(table["truth"].nunique()), len(width), seed),
+        "null_coverage_90": null_coverage(population, int(table["truth"].nunique()), len(width)),
         "narrowed_below": NARROWED,
         "narrowed_parameters": narrowed,
         "narrowed_intervals": len(inner),
         "narrowed_coverage_90": round(float(inner["covered"].mean()), 3) if len(inner) else None,
         "narrowed_coverage_90_bootstrap95": bootstrap_over_truths(inner) if len(inner) else None,
+        # the share of their truths in the middle half of their posteriors: 0.5 if calibrated
+        "narrowed_middle_half": round(float(inner["middle_half"].mean()), 3) if len(inner) else None,
+        "narrowed_middle_half_bootstrap95": bootstrap_over_truths(inner, "middle_half") if len(inner) else None,
         # where each truth falls in its posterior: uniform on [0, 1] if calibrated; a hump (ranks near 0.5)
         # says too wide, a U too narrow, a slope a bias
         "narrowed_ranks": {
@@ -308,16 +315,34 @@ def summarise(out: Path, table: pd.DataFrame, priors: list[Prior], population: i
 
 
 def judge(summary: dict[str, Any]) -> str:
-    """The verdict, on the intervals the data narrowed; it starts with "calibrated" when they meet ``BAR``."""
+    """The verdict, read on the intervals the data narrowed.
+
+    It starts with "calibrated" (their coverage within ``BAR`` and their truths' ranks not shown to be
+    off uniform), "conservative" (coverage within the bar, but the truths sit in the middle half of their
+    posteriors more than half the time by a 95% interval resampling truths: too wide), "overconfident" (less
+    than half the time: too narrow), "NOT calibrated" (coverage outside the bar), "uninformative" (nothing
+    narrowed) or "too few truths" (under ``MIN_TRUTHS``).
+    """
+    if summary["truths"] < MIN_TRUTHS:
+        return f"too few truths: {summary['truths']} (a verdict needs {MIN_TRUTHS} or more)"
     cov = summary["narrowed_coverage_90"]
     if cov is None:
         return "uninformative: no parameter's intervals are narrower than the prior's; coverage says nothing"
-    inside = BAR[0] <= cov <= BAR[1]
+    lo, hi = summary["narrowed_middle_half_bootstrap95"]
+    if not BAR[0] <= cov <= BAR[1]:
+        word = "NOT calibrated"
+    elif hi < 0.5:
+        word = "overconfident (intervals too narrow)"
+    elif lo > 0.5:
+        word = "conservative (intervals too wide)"
+    else:
+        word = "calibrated"
     return (
-        f"{'calibrated' if inside else 'NOT calibrated'}: {cov:.1%} of the {summary['narrowed_intervals']} intervals "
-        f"of the parameters the data narrow ({', '.join(summary['narrowed_parameters'])}) hold their truth "
-        f"(bar {BAR[0]:.0%}-{BAR[1]:.0%}); all {summary['intervals']}: {summary['coverage_90']:.1%}, where a fit "
-        f"that learned nothing would score about {summary['null_coverage_90']['mean']:.1%}"
+        f"{word}: {cov:.1%} of the {summary['narrowed_intervals']} intervals of the parameters the data narrow "
+        f"({', '.join(summary['narrowed_parameters'])}) hold their truth (bar {BAR[0]:.0%}-{BAR[1]:.0%}), and "
+        f"{summary['narrowed_middle_half']:.0%} of their truths lie in the middle half of their posteriors (95% "
+        f"interval {lo:.0%}-{hi:.0%}; 50% if calibrated); all {summary['intervals']}: {summary['coverage_90']:.1%}, "
+        f"where a fit that learned nothing would score about {summary['null_coverage_90']['mean']:.1%}"
     )
 
 
@@ -333,31 +358,29 @@ def posterior_ranks(out: Path, table: pd.DataFrame) -> list[float]:
     return ranks
 
 
-def bootstrap_over_truths(table: pd.DataFrame, draws: int = 20_000, seed: int = 0) -> list[float]:
-    """A 95% interval of the share covered, resampling whole truths (their intervals are not independent)."""
-    by_truth = table.groupby("truth")["covered"].agg(["sum", "count"])
+def bootstrap_over_truths(table: pd.DataFrame, column: str = "covered", draws: int = 20_000) -> list[float]:
+    """A 95% interval of the share of ``column`` true, resampling whole truths (their rows are not independent)."""
+    by_truth = table.groupby("truth")[column].agg(["sum", "count"])
     hit, n = by_truth["sum"].to_numpy(float), by_truth["count"].to_numpy(float)
-    pick = np.random.default_rng(seed).integers(0, len(hit), size=(draws, len(hit)))
+    pick = np.random.default_rng(0).integers(0, len(hit), size=(draws, len(hit)))
     share = hit[pick].sum(axis=1) / n[pick].sum(axis=1)
     return [round(float(q), 3) for q in np.quantile(share, [0.025, 0.975])]
 
 
-def null_coverage(population: int, truths: int, parameters: int, seed: int, checks: int = 1000) -> dict[str, Any]:
+def null_coverage(population: int, truths: int, parameters: int) -> dict[str, Any]:
     """The coverage of a fit that learned nothing: its posterior ``population`` equal-weight draws from the prior.
 
-    On the sampling scale a prior is uniform, so the draws and the truth are uniform on [0, 1]; the intervals
-    are read as the real ones are (weighted 5% and 95% quantiles). Mean and 95% range over ``checks`` checks
-    of ``truths`` x ``parameters`` intervals.
+    On the sampling scale a prior is uniform, so the draws and the truth are uniform on [0, 1]; read by the
+    real intervals' rule (weighted 5% and 95% quantiles), the interval runs from the draws' order statistic
+    ``lo`` to ``hi`` (counted from 0) and holds the truth with probability (hi - lo) / (population + 1). Each
+    interval has its own draws and truth, so the share of ``truths`` x ``parameters`` is binomial: its mean
+    and 95% range.
     """
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x0,)))
-    draws = np.sort(rng.uniform(size=(checks, truths * parameters, population)), axis=-1)
     w = np.full(population, 1.0 / population)
-    place = np.arange(population, dtype=float)  # the real intervals' rule, read on the draws' sorted places
-    lo = draws[..., int(weighted_quantile(place, w, 0.05))]
-    hi = draws[..., int(weighted_quantile(place, w, 0.95))]
-    truth = rng.uniform(size=lo.shape)
-    share = ((lo <= truth) & (truth <= hi)).mean(axis=1)
+    place = np.arange(population, dtype=float)
+    p = (weighted_quantile(place, w, 0.95) - weighted_quantile(place, w, 0.05)) / (population + 1)
+    n = truths * parameters
     return {
-        "mean": round(float(share.mean()), 3),
-        "range95": [round(float(q), 3) for q in np.quantile(share, [0.025, 0.975])],
+        "mean": round(float(p), 3),
+        "range95": [round(float(q) / n, 3) for q in scipy.stats.binom.ppf([0.025, 0.975], n, p)],
     }
