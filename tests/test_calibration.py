@@ -973,7 +973,8 @@ SBC_SMALL = Path(__file__).parent / "data" / "sbc_small"  # one 60-day setting, 
 def test_simulation_based_calibration_at_a_small_budget(tmp_path):
     """Twenty truths drawn from the prior, each fitted with the deviance on a synthetic record the model made
     at it: the 90% posterior intervals hold the truth in 80-97% of the (truth, parameter) pairs (issue 30),
-    and so do those of the parameters the data narrow, where a fit that learned nothing would fail.
+    and so do those of the parameters the data narrow, where a fit that learned nothing would fail, without
+    their truths' ranks showing them too narrow (a verdict of calibrated or conservative).
 
     A small world (``tests/data/sbc_small``: three parameters, one 60-day setting, 3 years a particle; 30
     particles, 4 generations, in-process); ``experiments/sbc.py`` runs the check at full size. Seeded: the
