@@ -88,7 +88,7 @@ def main() -> int:  # noqa: D103
         except UserError as exc:
             return fail(str(exc))
         fits = [json.loads((out / f"truth_{i:03d}" / "fit.json").read_text()) for i in range(args.truths)]
-        summary = summarise(out, table, load_priors(Path(args.priors)), args.population)
+        summary = summarise(table, load_priors(Path(args.priors)), args.population)
     result = {
         **summary,
         "population": args.population,

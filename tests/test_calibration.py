@@ -35,7 +35,6 @@ from sim.calibration.targets import (
     posterior_draws,
     read_posterior,
     setting_scenario,
-    weighted_quantile,
     with_values,
 )
 from sim.run.errors import UserError
@@ -986,7 +985,7 @@ def test_simulation_based_calibration_at_a_small_budget(tmp_path):
     targets, priors = SBC_SMALL / "targets.yaml", SBC_SMALL / "priors.yaml"
     rows, table = run_sbc(tmp_path / "sbc", 20, targets, priors, budget, seed=3)
     assert len(rows) == 60 and (tmp_path / "sbc" / "sbc.csv").is_file()
-    summary = summarise(tmp_path / "sbc", table, load_priors(priors), 30)
+    summary = summarise(table, load_priors(priors), 30)
     assert 0.80 <= summary["coverage_90"] <= 0.97, summary["coverage_by_parameter"]
     # the intervals are informative (the activity the scrambles measure is narrowed to well under the prior's
     # width), and those the data narrow cover their truths as 90% intervals should
@@ -995,21 +994,20 @@ def test_simulation_based_calibration_at_a_small_budget(tmp_path):
     assert judge(summary).startswith(("calibrated", "conservative")), judge(summary)
 
 
-def _fabricated_check(folder: Path, spread: float, truths: int, shift: float = 0.0, informed: bool = True):
-    """An SBC's summary from made-up posteriors of known quality (``sim.calibration.sbc.summarise``).
+def _fabricated_check(spread: float, truths: int, shift: float = 0.0, informed: bool = True):
+    """An SBC's summary from made-up posteriors of known quality (``sim.calibration.sbc``'s own reading).
 
     On each prior's sampling scale a truth ``t`` makes an observation ``t + e``, ``e ~ N(0, s^2)`` (``s``: 5% of
     the prior's range), and the calibrated posterior is ``N(t + e, s^2)``; the fit's 50 draws have ``spread``
     times its width and sit ``shift`` widths off it. ``informed=False``: the draws come from the prior.
     """
-    from sim.calibration.sbc import summarise
+    from sim.calibration.sbc import coverage_table, intervals, summarise
 
     priors = load_priors(SBC_SMALL / "priors.yaml")
     rng = np.random.default_rng(7)
-    rows, w = [], np.full(50, 1 / 50)
+    rows = []
     for truth in range(truths):
-        (folder / f"truth_{truth:03d}").mkdir(parents=True)
-        post = {}
+        values, post = {}, {}
         for p in priors:
             lo, hi = p.sampling_bounds
             s, t = 0.05 * (hi - lo), float(rng.uniform(lo, hi))
@@ -1018,17 +1016,12 @@ def _fabricated_check(folder: Path, spread: float, truths: int, shift: float = 0
                 if informed
                 else rng.uniform(lo, hi, 50)
             )
-            post[p.key] = [p.to_natural(float(x)) for x in draws]
-            v = np.asarray(post[p.key])
-            low, high = weighted_quantile(v, w, 0.05), weighted_quantile(v, w, 0.95)
-            rows.append({"truth": truth, "parameter": p.key, "value": p.to_natural(t), "low90": low, "high90": high})
-        pd.DataFrame({**post, "weight": 1.0}).to_csv(folder / f"truth_{truth:03d}" / "posterior.csv", index=False)
-    table = pd.DataFrame(rows)
-    table["covered"] = (table["low90"] <= table["value"]) & (table["value"] <= table["high90"])
-    return summarise(folder, table, priors, 50)
+            values[p.key], post[p.key] = p.to_natural(t), [p.to_natural(float(x)) for x in draws]
+        rows += intervals(truth, values, pd.DataFrame({**post, "weight": 1.0}), priors)
+    return summarise(coverage_table(rows), priors, 50)
 
 
-def test_the_checks_verdict_tells_calibrated_from_too_wide_too_narrow_and_wrong(tmp_path):
+def test_the_checks_verdict_tells_calibrated_from_too_wide_too_narrow_and_wrong():
     """The verdict reads the parameters the data narrow, their coverage and where their truths fall: a calibrated
     posterior passes; one 1.25 times too wide covers 96% (inside the 80-97% bar) and is called conservative;
     0.85 times too narrow covers 84% (inside too) and is called overconfident; one off its place fails the bar;
@@ -1046,17 +1039,17 @@ def test_the_checks_verdict_tells_calibrated_from_too_wide_too_narrow_and_wrong(
         ("narrow", 0.85, 0.0),
         ("off", 1.0, 2.0),
     ):
-        summary = _fabricated_check(tmp_path / name, spread, 200, shift)
+        summary = _fabricated_check(spread, 200, shift)
         assert len(summary["narrowed_parameters"]) == 3, summary["width_over_prior_by_parameter"]
         verdicts[name] = (judge(summary), summary["narrowed_coverage_90"])
     assert verdicts["calibrated"][0].startswith("calibrated") and 0.85 <= verdicts["calibrated"][1] <= 0.93, verdicts
     assert verdicts["wide"][0].startswith("conservative") and 0.80 <= verdicts["wide"][1] <= 0.97, verdicts
     assert verdicts["narrow"][0].startswith("overconfident") and 0.80 <= verdicts["narrow"][1] <= 0.97, verdicts
     assert verdicts["off"][0].startswith("NOT calibrated"), verdicts
-    nothing = _fabricated_check(tmp_path / "nothing", 1.0, 20, informed=False)
+    nothing = _fabricated_check(1.0, 20, informed=False)
     assert 0.80 <= nothing["coverage_90"] <= 0.97 and nothing["narrowed_parameters"] == []
     assert judge(nothing).startswith("uninformative")
-    assert judge(_fabricated_check(tmp_path / "few", 1.0, 5)).startswith("too few truths")
+    assert judge(_fabricated_check(1.0, 5)).startswith("too few truths")
 
 
 def test_simulation_based_calibration_continues_where_it_stopped(tmp_path, monkeypatch):
